@@ -1,0 +1,3 @@
+module github.com/tcpsim/tcpsim
+
+go 1.26

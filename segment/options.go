@@ -1,0 +1,293 @@
+package segment
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Option kinds (IANA "TCP Option Kind Numbers").
+const (
+	OptEOL           = 0 // RFC 9293
+	OptNOP           = 1 // RFC 9293
+	OptMSS           = 2 // RFC 9293, length 4
+	OptWindowScale   = 3 // RFC 7323, length 3
+	OptSACKPermitted = 4 // RFC 2018, length 2
+	OptSACK          = 5 // RFC 2018, length 2+8n
+	OptTimestamps    = 8 // RFC 7323, length 10
+)
+
+// MaxWindowShift is the largest window-scale shift a receiver may apply.
+// RFC 7323 §2.3: a shift count above 14 must be treated as 14.
+const MaxWindowShift = 14
+
+// MaxSACKBlocks is the most SACK blocks that fit in the option space.
+const MaxSACKBlocks = 4
+
+// MaxOptionsLen is the room for options: a data offset of 15 words less the
+// 20-byte fixed header.
+const MaxOptionsLen = 40
+
+// SACKBlock is one block of a SACK option: the octets Left..Right-1 have been
+// received (RFC 2018 §3).
+type SACKBlock struct {
+	Left, Right Seq
+}
+
+// Options holds the TCP options of one segment as values. Recognised
+// options each have a presence flag; unrecognised ones are kept verbatim in
+// Unknown so that re-encoding preserves them. The zero value means "no
+// options".
+type Options struct {
+	HasMSS bool
+	MSS    uint16 // maximum segment size the sender can receive
+
+	HasWindowScale bool
+	WindowScale    uint8 // shift count, at most MaxWindowShift after Parse
+
+	SACKPermitted bool
+
+	NumSACK int // number of valid entries in SACK
+	SACK    [MaxSACKBlocks]SACKBlock
+
+	HasTimestamps bool
+	TSVal, TSEcr  uint32
+
+	// Unknown holds the unrecognised options, each as kind, length and data,
+	// concatenated in wire order. After Parse it aliases the parsed buffer.
+	Unknown []byte
+}
+
+// IsZero reports whether no option is present.
+func (o *Options) IsZero() bool {
+	return !o.HasMSS && !o.HasWindowScale && !o.SACKPermitted && o.NumSACK == 0 &&
+		!o.HasTimestamps && len(o.Unknown) == 0
+}
+
+// SACKBlocks returns the valid SACK blocks. It aliases o.
+func (o *Options) SACKBlocks() []SACKBlock { return o.SACK[:o.NumSACK] }
+
+// AddSACK appends a block; it reports false when all MaxSACKBlocks are used.
+func (o *Options) AddSACK(b SACKBlock) bool {
+	if o.NumSACK >= MaxSACKBlocks {
+		return false
+	}
+	o.SACK[o.NumSACK] = b
+	o.NumSACK++
+	return true
+}
+
+// Len returns the encoded length of the options, padded to a multiple of 4.
+func (o *Options) Len() int {
+	n := o.rawLen()
+	return (n + 3) &^ 3
+}
+
+// rawLen is the length before padding, following the layout of encode.
+func (o *Options) rawLen() int {
+	n := 0
+	if o.HasMSS {
+		n += 4
+	}
+	switch {
+	case o.SACKPermitted && o.HasTimestamps:
+		n += 12 // SACK-permitted(2) + TS(10)
+	case o.HasTimestamps:
+		n += 12 // nop, nop, TS
+	case o.SACKPermitted:
+		n += 4 // nop, nop, SACK-permitted
+	}
+	if o.HasWindowScale {
+		n += 4 // nop, WS
+	}
+	if o.NumSACK > 0 {
+		n += 2 + 2 + 8*o.NumSACK // nop, nop, SACK
+	}
+	n += len(o.Unknown)
+	return n
+}
+
+// encode appends the options to b in the layout Linux uses (MSS;
+// SACK-permitted with timestamps; NOP + window scale; NOP NOP + SACK), then the
+// unknown options, then EOL/zero padding to a 4-byte boundary.
+func (o *Options) encode(b []byte) []byte {
+	start := len(b)
+	if o.HasMSS {
+		b = append(b, OptMSS, 4, byte(o.MSS>>8), byte(o.MSS))
+	}
+	switch {
+	case o.SACKPermitted && o.HasTimestamps:
+		b = append(b, OptSACKPermitted, 2)
+		b = appendTS(b, o.TSVal, o.TSEcr)
+	case o.HasTimestamps:
+		b = append(b, OptNOP, OptNOP)
+		b = appendTS(b, o.TSVal, o.TSEcr)
+	case o.SACKPermitted:
+		b = append(b, OptNOP, OptNOP, OptSACKPermitted, 2)
+	}
+	if o.HasWindowScale {
+		b = append(b, OptNOP, OptWindowScale, 3, o.WindowScale)
+	}
+	if o.NumSACK > 0 {
+		b = append(b, OptNOP, OptNOP, OptSACK, byte(2+8*o.NumSACK))
+		for _, blk := range o.SACK[:o.NumSACK] {
+			b = append32(b, uint32(blk.Left))
+			b = append32(b, uint32(blk.Right))
+		}
+	}
+	b = append(b, o.Unknown...)
+	for (len(b)-start)%4 != 0 {
+		b = append(b, OptEOL)
+	}
+	return b
+}
+
+func appendTS(b []byte, val, ecr uint32) []byte {
+	b = append(b, OptTimestamps, 10)
+	b = append32(b, val)
+	return append32(b, ecr)
+}
+
+func append32(b []byte, v uint32) []byte {
+	return append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// parse decodes the option bytes of a header into o. Unknown options
+// are kept; a length that is short, long or past the end is an error.
+func (o *Options) parse(b []byte) error {
+	*o = Options{}
+	unknownEnd, aliased := -1, false
+	for i := 0; i < len(b); {
+		kind := b[i]
+		switch kind {
+		case OptEOL:
+			// RFC 9293 §3.1: end of the option list; the rest is padding.
+			return nil
+		case OptNOP:
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return fmt.Errorf("%w: kind %d at offset %d has no length octet", ErrOptionTruncated, kind, i)
+		}
+		l := int(b[i+1])
+		if l < 2 {
+			return fmt.Errorf("%w: kind %d has length %d", ErrOptionLen, kind, l)
+		}
+		if i+l > len(b) {
+			return fmt.Errorf("%w: kind %d of length %d runs past the header", ErrOptionTruncated, kind, l)
+		}
+		data := b[i+2 : i+l]
+		switch kind {
+		case OptMSS:
+			if l != 4 {
+				return fmt.Errorf("%w: mss length %d, want 4", ErrOptionLen, l)
+			}
+			o.HasMSS, o.MSS = true, be16(data)
+		case OptWindowScale:
+			if l != 3 {
+				return fmt.Errorf("%w: wscale length %d, want 3", ErrOptionLen, l)
+			}
+			o.HasWindowScale, o.WindowScale = true, data[0]
+			// RFC 7323 §2.3: "If a Window Scale option is received with a
+			// shift.cnt value larger than 14, the TCP SHOULD log the error but
+			// MUST use 14 instead of the specified value."
+			if o.WindowScale > MaxWindowShift {
+				o.WindowScale = MaxWindowShift
+			}
+		case OptSACKPermitted:
+			if l != 2 {
+				return fmt.Errorf("%w: sackOK length %d, want 2", ErrOptionLen, l)
+			}
+			o.SACKPermitted = true
+		case OptSACK:
+			n := (l - 2) / 8
+			if (l-2)%8 != 0 || n < 1 || n > MaxSACKBlocks {
+				return fmt.Errorf("%w: sack length %d, want 2+8n with n in 1..4", ErrOptionLen, l)
+			}
+			o.NumSACK = n
+			for k := 0; k < n; k++ {
+				o.SACK[k] = SACKBlock{Seq(be32(data[8*k:])), Seq(be32(data[8*k+4:]))}
+			}
+		case OptTimestamps:
+			if l != 10 {
+				return fmt.Errorf("%w: timestamps length %d, want 10", ErrOptionLen, l)
+			}
+			o.HasTimestamps, o.TSVal, o.TSEcr = true, be32(data), be32(data[4:])
+		default:
+			// Unknown options are kept in wire order. A contiguous run aliases
+			// b; options separated by known ones are copied together.
+			opt := b[i : i+l]
+			switch {
+			case o.Unknown == nil:
+				o.Unknown, aliased = opt, true
+			case aliased && unknownEnd == i:
+				o.Unknown = b[i-len(o.Unknown) : i+l]
+			default:
+				o.Unknown = append(o.Unknown[:len(o.Unknown):len(o.Unknown)], opt...)
+				aliased = false
+			}
+			unknownEnd = i + l
+		}
+		i += l
+	}
+	return nil
+}
+
+// appendString appends the options as tcpdump prints them inside
+// "options [...]", in the order encode lays them out.
+func (o *Options) appendString(b []byte) []byte {
+	first := true
+	sep := func() {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+	}
+	if o.HasMSS {
+		sep()
+		b = append(b, "mss "...)
+		b = strconv.AppendUint(b, uint64(o.MSS), 10)
+	}
+	if o.SACKPermitted && o.HasTimestamps {
+		sep()
+		b = append(b, "sackOK"...)
+	} else if o.HasTimestamps || o.SACKPermitted {
+		sep()
+		b = append(b, "nop,nop"...)
+		if o.SACKPermitted {
+			b = append(b, ",sackOK"...)
+		}
+	}
+	if o.HasTimestamps {
+		sep()
+		b = append(b, "TS val "...)
+		b = strconv.AppendUint(b, uint64(o.TSVal), 10)
+		b = append(b, " ecr "...)
+		b = strconv.AppendUint(b, uint64(o.TSEcr), 10)
+	}
+	if o.HasWindowScale {
+		sep()
+		b = append(b, "nop,wscale "...)
+		b = strconv.AppendUint(b, uint64(o.WindowScale), 10)
+	}
+	if o.NumSACK > 0 {
+		sep()
+		b = append(b, "nop,nop,sack "...)
+		b = strconv.AppendInt(b, int64(o.NumSACK), 10)
+		for _, blk := range o.SACK[:o.NumSACK] {
+			b = append(b, " {"...)
+			b = strconv.AppendUint(b, uint64(blk.Left), 10)
+			b = append(b, ':')
+			b = strconv.AppendUint(b, uint64(blk.Right), 10)
+			b = append(b, '}')
+		}
+	}
+	for u := o.Unknown; len(u) >= 2 && int(u[1]) >= 2 && int(u[1]) <= len(u); u = u[u[1]:] {
+		sep()
+		b = append(b, "unknown-"...)
+		b = strconv.AppendUint(b, uint64(u[0]), 10)
+		b = append(b, " len "...)
+		b = strconv.AppendUint(b, uint64(u[1]), 10)
+	}
+	return b
+}
