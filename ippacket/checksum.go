@@ -10,46 +10,76 @@ import (
 // concatenation is Sum(second, Sum(first, 0)) provided first has even length.
 // An odd trailing byte is summed as if padded with a zero byte.
 func Sum(b []byte, initial uint16) uint16 {
-	// Ones' complement addition is associative and commutative, and adding
-	// 64-bit big-endian words with end-around carry folds to the same 16-bit
-	// result as adding 16-bit words one by one (RFC 1071 §2(B), "parallel
-	// summation"), so the loop handles 32 bytes per iteration.
-	acc := uint64(initial)
+	// Three facts from RFC 1071 §2 make this fast without unsafe code:
+	//   - ones' complement addition is associative and commutative, so 64-bit
+	//     words added with end-around carry fold to the same 16-bit sum as
+	//     16-bit words added one by one ("parallel summation", §2(C));
+	//   - the sum is byte-order independent (§2(B)): summing the words in
+	//     the machine's little-endian order gives the byte-swapped sum, so the
+	//     loop uses plain loads and swaps once at the end instead of swapping
+	//     every word;
+	//   - carries can be deferred: the add-with-carry chain runs across a
+	//     64-byte block and the last carry is added back once per block.
+	// Slicing to fixed-size arrays lets the compiler drop bounds checks.
+	acc := uint64(bits.ReverseBytes16(initial))
 	var c uint64
-	for len(b) >= 32 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[8:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[16:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), c)
+	for len(b) >= 64 {
+		w := (*[64]byte)(b)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[0:8]), 0)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[8:16]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[16:24]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[24:32]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[32:40]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[40:48]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[48:56]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[56:64]), c)
+		acc += c // cannot overflow: a carry out leaves acc at most 2^64-2
+		b = b[64:]
+	}
+	if len(b) >= 32 {
+		w := (*[32]byte)(b)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[0:8]), 0)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[8:16]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[16:24]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[24:32]), c)
+		acc += c
 		b = b[32:]
 	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
+	if len(b) >= 16 {
+		w := (*[16]byte)(b)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[0:8]), 0)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(w[8:16]), c)
+		acc += c
+		b = b[16:]
+	}
+	if len(b) >= 8 {
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b), 0)
+		acc += c
 		b = b[8:]
 	}
-	acc, c = bits.Add64(acc, 0, c) // end-around carry
-	acc += c
+	// The last 0–7 bytes, gathered into one little-endian word; an odd last
+	// byte lands in the low half of its 16-bit lane, which after the final
+	// swap is the high (first) byte, i.e. the zero padding of RFC 1071 §1.
+	var t uint64
 	if len(b) >= 4 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), 0)
-		acc += c
+		t = uint64(binary.LittleEndian.Uint32(b))
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), 0)
-		acc += c
+		t = t<<16 | uint64(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		acc, c = bits.Add64(acc, uint64(b[0])<<8, 0)
-		acc += c
+		t = t<<16 | uint64(b[0])
 	}
-	// Fold 64 → 32 → 16 bits with end-around carries.
-	s := (acc >> 32) + (acc & 0xffffffff)
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	return uint16(s)
+	acc, c = bits.Add64(acc, t, 0)
+	acc += c
+	// Fold 64 → 32 → 16 bits with end-around carries, then undo the swap.
+	s := (acc >> 32) + (acc & 0xffffffff) // at most 0x1_ffff_fffe
+	s = (s >> 32) + (s & 0xffffffff)      // at most 0xffff_ffff
+	s = (s >> 16) + (s & 0xffff)          // at most 0x1_fffe
+	s = (s >> 16) + (s & 0xffff)          // at most 0xffff
+	return bits.ReverseBytes16(uint16(s))
 }
 
 // Checksum returns the Internet checksum of b starting from the partial sum
