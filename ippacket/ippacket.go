@@ -147,9 +147,14 @@ func (v View) SetTTL(ttl uint8) { v[offTTL] = ttl }
 func (v View) SetChecksum(c uint16) { put16(v[offChecksum:], c) }
 
 // DecTTL decrements the TTL and patches the header checksum incrementally
-// (RFC 1624, equation 3), as a router does. It returns the new TTL. The caller
-// must not call it on a TTL of zero.
+// (RFC 1624, equation 3), as a router does. It returns the new TTL. A TTL of
+// zero is left as it is (a router drops such a packet rather than forward it)
+// and 0 is returned. The result equals a full recomputation of the checksum
+// whenever the stored checksum was correct.
 func (v View) DecTTL() uint8 {
+	if v[offTTL] == 0 {
+		return 0
+	}
 	old := be16(v[offTTL:]) // TTL | protocol word
 	v[offTTL]--
 	upd := be16(v[offTTL:])
@@ -165,13 +170,17 @@ func (v View) DecTTL() uint8 {
 // Header is an IPv4 header as values. The zero value is not a valid header;
 // use Parse, or fill the fields and call Encode.
 type Header struct {
-	IHL        uint8 // header length in 32-bit words; 0 on Encode means "compute"
-	DSCP       uint8
-	ECN        uint8
-	TotalLen   uint16 // 0 on Encode means "compute" unless Raw is set
+	// IHL is the header length in 32-bit words as read. Encode computes it
+	// from len(Options) unless Raw is set and IHL is non-zero.
+	IHL  uint8
+	DSCP uint8 // Differentiated Services code point (RFC 2474), 0–63
+	ECN  uint8 // ECN field (RFC 3168), 0–3
+	// TotalLen is the total length as read. Encode computes it (header plus
+	// payloadLen) unless Raw is set, in which case it is written as given.
+	TotalLen   uint16
 	ID         uint16
-	Flags      uint8  // FlagDF | FlagMF (and the reserved bit, kept as read)
-	FragOffset uint16 // in 8-byte units
+	Flags      uint8  // FlagDF | FlagMF (and the reserved bit, kept as read), 0–7
+	FragOffset uint16 // in 8-byte units, 0–8191
 	TTL        uint8
 	Protocol   uint8
 	Checksum   uint16 // as read by Parse; written by Encode unless Raw is set
@@ -221,24 +230,35 @@ func (h *Header) Decode(b []byte, verifyChecksum bool) ([]byte, error) {
 	return v.Payload(), nil
 }
 
-// Len returns the encoded header length in bytes.
-func (h *Header) Len() int {
-	if h.Raw && h.IHL != 0 {
-		return int(h.IHL) * 4
-	}
-	return HeaderLen + len(h.Options)
-}
+// Len returns the number of bytes Encode writes: the fixed header plus the
+// options. (With Raw set, the IHL field written may claim otherwise.)
+func (h *Header) Len() int { return HeaderLen + len(h.Options) }
 
 // Encode appends the header to dst, followed by nothing: the caller appends
 // the payload of payloadLen bytes afterwards. Unless h.Raw is set, IHL, total
-// length and checksum are computed (TotalLen = header + payloadLen). It does
-// not allocate when dst has room.
+// length and checksum are computed (TotalLen = header + payloadLen) and the
+// fields of h are left untouched. A field too wide for its bits, a non-IPv4
+// address or badly sized options give an error wrapping ErrEncode that names
+// the field, and dst is returned unchanged. It does not allocate when dst has
+// room.
 func (h *Header) Encode(dst []byte, payloadLen int) ([]byte, error) {
 	if !h.Src.Is4() || !h.Dst.Is4() {
 		return dst, fmt.Errorf("%w: source %v and destination %v must be IPv4", ErrEncode, h.Src, h.Dst)
 	}
 	if len(h.Options)%4 != 0 || len(h.Options) > MaxHeaderLen-HeaderLen {
 		return dst, fmt.Errorf("%w: %d option bytes (want a multiple of 4, at most 40)", ErrEncode, len(h.Options))
+	}
+	switch {
+	case h.DSCP > 63:
+		return dst, fmt.Errorf("%w: DSCP %d does not fit in 6 bits", ErrEncode, h.DSCP)
+	case h.ECN > 3:
+		return dst, fmt.Errorf("%w: ECN %d does not fit in 2 bits", ErrEncode, h.ECN)
+	case h.Flags > 7:
+		return dst, fmt.Errorf("%w: Flags %#x does not fit in 3 bits", ErrEncode, h.Flags)
+	case h.FragOffset > 0x1fff:
+		return dst, fmt.Errorf("%w: FragOffset %d does not fit in 13 bits", ErrEncode, h.FragOffset)
+	case h.Raw && h.IHL > 15:
+		return dst, fmt.Errorf("%w: IHL %d does not fit in 4 bits", ErrEncode, h.IHL)
 	}
 	hl := HeaderLen + len(h.Options)
 	ihl := uint8(hl / 4)
@@ -255,11 +275,11 @@ func (h *Header) Encode(dst []byte, payloadLen int) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, make([]byte, HeaderLen)...) // does not allocate when cap suffices
 	b := dst[start:]
-	b[offVersionIHL] = Version<<4 | ihl&0x0f
-	b[offTOS] = h.DSCP<<2 | h.ECN&3
+	b[offVersionIHL] = Version<<4 | ihl
+	b[offTOS] = h.DSCP<<2 | h.ECN
 	put16(b[offTotalLen:], uint16(total))
 	put16(b[offID:], h.ID)
-	put16(b[offFlagsFrag:], uint16(h.Flags&7)<<13|h.FragOffset&0x1fff)
+	put16(b[offFlagsFrag:], uint16(h.Flags)<<13|h.FragOffset)
 	b[offTTL] = h.TTL
 	b[offProtocol] = h.Protocol
 	src, dstA := h.Src.As4(), h.Dst.As4()
@@ -276,7 +296,9 @@ func (h *Header) Encode(dst []byte, payloadLen int) ([]byte, error) {
 }
 
 // String returns a one-line summary in tcpdump's spirit:
-// "IP 10.0.0.1 > 10.0.0.2: proto 6, ttl 64, id 1, DF, length 60".
+// "IP 10.0.0.1 > 10.0.0.2: proto 6, ttl 64, id 1, DF, length 60". The flags
+// print as DF, MF and rsvd (the reserved bit, as tcpdump names it); a
+// fragment offset prints in bytes ("offset 1480"); options are not shown.
 func (h Header) String() string {
 	b := make([]byte, 0, 96)
 	b = append(b, "IP "...)
@@ -294,6 +316,9 @@ func (h Header) String() string {
 	}
 	if h.Flags&FlagMF != 0 {
 		b = append(b, ", MF"...)
+	}
+	if h.Flags&flagReserved != 0 {
+		b = append(b, ", rsvd"...)
 	}
 	if h.FragOffset != 0 {
 		b = append(b, ", offset "...)
