@@ -1,0 +1,16 @@
+// Package tun attaches tcpsim to a Linux TUN device, so that the real kernel
+// (curl, a browser, any program) exchanges IPv4 packets with a tcpsim host.
+//
+// A Device is the raw device: opened in IFF_TUN|IFF_NO_PI mode, one IP packet
+// per read or write, its MTU read from the interface. Open refuses a device
+// that is missing, down, not a TUN device, busy or not permitted, with an
+// error (ErrNotFound, ErrDown, ErrNotTUN, ErrBusy, ErrPermission, ErrNoTUN)
+// whose message says how to fix it. docs/tun.md shows how to set a device up
+// by hand with `ip tuntap` and `ip netns`.
+//
+// What it is not: it does not create, address or configure interfaces (that
+// is ip's job, or the test harness's in package tuntest), it does not speak
+// IPv6, and it exists only on Linux. Everything the kernel sends arrives on
+// the wall clock, so a simulation with a TUN device runs under sim's
+// wall-clock driver, in real time.
+package tun
