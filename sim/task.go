@@ -116,7 +116,10 @@ func (t *Task) main() {
 			t.panicStack = debug.Stack()
 		}
 		t.done.Store(true)
-		ts.parked <- t
+		select {
+		case ts.parked <- t:
+		case <-ts.abort: // the world is broken; nobody will receive
+		}
 	}()
 	<-t.wake
 	if t.killed {
@@ -170,7 +173,14 @@ func (t *Task) park() {
 	if t.exiting {
 		return
 	}
-	t.w.tasks.parked <- t
+	ts := &t.w.tasks
+	select {
+	case ts.parked <- t:
+	case <-ts.abort:
+		// The watchdog gave up on this task and the world is broken.
+		t.exiting = true
+		runtime.Goexit()
+	}
 	<-t.wake
 	if t.killed && !t.exiting {
 		t.exiting = true
@@ -467,10 +477,10 @@ func (w *World) Close() error {
 			t.waitOn.remove(t)
 		}
 		t.killed = true
+		ts.current = t
 		t.wake <- struct{}{}
-		for !t.done.Load() {
-			<-ts.parked
-		}
+		<-ts.parked // the task exits at once: park calls runtime.Goexit
+		ts.current = nil
 		ts.all = ts.all[1:]
 	}
 	return nil
