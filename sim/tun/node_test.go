@@ -1,0 +1,102 @@
+//go:build linux
+
+package tun_test
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tcpsim/tcpsim/ippacket"
+	"github.com/tcpsim/tcpsim/sim/tun"
+	"github.com/tcpsim/tcpsim/sim/tun/tuntest"
+)
+
+// recorder is a stand-in link end: it records what the node sends.
+type recorder struct {
+	mu   sync.Mutex
+	pkts [][]byte
+	got  chan struct{}
+}
+
+func (r *recorder) Send(p []byte) {
+	r.mu.Lock()
+	r.pkts = append(r.pkts, append([]byte(nil), p...))
+	r.mu.Unlock()
+	r.got <- struct{}{}
+}
+
+// TestNode checks both directions of a Node with a serial executor standing
+// in for the scheduler, and its MTU check.
+func TestNode(t *testing.T) {
+	ns := tuntest.NewNamespace(t)
+	ns.AddTUN("tun0", kernelPrefix, 1400)
+	dev, err := ns.OpenTUN("tun0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := make(chan func(), 64)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for f := range work {
+			f()
+		}
+	})
+	defer func() { close(work); wg.Wait() }()
+	n, err := tun.NewNode(dev, func(f func()) { work <- f })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{got: make(chan struct{}, 16)}
+	if _, err := n.AddInterface(kernelPrefix, rec, 1500); err == nil || !strings.Contains(err.Error(), "link MTU 1500 exceeds the MTU 1400 of tun0") {
+		t.Errorf("AddInterface with MTU 1500 = %v, want the MTU error", err)
+	}
+	if _, err := n.AddInterface(kernelPrefix, rec, 1400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddInterface(kernelPrefix, rec, 1400); err == nil {
+		t.Error("second AddInterface succeeded")
+	}
+
+	pc, err := ns.ListenPacket("udp4", "192.0.2.1:7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	// Kernel → link.
+	if _, err := pc.WriteTo([]byte("to tcpsim"), net.UDPAddrFromAddrPort(netip.AddrPortFrom(simAddr, 9))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rec.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the node did not pass the kernel's packet to the link")
+	}
+	rec.mu.Lock()
+	h, payload, err := ippacket.Parse(rec.pkts[0])
+	rec.mu.Unlock()
+	if err != nil || h.Dst != simAddr || string(payload[8:]) != "to tcpsim" {
+		t.Fatalf("link got %v %q (%v)", h, payload, err)
+	}
+	// Link → kernel.
+	work <- func() {
+		n.Deliver(0, udpPacket(t, netip.AddrPortFrom(simAddr, 9), netip.MustParseAddrPort("192.0.2.1:7000"), []byte("to kernel")))
+	}
+	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	k, _, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:k]) != "to kernel" {
+		t.Fatalf("kernel got %q, %v; want \"to kernel\"", buf[:k], err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	st := n.Stats()
+	if st.Read != 1 || st.Written != 1 || n.Err() != nil {
+		t.Errorf("stats %+v, err %v; want 1 read, 1 written, no error", st, n.Err())
+	}
+}
