@@ -63,12 +63,17 @@ func (o *Options) IsZero() bool {
 		!o.HasTimestamps && len(o.Unknown) == 0
 }
 
+// nsack is NumSACK clamped to 0..MaxSACKBlocks, so that a bad count set by
+// hand cannot make Len, String or SACKBlocks index out of range. Encode
+// rejects such a count with an error.
+func (o *Options) nsack() int { return min(max(o.NumSACK, 0), MaxSACKBlocks) }
+
 // SACKBlocks returns the valid SACK blocks. It aliases o.
-func (o *Options) SACKBlocks() []SACKBlock { return o.SACK[:o.NumSACK] }
+func (o *Options) SACKBlocks() []SACKBlock { return o.SACK[:o.nsack()] }
 
 // AddSACK appends a block; it reports false when all MaxSACKBlocks are used.
 func (o *Options) AddSACK(b SACKBlock) bool {
-	if o.NumSACK >= MaxSACKBlocks {
+	if o.NumSACK >= MaxSACKBlocks || o.NumSACK < 0 {
 		return false
 	}
 	o.SACK[o.NumSACK] = b
@@ -78,12 +83,16 @@ func (o *Options) AddSACK(b SACKBlock) bool {
 
 // Len returns the encoded length of the options, padded to a multiple of 4.
 func (o *Options) Len() int {
-	n := o.rawLen()
+	n := o.linuxLen()
+	if n > MaxOptionsLen {
+		n = o.packedLen()
+	}
 	return (n + 3) &^ 3
 }
 
-// rawLen is the length before padding, following the layout of encode.
-func (o *Options) rawLen() int {
+// linuxLen is the length before padding in the layout Linux uses, with NOPs
+// aligning the 32-bit fields (see encode).
+func (o *Options) linuxLen() int {
 	n := 0
 	if o.HasMSS {
 		n += 4
@@ -99,39 +108,86 @@ func (o *Options) rawLen() int {
 	if o.HasWindowScale {
 		n += 4 // nop, WS
 	}
-	if o.NumSACK > 0 {
-		n += 2 + 2 + 8*o.NumSACK // nop, nop, SACK
+	if k := o.nsack(); k > 0 {
+		n += 2 + 2 + 8*k // nop, nop, SACK
 	}
-	n += len(o.Unknown)
-	return n
+	return n + len(o.Unknown)
 }
 
-// encode appends the options to b in the layout Linux uses (MSS;
-// SACK-permitted with timestamps; NOP + window scale; NOP NOP + SACK), then the
-// unknown options, then EOL/zero padding to a 4-byte boundary.
-func (o *Options) encode(b []byte) []byte {
-	start := len(b)
+// packedLen is the length before padding with no NOPs at all.
+func (o *Options) packedLen() int {
+	n := 0
 	if o.HasMSS {
-		b = append(b, OptMSS, 4, byte(o.MSS>>8), byte(o.MSS))
+		n += 4
 	}
-	switch {
-	case o.SACKPermitted && o.HasTimestamps:
-		b = append(b, OptSACKPermitted, 2)
-		b = appendTS(b, o.TSVal, o.TSEcr)
-	case o.HasTimestamps:
-		b = append(b, OptNOP, OptNOP)
-		b = appendTS(b, o.TSVal, o.TSEcr)
-	case o.SACKPermitted:
-		b = append(b, OptNOP, OptNOP, OptSACKPermitted, 2)
+	if o.SACKPermitted {
+		n += 2
+	}
+	if o.HasTimestamps {
+		n += 10
 	}
 	if o.HasWindowScale {
-		b = append(b, OptNOP, OptWindowScale, 3, o.WindowScale)
+		n += 3
 	}
-	if o.NumSACK > 0 {
-		b = append(b, OptNOP, OptNOP, OptSACK, byte(2+8*o.NumSACK))
-		for _, blk := range o.SACK[:o.NumSACK] {
-			b = append32(b, uint32(blk.Left))
-			b = append32(b, uint32(blk.Right))
+	if k := o.nsack(); k > 0 {
+		n += 2 + 8*k
+	}
+	return n + len(o.Unknown)
+}
+
+// encode appends the options to b, then EOL (zero) bytes up to a 4-byte
+// boundary (RFC 9293 §3.1: "The TCP header padding is used to ensure that
+// the TCP header ends ... on a 32-bit boundary. The padding is composed of
+// zeros.").
+//
+// The layout is the one Linux's tcp_options_write produces, so that our
+// segments look like a Linux host's in a capture: MSS; then SACK-permitted
+// and timestamps together, or either one after two NOPs; NOP + window scale;
+// NOP NOP + SACK blocks. The unknown options follow, verbatim. Every 32-bit
+// field then sits on a 32-bit boundary. When that layout would not fit in
+// the 40 bytes of option space (possible only with unknown options, e.g.
+// when re-encoding a packed header another stack sent), the same options are
+// written in the same order without any NOP, which always fits if the parsed
+// original did.
+func (o *Options) encode(b []byte) []byte {
+	start := len(b)
+	k := o.nsack()
+	if o.linuxLen() > MaxOptionsLen {
+		if o.HasMSS {
+			b = append(b, OptMSS, 4, byte(o.MSS>>8), byte(o.MSS))
+		}
+		if o.SACKPermitted {
+			b = append(b, OptSACKPermitted, 2)
+		}
+		if o.HasTimestamps {
+			b = appendTS(b, o.TSVal, o.TSEcr)
+		}
+		if o.HasWindowScale {
+			b = append(b, OptWindowScale, 3, o.WindowScale)
+		}
+		if k > 0 {
+			b = appendSACK(b, o.SACK[:k])
+		}
+	} else {
+		if o.HasMSS {
+			b = append(b, OptMSS, 4, byte(o.MSS>>8), byte(o.MSS))
+		}
+		switch {
+		case o.SACKPermitted && o.HasTimestamps:
+			b = append(b, OptSACKPermitted, 2)
+			b = appendTS(b, o.TSVal, o.TSEcr)
+		case o.HasTimestamps:
+			b = append(b, OptNOP, OptNOP)
+			b = appendTS(b, o.TSVal, o.TSEcr)
+		case o.SACKPermitted:
+			b = append(b, OptNOP, OptNOP, OptSACKPermitted, 2)
+		}
+		if o.HasWindowScale {
+			b = append(b, OptNOP, OptWindowScale, 3, o.WindowScale)
+		}
+		if k > 0 {
+			b = append(b, OptNOP, OptNOP)
+			b = appendSACK(b, o.SACK[:k])
 		}
 	}
 	b = append(b, o.Unknown...)
@@ -145,6 +201,15 @@ func appendTS(b []byte, val, ecr uint32) []byte {
 	b = append(b, OptTimestamps, 10)
 	b = append32(b, val)
 	return append32(b, ecr)
+}
+
+func appendSACK(b []byte, blocks []SACKBlock) []byte {
+	b = append(b, OptSACK, byte(2+8*len(blocks)))
+	for _, blk := range blocks {
+		b = append32(b, uint32(blk.Left))
+		b = append32(b, uint32(blk.Right))
+	}
+	return b
 }
 
 func append32(b []byte, v uint32) []byte {
@@ -233,61 +298,73 @@ func (o *Options) parse(b []byte) error {
 	return nil
 }
 
-// appendString appends the options as tcpdump prints them inside
-// "options [...]", in the order encode lays them out.
+// appendString appends the options as tcpdump prints them between
+// "options [" and "]". It prints the bytes encode produces, so the order is
+// our encoded order (not necessarily the order a parsed packet had on the
+// wire), NOPs and the first padding EOL included, as tcpdump shows them:
+// "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7". SACK blocks print as
+// "sack 2 {1000:2000}{3000:4000}" (absolute numbers, as with tcpdump -S);
+// unknown options as "unknown-KIND 0xDATA". A malformed unknown option ends
+// the list with "bad opt".
 func (o *Options) appendString(b []byte) []byte {
-	first := true
-	sep := func() {
-		if !first {
+	var buf [MaxOptionsLen]byte
+	enc := o.encode(buf[:0])
+	for i := 0; i < len(enc); {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		first = false
-	}
-	if o.HasMSS {
-		sep()
-		b = append(b, "mss "...)
-		b = strconv.AppendUint(b, uint64(o.MSS), 10)
-	}
-	if o.SACKPermitted && o.HasTimestamps {
-		sep()
-		b = append(b, "sackOK"...)
-	} else if o.HasTimestamps || o.SACKPermitted {
-		sep()
-		b = append(b, "nop,nop"...)
-		if o.SACKPermitted {
-			b = append(b, ",sackOK"...)
+		kind := enc[i]
+		switch kind {
+		case OptEOL:
+			return append(b, "eol"...) // tcpdump stops at the first EOL
+		case OptNOP:
+			b = append(b, "nop"...)
+			i++
+			continue
 		}
-	}
-	if o.HasTimestamps {
-		sep()
-		b = append(b, "TS val "...)
-		b = strconv.AppendUint(b, uint64(o.TSVal), 10)
-		b = append(b, " ecr "...)
-		b = strconv.AppendUint(b, uint64(o.TSEcr), 10)
-	}
-	if o.HasWindowScale {
-		sep()
-		b = append(b, "nop,wscale "...)
-		b = strconv.AppendUint(b, uint64(o.WindowScale), 10)
-	}
-	if o.NumSACK > 0 {
-		sep()
-		b = append(b, "nop,nop,sack "...)
-		b = strconv.AppendInt(b, int64(o.NumSACK), 10)
-		for _, blk := range o.SACK[:o.NumSACK] {
-			b = append(b, " {"...)
-			b = strconv.AppendUint(b, uint64(blk.Left), 10)
-			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(blk.Right), 10)
-			b = append(b, '}')
+		if i+1 >= len(enc) || enc[i+1] < 2 || i+int(enc[i+1]) > len(enc) {
+			return append(b, "bad opt"...)
 		}
-	}
-	for u := o.Unknown; len(u) >= 2 && int(u[1]) >= 2 && int(u[1]) <= len(u); u = u[u[1]:] {
-		sep()
-		b = append(b, "unknown-"...)
-		b = strconv.AppendUint(b, uint64(u[0]), 10)
-		b = append(b, " len "...)
-		b = strconv.AppendUint(b, uint64(u[1]), 10)
+		l := int(enc[i+1])
+		data := enc[i+2 : i+l]
+		switch {
+		case kind == OptMSS && l == 4:
+			b = append(b, "mss "...)
+			b = strconv.AppendUint(b, uint64(be16(data)), 10)
+		case kind == OptWindowScale && l == 3:
+			b = append(b, "wscale "...)
+			b = strconv.AppendUint(b, uint64(data[0]), 10)
+		case kind == OptSACKPermitted && l == 2:
+			b = append(b, "sackOK"...)
+		case kind == OptTimestamps && l == 10:
+			b = append(b, "TS val "...)
+			b = strconv.AppendUint(b, uint64(be32(data)), 10)
+			b = append(b, " ecr "...)
+			b = strconv.AppendUint(b, uint64(be32(data[4:])), 10)
+		case kind == OptSACK && (l-2)%8 == 0:
+			b = append(b, "sack "...)
+			b = strconv.AppendInt(b, int64((l-2)/8), 10)
+			b = append(b, ' ')
+			for k := 0; k+8 <= len(data); k += 8 {
+				b = append(b, '{')
+				b = strconv.AppendUint(b, uint64(be32(data[k:])), 10)
+				b = append(b, ':')
+				b = strconv.AppendUint(b, uint64(be32(data[k+4:])), 10)
+				b = append(b, '}')
+			}
+		default:
+			b = append(b, "unknown-"...)
+			b = strconv.AppendUint(b, uint64(kind), 10)
+			if len(data) > 0 {
+				b = append(b, " 0x"...)
+				for _, c := range data {
+					b = append(b, hexDigits[c>>4], hexDigits[c&15])
+				}
+			}
+		}
+		i += l
 	}
 	return b
 }
+
+const hexDigits = "0123456789abcdef"

@@ -24,7 +24,9 @@ func ParsePacket(b []byte) (Packet, error) {
 }
 
 // Decode parses b into p, reusing p without allocating. With verify set, the
-// IPv4 header checksum and the TCP checksum must be correct.
+// IPv4 header checksum and the TCP checksum must be correct. Errors are the
+// ippacket errors for the IPv4 header, ErrNotTCP, ErrFragment, ErrChecksum,
+// and the errors of Header.Decode for the TCP header.
 func (p *Packet) Decode(b []byte, verify bool) error {
 	tcp, err := p.IP.Decode(b, verify)
 	if err != nil {
@@ -32,6 +34,15 @@ func (p *Packet) Decode(b []byte, verify bool) error {
 	}
 	if p.IP.Protocol != ippacket.ProtocolTCP {
 		return fmt.Errorf("%w: protocol %d", ErrNotTCP, p.IP.Protocol)
+	}
+	if p.IP.Flags&ippacket.FlagMF != 0 || p.IP.FragOffset != 0 {
+		return fmt.Errorf("%w: MF %v, offset %d", ErrFragment, p.IP.Flags&ippacket.FlagMF != 0, p.IP.FragOffset)
+	}
+	// A header too short to hold its fields is reported as such; otherwise a
+	// bad checksum is reported before any option error, since corruption is
+	// the likelier cause of both.
+	if err := checkDataOffset(tcp); err != nil {
+		return err
 	}
 	if verify && !VerifyChecksum(p.IP.Src, p.IP.Dst, tcp) {
 		return ErrChecksum
@@ -44,14 +55,15 @@ func (p *Packet) Decode(b []byte, verify bool) error {
 func (p *Packet) Len() int { return p.IP.Len() + p.TCP.Len() + len(p.Payload) }
 
 // Encode appends the packet to dst. Lengths and checksums are computed
-// unless the IP or TCP header has Raw set. It does not allocate when dst has
-// room.
+// unless the IP or TCP header has Raw set. An IP protocol of 0 is written as
+// 6 (TCP); p is not modified. It does not allocate when dst has room.
 func (p *Packet) Encode(dst []byte) ([]byte, error) {
-	if p.IP.Protocol == 0 {
-		p.IP.Protocol = ippacket.ProtocolTCP
+	ip := p.IP
+	if ip.Protocol == 0 {
+		ip.Protocol = ippacket.ProtocolTCP
 	}
 	start := len(dst)
-	dst, err := p.IP.Encode(dst, p.TCP.Len()+len(p.Payload))
+	dst, err := ip.Encode(dst, p.TCP.Len()+len(p.Payload))
 	if err != nil {
 		return dst[:start], err
 	}
@@ -66,6 +78,10 @@ func (p *Packet) Encode(dst []byte) ([]byte, error) {
 // leading "IP" and timestamp:
 //
 //	10.0.0.1.49152 > 10.0.0.2.80: Flags [S], seq 1000, win 65535, options [mss 1460], length 0
+//
+// Options print in the order Encode lays them out (see Options), which is
+// the wire order for packets tcpsim built but may differ from the order of
+// a parsed packet another stack sent.
 func (p Packet) String() string {
 	return string(p.AppendString(make([]byte, 0, 128)))
 }
@@ -88,7 +104,9 @@ func (p *Packet) AppendString(b []byte) []byte {
 func (h *Header) AppendString(b []byte, payloadLen int) []byte {
 	b = append(b, "Flags "...)
 	b = h.Flags.appendTo(b)
-	if payloadLen > 0 || h.Flags&(FlagSYN|FlagFIN|FlagRST) != 0 || h.Flags&FlagACK == 0 {
+	// tcpdump prints the sequence number only for segments that occupy
+	// sequence space or carry a reset.
+	if payloadLen > 0 || h.Flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
 		b = append(b, ", seq "...)
 		b = strconv.AppendUint(b, uint64(h.Seq), 10)
 		if payloadLen > 0 {
@@ -106,7 +124,7 @@ func (h *Header) AppendString(b []byte, payloadLen int) []byte {
 		b = append(b, ", urg "...)
 		b = strconv.AppendUint(b, uint64(h.Urgent), 10)
 	}
-	if !h.Options.IsZero() {
+	if h.Options.Len() > 0 {
 		b = append(b, ", options ["...)
 		b = h.Options.appendString(b)
 		b = append(b, ']')

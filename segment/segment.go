@@ -45,6 +45,10 @@ var (
 	ErrChecksum        = errors.New("segment: bad checksum")
 	ErrNotTCP          = errors.New("segment: IP protocol is not TCP")
 	ErrEncode          = errors.New("segment: header cannot be encoded")
+	// ErrFragment: Packet.Decode met an IPv4 fragment (MF set or a non-zero
+	// fragment offset), whose payload is not a whole TCP segment. tcpsim
+	// never fragments (it sets DF) and does no reassembly.
+	ErrFragment = errors.New("segment: IPv4 fragment")
 )
 
 // Header is a TCP header as values.
@@ -52,8 +56,9 @@ type Header struct {
 	SrcPort, DstPort uint16
 	Seq              Seq
 	Ack              Seq
-	// DataOffset is the header length in 32-bit words. Encode computes it
-	// unless Raw is set.
+	// DataOffset is the header length in 32-bit words as read. Encode
+	// computes it from the options unless Raw is set and DataOffset is
+	// non-zero.
 	DataOffset uint8
 	// Reserved holds the 4 reserved bits as read (RFC 9293: must be zero
 	// when sent, ignored when received).
@@ -70,14 +75,9 @@ type Header struct {
 	Raw bool
 }
 
-// Len returns the encoded header length in bytes, options and padding
-// included.
-func (h *Header) Len() int {
-	if h.Raw && h.DataOffset != 0 {
-		return int(h.DataOffset) * 4
-	}
-	return HeaderLen + h.Options.Len()
-}
+// Len returns the number of header bytes Encode writes, options and padding
+// included. (With Raw set, the DataOffset field written may claim otherwise.)
+func (h *Header) Len() int { return HeaderLen + h.Options.Len() }
 
 // Parse decodes the TCP segment in b (header and payload, as carried in an
 // IPv4 packet) and returns the header and the payload. The payload and the
@@ -89,18 +89,15 @@ func Parse(b []byte) (Header, []byte, error) {
 	return h, payload, err
 }
 
-// Decode is Parse into an existing Header, without allocating.
+// Decode is Parse into an existing Header, without allocating (unless
+// unknown options separated by known ones must be gathered into Unknown). It
+// returns ErrTruncated, ErrDataOffset, ErrOptionLen or ErrOptionTruncated
+// (wrapped with details) for malformed input.
 func (h *Header) Decode(b []byte) ([]byte, error) {
-	if len(b) < HeaderLen {
-		return nil, ErrTruncated
+	if err := checkDataOffset(b); err != nil {
+		return nil, err
 	}
 	off := int(b[offDataOffset]>>4) * 4
-	if off < HeaderLen {
-		return nil, fmt.Errorf("%w: %d words, below 5", ErrDataOffset, off/4)
-	}
-	if off > len(b) {
-		return nil, fmt.Errorf("%w: %d bytes of header in a %d-byte segment", ErrDataOffset, off, len(b))
-	}
 	h.SrcPort = be16(b[offSrcPort:])
 	h.DstPort = be16(b[offDstPort:])
 	h.Seq = Seq(be32(b[offSeq:]))
@@ -118,19 +115,49 @@ func (h *Header) Decode(b []byte) ([]byte, error) {
 	return b[off:], nil
 }
 
+// checkDataOffset checks that b holds a fixed header and that the data
+// offset lies between it and the end of b.
+func checkDataOffset(b []byte) error {
+	if len(b) < HeaderLen {
+		return fmt.Errorf("%w: %d bytes, want at least %d", ErrTruncated, len(b), HeaderLen)
+	}
+	off := int(b[offDataOffset]>>4) * 4
+	if off < HeaderLen {
+		return fmt.Errorf("%w: %d words, below 5", ErrDataOffset, off/4)
+	}
+	if off > len(b) {
+		return fmt.Errorf("%w: %d bytes of header in a %d-byte segment", ErrDataOffset, off, len(b))
+	}
+	return nil
+}
+
 // Encode appends the header and payload to dst and fills in the checksum
-// over the IPv4 pseudo-header of src and dst (unless h.Raw is set). It does
-// not allocate when dst has room.
+// over the IPv4 pseudo-header of src and dst (unless h.Raw is set). The data
+// offset is computed from the options unless h.Raw is set with a non-zero
+// DataOffset; h itself is not modified. Options are laid out as described on
+// Options.Len and encode: Linux's layout, padded with EOL to 4 bytes. A value
+// that cannot be encoded gives an error wrapping ErrEncode that names the
+// field, and dst is returned unchanged. It does not allocate when dst has
+// room.
 func (h *Header) Encode(dst []byte, src, dstAddr netip.Addr, payload []byte) ([]byte, error) {
+	if h.Options.NumSACK < 0 || h.Options.NumSACK > MaxSACKBlocks {
+		return dst, fmt.Errorf("%w: NumSACK %d, want 0..%d", ErrEncode, h.Options.NumSACK, MaxSACKBlocks)
+	}
 	olen := h.Options.Len()
 	if olen > MaxOptionsLen {
 		return dst, fmt.Errorf("%w: options need %d bytes, at most %d fit", ErrEncode, olen, MaxOptionsLen)
 	}
-	if h.Options.NumSACK < 0 || h.Options.NumSACK > MaxSACKBlocks {
-		return dst, fmt.Errorf("%w: %d SACK blocks, at most %d", ErrEncode, h.Options.NumSACK, MaxSACKBlocks)
-	}
 	if !src.Is4() || !dstAddr.Is4() {
 		return dst, fmt.Errorf("%w: pseudo-header addresses %v and %v must be IPv4", ErrEncode, src, dstAddr)
+	}
+	if h.Reserved > 15 {
+		return dst, fmt.Errorf("%w: Reserved %#x does not fit in 4 bits", ErrEncode, h.Reserved)
+	}
+	if h.Raw && h.DataOffset > 15 {
+		return dst, fmt.Errorf("%w: DataOffset %d does not fit in 4 bits", ErrEncode, h.DataOffset)
+	}
+	if n := HeaderLen + olen + len(payload); n > 0xffff-ippacket.HeaderLen {
+		return dst, fmt.Errorf("%w: segment length %d does not fit in an IPv4 packet", ErrEncode, n)
 	}
 	doff := uint8((HeaderLen + olen) / 4)
 	if h.Raw && h.DataOffset != 0 {
@@ -143,7 +170,7 @@ func (h *Header) Encode(dst []byte, src, dstAddr netip.Addr, payload []byte) ([]
 	put16(b[offDstPort:], h.DstPort)
 	put32(b[offSeq:], uint32(h.Seq))
 	put32(b[offAck:], uint32(h.Ack))
-	b[offDataOffset] = doff<<4 | h.Reserved&0x0f
+	b[offDataOffset] = doff<<4 | h.Reserved
 	b[offFlags] = byte(h.Flags)
 	put16(b[offWindow:], h.Window)
 	put16(b[offUrgent:], h.Urgent)
@@ -160,9 +187,10 @@ func (h *Header) Encode(dst []byte, src, dstAddr netip.Addr, payload []byte) ([]
 
 // PseudoHeaderSum returns the ones' complement sum of the IPv4 pseudo-header
 // for a TCP segment of length bytes (RFC 9293 §3.1: source, destination,
-// zero, protocol, TCP length).
+// zero, protocol, TCP length). An address that is not IPv4 (or IPv4-mapped
+// IPv6) is summed as 0.0.0.0; Encode rejects such addresses.
 func PseudoHeaderSum(src, dst netip.Addr, length int) uint16 {
-	s, d := src.As4(), dst.As4()
+	s, d := as4(src), as4(dst)
 	var ph [12]byte
 	copy(ph[0:], s[:])
 	copy(ph[4:], d[:])
@@ -171,10 +199,22 @@ func PseudoHeaderSum(src, dst netip.Addr, length int) uint16 {
 	return ippacket.Sum(ph[:], 0)
 }
 
+// as4 is a.As4 without the panic on addresses that are not IPv4.
+func as4(a netip.Addr) [4]byte {
+	if a.Is4() || a.Is4In6() {
+		return a.As4()
+	}
+	return [4]byte{}
+}
+
 // Checksum computes the TCP checksum of seg (header and payload, with its
-// checksum field taken as zero) between src and dst.
+// checksum field taken as zero) between src and dst. A seg too short to hold
+// the checksum field is summed whole.
 func Checksum(src, dst netip.Addr, seg []byte) uint16 {
 	sum := PseudoHeaderSum(src, dst, len(seg))
+	if len(seg) < offChecksum+2 {
+		return ippacket.Checksum(seg, sum)
+	}
 	sum = ippacket.Sum(seg[:offChecksum], sum)
 	return ippacket.Checksum(seg[offChecksum+2:], sum)
 }
