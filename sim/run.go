@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -31,6 +32,9 @@ func (w *World) run(until time.Duration, idle bool) error {
 	}
 	if ts.current != nil {
 		return fmt.Errorf("sim: Run called from inside task %q", ts.current.name)
+	}
+	if w.loop != nil {
+		return errors.New("sim: Run called while a Loop drives this world")
 	}
 	w.stopped = false
 	defer ts.stopWatchdog()

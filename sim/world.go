@@ -91,6 +91,7 @@ type World struct {
 	frames   []*frame
 
 	tasks taskState
+	loop  *Loop // the wall-clock driver while it runs
 }
 
 // New creates a World.
