@@ -1,0 +1,117 @@
+package stack
+
+// ring is a byte ring buffer with a fixed logical capacity (limit) whose
+// backing array grows on demand, in powers of two, up to limit: an idle
+// connection costs little memory, a busy one stops allocating once its
+// buffer has reached its working size.
+//
+// Bytes [0, n) counted from head are the buffer's contents. The receive
+// side also stores out-of-order data at offsets beyond n (writeAt) and
+// later extends n over it (see reassembly.go).
+type ring struct {
+	buf   []byte // backing array; len is 0 or a power of two ≥ 1 KiB, or limit
+	head  int    // index in buf of the first byte
+	n     int    // bytes of content; 0 ≤ n ≤ limit
+	limit int    // logical capacity
+}
+
+func newRing(limit int) ring { return ring{limit: limit} }
+
+// grow makes room for at least size bytes from head, keeping the first
+// keep bytes. It never grows beyond limit.
+func (r *ring) grow(size, keep int) {
+	if size <= len(r.buf) {
+		return
+	}
+	c := 1024
+	for c < size {
+		c *= 2
+	}
+	if c > r.limit {
+		c = r.limit
+	}
+	nb := make([]byte, c)
+	if keep > 0 {
+		r.copyOut(nb[:keep], 0)
+	}
+	r.buf, r.head = nb, 0
+}
+
+// copyOut copies len(dst) bytes starting at logical offset off into dst.
+func (r *ring) copyOut(dst []byte, off int) {
+	if len(dst) == 0 {
+		return
+	}
+	start := r.index(off)
+	k := copy(dst, r.buf[start:])
+	copy(dst[k:], r.buf)
+}
+
+// slices returns the content bytes [off, off+length) as up to two slices
+// aliasing the buffer.
+func (r *ring) slices(off, length int) ([]byte, []byte) {
+	if length == 0 {
+		return nil, nil
+	}
+	start := r.index(off)
+	if start+length <= len(r.buf) {
+		return r.buf[start : start+length], nil
+	}
+	first := len(r.buf) - start
+	return r.buf[start:], r.buf[:length-first]
+}
+
+func (r *ring) index(off int) int {
+	i := r.head + off
+	if i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	return i
+}
+
+// write appends as much of p as fits and returns the count.
+func (r *ring) write(p []byte) int {
+	k := min(len(p), r.limit-r.n)
+	if k == 0 {
+		return 0
+	}
+	r.grow(r.n+k, r.n)
+	r.writeAt(r.n, p[:k])
+	r.n += k
+	return k
+}
+
+// writeAt stores p at logical offset off without changing n. The caller
+// guarantees off+len(p) ≤ limit.
+func (r *ring) writeAt(off int, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if off+len(p) > len(r.buf) {
+		// keep everything up to the largest offset that may hold data
+		r.grow(off+len(p), min(len(r.buf), r.limit))
+	}
+	start := r.index(off)
+	k := copy(r.buf[start:], p)
+	copy(r.buf, p[k:])
+}
+
+// read moves up to len(p) bytes from the front into p.
+func (r *ring) read(p []byte) int {
+	k := min(len(p), r.n)
+	r.copyOut(p[:k], 0)
+	r.discard(k)
+	return k
+}
+
+// discard drops k bytes from the front.
+func (r *ring) discard(k int) {
+	if k == 0 {
+		return
+	}
+	r.n -= k
+	r.head = r.index(k)
+}
+
+// release frees the backing array (the connection is gone).
+func (r *ring) release() { r.buf, r.head, r.n = nil, 0, 0 }

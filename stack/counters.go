@@ -1,0 +1,60 @@
+package stack
+
+// Counters counts what a host did and, above all, what it dropped and why.
+// Every dropped inbound packet increments exactly one IPDrop* or TCPDrop*
+// counter (or a TCP rule counter named after the rule that discarded it).
+// Names follow Linux's SNMP MIB counters (netstat -s) where one exists.
+type Counters struct {
+	// IPv4 input.
+	IPReceived        uint64 // packets passed to Deliver
+	IPDelivered       uint64 // packets handed to TCP
+	IPDropNoInterface uint64 // Deliver called with an unknown ifIndex
+	IPDropTruncated   uint64 // shorter than an IPv4 header
+	IPDropVersion     uint64 // version field not 4
+	IPDropHeaderLen   uint64 // IHL below 5 or beyond the packet
+	IPDropTotalLen    uint64 // total length inconsistent with the packet
+	IPDropChecksum    uint64 // bad IPv4 header checksum
+	IPDropOther       uint64 // any other structural error
+	IPDropNotForUs    uint64 // destination is not one of our addresses
+	IPDropBadSource   uint64 // source broadcast, multicast, unspecified or ours
+	IPDropFragment    uint64 // a fragment (we do not reassemble)
+	IPDropProtocol    uint64 // not TCP
+
+	// IPv4 output.
+	IPSent       uint64 // packets handed to a Link
+	IPNoRoute    uint64 // packets not sent for lack of a route
+	IPSendErrors uint64 // packets that could not be encoded
+
+	// TCP input validation.
+	TCPReceived      uint64 // segments reaching TCP
+	TCPDropTruncated uint64 // shorter than a TCP header
+	TCPDropChecksum  uint64 // bad TCP checksum
+	TCPDropHeader    uint64 // bad data offset or malformed options
+	TCPDropBadPort   uint64 // source or destination port 0
+	TCPNoSocket      uint64 // no connection or listener: RST sent unless it was a RST
+
+	// TCP rules.
+	TCPSent              uint64 // segments sent, retransmissions included
+	TCPRetransSegs       uint64 // segments retransmitted
+	TCPFastRetrans       uint64 // fast retransmits (RFC 5681 §3.2, RFC 6582)
+	TCPTimeouts          uint64 // retransmission timer expiries (RFC 6298 §5)
+	TCPActiveOpens       uint64 // connections that sent a SYN (Connect)
+	TCPPassiveOpens      uint64 // SYNs accepted by a listener
+	TCPAttemptFails      uint64 // opens that failed (refused, timed out, reset in SYN_RECEIVED)
+	TCPEstabResets       uint64 // resets of synchronized connections
+	TCPListenOverflows   uint64 // SYNs dropped because the backlog was full
+	TCPListenDrops       uint64 // other segments a listener dropped
+	TCPOutOfWindow       uint64 // unacceptable segments (RFC 9293 §3.10.7.4 first step): ACK sent
+	TCPChallengeACKs     uint64 // challenge ACKs sent for RST or SYN (RFC 5961)
+	TCPAckTooNew         uint64 // ACKs of data never sent: dropped, ACK sent
+	TCPRstReceived       uint64 // RSTs that were accepted
+	TCPRstIgnored        uint64 // RSTs dropped as unacceptable
+	TCPRstSent           uint64 // RSTs sent
+	TCPOutOfOrder        uint64 // data segments queued out of order
+	TCPReassemblyDrops   uint64 // out-of-order segments dropped (too many gaps)
+	TCPDuplicateSegments uint64 // data segments entirely already received
+	TCPZeroWindowProbes  uint64 // zero-window probes sent
+	TCPDelayedAcks       uint64 // ACKs sent by the delayed-ACK timer
+	TCPTimeWaitReuse     uint64 // TIME_WAIT connections ended by a new SYN (RFC 6191)
+	TCPDropInState       uint64 // segments dropped because the state accepts none (e.g. no ACK bit)
+}

@@ -1,0 +1,258 @@
+package stack
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/tcpsim/tcpsim/ippacket"
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// The IPv4 layer (RFC 791, RFC 1122 §3): interfaces with one address each, a
+// longest-prefix-match route table, and the input checks that every inbound
+// packet passes before TCP sees it. There is no fragmentation or reassembly:
+// every packet we send has DF set and fits the interface MTU (the MSS is
+// derived from it), and fragments we receive are dropped and counted.
+
+type iface struct {
+	prefix netip.Prefix // address and on-link subnet
+	link   Link
+	mtu    int
+}
+
+type route struct {
+	dst     netip.Prefix
+	gateway netip.Addr // informational: links are point to point
+	ifIndex int
+}
+
+// minMTU is the smallest MTU an interface may have: RFC 791 requires every
+// host to accept 576-byte datagrams, and a TCP segment needs 40 bytes of
+// headers.
+const minMTU = 576
+
+// AddInterface attaches a link with address addr (e.g. 10.0.0.1/24) and the
+// given MTU, and returns its index for Deliver and AddRoute. The subnet of
+// addr becomes an on-link route; the first interface also becomes the
+// default route until AddRoute installs another 0.0.0.0/0.
+func (h *Host) AddInterface(addr netip.Prefix, link Link, mtu int) (int, error) {
+	if !addr.IsValid() || !addr.Addr().Is4() {
+		return 0, fmt.Errorf("stack: host %q: interface address %v is not an IPv4 prefix", h.name, addr)
+	}
+	a := addr.Addr()
+	if a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return 0, fmt.Errorf("stack: host %q: interface address %v cannot be a host address", h.name, a)
+	}
+	if link == nil {
+		return 0, fmt.Errorf("stack: host %q: interface %v has a nil Link", h.name, addr)
+	}
+	if mtu < minMTU || mtu > 65535 {
+		return 0, fmt.Errorf("stack: host %q: interface %v mtu %d outside [%d, 65535]", h.name, addr, mtu, minMTU)
+	}
+	for _, f := range h.ifaces {
+		if f.prefix.Addr() == a {
+			return 0, fmt.Errorf("stack: host %q: address %v already on an interface", h.name, a)
+		}
+	}
+	idx := len(h.ifaces)
+	h.ifaces = append(h.ifaces, iface{prefix: addr, link: link, mtu: mtu})
+	h.routes = append(h.routes, route{dst: addr.Masked(), ifIndex: idx})
+	if idx == 0 {
+		h.routes = append(h.routes, route{dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), ifIndex: idx})
+	}
+	return idx, nil
+}
+
+// AddRoute sends packets for dst out of interface ifIndex. gateway is
+// recorded for display only (links are point to point); it may be the zero
+// Addr. A route to the same prefix replaces the old one.
+func (h *Host) AddRoute(dst netip.Prefix, gateway netip.Addr, ifIndex int) error {
+	if !dst.IsValid() || !dst.Addr().Is4() {
+		return fmt.Errorf("stack: host %q: route destination %v is not an IPv4 prefix", h.name, dst)
+	}
+	if ifIndex < 0 || ifIndex >= len(h.ifaces) {
+		return fmt.Errorf("stack: host %q: route to %v: ifIndex %d does not exist (have %d interfaces)", h.name, dst, ifIndex, len(h.ifaces))
+	}
+	if gateway.IsValid() && !gateway.Is4() {
+		return fmt.Errorf("stack: host %q: route to %v: gateway %v is not IPv4", h.name, dst, gateway)
+	}
+	dst = dst.Masked()
+	for i := range h.routes {
+		if h.routes[i].dst == dst {
+			h.routes[i] = route{dst: dst, gateway: gateway, ifIndex: ifIndex}
+			return nil
+		}
+	}
+	h.routes = append(h.routes, route{dst: dst, gateway: gateway, ifIndex: ifIndex})
+	return nil
+}
+
+// Addrs returns the interface addresses in interface order.
+func (h *Host) Addrs() []netip.Prefix {
+	out := make([]netip.Prefix, len(h.ifaces))
+	for i, f := range h.ifaces {
+		out[i] = f.prefix
+	}
+	return out
+}
+
+// lookupRoute returns the interface index for dst by longest prefix match;
+// among equal prefixes the first added wins.
+func (h *Host) lookupRoute(dst netip.Addr) (int, bool) {
+	best, bestBits := -1, -1
+	for _, r := range h.routes {
+		if r.dst.Bits() > bestBits && r.dst.Contains(dst) {
+			best, bestBits = r.ifIndex, r.dst.Bits()
+		}
+	}
+	return best, best >= 0
+}
+
+// isLocal reports whether a is one of the host's addresses.
+func (h *Host) isLocal(a netip.Addr) bool {
+	for i := range h.ifaces {
+		if h.ifaces[i].prefix.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// rxScratch holds the decoded header of the packet being delivered, reused
+// so that input does not allocate.
+type rxScratch struct {
+	tcp segment.Header
+}
+
+// Deliver hands the host one inbound IPv4 packet that arrived on interface
+// ifIndex. The packet is not retained after Deliver returns. Malformed
+// packets are dropped and counted in Counters by reason; Deliver never
+// panics on any input.
+//
+// Input flow: IPv4 structure and header checksum → destination is ours →
+// not a fragment → protocol TCP → TCP checksum over the pseudo-header →
+// TCP header and options → demultiplex (demux.go) → connection input
+// (input.go) or listener (listener.go) or RST for a closed port.
+func (h *Host) Deliver(ifIndex int, pkt []byte) {
+	h.enter()
+	defer h.exit()
+	h.counters.IPReceived++
+	if ifIndex < 0 || ifIndex >= len(h.ifaces) {
+		h.counters.IPDropNoInterface++
+		return
+	}
+	v := ippacket.View(pkt)
+	if err := v.Check(true); err != nil {
+		switch err {
+		case ippacket.ErrTruncated:
+			h.counters.IPDropTruncated++
+		case ippacket.ErrVersion:
+			h.counters.IPDropVersion++
+		case ippacket.ErrHeaderLen, ippacket.ErrHeaderBeyondEnd:
+			h.counters.IPDropHeaderLen++
+		case ippacket.ErrTotalLen:
+			h.counters.IPDropTotalLen++
+		case ippacket.ErrChecksum:
+			h.counters.IPDropChecksum++
+		default:
+			h.counters.IPDropOther++
+		}
+		return
+	}
+	dst, src := v.Dst(), v.Src()
+	// RFC 1122 §3.2.1.3: a host silently discards datagrams not addressed
+	// to it (we keep the weak host model: any of our addresses on any
+	// interface).
+	if !h.isLocal(dst) {
+		h.counters.IPDropNotForUs++
+		return
+	}
+	// RFC 1122 §3.2.1.3: a source address must not be broadcast, multicast
+	// or unspecified; a segment "from" one of our own addresses arriving on
+	// a link is a spoof.
+	if src.IsUnspecified() || src.IsMulticast() || src == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || h.isLocal(src) {
+		h.counters.IPDropBadSource++
+		return
+	}
+	if v.Flags()&ippacket.FlagMF != 0 || v.FragOffset() != 0 {
+		h.counters.IPDropFragment++
+		return
+	}
+	if v.Protocol() != ippacket.ProtocolTCP {
+		h.counters.IPDropProtocol++
+		return
+	}
+	h.counters.IPDelivered++
+	h.tcpInput(ifIndex, src, dst, v.Payload())
+}
+
+// tcpInput validates the TCP header of an IPv4 payload and demultiplexes it.
+func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, seg []byte) {
+	h.counters.TCPReceived++
+	if len(seg) < segment.HeaderLen {
+		h.counters.TCPDropTruncated++
+		return
+	}
+	if !segment.VerifyChecksum(src, dst, seg) {
+		h.counters.TCPDropChecksum++
+		return
+	}
+	th := &h.rx.tcp
+	payload, err := th.Decode(seg)
+	if err != nil {
+		h.counters.TCPDropHeader++
+		return
+	}
+	if th.SrcPort == 0 || th.DstPort == 0 {
+		h.counters.TCPDropBadPort++
+		return
+	}
+	h.demux(ifIndex, src, dst, th, payload)
+}
+
+// emit encodes one IPv4+TCP packet from local to remote with header th and a
+// payload in up to two pieces (a ring buffer may wrap), and sends it on the
+// interface that routes to remote. It returns false when there is no route.
+// The header's Raw, DataOffset and Checksum fields are overwritten.
+func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Header, p1, p2 []byte) bool {
+	if ifIndex < 0 {
+		var ok bool
+		if ifIndex, ok = h.lookupRoute(remote.Addr()); !ok {
+			h.counters.IPNoRoute++
+			return false
+		}
+	}
+	f := &h.ifaces[ifIndex]
+	th.SrcPort, th.DstPort = local.Port(), remote.Port()
+	th.Raw, th.DataOffset, th.Checksum = true, 0, 0
+	tcpLen := th.Len() + len(p1) + len(p2)
+	ip := ippacket.Header{
+		ID:       h.nextIPID(),
+		Flags:    ippacket.FlagDF, // RFC 1191: we never fragment; DF set
+		TTL:      h.cfg.TTL,
+		Protocol: ippacket.ProtocolTCP,
+		Src:      local.Addr(),
+		Dst:      remote.Addr(),
+	}
+	b, err := ip.Encode(h.out[:0], tcpLen)
+	if err != nil {
+		h.counters.IPSendErrors++
+		return false
+	}
+	start := len(b)
+	b, err = th.Encode(b, local.Addr(), remote.Addr(), nil)
+	if err != nil {
+		h.counters.IPSendErrors++
+		return false
+	}
+	b = append(b, p1...)
+	b = append(b, p2...)
+	seg := b[start:]
+	cs := segment.Checksum(local.Addr(), remote.Addr(), seg)
+	seg[16], seg[17] = byte(cs>>8), byte(cs)
+	h.out = b[:0]
+	h.counters.IPSent++
+	h.counters.TCPSent++
+	f.link.Send(b)
+	return true
+}

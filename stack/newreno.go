@@ -1,0 +1,115 @@
+package stack
+
+// newReno is RFC 5681 congestion control with RFC 6582 NewReno fast
+// recovery. Byte counts are in bytes; SMSS is the connection's sndMSS.
+type newReno struct {
+	c          *Conn
+	recovering bool   // in fast recovery (RFC 6582 §3.2 steps 2-5)
+	caBytes    uint32 // bytes acked since cwnd last grew in congestion avoidance
+}
+
+func newNewReno(c *Conn) *newReno { return &newReno{c: c} }
+
+func (r *newReno) name() string     { return "newreno" }
+func (r *newReno) inRecovery() bool { return r.recovering }
+
+func (r *newReno) init() {
+	c := r.c
+	smss := uint32(c.sndMSS)
+	if iw := c.h.cfg.InitialWindow; iw > 0 {
+		c.cwnd = uint32(iw) * smss
+	} else {
+		// RFC 6928 §2: IW = min(10*MSS, max(2*MSS, 14600)).
+		c.cwnd = min(10*smss, max(2*smss, 14600))
+	}
+	// RFC 5681 §3.1: the initial ssthresh SHOULD be arbitrarily high.
+	c.ssthresh = 1 << 30
+	c.recover = c.iss // RFC 6582 §3.2 step 1: recover starts at the initial send sequence number
+}
+
+// halve returns RFC 5681 equation (4): max(FlightSize/2, 2*SMSS).
+func (r *newReno) halve() uint32 {
+	return max(r.c.flightSize()/2, 2*uint32(r.c.sndMSS))
+}
+
+func (r *newReno) onAck(acked uint32) bool {
+	c := r.c
+	smss := uint32(c.sndMSS)
+	if r.recovering {
+		// RFC 6582 §3.2 step 3: "full acknowledgment" covers recover.
+		if c.sndUna.GreaterThan(c.recover) {
+			r.recovering = false
+			c.dupAcks = 0
+			// Step 3 option (1): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+			c.cwnd = min(c.ssthresh, max(c.flightSize(), smss)+smss)
+			return false
+		}
+		// Step 4: partial acknowledgment. Retransmit the first
+		// unacknowledged segment, deflate cwnd by the data acknowledged,
+		// add back SMSS if at least SMSS was acknowledged.
+		if acked >= c.cwnd {
+			c.cwnd = smss
+		} else {
+			c.cwnd -= acked
+		}
+		if acked >= smss {
+			c.cwnd += smss
+		}
+		return true
+	}
+	c.dupAcks = 0
+	if c.cwnd < c.ssthresh {
+		// RFC 5681 §3.1 equation (2): slow start, cwnd += min(N, SMSS).
+		c.cwnd += min(acked, smss)
+		return false
+	}
+	// Congestion avoidance: cwnd grows by one SMSS per cwnd of data
+	// acknowledged (RFC 5681 §3.1, the byte-counting variant of eq. (3)).
+	r.caBytes += acked
+	if r.caBytes >= c.cwnd {
+		r.caBytes -= c.cwnd
+		c.cwnd += smss
+	}
+	return false
+}
+
+func (r *newReno) onDupAck() bool {
+	c := r.c
+	smss := uint32(c.sndMSS)
+	c.dupAcks++
+	if r.recovering {
+		// RFC 6582 §3.2 step 4 / RFC 5681 §3.2 step 4: inflate cwnd by SMSS
+		// for each further duplicate ACK.
+		c.cwnd += smss
+		return false
+	}
+	if c.dupAcks != 3 {
+		return false // RFC 5681 §3.2: DupThresh is 3 (limited transmit not implemented)
+	}
+	// RFC 6582 §3.2 step 2: enter fast recovery only if the ACK covers
+	// more than recover; otherwise these duplicates belong to a loss
+	// already being recovered.
+	if !c.sndUna.GreaterThan(c.recover) {
+		return false
+	}
+	c.ssthresh = r.halve()               // RFC 5681 §3.2 step 2, eq. (4)
+	c.cwnd = c.ssthresh + 3*smss         // step 3: inflate by the three segments that left
+	c.recover = c.sndMax.Add(^uint32(0)) // RFC 6582 §3.2 step 2: the highest sequence number sent
+	r.recovering = true
+	r.caBytes = 0
+	return true
+}
+
+func (r *newReno) onRTO() {
+	c := r.c
+	// RFC 5681 §3.1: after an RTO, ssthresh = max(FlightSize/2, 2*SMSS),
+	// but held constant when the same segment times out again.
+	if c.backoff == 0 {
+		c.ssthresh = r.halve()
+	}
+	c.cwnd = uint32(c.sndMSS) // loss window LW = 1 SMSS
+	c.dupAcks = 0
+	r.caBytes = 0
+	r.recovering = false
+	c.recover = c.sndMax.Add(^uint32(0)) // RFC 6582 §3.2 step 6 (timeout): recover = highest sequence sent
+}

@@ -1,0 +1,244 @@
+package stack
+
+import (
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// Sending, in the order output() works through it:
+//
+//  1. In a state that may send data (ESTABLISHED, CLOSE_WAIT and the
+//     closing states whose FIN may still follow queued data), cut the unsent
+//     part of the send buffer into segments of at most sndMSS while the
+//     usable window min(sndWnd, cwnd) allows (RFC 5681 §3.1), holding back
+//     small segments by Nagle's algorithm (RFC 9293 §3.7.4) and the sender's
+//     silly-window avoidance (RFC 9293 §3.8.6.2.1). PSH marks the segment
+//     that empties the buffer; the FIN rides on the last segment or goes
+//     alone once all data is out.
+//  2. If an ACK is still owed (ackNow), send a bare ACK; if only a delayed
+//     ACK is owed, arm the delayed-ACK timer (RFC 9293 §3.8.6.3).
+//  3. Arm the retransmission timer while anything is in flight (RFC 6298
+//     §5.1), or the persist timer when data waits on a closed or tiny window
+//     with nothing in flight (RFC 9293 §3.8.6.1).
+//
+// Every segment is encoded straight into the host's scratch buffer (emit in
+// ipv4.go) with the payload copied once from the send ring; nothing is
+// allocated per segment.
+
+func (c *Conn) output() {
+	switch c.state {
+	case StateClosed, StateSynSent:
+		return
+	case StateSynReceived:
+		if c.ackNow {
+			c.sendAck()
+		}
+		return
+	}
+	if c.state.canSendData() {
+		for c.sendOne() {
+		}
+	}
+	if c.ackNow {
+		c.sendAck()
+	} else if c.rcvUnacked > 0 && c.tm.delackAt == 0 {
+		c.setTimer(&c.tm.delackAt, c.h.env.Now()+c.h.cfg.DelayedAck)
+	}
+	c.armSendTimers()
+}
+
+// sendOne transmits at most one segment from sndNxt and reports whether it
+// did.
+func (c *Conn) sendOne() bool {
+	end := c.dataEnd()
+	var avail uint32
+	if end.GreaterThan(c.sndNxt) {
+		avail = end.Sub(c.sndNxt)
+	}
+	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
+	if avail == 0 {
+		if !finNext {
+			return false
+		}
+		// A FIN alone. Like Linux (tcp_cwnd_test exempts a lone FIN), it is
+		// not held back by cwnd or the peer's window: it carries no data.
+		c.sendData(c.sndNxt, 0, true)
+		return true
+	}
+	limit := min(c.sndWnd, c.cwnd)
+	inflight := c.sndNxt.Sub(c.sndUna)
+	var usable uint32
+	if limit > inflight {
+		usable = limit - inflight
+	}
+	n := min(avail, usable, uint32(c.sndMSS))
+	if n == 0 {
+		return false
+	}
+	if n < uint32(c.sndMSS) && !c.forceSend {
+		if n < avail {
+			// The window, not the data, limits us. RFC 9293 §3.8.6.2.1:
+			// send only if at least Fs = 1/2 of the largest window the
+			// peer has offered can go; otherwise wait for the window to
+			// open (or for the override timer, armed as the persist timer).
+			if n < c.maxSndWnd/2 {
+				return false
+			}
+		} else if !c.noDelay && inflight > 0 && !c.wrClosed {
+			// Nagle (RFC 9293 §3.7.4, RFC 896): while data is
+			// unacknowledged, hold a less-than-full segment until the ACK
+			// arrives. Closing flushes (Linux pushes the last segment with
+			// the FIN).
+			return false
+		}
+	}
+	c.forceSend = false
+	fin := c.wrClosed && n == avail
+	c.sendData(c.sndNxt, n, fin)
+	return true
+}
+
+// sendData transmits n bytes at seq (from the send buffer) with an optional
+// FIN, advances sndNxt/sndMax, starts RTT timing on new data and counts
+// retransmissions.
+func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
+	h := c.h
+	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
+	if n > 0 && seq.Add(n) == c.dataEnd() {
+		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write
+	}
+	if fin {
+		th.Flags |= segment.FlagFIN
+	}
+	th.Window = c.windowToAdvertise()
+	p1, p2 := c.sndBuf.slices(int(seq.Sub(c.sndBufStart)), int(n))
+	next := seq.Add(n)
+	if fin {
+		next = next.Add(1)
+	}
+	if seq.LessThan(c.sndMax) {
+		h.counters.TCPRetransSegs++
+		c.stats.retrans++
+		if c.rttTiming && c.rttSeq.GreaterThanEq(seq) && c.rttSeq.LessThan(next) {
+			c.rttTiming = false // Karn: the timed segment is ambiguous now
+		}
+	} else if !c.rttTiming && n > 0 {
+		c.rttTiming, c.rttSeq, c.rttStart = true, seq, h.env.Now()
+	}
+	c.stats.segsOut++
+	c.stats.bytesOut += uint64(n)
+	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
+	c.afterAckSent()
+	if next.GreaterThan(c.sndNxt) {
+		c.sndNxt = next
+	}
+	if next.GreaterThan(c.sndMax) {
+		c.sndMax = next
+	}
+}
+
+// retransmitFirst resends the first unacknowledged segment: on fast
+// retransmit (RFC 5681 §3.2 step 2), a NewReno partial ACK (RFC 6582 §3.2
+// step 4) and an RTO (RFC 6298 §5.4). It ignores the windows: the segment
+// was already allowed once.
+func (c *Conn) retransmitFirst() {
+	end := c.dataEnd()
+	var n uint32
+	if end.GreaterThan(c.sndUna) {
+		n = min(end.Sub(c.sndUna), uint32(c.sndMSS))
+	}
+	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
+	if n == 0 && !fin {
+		return
+	}
+	c.sendData(c.sndUna, n, fin)
+}
+
+// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the
+// current window.
+func (c *Conn) sendAck() {
+	if c.state == StateClosed || c.state == StateSynSent {
+		return
+	}
+	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
+	th.Window = c.windowToAdvertise()
+	c.stats.segsOut++
+	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.afterAckSent()
+}
+
+// sendReset sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293
+// §3.10.5 ABORT; Linux sets ACK too).
+func (c *Conn) sendReset() {
+	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagRST | segment.FlagACK}
+	c.h.counters.TCPRstSent++
+	c.stats.segsOut++
+	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+}
+
+// afterAckSent records that every segment we send acknowledges rcvNxt.
+func (c *Conn) afterAckSent() {
+	c.ackNow = false
+	c.rcvUnacked = 0
+	c.tm.delackAt = 0
+}
+
+// windowToAdvertise returns the window field for an outgoing segment and
+// moves rcvAdv. Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right
+// edge moves only when it can move by at least min(RCV.BUFF/2, MSS); the
+// window never shrinks (RFC 9293 §3.8.6, SHLD-14).
+func (c *Conn) windowToAdvertise() uint16 {
+	free := c.rcvWnd()
+	cur := c.advertisedRemaining()
+	wnd := cur
+	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) {
+		wnd = free
+	}
+	w := wnd >> c.rcvWndShift
+	if w > 0xffff {
+		w = 0xffff
+	}
+	if edge := c.rcvNxt.Add(w << c.rcvWndShift); edge.GreaterThan(c.rcvAdv) {
+		c.rcvAdv = edge
+	}
+	return uint16(w)
+}
+
+// afterRead sends a window update when the application's read opened the
+// window enough to matter: by the SWS threshold, and while the peer sees
+// less than half the buffer (as Linux's tcp_cleanup_rbuf does, so that a
+// fast reader does not double the ACK count).
+func (c *Conn) afterRead() {
+	if !c.state.canReceiveData() {
+		return
+	}
+	free := c.rcvWnd()
+	cur := c.advertisedRemaining()
+	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) && cur < uint32(c.rcvBuf.limit/2) {
+		c.sendAck()
+	}
+}
+
+// armSendTimers keeps exactly one of the retransmission and persist timers
+// running when something waits to be sent or acknowledged.
+func (c *Conn) armSendTimers() {
+	now := c.h.env.Now()
+	if c.sndMax != c.sndUna {
+		// RFC 6298 §5.1: start the timer when data is sent and it is off.
+		c.tm.persistAt = 0
+		if c.tm.rtxAt == 0 {
+			c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
+		}
+		return
+	}
+	c.tm.rtxAt = 0
+	if c.state.canSendData() && c.dataEnd().GreaterThan(c.sndNxt) {
+		// Data waits but nothing is in flight: the window is closed or too
+		// small. The persist timer probes it (RFC 9293 §3.8.6.1) or forces
+		// a small segment out (the SWS override, §3.8.6.2.1).
+		if c.tm.persistAt == 0 {
+			c.setTimer(&c.tm.persistAt, now+c.persistInterval())
+		}
+		return
+	}
+	c.tm.persistAt = 0
+}

@@ -1,0 +1,137 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// clockGranularity is G of RFC 6298 §2: the virtual clock is exact, and a
+// 1 ms floor on the variance term keeps the RTO from collapsing onto SRTT
+// on a perfectly steady path.
+const clockGranularity = time.Millisecond
+
+// rttSample folds one RTT measurement r into SRTT and RTTVAR and recomputes
+// the RTO (RFC 6298 §2.2 and §2.3, alpha = 1/8, beta = 1/4, K = 4).
+func (c *Conn) rttSample(r time.Duration) {
+	if r <= 0 {
+		r = 1 // a zero-delay path: count it as the smallest positive sample
+	}
+	if c.srtt == 0 {
+		// (2.2) first measurement
+		c.srtt = r
+		c.rttvar = r / 2
+	} else {
+		// (2.3) RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|
+		//       SRTT <- (1 - alpha) * SRTT + alpha * R'
+		d := c.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		c.rttvar = c.rttvar - c.rttvar/4 + d/4
+		c.srtt = c.srtt - c.srtt/8 + r/8
+	}
+	// RTO <- SRTT + max(G, K*RTTVAR), then (2.4)/(2.5) clamp.
+	c.rto = c.srtt + max(clockGranularity, 4*c.rttvar)
+	c.rto = min(max(c.rto, c.h.cfg.RTOMin), c.h.cfg.RTOMax)
+}
+
+// currentRTO is the RTO with exponential backoff applied (RFC 6298 §5.5),
+// bounded by RTOMax.
+func (c *Conn) currentRTO() time.Duration {
+	r := c.rto
+	for i := uint(0); i < c.backoff && r < c.h.cfg.RTOMax; i++ {
+		r *= 2
+	}
+	return min(r, c.h.cfg.RTOMax)
+}
+
+// persistInterval is the zero-window probe interval: the RTO, doubled per
+// unanswered probe, bounded by RTOMax (as Linux's tcp_probe_timer).
+func (c *Conn) persistInterval() time.Duration {
+	r := c.rto
+	for i := uint(0); i < c.persistBackoff && r < c.h.cfg.RTOMax; i++ {
+		r *= 2
+	}
+	return min(r, c.h.cfg.RTOMax)
+}
+
+// onRetransmitTimer handles an expiry of the retransmission timer.
+func (c *Conn) onRetransmitTimer() {
+	h := c.h
+	now := h.env.Now()
+	switch c.state {
+	case StateSynSent, StateSynReceived:
+		limit := h.cfg.SYNRetries
+		if c.state == StateSynReceived {
+			limit = h.cfg.SYNACKRetries
+		}
+		if c.synRetries >= limit {
+			if c.listener != nil {
+				h.counters.TCPAttemptFails++
+				c.remove() // a half-open passive connection just disappears
+				return
+			}
+			c.fail(errTimedOut)
+			return
+		}
+		h.counters.TCPTimeouts++
+		c.stats.timeouts++
+		c.synRetries++
+		c.backoff++
+		c.sendSyn() // re-arms the timer with the backed-off RTO
+		return
+	case StateTimeWait, StateClosed, StateFinWait2:
+		return
+	}
+	if c.sndUna == c.sndMax {
+		return // nothing outstanding
+	}
+	// A peer that keeps answering with a zero window is alive: do not count
+	// those timeouts against DataRetries (Linux, tcp_retransmit_timer).
+	zeroWindowAlive := c.sndWnd == 0 && now-c.lastAckAt < h.cfg.RTOMax
+	if int(c.backoff) >= h.cfg.DataRetries && !zeroWindowAlive {
+		c.fail(errTimedOut)
+		return
+	}
+	h.counters.TCPTimeouts++
+	c.stats.timeouts++
+	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses backoff == 0 for "first timeout"
+	c.backoff++  // RFC 6298 §5.5: back off the timer
+	c.rttTiming = false
+	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment. Like
+	// Linux, everything outstanding is considered lost: sndNxt goes back to
+	// sndUna and slow start resends the rest (go-back-N).
+	c.sndNxt = c.sndUna
+	c.retransmitFirst()
+	c.setTimer(&c.tm.rtxAt, now+c.currentRTO()) // RFC 6298 §5.6
+	c.output()
+}
+
+// onPersistTimer probes a zero window or overrides sender SWS avoidance.
+func (c *Conn) onPersistTimer() {
+	if !c.state.canSendData() || c.sndMax != c.sndUna || !c.dataEnd().GreaterThan(c.sndNxt) {
+		return
+	}
+	if c.sndWnd == 0 {
+		// RFC 9293 §3.8.6.1: probe the zero window. The probe follows Linux
+		// (tcp_xmit_probe_skb): a bare ACK with the already-acknowledged
+		// sequence number SND.UNA−1, which the receiver must answer with an
+		// ACK carrying its current window (§3.10.7.4, first step), rather
+		// than a byte of new data.
+		th := segment.Header{Seq: c.sndUna.Add(^uint32(0)), Ack: c.rcvNxt, Flags: segment.FlagACK}
+		th.Window = c.windowToAdvertise()
+		c.h.counters.TCPZeroWindowProbes++
+		c.stats.segsOut++
+		c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+		c.afterAckSent()
+		c.persistBackoff++
+		c.setTimer(&c.tm.persistAt, c.h.env.Now()+c.persistInterval())
+		return
+	}
+	// The window is open but below the SWS threshold: after the override
+	// timeout, send what fits (RFC 9293 §3.8.6.2.1).
+	c.forceSend = true
+	c.output()
+	c.forceSend = false
+}

@@ -1,0 +1,294 @@
+package stack
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"syscall"
+)
+
+// Event is a set of readiness notifications delivered to the callback
+// given to Conn.SetNotify or Listener.SetNotify. Callbacks run in the
+// driver's context, after the host has finished processing the packet,
+// timer or call that caused them, and may call any method of the host.
+// Events are edge-like hints: on any event, retry the calls that returned
+// ErrWouldBlock. Events that happened before SetNotify are not replayed.
+type Event uint8
+
+// Events.
+const (
+	// EventReadable: Read may return data, io.EOF or an error; for a
+	// Listener, Accept may return a connection.
+	EventReadable Event = 1 << iota
+	// EventWritable: Write may accept bytes (send buffer space was freed),
+	// or will return an error.
+	EventWritable
+	// EventEstablished: the handshake completed.
+	EventEstablished
+	// EventError: Err() became non-nil (refused, reset, timed out).
+	EventError
+	// EventClosed: the connection left the host's tables (CLOSED): after a
+	// normal close, TIME_WAIT has expired; after an error, at once.
+	EventClosed
+)
+
+// String lists the events, e.g. "readable|writable".
+func (e Event) String() string {
+	names := [...]string{"readable", "writable", "established", "error", "closed"}
+	s := ""
+	for i, n := range names {
+		if e&(1<<i) != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Terminal connection errors. Each wraps the syscall errno Linux reports,
+// so errors.Is(err, syscall.ECONNRESET) and friends work, and net.Error's
+// Timeout is true for errTimedOut.
+var (
+	errRefused  error = &ConnError{Op: "connect", Errno: syscall.ECONNREFUSED}
+	errReset    error = &ConnError{Op: "read", Errno: syscall.ECONNRESET}
+	errTimedOut error = &ConnError{Op: "io", Errno: syscall.ETIMEDOUT}
+)
+
+// ConnError is a terminal error of a connection. Errno is
+// syscall.ECONNREFUSED (RST in answer to our SYN), ECONNRESET (RST on a
+// synchronized connection, or a passive open reset before accept), or
+// ETIMEDOUT (retransmissions or connect timeout exhausted).
+type ConnError struct {
+	Op    string
+	Errno syscall.Errno
+}
+
+func (e *ConnError) Error() string { return "stack: " + e.Op + ": " + e.Errno.Error() }
+
+// Unwrap returns the errno.
+func (e *ConnError) Unwrap() error { return e.Errno }
+
+// Timeout reports whether the error is ETIMEDOUT (net.Error).
+func (e *ConnError) Timeout() bool { return e.Errno == syscall.ETIMEDOUT }
+
+// Temporary is false (net.Error, deprecated there).
+func (e *ConnError) Temporary() bool { return false }
+
+type errClosed struct{}
+
+func (errClosed) Error() string { return "stack: use of closed connection" }
+func (errClosed) Unwrap() error { return net.ErrClosed }
+
+// Connect opens a connection from local (the zero Addr picks the address of
+// the outgoing interface) to remote, choosing an ephemeral port. It returns
+// at once with the Conn in SYN_SENT; EventEstablished or EventError follows.
+// Data written before the handshake completes is queued.
+func (h *Host) Connect(local netip.Addr, remote netip.AddrPort) (*Conn, error) {
+	return h.ConnectFrom(netip.AddrPortFrom(local, 0), remote)
+}
+
+// ConnectFrom is Connect from a given local address and port; a zero port
+// picks an ephemeral port (RFC 6056), a zero address the outgoing
+// interface's address.
+func (h *Host) ConnectFrom(local, remote netip.AddrPort) (*Conn, error) {
+	h.enter()
+	defer h.exit()
+	return h.activeOpen(local, remote)
+}
+
+// LocalAddr returns the connection's local address and port.
+func (c *Conn) LocalAddr() netip.AddrPort { return c.key.local }
+
+// RemoteAddr returns the peer's address and port.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.key.remote }
+
+// Host returns the host the connection belongs to.
+func (c *Conn) Host() *Host { return c.h }
+
+// State returns the connection's current state.
+func (c *Conn) State() State { return c.state }
+
+// Err returns the terminal error of the connection (see ConnError), or nil.
+func (c *Conn) Err() error { return c.err }
+
+// SetNotify installs the readiness callback; nil removes it.
+func (c *Conn) SetNotify(f func(Event)) { c.notify = f }
+
+// SetNoDelay turns Nagle's algorithm off (true) or on (false).
+func (c *Conn) SetNoDelay(noDelay bool) {
+	c.h.enter()
+	defer c.h.exit()
+	c.noDelay = noDelay
+	if noDelay && c.state.canSendData() {
+		c.output()
+	}
+}
+
+// Readable returns how many bytes Read can return now.
+func (c *Conn) Readable() int { return c.rcvBuf.n }
+
+// Writable returns how many bytes Write can accept now.
+func (c *Conn) Writable() int {
+	if c.wrClosed || c.err != nil || c.aborted {
+		return 0
+	}
+	return c.sndBuf.limit - c.sndBuf.n
+}
+
+// Read copies received in-order bytes into p. It returns n > 0 and nil when
+// data was available; otherwise 0 and io.EOF once the peer's FIN has been
+// read, the terminal error after a reset or timeout, ErrClosed after Close
+// or Abort, or ErrWouldBlock.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.rdClosed || c.aborted {
+		return 0, ErrClosed
+	}
+	if c.rcvBuf.n > 0 {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		c.h.enter()
+		n := c.rcvBuf.read(p)
+		c.afterRead()
+		c.h.exit()
+		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.rcvFin {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return 0, ErrWouldBlock
+}
+
+// Write queues bytes from p for sending and returns how many it took; it
+// may take fewer than len(p) (a partial write) and returns ErrWouldBlock
+// when the send buffer is full. After CloseWrite or Close it returns
+// ErrShutdown; after a reset or timeout, the terminal error.
+func (c *Conn) Write(p []byte) (int, error) {
+	switch {
+	case c.aborted:
+		return 0, ErrClosed
+	case c.err != nil:
+		return 0, c.err
+	case c.wrClosed:
+		return 0, ErrShutdown
+	case c.state == StateClosed:
+		return 0, ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.h.enter()
+	defer c.h.exit()
+	n := c.sndBuf.write(p)
+	if n == 0 {
+		return 0, ErrWouldBlock
+	}
+	if c.state.canSendData() {
+		c.output()
+	}
+	return n, nil
+}
+
+// CloseWrite sends a FIN after the queued data: the peer reads io.EOF, and
+// this side may keep reading (half-close, RFC 9293 §3.6).
+func (c *Conn) CloseWrite() error {
+	if c.aborted {
+		return ErrClosed
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if c.wrClosed {
+		return nil
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.shutdownWrite()
+	return nil
+}
+
+// Close closes both directions. Queued data is still delivered, followed by
+// a FIN. If received data is left unread, the connection is reset instead
+// (RFC 2525 §2.17, as Linux does). Close on a connection still in SYN_SENT
+// deletes it (RFC 9293 §3.10.4). After Close, Read returns ErrClosed.
+func (c *Conn) Close() error {
+	if c.aborted || c.rdClosed {
+		return ErrClosed
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.rdClosed = true
+	if c.err != nil || c.state == StateClosed {
+		return nil
+	}
+	if c.rcvBuf.n > 0 {
+		c.abort()
+		return nil
+	}
+	if c.state == StateSynSent {
+		c.remove()
+		return nil
+	}
+	c.shutdownWrite()
+	if c.state == StateFinWait2 {
+		c.setTimer(&c.tm.closeAt, c.h.env.Now()+c.h.cfg.FinWait2Timeout)
+	}
+	return nil
+}
+
+// Abort resets the connection: a RST goes to the peer if the connection is
+// synchronized (RFC 9293 §3.10.5), queued data is discarded and the
+// connection is deleted at once.
+func (c *Conn) Abort() error {
+	if c.aborted {
+		return ErrClosed
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.abort()
+	return nil
+}
+
+func (c *Conn) abort() {
+	c.aborted, c.rdClosed, c.wrClosed = true, true, true
+	switch c.state {
+	case StateClosed, StateSynSent, StateTimeWait:
+	default:
+		c.sendReset()
+	}
+	c.remove()
+}
+
+// shutdownWrite queues our FIN and moves to the closing state RFC 9293
+// §3.10.4 gives for CLOSE.
+func (c *Conn) shutdownWrite() {
+	c.wrClosed = true
+	switch c.state {
+	case StateEstablished:
+		c.state = StateFinWait1
+	case StateCloseWait:
+		c.state = StateLastAck
+	default:
+		// SYN_SENT, SYN_RECEIVED: the FIN waits for ESTABLISHED (see
+		// establish); closing states: already queued.
+		return
+	}
+	c.output()
+}
+
+// String describes the connection: "10.0.0.1:49152->10.0.0.2:80 ESTABLISHED".
+func (c *Conn) String() string {
+	return fmt.Sprintf("%v->%v %v", c.key.local, c.key.remote, c.state)
+}

@@ -1,0 +1,134 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// Conn is one TCP connection: its transmission control block (RFC 9293
+// §3.3.1) and the application's end of it. Create one with Host.Connect or
+// Listener.Accept. Its methods are not safe for concurrent use; call them
+// from the driver's context.
+type Conn struct {
+	h     *Host
+	id    uint64 // creation order; deterministic tie-breaker
+	key   connKey
+	ifIdx int // interface the route to the peer uses
+	state State
+
+	tcb
+
+	sndBuf ring // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
+	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
+	reasm  reassembly
+
+	cc congestionControl
+
+	tm connTimers
+
+	listener *Listener // set while a passive connection waits to be accepted
+	accepted bool      // handed to the application (passive) or created by Connect (active)
+
+	// Application side.
+	notify    func(Event)
+	events    Event // queued for notify
+	queued    bool  // in host.pendC
+	err       error // terminal error (refused, reset, timed out); nil otherwise
+	rdClosed  bool  // Close called: the application reads no more
+	wrClosed  bool  // CloseWrite or Close called: FIN queued after the data
+	aborted   bool  // Abort or Close-with-unread-data called
+	noDelay   bool  // Nagle off
+	eofSignal bool  // EventReadable sent for the peer's FIN
+
+	stats connStats
+}
+
+// tcb holds the connection's sequence-space and timing variables, named as
+// in RFC 9293 §3.3.1, RFC 6298 and RFC 5681. Each carries its invariant.
+type tcb struct {
+	// Send sequence space.
+	iss         segment.Seq // initial send sequence number (RFC 6528)
+	sndUna      segment.Seq // oldest unacknowledged sequence number; iss ≤ sndUna ≤ sndNxt ≤ sndMax
+	sndNxt      segment.Seq // next sequence number to transmit; pulled back to sndUna by an RTO (go-back-N)
+	sndMax      segment.Seq // one past the highest sequence number ever sent: RFC 9293's SND.NXT for ACK acceptability
+	sndWnd      uint32      // send window the peer advertised, already scaled
+	sndWl1      segment.Seq // SEG.SEQ of the segment that last updated sndWnd
+	sndWl2      segment.Seq // SEG.ACK of the segment that last updated sndWnd
+	maxSndWnd   uint32      // largest sndWnd seen (sender SWS avoidance, RFC 9293 §3.8.6.2.1)
+	sndWndShift uint8       // peer's window scale (RFC 7323); 0 without the option
+	sndBufStart segment.Seq // sequence number of sndBuf's first byte; = sndUna once the SYN is acknowledged
+	sndMSS      int         // effective send MSS: min(peer's MSS option or 536, path MTU − 40) (RFC 9293 §3.7.1)
+
+	// Receive sequence space.
+	irs         segment.Seq // initial receive sequence number (the peer's ISN)
+	rcvNxt      segment.Seq // next sequence number expected; rcvNxt − irs − 1 bytes (and a FIN) received in order
+	rcvAdv      segment.Seq // right edge of the window last advertised; never moves left (RFC 9293 §3.8.6: no shrinking)
+	rcvWndShift uint8       // our window scale; 0 unless both SYNs carried the option
+	rcvMSS      int         // MSS we advertised: interface MTU − 40
+	rcvSegMax   int         // largest payload received, for "full-sized segment" (RFC 5681 §4.2)
+	rcvUnacked  int         // bytes received in order since we last sent an ACK
+	ackNow      bool        // an ACK must be sent without delay
+	rcvFin      bool        // the peer's FIN has been received in order (rcvNxt counts it)
+	finSeqValid bool        // an out-of-order FIN is held at finSeq
+	finSeq      segment.Seq
+
+	// Our FIN: queued once wrClosed, at sequence number dataEnd().
+	finAcked bool // our FIN has been acknowledged
+
+	// Handshake options.
+	wsOK       bool // both SYNs carried window scale (RFC 7323 §2.2)
+	synRetries int  // SYN or SYN-ACK retransmissions so far
+
+	// Round-trip time estimation (RFC 6298 §2).
+	srtt      time.Duration // smoothed RTT; 0 before the first sample
+	rttvar    time.Duration // RTT variation
+	rto       time.Duration // current RTO before backoff; RTOMin ≤ rto ≤ RTOMax
+	backoff   uint          // consecutive RTO expiries; the timer runs rto << backoff (RFC 6298 §5.5)
+	rttTiming bool          // a sample is being taken on rttSeq (one per RTT, Karn's rule)
+	rttSeq    segment.Seq   // sample completes when SEG.ACK > rttSeq
+	rttStart  time.Duration // when the timed segment was sent
+
+	// Congestion control (RFC 5681 §3.1). Updated by cc.
+	cwnd     uint32      // congestion window in bytes; ≥ sndMSS
+	ssthresh uint32      // slow-start threshold in bytes
+	dupAcks  int         // consecutive duplicate ACKs (RFC 5681 §2)
+	recover  segment.Seq // RFC 6582 "recover": sndMax when loss recovery last started
+
+	persistBackoff uint          // zero-window probes sent without the window opening
+	lastAckAt      time.Duration // when an acceptable ACK last arrived
+	forceSend      bool          // the SWS override timer fired: send a small segment now
+}
+
+// connStats are the per-connection counts reported by Info.
+type connStats struct {
+	segsOut, segsIn      uint64
+	bytesOut, bytesIn    uint64 // payload bytes sent (retransmissions included) and received in order
+	bytesAcked           uint64
+	retrans, fastRetrans uint64
+	timeouts             uint64
+	dupAcksIn            uint64
+	oooSegsIn            uint64
+}
+
+// dataEnd is one past the last byte the application has written.
+func (c *Conn) dataEnd() segment.Seq { return c.sndBufStart.Add(uint32(c.sndBuf.n)) }
+
+// finSent reports whether our FIN has been transmitted.
+func (c *Conn) finSent() bool { return c.wrClosed && c.sndMax.GreaterThan(c.dataEnd()) }
+
+// flightSize is RFC 5681's FlightSize: data sent but not yet acknowledged.
+func (c *Conn) flightSize() uint32 { return c.sndMax.Sub(c.sndUna) }
+
+// rcvWnd is the free receive buffer: what we could advertise now.
+func (c *Conn) rcvWnd() uint32 { return uint32(c.rcvBuf.limit - c.rcvBuf.n) }
+
+// advertisedRemaining is what is left of the last advertised window.
+func (c *Conn) advertisedRemaining() uint32 {
+	if c.rcvAdv.LessThanEq(c.rcvNxt) {
+		return 0
+	}
+	return c.rcvAdv.Sub(c.rcvNxt)
+}
+
+func (c *Conn) ackPending() bool { return c.ackNow || c.rcvUnacked > 0 }
