@@ -41,7 +41,9 @@ func transfer(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig) *pai
 		t.Fatal(err)
 	}
 	cli := newApp(c, upData)
-	done := func() bool { return cli.closed && srv != nil && srv.closed || cli.err != nil || (srv != nil && srv.err != nil) }
+	done := func() bool {
+		return cli.closed && srv != nil && srv.closed || cli.err != nil || (srv != nil && srv.err != nil)
+	}
 	if !p.n.run(30*time.Minute, done) {
 		t.Fatalf("seed %d: transfer did not finish by %v: client %v got %d eof %v, server %+v; a=%+v", seed, p.n.now, c.Info().State, cli.got, cli.eof, srvState(srv), c.Info())
 	}

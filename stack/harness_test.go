@@ -211,17 +211,17 @@ func newPair(t testing.TB, seed uint64, delay time.Duration, f faults, cfg TCPCo
 // app is an event-driven application end: it writes out, reads everything,
 // half-closes after writing, and closes after reading EOF.
 type app struct {
-	c        *Conn
-	out      []byte
-	off      int
-	hash     [32]byte
-	h        hashState
-	got      int
-	eof      bool
-	wclosed  bool
-	closed   bool
-	err      error
-	buf      []byte
+	c       *Conn
+	out     []byte
+	off     int
+	hash    [32]byte
+	h       hashState
+	got     int
+	eof     bool
+	wclosed bool
+	closed  bool
+	err     error
+	buf     []byte
 }
 
 type hashState = interface {
