@@ -1,0 +1,504 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tcpsim/tcpsim/stack"
+)
+
+// The wall-clock driver's side of the socket layer. Application goroutines
+// touch only a socket's own buffers and flags, under the Conn's mutex, and
+// kick the loop; the loop moves bytes between those buffers and the stack
+// in scheduler context (service), in socket-id order, one nanosecond after
+// the kick. No mutex is held across a blocking wait other than the
+// sync.Cond's own, and no stack call is made while holding a Conn's mutex.
+
+// loopBufSize bounds each direction's buffer between a goroutine and the
+// stack. The stack's own buffers (and windows) sit behind it.
+const loopBufSize = 64 << 10
+
+// loopIDs numbers loop sockets in the order they are created in scheduler
+// context, which is deterministic within a world; kicks run in this order.
+var loopIDs atomic.Uint64
+
+// NewLoopNet returns the blocking socket API of h for ordinary goroutines,
+// driven by l. h must belong to l's world.
+func NewLoopNet(l *Loop, h *stack.Host) *Net {
+	return &Net{w: l.World(), h: h, loop: l, name: h.Name()}
+}
+
+// loopConn is a Conn's state under the wall-clock driver. Fields marked
+// "loop" are used only in scheduler context; the rest are guarded by the
+// Conn's mu.
+type loopConn struct {
+	id   uint64
+	cond *sync.Cond
+
+	rbuf   []byte // received, not yet read by the application
+	rfull  bool   // the loop stopped draining the stack because rbuf was full
+	rerr   error  // io.EOF or the terminal error, after rbuf is consumed
+	wbuf   []byte // written by the application, not yet taken by the stack
+	werr   error  // terminal write error
+	dialed bool   // the dial finished (established or failed)
+
+	wantCloseWrite, wantClose, wantAbort bool
+
+	rtimer, wtimer *time.Timer // wake blocked calls at a deadline
+
+	// loop
+	inService, again     bool
+	sentCloseWrite, gone bool
+	scratch              []byte
+}
+
+func (n *Net) newLoopConn(sc *stack.Conn) *Conn {
+	c := &Conn{
+		n:     n,
+		sc:    sc,
+		laddr: net.TCPAddrFromAddrPort(sc.LocalAddr()),
+		raddr: net.TCPAddrFromAddrPort(sc.RemoteAddr()),
+		lc:    &loopConn{id: loopIDs.Add(1)},
+	}
+	c.lc.cond = sync.NewCond(&c.mu)
+	sc.SetNotify(func(stack.Event) { c.service() })
+	return c
+}
+
+// kick asks the loop to service c.
+func (c *Conn) kick() { c.n.loop.Kick(c.lc.id, c.service) }
+
+// service moves bytes and requests between the application's side and the
+// stack. It runs in scheduler context, from a kick or a readiness event.
+func (c *Conn) service() {
+	lc := c.lc
+	if lc.inService {
+		lc.again = true
+		return
+	}
+	lc.inService = true
+	defer func() { lc.inService = false }()
+	for {
+		lc.again = false
+		c.serviceOnce()
+		if !lc.again {
+			return
+		}
+	}
+}
+
+func (c *Conn) serviceOnce() {
+	lc, sc := c.lc, c.sc
+	if lc.gone {
+		return
+	}
+	c.mu.Lock()
+	wbuf := lc.wbuf
+	wantCW, wantClose, wantAbort := lc.wantCloseWrite, lc.wantClose, lc.wantAbort
+	space := loopBufSize - len(lc.rbuf)
+	readClosed := c.readClosed
+	c.mu.Unlock()
+
+	if wantAbort {
+		sc.Abort()
+		lc.gone = true
+		c.mu.Lock()
+		lc.wbuf = nil
+		lc.cond.Broadcast()
+		c.mu.Unlock()
+		return
+	}
+
+	// Application bytes into the stack.
+	taken := 0
+	var werr error
+	for taken < len(wbuf) {
+		n, err := sc.Write(wbuf[taken:])
+		taken += n
+		if err != nil {
+			if !errors.Is(err, stack.ErrWouldBlock) {
+				werr = err
+			}
+			break
+		}
+	}
+	if (wantCW || wantClose) && taken == len(wbuf) && werr == nil && !lc.sentCloseWrite {
+		lc.sentCloseWrite = true
+		if err := sc.CloseWrite(); err != nil && !errors.Is(err, stack.ErrClosed) {
+			werr = err
+		}
+	}
+
+	// Stack bytes into the application's buffer.
+	var got []byte
+	var rerr error
+	for space > 0 {
+		if len(lc.scratch) == 0 {
+			lc.scratch = make([]byte, 16<<10)
+		}
+		buf := lc.scratch[:min(space, len(lc.scratch))]
+		n, err := sc.Read(buf)
+		if n > 0 {
+			if !readClosed {
+				got = append(got, buf[:n]...)
+				space -= n
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, stack.ErrWouldBlock) {
+			rerr = err
+		}
+		break
+	}
+
+	if wantClose && lc.sentCloseWrite {
+		// Everything written has reached the stack and the FIN is
+		// queued; the stack finishes the close on its own.
+		if err := sc.Close(); err != nil && !errors.Is(err, stack.ErrClosed) && werr == nil {
+			werr = err
+		}
+		lc.gone = true
+	}
+
+	c.mu.Lock()
+	lc.wbuf = lc.wbuf[taken:]
+	if len(lc.wbuf) == 0 {
+		lc.wbuf = nil
+	}
+	if werr != nil && lc.werr == nil {
+		lc.werr = werr
+	}
+	lc.rbuf = append(lc.rbuf, got...)
+	lc.rfull = space == 0
+	if rerr != nil && lc.rerr == nil {
+		lc.rerr = rerr
+	}
+	if !lc.dialed {
+		switch {
+		case sc.Err() != nil:
+			lc.dialed = true
+			if lc.rerr == nil {
+				lc.rerr = sc.Err()
+			}
+		case sc.State() >= stack.StateEstablished:
+			lc.dialed = true
+			c.established = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if lc.werr == nil {
+			lc.werr = err
+		}
+		if lc.rerr == nil {
+			lc.rerr = err
+		}
+	}
+	lc.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+	raddr := net.TCPAddrFromAddrPort(ap)
+	if err := ctx.Err(); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: err}
+	}
+	var c *Conn
+	var err error
+	if cerr := n.loop.Call(func() {
+		var sc *stack.Conn
+		sc, err = n.h.Connect(netip.Addr{}, ap)
+		if err == nil {
+			c = n.newLoopConn(sc)
+			c.service()
+		}
+	}); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: mapErr("dial", err)}
+	}
+	lc := c.lc
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		lc.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer stop()
+	c.mu.Lock()
+	for !lc.dialed && ctx.Err() == nil {
+		lc.cond.Wait()
+	}
+	established, rerr := c.established, lc.rerr
+	if !established && rerr == nil {
+		lc.wantAbort = true
+	}
+	c.mu.Unlock()
+	if established {
+		return c, nil
+	}
+	if rerr == nil {
+		c.kick()
+		return nil, c.opErr("dial", ctx.Err())
+	}
+	return nil, c.opErr("dial", rerr)
+}
+
+// deadlinePassed reports whether t is set and not in the future.
+func deadlinePassed(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
+
+func (c *Conn) loopRead(p []byte) (int, error) {
+	lc := c.lc
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		switch {
+		case c.closed:
+			return 0, c.opErr("read", net.ErrClosed)
+		case c.readClosed:
+			return 0, io.EOF
+		case len(lc.rbuf) > 0:
+			if len(p) == 0 {
+				return 0, nil
+			}
+			n := copy(p, lc.rbuf)
+			lc.rbuf = lc.rbuf[n:]
+			if len(lc.rbuf) == 0 {
+				lc.rbuf = nil
+			}
+			if lc.rfull && len(lc.rbuf) <= loopBufSize/2 {
+				lc.rfull = false
+				c.kick()
+			}
+			return n, nil
+		case lc.rerr != nil:
+			return 0, c.opErr("read", lc.rerr)
+		case deadlinePassed(c.rdl):
+			return 0, c.opErr("read", os.ErrDeadlineExceeded)
+		}
+		lc.cond.Wait()
+	}
+}
+
+func (c *Conn) loopWrite(p []byte) (int, error) {
+	lc := c.lc
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	done := 0
+	for {
+		switch {
+		case c.closed:
+			return done, c.opErr("write", net.ErrClosed)
+		case lc.werr != nil:
+			return done, c.opErr("write", lc.werr)
+		case lc.wantCloseWrite:
+			return done, c.opErr("write", os.NewSyscallError("write", syscall.EPIPE))
+		case done == len(p):
+			return done, nil
+		case deadlinePassed(c.wdl):
+			return done, c.opErr("write", os.ErrDeadlineExceeded)
+		}
+		if space := loopBufSize - len(lc.wbuf); space > 0 {
+			take := min(space, len(p)-done)
+			lc.wbuf = append(lc.wbuf, p[done:done+take]...)
+			done += take
+			c.kick()
+			continue
+		}
+		lc.cond.Wait()
+	}
+}
+
+func (c *Conn) loopClose() error {
+	lc := c.lc
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opErr("close", net.ErrClosed)
+	}
+	c.closed, c.readClosed = true, true
+	if len(lc.rbuf) > 0 {
+		// Unread data: reset, as Linux does (RFC 2525 §2.17).
+		lc.wantAbort = true
+	}
+	lc.wantClose = true
+	lc.rbuf = nil
+	c.stopTimers()
+	lc.cond.Broadcast()
+	c.mu.Unlock()
+	c.kick()
+	return nil
+}
+
+func (c *Conn) loopCloseWrite() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opErr("close", net.ErrClosed)
+	}
+	c.lc.wantCloseWrite = true
+	c.mu.Unlock()
+	c.kick()
+	return nil
+}
+
+func (c *Conn) loopCloseRead() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opErr("close", net.ErrClosed)
+	}
+	c.readClosed = true
+	c.lc.rbuf = nil
+	c.lc.cond.Broadcast()
+	c.kick()
+	return nil
+}
+
+func (c *Conn) loopAbort() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opErr("close", net.ErrClosed)
+	}
+	c.closed, c.readClosed = true, true
+	c.lc.wantAbort = true
+	c.stopTimers()
+	c.lc.cond.Broadcast()
+	c.mu.Unlock()
+	c.kick()
+	return nil
+}
+
+func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lc := c.lc
+	arm := func(tm **time.Timer) {
+		if *tm != nil {
+			(*tm).Stop()
+			*tm = nil
+		}
+		if t.IsZero() {
+			return
+		}
+		*tm = time.AfterFunc(time.Until(t), func() {
+			c.mu.Lock()
+			lc.cond.Broadcast()
+			c.mu.Unlock()
+		})
+	}
+	if rd {
+		c.rdl = t
+		arm(&lc.rtimer)
+	}
+	if wr {
+		c.wdl = t
+		arm(&lc.wtimer)
+	}
+	lc.cond.Broadcast()
+}
+
+// stopTimers stops deadline timers; c.mu is held.
+func (c *Conn) stopTimers() {
+	for _, tm := range []**time.Timer{&c.lc.rtimer, &c.lc.wtimer} {
+		if *tm != nil {
+			(*tm).Stop()
+			*tm = nil
+		}
+	}
+}
+
+// loopListener is a Listener's state under the wall-clock driver.
+type loopListener struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*Conn // accepted in scheduler context, not yet taken
+	closed bool
+}
+
+func (n *Net) loopListen(ap netip.AddrPort) (net.Listener, error) {
+	laddr := net.TCPAddrFromAddrPort(ap)
+	l := &Listener{n: n, addr: laddr, lcl: &loopListener{}}
+	l.lcl.cond = sync.NewCond(&l.lcl.mu)
+	var err error
+	if cerr := n.loop.Call(func() {
+		l.sl, err = n.h.ListenAddr(ap, listenBacklog)
+		if err == nil {
+			l.addr = net.TCPAddrFromAddrPort(l.sl.Addr())
+			l.sl.SetNotify(func(stack.Event) { l.loopPoll() })
+		}
+	}); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: laddr, Err: mapErr("listen", err)}
+	}
+	return l, nil
+}
+
+// loopPoll accepts every ready connection (scheduler context).
+func (l *Listener) loopPoll() {
+	for {
+		sc, err := l.sl.Accept()
+		if err != nil {
+			return
+		}
+		c := l.n.newLoopConn(sc)
+		c.established, c.lc.dialed = true, true
+		c.service()
+		ll := l.lcl
+		ll.mu.Lock()
+		if ll.closed {
+			ll.mu.Unlock()
+			sc.Abort()
+			continue
+		}
+		ll.queue = append(ll.queue, c)
+		ll.cond.Broadcast()
+		ll.mu.Unlock()
+	}
+}
+
+func (l *Listener) loopAccept() (net.Conn, error) {
+	ll := l.lcl
+	ll.mu.Lock()
+	defer ll.mu.Unlock()
+	for {
+		if ll.closed {
+			return nil, l.opErr(net.ErrClosed)
+		}
+		if len(ll.queue) > 0 {
+			c := ll.queue[0]
+			ll.queue = ll.queue[1:]
+			return c, nil
+		}
+		ll.cond.Wait()
+	}
+}
+
+func (l *Listener) loopClose() error {
+	ll := l.lcl
+	ll.mu.Lock()
+	if ll.closed {
+		ll.mu.Unlock()
+		return l.opErr(net.ErrClosed)
+	}
+	ll.closed = true
+	pending := ll.queue
+	ll.queue = nil
+	ll.cond.Broadcast()
+	ll.mu.Unlock()
+	for _, c := range pending {
+		c.Abort()
+	}
+	l.n.loop.Do(func() { l.sl.Close() })
+	return nil
+}
