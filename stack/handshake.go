@@ -47,7 +47,7 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.rto = h.cfg.RTOInitial
 	c.cc = newNewReno(c)
 	c.iss = segment.Seq(h.isnFor(key))
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndUna, c.sndNxt, c.sndMax, c.sndSmall = c.iss, c.iss, c.iss, c.iss
 	c.sndBufStart = c.iss.Add(1)
 	h.conns[key] = c
 	return c

@@ -389,6 +389,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 // arrived (RFC 9293 §3.10.7.4, eighth step).
 func (c *Conn) receiveFin() {
 	c.rcvNxt = c.rcvNxt.Add(1)
+	c.rcvAdv = c.rcvAdv.Add(1) // the FIN used a sequence number but no buffer space
 	c.rcvFin = true
 	c.finSeqValid = false
 	c.ackNow = true // RFC 9293: "advance RCV.NXT over the FIN, and send an acknowledgment"

@@ -83,17 +83,23 @@ func (c *Conn) sendOne() bool {
 			if n < c.maxSndWnd/2 {
 				return false
 			}
-		} else if !c.noDelay && inflight > 0 && !c.wrClosed {
-			// Nagle (RFC 9293 §3.7.4, RFC 896): while data is
-			// unacknowledged, hold a less-than-full segment until the ACK
-			// arrives. Closing flushes (Linux pushes the last segment with
-			// the FIN).
+		} else if !c.noDelay && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
+			// Nagle (RFC 9293 §3.7.4, RFC 896): hold a less-than-full
+			// segment while earlier data is unacknowledged. Like Linux
+			// (tcp_minshall_check) we use Minshall's refinement: only an
+			// unacknowledged *small* segment holds the next one back, so
+			// the tail of a large write goes out at once. Retransmissions after
+			// an RTO (sndNxt < sndMax) are never held. Closing flushes
+			// (Linux pushes the last segment with the FIN).
 			return false
 		}
 	}
 	c.forceSend = false
 	fin := c.wrClosed && n == avail
 	c.sendData(c.sndNxt, n, fin)
+	if n < uint32(c.sndMSS) {
+		c.sndSmall = c.sndNxt // end of the last small segment sent
+	}
 	return true
 }
 

@@ -58,6 +58,7 @@ type tcb struct {
 	maxSndWnd   uint32      // largest sndWnd seen (sender SWS avoidance, RFC 9293 §3.8.6.2.1)
 	sndWndShift uint8       // peer's window scale (RFC 7323); 0 without the option
 	sndBufStart segment.Seq // sequence number of sndBuf's first byte; = sndUna once the SYN is acknowledged
+	sndSmall    segment.Seq // end of the last less-than-MSS segment sent (Nagle, Minshall's variant)
 	sndMSS      int         // effective send MSS: min(peer's MSS option or 536, path MTU − 40) (RFC 9293 §3.7.1)
 
 	// Receive sequence space.
