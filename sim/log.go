@@ -190,6 +190,10 @@ type Log struct {
 	keepData bool
 	onEvent  func(*Event)
 	arena    []byte // current chunk for packet copies; never reallocated
+
+	streamOnly bool  // Config.StreamOnly: pass events to onEvent, keep none
+	streamed   int   // events passed in stream-only mode
+	scratch    Event // the event being passed in stream-only mode
 }
 
 const arenaChunk = 1 << 20
@@ -274,6 +278,14 @@ func (l *Log) Hash() [32]byte {
 
 // add appends an event. data is copied when the log keeps packet bytes.
 func (l *Log) add(e Event, data []byte) {
+	if l.streamOnly {
+		e.Index, e.Data = l.streamed, data
+		l.streamed++
+		l.scratch = e
+		l.onEvent(&l.scratch)
+		l.scratch.Data = nil
+		return
+	}
 	e.Index = len(l.events)
 	if l.keepData && data != nil {
 		if len(data) > cap(l.arena)-len(l.arena) {

@@ -52,6 +52,11 @@ type Config struct {
 	// context, as it happens (the CLI's live trace). Setting it enables the
 	// log. The *Event is valid only during the call; copy what you keep.
 	OnEvent func(*Event)
+	// StreamOnly, with OnEvent set, hands every event to OnEvent with the
+	// packet's bytes in Event.Data (valid only during the call) and keeps
+	// nothing in the log, so memory stays flat on long runs (the CLI's
+	// transfer uses it). Log.Len then stays 0; Event.Index still counts.
+	StreamOnly bool
 	// Watchdog is how long in wall time a task may run between two simulator
 	// calls before Run reports it as blocked outside the simulator. Zero
 	// means DefaultWatchdog; negative disables the watchdog.
@@ -107,7 +112,7 @@ func New(cfg Config) *World {
 		w.epoch = DefaultEpoch
 	}
 	if cfg.Log || cfg.LogData || cfg.OnEvent != nil {
-		w.log = &Log{keepData: cfg.LogData, onEvent: cfg.OnEvent}
+		w.log = &Log{keepData: cfg.LogData, onEvent: cfg.OnEvent, streamOnly: cfg.StreamOnly && cfg.OnEvent != nil}
 	}
 	w.tasks.init(w)
 	return w
