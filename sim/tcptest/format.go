@@ -1,7 +1,9 @@
 package tcptest
 
 import (
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/tcpsim/tcpsim/ippacket"
 	"github.com/tcpsim/tcpsim/segment"
@@ -285,4 +287,10 @@ func appendOptions(b []byte, o *segment.Options, sackBase segment.Seq) []byte {
 		b = strconv.AppendUint(b, uint64(u[0]), 10)
 	}
 	return b
+}
+
+// fmtTime prints a virtual time as seconds with microseconds, as the
+// scripts and transcripts show it: "1.200000".
+func fmtTime(d time.Duration) string {
+	return fmt.Sprintf("%d.%06d", d/time.Second, (d%time.Second)/time.Microsecond)
 }
