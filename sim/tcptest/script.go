@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,12 +113,12 @@ type SegSpec struct {
 
 // CallSpec is a socket call line.
 type CallSpec struct {
-	Op   string // listen, accept, connect, write, read, close, shutdown, abort
+	Op   string // listen, accept, connect, write, read, close, shutdown, abort, nodelay, state
 	N    int    // byte count of write N / read N
-	Data []byte // bytes of write "text"
+	Data []byte // bytes of write "text"; the state name of "state NAME"
 	// Result is the expected outcome after "=": a count, a string, EOF, or
 	// an error name (EAGAIN, ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE,
-	// ENOTCONN). Empty when none was given.
+	// EBADF). Empty when none was given.
 	Result string
 	ResCol int
 }
@@ -708,7 +709,14 @@ func (p *parser) parseOptions(seg *SegSpec, inject bool) error {
 // The socket calls, and whether each takes an argument.
 var callArgs = map[string]bool{
 	"listen": false, "accept": false, "connect": false, "close": false, "abort": false,
-	"shutdown": true, "write": true, "read": true,
+	"shutdown": true, "write": true, "read": true, "state": true, "nodelay": false,
+}
+
+// stateNames are the connection states a "state" line may name, spelt as
+// stack.State.String spells them.
+var stateNames = []string{
+	"CLOSED", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+	"CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
 }
 
 func (p *parser) parseCall() (*CallSpec, error) {
@@ -718,7 +726,7 @@ func (p *parser) parseCall() (*CallSpec, error) {
 	}
 	takesArg, ok := callArgs[op.text]
 	if !ok {
-		return nil, p.errAt(op.col, "unknown action %q (want <, >, listen, accept, connect, write, read, shutdown, close or abort)", op.text)
+		return nil, p.errAt(op.col, "unknown action %q (want <, >, listen, accept, connect, write, read, shutdown, close, abort, nodelay or state)", op.text)
 	}
 	c := &CallSpec{Op: op.text}
 	if takesArg {
@@ -727,6 +735,11 @@ func (p *parser) parseCall() (*CallSpec, error) {
 			return nil, err
 		}
 		switch {
+		case op.text == "state":
+			if a.str || !slices.Contains(stateNames, a.text) {
+				return nil, p.errAt(a.col, "state wants one of %s, found %q", strings.Join(stateNames, " "), a.text)
+			}
+			c.Data = []byte(a.text)
 		case op.text == "shutdown":
 			if a.str || a.text != "write" {
 				return nil, p.errAt(a.col, "shutdown takes \"write\" (close the sending side), found %q", a.text)
@@ -764,7 +777,7 @@ func (p *parser) parseCall() (*CallSpec, error) {
 					return nil, p.errAt(r.col, "%s returns no count; want an error name such as EAGAIN", op.text)
 				}
 			} else if !validResult(r.text) {
-				return nil, p.errAt(r.col, "unknown result %q (want a count, a string, EOF, EAGAIN, ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE or ENOTCONN)", r.text)
+				return nil, p.errAt(r.col, "unknown result %q (want a count, a string, EOF, EAGAIN, ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE or EBADF)", r.text)
 			}
 			c.Result = r.text
 		}
@@ -774,7 +787,7 @@ func (p *parser) parseCall() (*CallSpec, error) {
 
 func validResult(s string) bool {
 	switch s {
-	case "EOF", "EAGAIN", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTCONN":
+	case "EOF", "EAGAIN", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EBADF":
 		return true
 	}
 	return false

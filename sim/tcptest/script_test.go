@@ -35,6 +35,8 @@ set config delayed_ack 0.2
 +0     close
 +0     connect = ECONNREFUSED
 +0     abort
++0     nodelay
++0     state TIME_WAIT
 +0     > F. 1:1(0) ack 6 <>
 `
 	s, err := ParseScript("x.pkt", []byte(src))
@@ -48,8 +50,8 @@ set config delayed_ack 0.2
 	if len(s.Config) != 1 || s.Config[0] != (ConfigSetting{"delayed_ack", "0.2", 8}) {
 		t.Errorf("config = %+v", s.Config)
 	}
-	if len(s.Events) != 18 {
-		t.Fatalf("%d events, want 18", len(s.Events))
+	if len(s.Events) != 20 {
+		t.Fatalf("%d events, want 20", len(s.Events))
 	}
 	ev := s.Events
 	if ev[0].Kind != Call || ev[0].Call.Op != "listen" || ev[0].Line != 9 || ev[0].Time.Rel || ev[0].Time.At != 0 {
@@ -96,7 +98,10 @@ set config delayed_ack 0.2
 	if c := ev[15].Call; c.Op != "connect" || c.Result != "ECONNREFUSED" {
 		t.Errorf("connect = %+v", c)
 	}
-	if f := ev[17].Seg; !f.HasOptions || !f.Options.IsZero() || f.AnyOptions {
+	if c := ev[18].Call; c.Op != "state" || string(c.Data) != "TIME_WAIT" {
+		t.Errorf("state = %+v", c)
+	}
+	if f := ev[19].Seg; !f.HasOptions || !f.Options.IsZero() || f.AnyOptions {
 		t.Errorf("empty option list = %+v", f)
 	}
 }
@@ -220,6 +225,8 @@ func TestParseErrors(t *testing.T) {
 		{"0 close = 5", 1, 11, "close returns no count"},
 		{"0 accept = EWHAT", 1, 12, "unknown result \"EWHAT\""},
 		{"0 listen now", 1, 10, "unexpected \"now\" at end of line"},
+		{"0 state OPEN", 1, 9, "state wants one of CLOSED"},
+		{`0 state "ESTABLISHED"`, 1, 9, "state wants one of"},
 		{"0 > nothing now", 1, 13, "unexpected \"now\" at end of line"},
 	}
 	for _, c := range cases {
