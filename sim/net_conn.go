@@ -24,6 +24,8 @@ type Conn struct {
 
 	// Virtual driver: tasks blocked in Read, Write and Dial.
 	rq, wq *WaitQueue
+	// wlowat is the free send-buffer space that wakes a blocked writer.
+	wlowat int
 
 	mu sync.Mutex // guards the fields below (and lc's, for a Loop)
 	// rdl and wdl are the read and write deadlines (zero: none).

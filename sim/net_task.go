@@ -28,6 +28,7 @@ func (n *Net) newConn(sc *stack.Conn, established bool) *Conn {
 		laddr:       net.TCPAddrFromAddrPort(sc.LocalAddr()),
 		raddr:       net.TCPAddrFromAddrPort(sc.RemoteAddr()),
 		established: established,
+		wlowat:      max(1, sc.Writable()/3),
 	}
 	name := sc.LocalAddr().String() + "->" + sc.RemoteAddr().String()
 	c.rq = NewWaitQueue("read " + name)
@@ -46,7 +47,11 @@ func (c *Conn) taskNotify(ev stack.Event) {
 	if ev&(stack.EventReadable|stack.EventEstablished|stack.EventError|stack.EventClosed) != 0 {
 		c.rq.WakeAll()
 	}
-	if ev&(stack.EventWritable|stack.EventEstablished|stack.EventError|stack.EventClosed) != 0 {
+	// Writers wake when a third of the send buffer is free (as Linux's
+	// sk_stream_wspace test), not on every ACK: fewer task switches, and
+	// each Write moves a useful amount.
+	if ev&(stack.EventEstablished|stack.EventError|stack.EventClosed) != 0 ||
+		ev&stack.EventWritable != 0 && c.sc.Writable() >= c.wlowat {
 		c.wq.WakeAll()
 	}
 }

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+	"github.com/tcpsim/tcpsim/sim"
+)
+
+// The analyzer reads the world's event log as it is written (sim.Config
+// OnEvent) and keeps, per TCP connection, what the story and the summaries
+// print. Everything tcpsim prints about packets comes from here, so the
+// output is exactly as deterministic as the log.
+
+// dirStats counts one direction of a connection (0: from the side that
+// sent the first SYN; 1: from the other side).
+type dirStats struct {
+	packets    int   // packets sent, duplicates made by the link not included
+	payload    int64 // payload bytes sent, retransmissions included
+	dataSegs   int   // segments with payload sent
+	retrans    int   // segments (data, SYN or FIN) sent again
+	dropped    int   // packets dropped on the link
+	dropReason map[string]int
+	duplicated int
+	corrupted  int
+	delivered  int // packets delivered to the far host
+
+	iss, maxEnd segment.Seq // first sequence number; highest end of data sent
+	synSeen     bool
+	syns        int           // SYN transmissions
+	finSent     int           // FIN transmissions
+	finAt       time.Duration // first FIN sent
+	firstData   time.Duration // first payload byte sent
+	lastData    time.Duration // last new payload delivered to the far side
+	dataAt      bool          // firstData is set
+	lastDataSet bool
+}
+
+// flow is one TCP connection seen in the log.
+type flow struct {
+	client, server netip.AddrPort // client sent the first SYN
+	clientNode     string
+	serverNode     string
+	dir            [2]dirStats
+
+	synAt, synAckAt, synAckDeliveredAt, ackAt time.Duration
+	established                               bool // the client's handshake ACK was sent
+	firstAt, lastAt                           time.Duration
+	resets                                    int
+}
+
+// analyzer builds flows from events.
+type analyzer struct {
+	flows   []*flow
+	verbose io.Writer
+	pkt     segment.Packet
+	line    []byte
+	ends    [2]string // node names at the link's ends
+}
+
+func newAnalyzer(verbose io.Writer) *analyzer { return &analyzer{verbose: verbose} }
+
+// find returns the flow of a packet and the direction (0 client→server),
+// creating the flow on a SYN without ACK.
+func (a *analyzer) find(p *hdr, node string) (*flow, int) {
+	src, dst := p.src, p.dst
+	for i := len(a.flows) - 1; i >= 0; i-- {
+		f := a.flows[i]
+		switch {
+		case f.client == src && f.server == dst:
+			return f, 0
+		case f.server == src && f.client == dst:
+			return f, 1
+		}
+	}
+	if p.flags&(segment.FlagSYN|segment.FlagACK) != segment.FlagSYN {
+		return nil, 0
+	}
+	f := &flow{client: src, server: dst, clientNode: node}
+	a.flows = append(a.flows, f)
+	return f, 0
+}
+
+// event is the sim.Config.OnEvent hook.
+func (a *analyzer) event(e *sim.Event) {
+	if e.Verdict == sim.Queued {
+		return
+	}
+	var h hdr
+	if !h.parse(e.Data) {
+		a.printRaw(e)
+		return
+	}
+	f, d := a.find(&h, e.Node)
+	if f != nil {
+		a.account(f, d, e, &h)
+	}
+	if a.verbose != nil && e.Verdict != sim.Delivered {
+		if a.pkt.Decode(e.Data, false) != nil {
+			a.printRaw(e)
+			return
+		}
+		a.print(e, &a.pkt)
+	}
+}
+
+// hdr holds the few fields the analyzer counts. Parsing them by hand from
+// fixed offsets (RFC 791 §3.1, RFC 9293 §3.1) is several times cheaper than
+// a full decode, which only -v needs.
+type hdr struct {
+	src, dst netip.AddrPort
+	seq      segment.Seq
+	flags    segment.Flags
+	payload  int
+}
+
+// parse reads an IPv4+TCP packet without verifying checksums, so that
+// corrupted packets are still counted; it reports false for anything it
+// cannot read.
+func (h *hdr) parse(b []byte) bool {
+	if len(b) < 20 || b[0]>>4 != 4 || b[9] != 6 {
+		return false
+	}
+	ihl := int(b[0]&0x0f) * 4
+	total := int(b[2])<<8 | int(b[3])
+	if ihl < 20 || total > len(b) || total < ihl+20 {
+		return false
+	}
+	t := b[ihl:total]
+	doff := int(t[12]>>4) * 4
+	if doff < 20 || doff > len(t) {
+		return false
+	}
+	h.src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), uint16(t[0])<<8|uint16(t[1]))
+	h.dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), uint16(t[2])<<8|uint16(t[3]))
+	h.seq = segment.Seq(uint32(t[4])<<24 | uint32(t[5])<<16 | uint32(t[6])<<8 | uint32(t[7]))
+	h.flags = segment.Flags(t[13])
+	h.payload = len(t) - doff
+	return true
+}
+
+func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
+	ds := &f.dir[d]
+	t := e.Time
+	fl := p.flags
+	n := p.payload
+	switch e.Verdict {
+	case sim.Sent:
+		if f.packets() == 0 {
+			f.firstAt = t
+		}
+		f.lastAt = t
+		if d == 1 && f.serverNode == "" {
+			f.serverNode = e.Node
+		}
+		ds.packets++
+		seq := p.seq
+		if fl&segment.FlagSYN != 0 {
+			ds.syns++
+			if ds.synSeen {
+				ds.retrans++
+			} else {
+				ds.synSeen = true
+				ds.iss = seq
+				ds.maxEnd = seq.Add(1)
+				if d == 0 {
+					f.synAt = t
+				} else {
+					f.synAckAt = t
+				}
+			}
+			seq = seq.Add(1)
+		}
+		if d == 0 && !f.established && fl&segment.FlagACK != 0 && fl&segment.FlagSYN == 0 && f.synAckDeliveredAt > 0 {
+			f.established = true
+			f.ackAt = t
+		}
+		if fl&segment.FlagRST != 0 {
+			f.resets++
+		}
+		if n > 0 {
+			ds.payload += int64(n)
+			ds.dataSegs++
+			if !ds.dataAt {
+				ds.dataAt, ds.firstData = true, t
+			}
+			end := seq.Add(uint32(n))
+			if ds.synSeen && seq.LessThan(ds.maxEnd) {
+				ds.retrans++
+			}
+			if ds.synSeen {
+				ds.maxEnd = ds.maxEnd.Max(end)
+			}
+		}
+		if fl&segment.FlagFIN != 0 {
+			if ds.finSent == 0 {
+				ds.finAt = t
+			} else if n == 0 {
+				ds.retrans++
+			}
+			ds.finSent++
+		}
+	case sim.Delivered:
+		f.lastAt = t
+		ds.delivered++
+		if d == 1 && fl&segment.FlagSYN != 0 && f.synAckDeliveredAt == 0 {
+			f.synAckDeliveredAt = t
+		}
+		if n > 0 {
+			ds.lastData, ds.lastDataSet = t, true
+		}
+	case sim.Dropped:
+		ds.dropped++
+		if ds.dropReason == nil {
+			ds.dropReason = make(map[string]int)
+		}
+		ds.dropReason[e.Reason]++
+	case sim.Duplicated:
+		ds.duplicated++
+	case sim.Corrupted:
+		ds.corrupted++
+	}
+}
+
+func (f *flow) packets() int { return f.dir[0].packets + f.dir[1].packets }
+
+// print writes one event as a tcpdump-style line: virtual time, where, and
+// the packet as tcpdump -nS shows it, with the link's verdict when it did
+// something other than carry the packet.
+func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
+	b := a.line[:0]
+	b = appendTime(b, e.Time)
+	b = append(b, ' ')
+	who := "link"
+	if e.Verdict == sim.Sent {
+		who = e.Node
+	}
+	b = append(b, who...)
+	for i := len(who); i < 7; i++ {
+		b = append(b, ' ')
+	}
+	switch e.Verdict {
+	case sim.Sent:
+	case sim.Dropped:
+		b = append(b, "DROPPED ("...)
+		b = append(b, e.Reason...)
+		b = append(b, "): "...)
+	case sim.Duplicated:
+		b = append(b, "DUPLICATED ("...)
+		b = append(b, e.Reason...)
+		b = append(b, "): "...)
+	case sim.Corrupted:
+		b = append(b, "CORRUPTED ("...)
+		b = append(b, e.Reason...)
+		b = append(b, ", bit "...)
+		b = strconv.AppendInt(b, int64(e.Bit), 10)
+		b = append(b, "): "...)
+	case sim.Delayed:
+		b = append(b, "DELAYED ("...)
+		b = append(b, e.Reason...)
+		if e.Wait > 0 {
+			b = append(b, " +"...)
+			b = append(b, e.Wait.String()...)
+		}
+		b = append(b, "): "...)
+	default:
+		b = append(b, e.Verdict.String()...)
+		b = append(b, ": "...)
+	}
+	b = p.AppendString(b)
+	b = append(b, '\n')
+	a.line = b
+	a.verbose.Write(b)
+}
+
+func (a *analyzer) printRaw(e *sim.Event) {
+	if a.verbose == nil || e.Verdict == sim.Delivered {
+		return
+	}
+	fmt.Fprintf(a.verbose, "%s %s %s(%s) %d bytes (not IPv4+TCP)\n", appendTime(nil, e.Time), e.Node, e.Verdict, e.Reason, e.Len)
+}
+
+// appendTime writes virtual time in seconds with microseconds, as tcpdump
+// prints relative timestamps.
+func appendTime(b []byte, d time.Duration) []byte {
+	us := int64(d / time.Microsecond)
+	s := strconv.FormatInt(us/1e6, 10)
+	for len(s) < 3 {
+		s = " " + s
+	}
+	b = append(b, s...)
+	b = append(b, '.')
+	frac := strconv.FormatInt(us%1e6, 10)
+	for i := len(frac); i < 6; i++ {
+		b = append(b, '0')
+	}
+	return append(b, frac...)
+}
+
+func fmtTime(d time.Duration) string { return string(appendTime(nil, d)) }

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the simulated run failed
+	exitUsage   = 2 // bad flags or arguments
+)
+
+// runError marks an error raised while running a simulation (as opposed to
+// a usage error); it exits with status 1.
+type runError struct{ err error }
+
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
+
+// options holds every flag. The link and TCP flags are shared by the get
+// and transfer commands.
+type options struct {
+	// Link and faults, netem's words.
+	delay, jitter                     flagval.Duration
+	rate                              flagval.Rate
+	loss, duplicate, corrupt, reorder flagval.Percent
+	lossGE                            flagval.GE
+	gap                               flagval.IntRange
+	mtu, queue                        flagval.IntRange
+
+	// TCP.
+	mss            flagval.IntRange
+	sndbuf, rcvbuf flagval.Size
+	nodelay        bool
+	delayedAck     flagval.OnOff
+
+	// Run.
+	seed    flagval.Uint64
+	timeout flagval.Duration
+	verbose bool
+	pcap    string
+
+	// Payload.
+	size  flagval.Size
+	file  string
+	flows flagval.IntRange
+
+	// progress is where progress is drawn, or nil.
+	progress io.Writer
+}
+
+func defaultOptions() *options {
+	return &options{
+		delay:      flagval.Duration(25 * time.Millisecond),
+		rate:       flagval.Rate(10e6),
+		gap:        flagval.IntRange{V: 0, Min: 1, Max: 1 << 20},
+		mtu:        flagval.IntRange{V: 1500, Min: 576, Max: 65535},
+		queue:      flagval.IntRange{V: 100, Min: 1, Max: 1 << 20},
+		mss:        flagval.IntRange{V: 0, Min: 88, Max: 65495},
+		delayedAck: true,
+		seed:       1,
+		timeout:    flagval.Duration(10 * time.Minute),
+		flows:      flagval.IntRange{V: 1, Min: 1, Max: 1000},
+	}
+}
+
+func addLinkFlags(fs *pflag.FlagSet, o *options) {
+	fs.Var(&o.delay, "delay", "one-way link delay")
+	fs.Var(&o.jitter, "jitter", "random variation added to --delay (uniform, ±jitter)")
+	fs.Var(&o.rate, "rate", "link rate, e.g. 10mbit, 512kbit, 1gbit (0 = unlimited)")
+	fs.Var(&o.loss, "loss", "random loss probability per packet, e.g. 1%")
+	fs.Var(&o.lossGE, "loss-ge", "Gilbert-Elliott burst loss p,r,1-h,1-k as netem's gemodel")
+	fs.Var(&o.duplicate, "duplicate", "probability of duplicating a packet")
+	fs.Var(&o.corrupt, "corrupt", "probability of flipping one bit in a packet")
+	fs.Var(&o.reorder, "reorder", "probability of sending a packet at once, ahead of delayed ones (needs --delay)")
+	fs.Var(&o.gap, "gap", "with --reorder: reorder only every Nth packet")
+	fs.Var(&o.mtu, "mtu", "link MTU in bytes")
+	fs.Var(&o.queue, "queue", "link queue limit in packets (netem's limit)")
+
+	fs.Var(&o.mss, "mss", "TCP maximum segment size to announce (default MTU-40)")
+	fs.Var(&o.sndbuf, "sndbuf", "TCP send buffer size, e.g. 256KiB (default: the stack's)")
+	fs.Var(&o.rcvbuf, "rcvbuf", "TCP receive buffer size, e.g. 256KiB (default: the stack's)")
+	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
+	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
+
+	fs.Var(&o.seed, "seed", "random seed for every fault decision")
+	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
+	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture of the link to `FILE`")
+}
+
+// validate checks what single flags cannot: combinations.
+func (o *options) validate(fs *pflag.FlagSet) error {
+	if fs.Changed("gap") && o.reorder == 0 {
+		return fmt.Errorf("--gap %d needs --reorder", o.gap.V)
+	}
+	if o.reorder > 0 && o.delay == 0 {
+		return fmt.Errorf("--reorder %s needs a non-zero --delay (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)))
+	}
+	if fs.Changed("loss") && o.lossGE.Given {
+		return fmt.Errorf("--loss %s and --loss-ge %s are exclusive", flagval.FormatPercent(float64(o.loss)), o.lossGE.String())
+	}
+	if o.mss.V > 0 && o.mss.V > o.mtu.V-40 {
+		return fmt.Errorf("--mss %d does not fit --mtu %d (at most %d)", o.mss.V, o.mtu.V, o.mtu.V-40)
+	}
+	if o.timeout == 0 {
+		return errors.New("--timeout 0s: every run needs a virtual-time limit")
+	}
+	for _, b := range []struct {
+		name string
+		v    flagval.Size
+	}{{"sndbuf", o.sndbuf}, {"rcvbuf", o.rcvbuf}} {
+		if fs.Changed(b.name) && (b.v < 1024 || b.v > 1<<30) {
+			return fmt.Errorf("--%s %s: must be between 1KiB and 1GiB", b.name, flagval.FormatSize(int64(b.v)))
+		}
+	}
+	return nil
+}
+
+// newRootCommand builds the command tree writing to stdout and stderr.
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tcpsim",
+		Short: "Simulate TCP transfers over an impaired link, packet by packet",
+		Long: `tcpsim runs a TCP/IP simulation on a virtual clock: two hosts joined by a link
+with netem-style delay, rate and faults. The same flags and --seed always give
+the same packets and the same output.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Args:              cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return errors.New("missing command (get or transfer)")
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.AddCommand(newGetCommand(stdout, stderr), newTransferCommand(stdout, stderr))
+	return root
+}
+
+func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := defaultOptions()
+	o.size = 10 * 1024
+	cmd := &cobra.Command{
+		Use:   "get URL",
+		Short: "Fetch a page over a simulated link and explain each step",
+		Example: `  tcpsim get http://server.example/index.html
+  tcpsim get http://server.example/ --loss 5% --seed 3 -v
+  tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("get needs exactly one URL, got %d arguments", len(args))
+			}
+			_, err := parseGetURL(args[0])
+			return err
+		},
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.validate(cmd.Flags()); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("size") && o.file != "" {
+				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
+			}
+			if o.file != "" {
+				st, err := os.Stat(o.file)
+				if err != nil {
+					return fmt.Errorf("--file %s: %v", o.file, errors.Unwrap(err))
+				}
+				if !st.Mode().IsRegular() {
+					return fmt.Errorf("--file %s: not a regular file", o.file)
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u, _ := parseGetURL(args[0])
+			o.progress = progressWriter(stderr)
+			if err := runGet(stdout, o, u); err != nil {
+				return &runError{err}
+			}
+			return nil
+		},
+	}
+	addLinkFlags(cmd.Flags(), o)
+	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
+	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
+	return cmd
+}
+
+func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := defaultOptions()
+	o.size = 10e6
+	cmd := &cobra.Command{
+		Use:   "transfer",
+		Short: "Run bulk transfers over a simulated link and summarise each flow",
+		Example: `  tcpsim transfer --size 100MB --rate 10mbit --delay 25ms
+  tcpsim transfer --size 10MB --flows 4 --loss 0.5%`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.validate(cmd.Flags()); err != nil {
+				return err
+			}
+			if o.size == 0 {
+				return errors.New("--size 0B: nothing to transfer")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.progress = progressWriter(stderr)
+			if err := runTransfer(stdout, o); err != nil {
+				return &runError{err}
+			}
+			return nil
+		},
+	}
+	addLinkFlags(cmd.Flags(), o)
+	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
+	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	return cmd
+}
+
+// getURL is the part of a URL that get uses.
+type getURL struct {
+	raw  string
+	host string // name or IP literal, no port
+	port uint16
+	path string // request target, at least "/"
+}
+
+func parseGetURL(s string) (getURL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return getURL{}, fmt.Errorf("invalid URL %q: %v", s, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" {
+		return getURL{}, fmt.Errorf("invalid URL %q: scheme %q not supported (want http)", s, u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return getURL{}, fmt.Errorf("invalid URL %q: no host", s)
+	}
+	g := getURL{raw: s, host: u.Hostname(), port: 80, path: u.RequestURI()}
+	if p := u.Port(); p != "" {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return getURL{}, fmt.Errorf("invalid URL %q: port %q", s, p)
+		}
+		g.port = uint16(n)
+	}
+	if strings.HasPrefix(g.host, "[") || strings.Contains(g.host, ":") {
+		return getURL{}, fmt.Errorf("invalid URL %q: IPv6 is not simulated", s)
+	}
+	return g, nil
+}
+
+// run executes tcpsim with args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	if args == nil {
+		args = []string{} // cobra reads os.Args when given nil
+	}
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	if re := (*runError)(nil); errors.As(err, &re) {
+		fmt.Fprintf(stderr, "tcpsim: %v\n", err)
+		return exitFailure
+	}
+	// Usage errors: one line naming the flag and value, then a hint.
+	fmt.Fprintf(stderr, "tcpsim: %v\n", err)
+	name := "tcpsim"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", name)
+	return exitUsage
+}
+
+// progressWriter returns stderr when it is a terminal, else nil.
+func progressWriter(stderr io.Writer) io.Writer {
+	if isTerminal(stderr) {
+		return stderr
+	}
+	return nil
+}

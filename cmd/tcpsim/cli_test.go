@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// Every kind of bad flag or argument exits with status 2 and prints one
+// line that names the flag and the value, then a usage hint.
+func TestBadFlagsExitStatus2(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string // substring of the first line of stderr
+	}{
+		{"unknown command", []string{"fetch"}, `unknown command "fetch"`},
+		{"no command", nil, "missing command"},
+		{"unknown flag", []string{"get", "http://server.example/", "--speed", "1"}, "unknown flag: --speed"},
+		{"missing flag value", []string{"transfer", "--delay"}, "flag needs an argument: --delay"},
+		{"bad duration", []string{"get", "http://server.example/", "--delay", "25"}, `"25" for "--delay"`},
+		{"negative duration", []string{"get", "http://server.example/", "--jitter", "-5ms"}, `"-5ms" for "--jitter"`},
+		{"bad rate", []string{"transfer", "--rate", "fast"}, `"fast" for "--rate"`},
+		{"rate without unit", []string{"transfer", "--rate", "10"}, `"10" for "--rate"`},
+		{"bad percent", []string{"transfer", "--loss", "150%"}, `"150%" for "--loss"`},
+		{"bad duplicate", []string{"transfer", "--duplicate", "x"}, `"x" for "--duplicate"`},
+		{"bad corrupt", []string{"transfer", "--corrupt", "-1%"}, `"-1%" for "--corrupt"`},
+		{"bad reorder", []string{"transfer", "--reorder", "2"}, `"2" for "--reorder"`},
+		{"bad gemodel", []string{"transfer", "--loss-ge", "1%,2%,3%,4%,5%"}, `"1%,2%,3%,4%,5%" for "--loss-ge"`},
+		{"bad gap", []string{"transfer", "--reorder", "25%", "--gap", "0"}, `"0" for "--gap"`},
+		{"gap without reorder", []string{"transfer", "--gap", "5"}, "--gap 5 needs --reorder"},
+		{"reorder without delay", []string{"transfer", "--reorder", "25%", "--delay", "0s"}, "--reorder 25% needs a non-zero --delay"},
+		{"loss and loss-ge", []string{"transfer", "--loss", "1%", "--loss-ge", "1%"}, "exclusive"},
+		{"bad mtu", []string{"transfer", "--mtu", "100"}, `"100" for "--mtu"`},
+		{"bad queue", []string{"transfer", "--queue", "0"}, `"0" for "--queue"`},
+		{"bad mss", []string{"transfer", "--mss", "abc"}, `"abc" for "--mss"`},
+		{"mss above mtu", []string{"transfer", "--mss", "1500"}, "--mss 1500 does not fit --mtu 1500"},
+		{"bad sndbuf", []string{"transfer", "--sndbuf", "big"}, `"big" for "--sndbuf"`},
+		{"tiny rcvbuf", []string{"transfer", "--rcvbuf", "10"}, "--rcvbuf 10B"},
+		{"bad delayed-ack", []string{"transfer", "--delayed-ack", "maybe"}, `"maybe" for "--delayed-ack"`},
+		{"bad nodelay", []string{"transfer", "--nodelay=perhaps"}, `"perhaps" for "--nodelay"`},
+		{"bad seed", []string{"transfer", "--seed", "-3"}, `"-3" for "--seed"`},
+		{"bad timeout", []string{"transfer", "--timeout", "forever"}, `"forever" for "--timeout"`},
+		{"zero timeout", []string{"transfer", "--timeout", "0s"}, "--timeout 0s"},
+		{"bad size", []string{"transfer", "--size", "lots"}, `"lots" for "--size"`},
+		{"zero size", []string{"transfer", "--size", "0"}, "--size 0B"},
+		{"bad flows", []string{"transfer", "--flows", "0"}, `"0" for "--flows"`},
+		{"flows on get", []string{"get", "http://server.example/", "--flows", "2"}, "unknown flag: --flows"},
+		{"file and size", []string{"get", "http://server.example/", "--file", "cli.go", "--size", "1KB"}, "exclusive"},
+		{"missing file", []string{"get", "http://server.example/", "--file", "no/such/file"}, "--file no/such/file"},
+		{"get without URL", []string{"get"}, "exactly one URL"},
+		{"get two URLs", []string{"get", "http://a/", "http://b/"}, "exactly one URL"},
+		{"bad scheme", []string{"get", "https://server.example/"}, `scheme "https"`},
+		{"no host", []string{"get", "http:///index.html"}, "no host"},
+		{"bad port", []string{"get", "http://server.example:0/"}, `port "0"`},
+		{"transfer with argument", []string{"transfer", "extra"}, `unknown command "extra"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(c.args, &stdout, &stderr)
+			if code != exitUsage {
+				t.Errorf("run(%q) = %d, want %d; stderr:\n%s", c.args, code, exitUsage, stderr.String())
+			}
+			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("stderr has %d lines, want 2 (error, hint):\n%s", len(lines), stderr.String())
+			}
+			if !strings.HasPrefix(lines[0], "tcpsim: ") || !strings.Contains(lines[0], c.want) {
+				t.Errorf("first line %q does not contain %q", lines[0], c.want)
+			}
+			if !strings.Contains(lines[1], "--help") {
+				t.Errorf("second line %q is not a usage hint", lines[1])
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout not empty on a usage error:\n%s", stdout.String())
+			}
+		})
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"get", "--help"}, {"transfer", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Errorf("run(%q) = %d, want 0; stderr %s", args, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "Usage:") {
+			t.Errorf("run(%q) printed no usage:\n%s", args, stdout.String())
+		}
+	}
+}

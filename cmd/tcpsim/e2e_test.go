@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// getArgs is the small seeded GET of the golden test: 5% loss with a seed
+// whose decisions drop one data segment, so the output shows a
+// retransmission.
+var getArgs = []string{"get", "http://server.example/index.html", "--size", "6KiB", "--loss", "5%", "--seed", "4", "-v"}
+
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("tcpsim %s: exit status %d\nstderr: %s\nstdout:\n%s", strings.Join(args, " "), code, stderr.String(), stdout.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr not empty (no terminal, so no progress expected): %q", stderr.String())
+	}
+	return stdout.String()
+}
+
+func TestGetGolden(t *testing.T) {
+	got := runOK(t, getArgs...)
+	golden := filepath.Join("testdata", "get_seed4.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
+	}
+	// The story must show the fault and its repair.
+	for _, s := range []string{"DROPPED (loss)", "1 retransmitted", "three-way handshake", `response "200 OK"`, "connection 10.0.0.1:"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("output lacks %q", s)
+		}
+	}
+}
+
+// readPcap returns the packets of a capture, failing on a malformed file.
+func readPcap(t *testing.T, name string) [][]byte {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LinkType() != layers.LinkTypeRaw {
+		t.Errorf("link type %v, want raw IP", r.LinkType())
+	}
+	var pkts [][]byte
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeIPv4, gopacket.Default)
+		if p.Layer(layers.LayerTypeTCP) == nil {
+			t.Errorf("packet %d is not IPv4+TCP for gopacket", len(pkts)+1)
+		}
+		pkts = append(pkts, data)
+	}
+	return pkts
+}
+
+// Same flags and seed: byte-identical stdout and pcap. Another seed:
+// different fault decisions and a different capture.
+func TestDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	args := func(seed, pcap string) []string {
+		return []string{"get", "http://server.example/", "--size", "100KB", "--loss", "10%",
+			"--duplicate", "2%", "--reorder", "5%", "--jitter", "2ms", "--seed", seed, "-v", "--pcap", filepath.Join(dir, pcap)}
+	}
+	out1 := runOK(t, args("11", "a.pcap")...)
+	out2 := runOK(t, args("11", "b.pcap")...)
+	out3 := runOK(t, args("12", "c.pcap")...)
+	strip := func(s string) string { return strings.ReplaceAll(s, dir, "DIR") }
+	if diff := cmp.Diff(strip(out1), strip(out2)); diff != "" {
+		t.Errorf("second run's stdout differs (-first +second):\n%s", diff)
+	}
+	a, err := os.ReadFile(filepath.Join(dir, "a.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "b.pcap"))
+	c, _ := os.ReadFile(filepath.Join(dir, "c.pcap"))
+	if !bytes.Equal(a, b) {
+		t.Error("same seed gave different pcap files")
+	}
+	if bytes.Equal(a, c) {
+		t.Error("seeds 11 and 12 gave identical pcap files")
+	}
+	if n := len(readPcap(t, filepath.Join(dir, "a.pcap"))); n < 70 {
+		t.Errorf("capture holds %d packets, want at least the 70 or so a 100 KB GET needs", n)
+	}
+	// Fault decisions: the virtual times of the drops differ.
+	drops := regexp.MustCompile(`(?m)^ *([0-9.]+) link +DROPPED`)
+	times := func(s string) string {
+		var ts []string
+		for _, m := range drops.FindAllStringSubmatch(s, -1) {
+			ts = append(ts, m[1])
+		}
+		return strings.Join(ts, " ")
+	}
+	if times(out1) == "" {
+		t.Fatal("no drops at 10% loss")
+	}
+	if times(out1) == times(out3) {
+		t.Errorf("seeds 11 and 12 dropped packets at the same times: %s", times(out1))
+	}
+}
+
+// Runs that cannot complete end with a clear message and status 1.
+func TestFailuresExitStatus1(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"total loss", []string{"get", "http://server.example/", "--loss", "100%"}, "connection timed out"},
+		{"time limit", []string{"get", "http://server.example/", "--loss", "100%", "--timeout", "10s"}, "did not complete within --timeout 10s"},
+		{"nobody at that address", []string{"get", "http://10.0.0.9/", "--timeout", "5m"}, "connection timed out"},
+		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(c.args, &stdout, &stderr)
+			if code != exitFailure {
+				t.Fatalf("exit status %d, want %d; stderr %q", code, exitFailure, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+				t.Errorf("stderr %q, want one line containing %q", stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+func TestTransferFlows(t *testing.T) {
+	out := runOK(t, "transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "5")
+	for i := 1; i <= 3; i++ {
+		if !strings.Contains(out, "flow "+string(rune('0'+i))+": connection 10.0.0.1:") {
+			t.Errorf("no summary for flow %d:\n%s", i, out)
+		}
+	}
+	if got := strings.Count(out, "goodput      "); got != 3 {
+		t.Errorf("%d goodput lines, want 3", got)
+	}
+	if !strings.Contains(out, "all flows: 6000000 bytes") {
+		t.Errorf("totals line missing or wrong:\n%s", out)
+	}
+}
+
+func TestGetFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "page.html")
+	body := strings.Repeat("<p>hello</p>\n", 500)
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runOK(t, "get", "http://server.example/page.html", "--file", name, "--mss", "536", "--delayed-ack", "off", "--nodelay")
+	if !strings.Contains(out, "6500 body bytes") {
+		t.Errorf("output does not report the file's 6500 bytes:\n%s", out)
+	}
+	if !strings.Contains(out, "mss 536") && !strings.Contains(out, "in 13 segment(s)") {
+		t.Errorf("--mss 536 did not give 536-byte segments:\n%s", out)
+	}
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/stack"
+)
+
+const transferPort = 5001
+
+// runTransfer sends --size bytes from the client to the server on each of
+// --flows connections at once, then prints a summary per flow.
+func runTransfer(stdout io.Writer, o *options) error {
+	var verbose io.Writer
+	if o.verbose {
+		verbose = stdout
+	}
+	size := int64(o.size)
+	flows := o.flows.V
+	prog := newProgress(o.progress, size*int64(flows))
+	n, err := newNetwork(o, verbose, prog.hook())
+	if err != nil {
+		return err
+	}
+	if err := n.w.AddHostEntry("server.example", serverPrefix.Addr()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
+		flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
+	fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
+
+	// The server is an event-driven sink on the stack's own socket API: it
+	// reads whatever arrives from inside the readiness callback, with no
+	// task switch per segment, and closes on the client's FIN.
+	ln, err := n.server.Listen(transferPort, flows)
+	if err != nil {
+		return err
+	}
+	var serverErrs []error
+	ln.SetNotify(func(stack.Event) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.conns = append(n.conns, c)
+			c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
+			drain(c, &serverErrs)
+		}
+	})
+	received := make([]int64, flows)
+	errs := make([]error, flows)
+	clientsLeft := flows
+	for i := range flows {
+		n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) {
+			defer func() {
+				if clientsLeft--; clientsLeft == 0 {
+					ln.Close()
+				}
+			}()
+			errs[i] = sendFlow(n, size, &received[i])
+		})
+	}
+	runErr := n.w.Run()
+	prog.done()
+	if err := n.finish(); err != nil {
+		return err
+	}
+	if o.verbose {
+		fmt.Fprintln(stdout)
+	}
+	for i, f := range n.an.flows {
+		printSummary(stdout, fmt.Sprintf("flow %d: ", i+1), f)
+		fmt.Fprintln(stdout)
+	}
+	if len(n.an.flows) > 1 {
+		printTotals(stdout, n)
+	}
+	switch {
+	case errors.Is(runErr, sim.ErrTimeLimit):
+		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time", time.Duration(o.timeout))
+	case runErr != nil:
+		return runErr
+	}
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("flow %d failed: %v", i+1, err)
+		}
+	}
+	if len(serverErrs) > 0 {
+		return fmt.Errorf("server: %v", serverErrs[0])
+	}
+	return nil
+}
+
+var sinkBuf [64 << 10]byte
+
+// drain reads and discards everything c has received; at the client's FIN
+// it closes c. It runs in scheduler context.
+func drain(c *stack.Conn, errs *[]error) {
+	for {
+		_, err := c.Read(sinkBuf[:])
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, stack.ErrWouldBlock), errors.Is(err, stack.ErrClosed):
+		case errors.Is(err, io.EOF):
+			c.Close()
+		default:
+			*errs = append(*errs, err)
+			c.Close()
+		}
+		return
+	}
+}
+
+// sendFlow dials the server, writes size bytes, half-closes and waits for
+// the server's close.
+func sendFlow(n *network, size int64, done *int64) error {
+	c, err := n.cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
+	if err != nil {
+		return err
+	}
+	n.track(c)
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	for *done < size {
+		chunk := buf[:min(int64(len(buf)), size-*done)]
+		m, err := c.Write(chunk)
+		*done += int64(m)
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.(*sim.Conn).CloseWrite(); err != nil {
+		return err
+	}
+	// Wait for the server's FIN: all data was received.
+	_, err = io.Copy(io.Discard, c)
+	return err
+}
+
+// printTotals sums every flow.
+func printTotals(w io.Writer, n *network) {
+	var payload int64
+	var retrans int
+	var first, last time.Duration
+	for i, f := range n.an.flows {
+		payload += f.dir[0].payload - retransBytes(&f.dir[0])
+		retrans += f.dir[0].retrans + f.dir[1].retrans
+		if i == 0 || f.dir[0].firstData < first {
+			first = f.dir[0].firstData
+		}
+		last = max(last, f.dir[0].lastData)
+	}
+	fmt.Fprintf(w, "all flows: %d bytes, %d retransmissions", payload, retrans)
+	if last > first {
+		fmt.Fprintf(w, ", aggregate goodput %s", formatBitRate(float64(payload)*8/(last-first).Seconds()))
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/stack"
+)
+
+// Addresses of the two simulated hosts.
+var (
+	clientPrefix = netip.MustParsePrefix("10.0.0.1/24")
+	serverPrefix = netip.MustParsePrefix("10.0.0.2/24")
+)
+
+const (
+	clientName = "client"
+	serverName = "server"
+	linkName   = "wire"
+)
+
+// network is the simulated world of one run: two hosts joined by one link.
+type network struct {
+	w              *sim.World
+	client, server *stack.Host
+	cnet, snet     *sim.Net
+	link           *sim.Link
+	an             *analyzer
+	capture        *sim.Capture
+	pcapFile       *os.File
+
+	conns []*stack.Conn // every connection opened, to wait for their close
+	tasks int           // application tasks still running
+}
+
+// track remembers c so that the run ends only after it has closed.
+func (n *network) track(c net.Conn) {
+	if sc, ok := c.(*sim.Conn); ok {
+		n.conns = append(n.conns, sc.Stack())
+	}
+}
+
+// spawn runs fn as an application task. When the last one returns, a
+// final task waits until every connection is CLOSED or in TIME_WAIT (the
+// last FIN acknowledged), checking every millisecond of virtual time, and
+// stops the world without waiting for TIME_WAIT to expire.
+func (n *network) spawn(name string, fn func(*sim.Task)) {
+	n.tasks++
+	n.w.Spawn(name, func(t *sim.Task) {
+		defer func() {
+			if n.tasks--; n.tasks == 0 {
+				n.w.Spawn("settle", func(t *sim.Task) {
+					for !n.settled() {
+						t.Sleep(time.Millisecond)
+					}
+					n.w.Stop()
+				})
+			}
+		}()
+		fn(t)
+	})
+}
+
+func (n *network) settled() bool {
+	for _, c := range n.conns {
+		if st := c.State(); st != stack.StateClosed && st != stack.StateTimeWait {
+			return false
+		}
+	}
+	return true
+}
+
+// faults turns the fault flags into the link's fault list, in netem's
+// order: loss, duplicate, corrupt, reorder.
+func (o *options) faults() []sim.Fault {
+	var fs []sim.Fault
+	if o.loss > 0 {
+		fs = append(fs, sim.Loss{P: float64(o.loss)})
+	}
+	if o.lossGE.Given {
+		fs = append(fs, sim.GilbertElliott{P: o.lossGE.P, R: o.lossGE.R, BadLoss: o.lossGE.LossBad, GoodLoss: o.lossGE.LossGood})
+	}
+	if o.duplicate > 0 {
+		fs = append(fs, sim.Duplicate{P: float64(o.duplicate)})
+	}
+	if o.corrupt > 0 {
+		fs = append(fs, sim.Corrupt{P: float64(o.corrupt)})
+	}
+	if o.reorder > 0 {
+		fs = append(fs, sim.Reorder{P: float64(o.reorder), Gap: o.gap.V})
+	}
+	return fs
+}
+
+// describeLink is the one-line description of the link printed first.
+func (o *options) describeLink() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "delay %v", time.Duration(o.delay))
+	if o.jitter > 0 {
+		fmt.Fprintf(&b, " jitter %v", time.Duration(o.jitter))
+	}
+	fmt.Fprintf(&b, ", rate %s, mtu %d, queue %d", flagval.FormatRate(int64(o.rate)), o.mtu.V, o.queue.V)
+	if o.loss > 0 {
+		fmt.Fprintf(&b, ", loss %s", flagval.FormatPercent(float64(o.loss)))
+	}
+	if o.lossGE.Given {
+		fmt.Fprintf(&b, ", loss-ge %s", o.lossGE.String())
+	}
+	if o.duplicate > 0 {
+		fmt.Fprintf(&b, ", duplicate %s", flagval.FormatPercent(float64(o.duplicate)))
+	}
+	if o.corrupt > 0 {
+		fmt.Fprintf(&b, ", corrupt %s", flagval.FormatPercent(float64(o.corrupt)))
+	}
+	if o.reorder > 0 {
+		fmt.Fprintf(&b, ", reorder %s", flagval.FormatPercent(float64(o.reorder)))
+		if o.gap.V > 0 {
+			fmt.Fprintf(&b, " gap %d", o.gap.V)
+		}
+	}
+	return b.String()
+}
+
+// newNetwork builds the world. verbose, when non-nil, receives a line for
+// every packet event as it happens.
+func newNetwork(o *options, verbose io.Writer, progress func(*sim.Event)) (*network, error) {
+	n := &network{an: newAnalyzer(verbose)}
+	onEvent := n.an.event
+	if progress != nil {
+		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
+	}
+	n.w = sim.New(sim.Config{
+		Seed:      uint64(o.seed),
+		TimeLimit: time.Duration(o.timeout),
+		// The analyzer reads every event as it happens; nothing is kept.
+		StreamOnly: true,
+		OnEvent:    onEvent,
+	})
+	tcp := stack.TCPConfig{
+		SendBuffer: int(o.sndbuf),
+		RecvBuffer: int(o.rcvbuf),
+		NoDelay:    o.nodelay,
+	}
+	if !o.delayedAck {
+		tcp.DelayedAck = -1
+	}
+	var err error
+	if n.client, err = n.addHost(clientName, tcp); err != nil {
+		return nil, err
+	}
+	if n.server, err = n.addHost(serverName, tcp); err != nil {
+		return nil, err
+	}
+	d := sim.DirConfig{
+		Delay:        time.Duration(o.delay),
+		Jitter:       time.Duration(o.jitter),
+		Rate:         int64(o.rate),
+		QueuePackets: o.queue.V,
+		MTU:          o.mtu.V,
+		Faults:       o.faults(),
+	}
+	n.link, err = n.w.NewLink(sim.Symmetric(linkName, d))
+	if err != nil {
+		return nil, err
+	}
+	// The interfaces' MTU sets the MSS each host announces (MTU − 40);
+	// --mss lowers it below the link's MTU.
+	ifMTU := o.mtu.V
+	if o.mss.V > 0 {
+		ifMTU = o.mss.V + 40
+	}
+	for i, h := range []struct {
+		name string
+		host *stack.Host
+		addr netip.Prefix
+	}{{clientName, n.client, clientPrefix}, {serverName, n.server, serverPrefix}} {
+		idx, err := h.host.AddInterface(h.addr, n.link.End(i), ifMTU)
+		if err != nil {
+			return nil, err
+		}
+		n.link.End(i).Attach(h.name, h.host, idx)
+	}
+	n.cnet = sim.NewTaskNet(n.w, n.client)
+	n.snet = sim.NewTaskNet(n.w, n.server)
+	if o.pcap != "" {
+		f, err := os.Create(o.pcap)
+		if err != nil {
+			return nil, fmt.Errorf("--pcap: %v", err)
+		}
+		n.pcapFile = f
+		if n.capture, err = n.w.Capture(n.link.End(0), f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error) {
+	env := n.w.NewHostEnv()
+	h, err := stack.NewHost(stack.HostConfig{Name: name, Env: env, Seed: n.w.SeedFor("host", name), TCP: tcp})
+	if err != nil {
+		return nil, err
+	}
+	env.Bind(h)
+	if err := n.w.AddNode(name, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// finish closes the capture file.
+func (n *network) finish() error {
+	if n.capture == nil {
+		return nil
+	}
+	err := n.capture.Close()
+	if cerr := n.capture.Err(); err == nil {
+		err = cerr
+	}
+	if cerr := n.pcapFile.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--pcap %s: %v", n.pcapFile.Name(), err)
+	}
+	return nil
+}
