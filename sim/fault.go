@@ -42,7 +42,7 @@ type Action struct {
 	// Drop discards the packet.
 	Drop bool
 	// Duplicate sends an extra copy; the copy goes through the remaining
-	// faults on its own and gets its own PktSeq.
+	// faults on its own (with the original's Seq).
 	Duplicate bool
 	// Corrupt flips bit CorruptBit (counted from the first byte's most
 	// significant bit, modulo the packet's length in bits).

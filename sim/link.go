@@ -411,8 +411,7 @@ func (d *direction) inject(f *frame, i int) {
 		}
 		if act.Duplicate {
 			c := d.w.getFrame(f.buf)
-			d.seq++
-			c.seq = d.seq
+			c.seq = f.seq
 			c.extra, c.immediate = f.extra, f.immediate
 			d.stats.Duplicated++
 			d.stats.Sent++

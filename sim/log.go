@@ -97,7 +97,8 @@ type Event struct {
 	Verdict Verdict
 	Reason  string
 	// PktSeq is the packet's ordinal in its link direction: 1 for the
-	// first packet sent from this end. A duplicate gets its own number.
+	// first packet sent from this end. A duplicate made by a fault carries
+	// its original's number, so numbering does not depend on faults.
 	PktSeq uint64
 	// Len is the packet's length in bytes.
 	Len int
