@@ -1,13 +1,25 @@
-// Package stack is the IPv4 and TCP engine of one tcpsim host.
+// Package stack is the IPv4 and TCP engine of one tcpsim host: interfaces,
+// routes and IPv4 input checks, and TCP connections (RFC 9293) with
+// retransmission (RFC 6298), congestion control (RFC 5681, NewReno per
+// RFC 6582), flow control with window scaling (RFC 7323 §2), Nagle and
+// silly-window avoidance, delayed ACKs, and an event-driven, non-blocking
+// socket API (Host.Listen, Listener.Accept, Host.Connect, Conn.Read/Write/
+// CloseWrite/Close/Abort with readiness callbacks).
 //
 // It has no goroutines and never reads a clock: everything it does happens
 // inside a call from its driver (package sim, or a test), which tells it the
 // current time through Env. Inbound packets arrive through Host.Deliver,
 // due timers fire in Host.Advance, and outbound packets leave through a Link.
 //
+// It is not a blocking net.Conn (package sim builds those on top of it), not
+// a router, and not the wire format (packages ippacket and segment). It does
+// not implement TCP timestamps, SACK, keep-alives, urgent data, ICMP, IP
+// fragmentation or IPv6; docs/tcp.md lists the details and the defaults.
+//
 // Read RFC 9293 (TCP), RFC 6298 (retransmission timer), RFC 5681 and RFC 6582
-// (congestion control), RFC 6528 and RFC 6056 (initial sequence numbers and
-// ephemeral ports) before changing the engine.
+// (congestion control), RFC 5961 (RST and SYN handling), RFC 6528 and
+// RFC 6056 (initial sequence numbers and ephemeral ports) before changing the
+// engine.
 package stack
 
 import "time"
