@@ -74,6 +74,7 @@ const (
 	ReasonNoRoute   = "no-route"   // router: no matching route
 	ReasonMalformed = "malformed"  // router: not a valid IPv4 header
 	ReasonDetached  = "unattached" // the far end has no node
+	ReasonLocal     = "local"      // router: addressed to the router itself (it runs no services)
 )
 
 // Event is one entry of the event log: something that happened to one packet
