@@ -429,6 +429,9 @@ func (c *Conn) fail(err error) {
 	case StateSynSent, StateSynReceived:
 		c.h.counters.TCPAttemptFails++
 	}
+	if err == errTimedOut && (c.state == StateSynSent || c.state == StateSynReceived) {
+		err = errConnectTimedOut
+	}
 	if c.err == nil {
 		c.err = err
 	}

@@ -55,9 +55,10 @@ func (e Event) String() string {
 // so errors.Is(err, syscall.ECONNRESET) and friends work, and net.Error's
 // Timeout is true for errTimedOut.
 var (
-	errRefused  error = &ConnError{Op: "connect", Errno: syscall.ECONNREFUSED}
-	errReset    error = &ConnError{Op: "read", Errno: syscall.ECONNRESET}
-	errTimedOut error = &ConnError{Op: "io", Errno: syscall.ETIMEDOUT}
+	errRefused         error = &ConnError{Op: "connect", Errno: syscall.ECONNREFUSED}
+	errReset           error = &ConnError{Op: "read", Errno: syscall.ECONNRESET}
+	errTimedOut        error = &ConnError{Op: "io", Errno: syscall.ETIMEDOUT}
+	errConnectTimedOut error = &ConnError{Op: "connect", Errno: syscall.ETIMEDOUT}
 )
 
 // ConnError is a terminal error of a connection. Errno is
