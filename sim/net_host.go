@@ -107,7 +107,9 @@ func (n *Net) resolve(op, network, address string) (netip.AddrPort, error) {
 	}
 	var a netip.Addr
 	if n.loop != nil {
-		err = n.loop.Call(func() { a, err = n.w.Lookup(host) })
+		if cerr := n.loop.Call(func() { a, err = n.w.Lookup(host) }); cerr != nil {
+			err = cerr
+		}
 	} else {
 		a, err = n.w.Lookup(host)
 	}
