@@ -289,6 +289,12 @@ func TestParseOptionLayouts(t *testing.T) {
 		{"a repeated option: the last one counts",
 			[]byte{0x02, 0x04, 0x00, 0x01, 0x02, 0x04, 0x00, 0x02},
 			Options{HasMSS: true, MSS: 2}},
+		{"a second SACK option replaces the first, blocks and all",
+			[]byte{
+				0x05, 0x1a, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, // 3 blocks
+				0x05, 0x0a, 0, 0, 0, 7, 0, 0, 0, 8, // 1 block
+			},
+			Options{NumSACK: 1, SACK: [4]SACKBlock{{7, 8}}}},
 		{"unknown options apart are gathered in wire order",
 			[]byte{0x1e, 0x03, 0xaa, 0x02, 0x04, 0x00, 0x09, 0x22, 0x02, 0x01, 0x01, 0x01, 0x00},
 			Options{HasMSS: true, MSS: 9, Unknown: []byte{0x1e, 0x03, 0xaa, 0x22, 0x02}}},

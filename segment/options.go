@@ -269,7 +269,8 @@ func (o *Options) parse(b []byte) error {
 			if (l-2)%8 != 0 || n < 1 || n > MaxSACKBlocks {
 				return fmt.Errorf("%w: sack length %d, want 2+8n with n in 1..4", ErrOptionLen, l)
 			}
-			o.NumSACK = n
+			// A later SACK option replaces an earlier one entirely.
+			o.NumSACK, o.SACK = n, [MaxSACKBlocks]SACKBlock{}
 			for k := 0; k < n; k++ {
 				o.SACK[k] = SACKBlock{Seq(be32(data[8*k:])), Seq(be32(data[8*k+4:]))}
 			}
