@@ -40,6 +40,8 @@ type PeerConfig struct {
 // Sequence numbers are relative where the methods say so: to the peer's ISN
 // (PeerConfig.PeerISN) in injected segments, and to the host's ISN, which
 // the Peer learns from the first SYN the host sends, in expected ones.
+// Until the host has sent a SYN its ISN counts as 0, so numbers in its
+// sequence space are absolute (a RST answering a stray ACK, for instance).
 type Peer struct {
 	cfg     PeerConfig
 	host    *stack.Host
@@ -182,9 +184,9 @@ func (l peerLink) Send(pkt []byte) {
 // isn returns the ISNs for matching a packet in the given direction.
 func (p *Peer) isn(fromHost bool) ISN {
 	if fromHost {
-		return ISN{Src: p.hostISN, SrcKnown: p.hostISNKnown, Dst: p.PeerISN(), DstKnown: true}
+		return ISN{Src: p.hostISN, SrcKnown: true, Dst: p.PeerISN(), DstKnown: true}
 	}
-	return ISN{Src: p.PeerISN(), SrcKnown: true, Dst: p.hostISN, DstKnown: p.hostISNKnown}
+	return ISN{Src: p.PeerISN(), SrcKnown: true, Dst: p.hostISN, DstKnown: true}
 }
 
 // format prints a packet with relative numbers, as the scripts write them.
@@ -272,9 +274,6 @@ func (p *Peer) Inject(seg *SegSpec) (*segment.Packet, error) {
 // Build makes the packet that Inject would send, without sending it, so
 // that a test can alter it first (for instance a bad checksum with Raw).
 func (p *Peer) Build(seg *SegSpec) (*segment.Packet, error) {
-	if seg.HasAck && !seg.AckAny && !p.hostISNKnown && seg.Flags&segment.FlagACK != 0 {
-		return nil, fmt.Errorf("tcptest: the segment acknowledges the host's data but the host's ISN is not known yet (the host has sent no SYN)")
-	}
 	win := seg.Win
 	if !seg.HasWin {
 		win = 65535
