@@ -27,6 +27,7 @@ type dirStats struct {
 	dropReason map[string]int
 	duplicated int
 	corrupted  int
+	delayed    int // packets a fault delayed or sent ahead (reorder)
 	delivered  int // packets delivered to the far host
 
 	iss, maxEnd segment.Seq // first sequence number; highest end of data sent
@@ -223,6 +224,8 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 		ds.duplicated++
 	case sim.Corrupted:
 		ds.corrupted++
+	case sim.Delayed:
+		ds.delayed++
 	}
 }
 

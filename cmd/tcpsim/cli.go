@@ -91,15 +91,15 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.queue, "queue", "link queue limit in packets (netem's limit)")
 
 	fs.Var(&o.mss, "mss", "TCP maximum segment size to announce (default MTU-40)")
-	fs.Var(&o.sndbuf, "sndbuf", "TCP send buffer size, e.g. 256KiB (default: the stack's)")
-	fs.Var(&o.rcvbuf, "rcvbuf", "TCP receive buffer size, e.g. 256KiB (default: the stack's)")
+	fs.Var(&o.sndbuf, "sndbuf", "TCP send buffer size, e.g. 1MiB (default 256KiB, the stack's)")
+	fs.Var(&o.rcvbuf, "rcvbuf", "TCP receive buffer size, e.g. 1MiB (default 256KiB, the stack's)")
 	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
 	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
 
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
-	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture of the link to `FILE`")
+	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture, taken at the client's end of the link, to `FILE`")
 }
 
 // validate checks what single flags cannot: combinations.

@@ -309,8 +309,9 @@ func printSummary(w io.Writer, label string, f *flow) {
 
 func faultLine(ds ...*dirStats) string {
 	drops := map[string]int{}
-	dup, cor := 0, 0
+	dup, cor, del := 0, 0, 0
 	for _, d := range ds {
+		del += d.delayed
 		for r, n := range d.dropReason {
 			drops[r] += n
 		}
@@ -326,6 +327,9 @@ func faultLine(ds ...*dirStats) string {
 	}
 	if cor > 0 {
 		parts = append(parts, fmt.Sprintf("%d corrupted", cor))
+	}
+	if del > 0 {
+		parts = append(parts, fmt.Sprintf("%d reordered or delayed", del))
 	}
 	if len(parts) == 0 {
 		return "none"

@@ -35,7 +35,12 @@ func (d *Duration) Set(s string) error {
 	return nil
 }
 
-func (d *Duration) String() string { return time.Duration(*d).String() }
+func (d *Duration) String() string {
+	if *d == 0 {
+		return "0" // pflag hides zero defaults
+	}
+	return time.Duration(*d).String()
+}
 
 // Type names the value in usage text.
 func (d *Duration) Type() string { return "duration" }
@@ -142,7 +147,12 @@ func (p *Percent) Set(s string) error {
 	return nil
 }
 
-func (p *Percent) String() string { return FormatPercent(float64(*p)) }
+func (p *Percent) String() string {
+	if *p == 0 {
+		return "0" // pflag hides zero defaults
+	}
+	return FormatPercent(float64(*p))
+}
 
 // Type names the value in usage text.
 func (p *Percent) Type() string { return "percent" }
@@ -257,7 +267,12 @@ func (z *Size) Set(s string) error {
 	return nil
 }
 
-func (z *Size) String() string { return FormatSize(int64(*z)) }
+func (z *Size) String() string {
+	if *z == 0 {
+		return "0" // pflag hides zero defaults
+	}
+	return FormatSize(int64(*z))
+}
 
 // Type names the value in usage text.
 func (z *Size) Type() string { return "size" }
