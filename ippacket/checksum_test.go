@@ -2,6 +2,7 @@ package ippacket
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
@@ -29,10 +30,13 @@ func refSum(b []byte, initial uint16) uint16 {
 // the word loads), with random initial values.
 func TestSumMatchesGVisor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	backing := make([]byte, 2048)
+	backing := make([]byte, 3100)
 	maxLen := 300
 	if testing.Short() {
 		maxLen = 80
+	}
+	if os.Getenv("TCPSIM_LONG") == "1" {
+		maxLen = 3000
 	}
 	for off := 0; off < 8; off++ {
 		for n := 0; n <= maxLen; n++ {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"reflect"
 	"testing"
 
@@ -117,6 +118,9 @@ func TestRoundTrip(t *testing.T) {
 	seeds := 5000
 	if testing.Short() {
 		seeds = 500
+	}
+	if os.Getenv("TCPSIM_LONG") == "1" {
+		seeds = 500000
 	}
 	buf := make([]byte, 0, 1600)
 	for seed := 0; seed < seeds; seed++ {
