@@ -123,8 +123,8 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		name string
 		v    flagval.Size
 	}{{"sndbuf", o.sndbuf}, {"rcvbuf", o.rcvbuf}} {
-		if fs.Changed(b.name) && (b.v < 1024 || b.v > 1<<30) {
-			return fmt.Errorf("--%s %s: must be between 1KiB and 1GiB", b.name, flagval.FormatSize(int64(b.v)))
+		if fs.Changed(b.name) && (b.v < 1024 || b.v > 64<<20) {
+			return fmt.Errorf("--%s %s: must be between 1KiB and 64MiB", b.name, flagval.FormatSize(int64(b.v)))
 		}
 	}
 	return nil
