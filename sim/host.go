@@ -1,8 +1,43 @@
 package sim
 
 import (
+	"fmt"
+	"net/netip"
 	"time"
+
+	"github.com/tcpsim/tcpsim/stack"
 )
+
+// AddHost creates a TCP/IP host (package stack) driven by this world:
+// its Env is a HostEnv on the scheduler, its seed is SeedFor("host", name),
+// it is registered as a node called name, and name → addr.Addr() is added to
+// the hosts table. Give it interfaces with Connect, using addr on the link
+// that should carry that address; its first interface also becomes its
+// default route.
+func (w *World) AddHost(name string, addr netip.Prefix, tcp stack.TCPConfig) (*stack.Host, error) {
+	if !addr.IsValid() || !addr.Addr().Is4() {
+		return nil, fmt.Errorf("%w: host %q: address %v is not an IPv4 prefix", ErrInvalid, name, addr)
+	}
+	if _, ok := w.nodes[name]; ok {
+		return nil, fmt.Errorf("%w: node %q", ErrDuplicate, name)
+	}
+	if _, err := w.Lookup(name); err == nil {
+		return nil, fmt.Errorf("%w: host name %q is already in the hosts table", ErrDuplicate, name)
+	}
+	env := w.NewHostEnv()
+	h, err := stack.NewHost(stack.HostConfig{Name: name, Env: env, Seed: w.SeedFor("host", name), TCP: tcp})
+	if err != nil {
+		return nil, err
+	}
+	env.Bind(h)
+	if err := w.AddHostEntry(name, addr.Addr()); err != nil {
+		return nil, err
+	}
+	if err := w.AddNode(name, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
 
 // Advancer is what a HostEnv wakes: *stack.Host (Advance fires the timers due
 // at Env.Now()).
