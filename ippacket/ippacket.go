@@ -4,7 +4,9 @@
 //
 // It is a codec only. It does no routing, fragmentation or reassembly, and it
 // imports nothing but the standard library. Parsing never panics: every
-// malformed input returns one of the named errors below.
+// malformed input returns one of the named errors below. Header.Encode with
+// Raw set writes lengths and checksum as given, to build malformed packets on
+// purpose. docs/wire.md describes the design and its figures.
 package ippacket
 
 import (

@@ -7,7 +7,13 @@
 // It is a codec only: it keeps no connection state. It imports the standard
 // library and ippacket (for the Internet checksum and the IPv4 header of a
 // whole packet). Parsing never panics: every malformed input returns one of
-// the named errors below.
+// the named errors below. It does not judge flag combinations (SYN with FIN,
+// RST with data): those are kept as read, for the TCP engine to handle as
+// RFC 9293 §3.10.7 says and for tests and fault injectors to send on purpose.
+//
+// Options are encoded in the layout Linux uses (see Options.Len), so a
+// capture of tcpsim looks like one of a Linux host; String prints them in
+// that encoded order. docs/wire.md describes the design and its figures.
 package segment
 
 import (
