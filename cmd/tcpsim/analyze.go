@@ -47,6 +47,7 @@ type flow struct {
 	clientNode     string
 	serverNode     string
 	dir            [2]dirStats
+	keys           [2][12]byte // raw addresses and ports of each direction (hdr.key)
 
 	synAt, synAckAt, synAckDeliveredAt, ackAt time.Duration
 	established                               bool // the client's handshake ACK was sent
@@ -60,7 +61,7 @@ type analyzer struct {
 	verbose io.Writer
 	pkt     segment.Packet
 	line    []byte
-	ends    [2]string // node names at the link's ends
+	last    *flow // flow of the previous packet
 }
 
 func newAnalyzer(verbose io.Writer) *analyzer { return &analyzer{verbose: verbose} }
@@ -96,7 +97,22 @@ func (a *analyzer) event(e *sim.Event) {
 		a.printRaw(e)
 		return
 	}
-	f, d := a.find(&h, e.Node)
+	// Most events belong to the same flow as the one before.
+	var f *flow
+	var d int
+	switch {
+	case a.last != nil && h.key == a.last.keys[0]:
+		f, d = a.last, 0
+	case a.last != nil && h.key == a.last.keys[1]:
+		f, d = a.last, 1
+	default:
+		h.addrs()
+		f, d = a.find(&h, e.Node)
+		if f != nil {
+			f.keys[d] = h.key
+			a.last = f
+		}
+	}
 	if f != nil {
 		a.account(f, d, e, &h)
 	}
@@ -113,6 +129,7 @@ func (a *analyzer) event(e *sim.Event) {
 // fixed offsets (RFC 791 §3.1, RFC 9293 §3.1) is several times cheaper than
 // a full decode, which only -v needs.
 type hdr struct {
+	key      [12]byte // source and destination address, then ports
 	src, dst netip.AddrPort
 	seq      segment.Seq
 	flags    segment.Flags
@@ -136,12 +153,19 @@ func (h *hdr) parse(b []byte) bool {
 	if doff < 20 || doff > len(t) {
 		return false
 	}
-	h.src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), uint16(t[0])<<8|uint16(t[1]))
-	h.dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), uint16(t[2])<<8|uint16(t[3]))
+	copy(h.key[:8], b[12:20])
+	copy(h.key[8:], t[:4])
 	h.seq = segment.Seq(uint32(t[4])<<24 | uint32(t[5])<<16 | uint32(t[6])<<8 | uint32(t[7]))
 	h.flags = segment.Flags(t[13])
 	h.payload = len(t) - doff
 	return true
+}
+
+// addrs fills src and dst from the key.
+func (h *hdr) addrs() {
+	k := &h.key
+	h.src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(k[0:4])), uint16(k[8])<<8|uint16(k[9]))
+	h.dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(k[4:8])), uint16(k[10])<<8|uint16(k[11]))
 }
 
 func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
