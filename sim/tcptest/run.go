@@ -187,8 +187,10 @@ func (r *runner) recordPeerData(seg *SegSpec, payload []byte) {
 // omitted option list means no options; payload bytes are checked against
 // what the script wrote.
 func (r *runner) matcher(seg *SegSpec) *Matcher {
-	opts := []MatchOption{Flags(seg.Flags), RelSeq(seg.Seq), PayloadLen(seg.Len),
-		From(r.s.Host), To(r.s.Peer)}
+	opts := []MatchOption{Flags(seg.Flags), PayloadLen(seg.Len), From(r.s.Host), To(r.s.Peer)}
+	if !seg.SeqAny {
+		opts = append(opts, RelSeq(seg.Seq))
+	}
 	if seg.HasAck && !seg.AckAny {
 		opts = append(opts, RelAck(seg.Ack))
 	}
@@ -223,7 +225,7 @@ func (r *runner) matcher(seg *SegSpec) *Matcher {
 	switch {
 	case seg.Payload != nil:
 		opts = append(opts, Payload(seg.Payload))
-	case seg.Len > 0:
+	case seg.Len > 0 && !seg.SeqAny:
 		first := int(seg.Seq)
 		if seg.Flags&segment.FlagSYN != 0 {
 			first++

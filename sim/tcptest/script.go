@@ -87,9 +87,10 @@ type Time struct {
 // acknowledgement numbers are relative: to the sender's ISN (Seq) and to the
 // receiver's ISN (Ack, SACK blocks).
 type SegSpec struct {
-	Flags segment.Flags
-	Seq   uint32
-	Len   int
+	Flags  segment.Flags
+	Seq    uint32
+	SeqAny bool // "*:*(len)": any sequence number (Expect only)
+	Len    int
 
 	HasAck bool   // "ack N" or "ack *" given
 	AckAny bool   // "ack *": any value (Expect only)
@@ -501,7 +502,7 @@ func (p *parser) parseSeg(inject bool) (*SegSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.parseSeqSpec(st, seg); err != nil {
+	if err := p.parseSeqSpec(st, seg, inject); err != nil {
 		return nil, err
 	}
 	for {
@@ -558,8 +559,9 @@ func (p *parser) parseSeg(inject bool) (*SegSpec, error) {
 	return seg, nil
 }
 
-// parseSeqSpec reads "start:end(len)".
-func (p *parser) parseSeqSpec(t token, seg *SegSpec) error {
+// parseSeqSpec reads "start:end(len)", or "*:*(len)" for any sequence
+// number in an expected segment.
+func (p *parser) parseSeqSpec(t token, seg *SegSpec, inject bool) error {
 	bad := func() error {
 		return p.errAt(t.col, "bad sequence range %q: want start:end(len) such as 1:101(100)", t.text)
 	}
@@ -570,6 +572,17 @@ func (p *parser) parseSeqSpec(t token, seg *SegSpec) error {
 	b, rest, ok := strings.Cut(rest, "(")
 	if !ok || !strings.HasSuffix(rest, ")") {
 		return bad()
+	}
+	if a == "*" || b == "*" {
+		n, err := strconv.ParseUint(strings.TrimSuffix(rest, ")"), 10, 16)
+		switch {
+		case a != "*" || b != "*" || err != nil:
+			return bad()
+		case inject:
+			return p.errAt(t.col, "\"*:*\" only makes sense in an expected (>) segment")
+		}
+		seg.SeqAny, seg.Len = true, int(n)
+		return nil
 	}
 	start, err1 := strconv.ParseUint(a, 10, 32)
 	end, err2 := strconv.ParseUint(b, 10, 32)

@@ -37,7 +37,7 @@ set config delayed_ack 0.2
 +0     abort
 +0     nodelay
 +0     state TIME_WAIT
-+0     > F. 1:1(0) ack 6 <>
++0     > F. *:*(0) ack 6 <>
 `
 	s, err := ParseScript("x.pkt", []byte(src))
 	if err != nil {
@@ -101,7 +101,7 @@ set config delayed_ack 0.2
 	if c := ev[18].Call; c.Op != "state" || string(c.Data) != "TIME_WAIT" {
 		t.Errorf("state = %+v", c)
 	}
-	if f := ev[19].Seg; !f.HasOptions || !f.Options.IsZero() || f.AnyOptions {
+	if f := ev[19].Seg; !f.SeqAny || !f.HasOptions || !f.Options.IsZero() || f.AnyOptions {
 		t.Errorf("empty option list = %+v", f)
 	}
 }
@@ -181,6 +181,9 @@ func TestParseErrors(t *testing.T) {
 		{"0 < S a:b(c)", 1, 7, "bad sequence range"},
 		{"0 < S 1:2(0", 1, 7, "bad sequence range"},
 		{"0 < S 1:5(3)", 1, 7, "1 + 3 is not 5"},
+		{"0 < S *:*(0)", 1, 7, "only makes sense in an expected (>) segment"},
+		{"0 > S *:5(0)", 1, 7, "bad sequence range"},
+		{"0 > S *:*(x)", 1, 7, "bad sequence range"},
 		{"0 > . 1:1(0) ack", 1, 17, "expected a number after ack"},
 		{"0 < . 1:1(0) ack *", 1, 18, "only makes sense in an expected (>) segment"},
 		{"0 < S 0:0(0) win *", 1, 18, "only makes sense in an expected (>) segment"},
