@@ -233,7 +233,8 @@ type frame struct {
 	seq       uint64
 	extra     time.Duration
 	immediate bool
-	decoded   int8 // 0 unknown, 1 ok, -1 failed
+	logData   []byte // the log's copy of buf, shared by this frame's events
+	decoded   int8   // 0 unknown, 1 ok
 	pkt       segment.Packet
 	decErr    error
 }
@@ -255,7 +256,7 @@ func (w *World) getFrame(pkt []byte) *frame {
 	}
 	f.buf = f.buf[:len(pkt)]
 	copy(f.buf, pkt)
-	f.seq, f.extra, f.immediate, f.decoded, f.decErr = 0, 0, false, 0, nil
+	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData = 0, 0, false, 0, nil, nil
 	return f
 }
 
@@ -330,17 +331,22 @@ func (d *direction) init(w *World, l *Link, from int, cfg DirConfig) error {
 
 func (d *direction) logEvent(end int, dir Dir, v Verdict, reason string, f *frame, data []byte, wait time.Duration, bit int) {
 	e := &d.link.ends[end]
-	var seq uint64
-	n := len(data)
-	if f != nil {
-		seq = f.seq
-		data = f.buf
-		n = len(f.buf)
-	}
-	d.w.log.add(Event{
+	ev := Event{
 		Time: d.w.now, Node: e.nodeName, Link: d.link.name, End: end, Dir: dir,
-		Verdict: v, Reason: reason, PktSeq: seq, Len: n, Wait: wait, Bit: bit,
-	}, data)
+		Verdict: v, Reason: reason, Len: len(data), Wait: wait, Bit: bit,
+	}
+	if f == nil {
+		d.w.log.add(ev, data)
+		return
+	}
+	ev.PktSeq, ev.Len = f.seq, len(f.buf)
+	if f.logData != nil {
+		// The log already holds these bytes: share them.
+		ev.Data = f.logData
+		d.w.log.add(ev, nil)
+		return
+	}
+	f.logData = d.w.log.add(ev, f.buf)
 }
 
 func (d *direction) send(pkt []byte) {
@@ -351,8 +357,9 @@ func (d *direction) send(pkt []byte) {
 	for _, c := range src.taps {
 		c.write(d.w.now, pkt)
 	}
+	var logged []byte
 	if d.w.log != nil {
-		d.w.log.add(Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
+		logged = d.w.log.add(Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
 			Verdict: Sent, PktSeq: d.seq, Len: len(pkt)}, pkt)
 	}
 	if len(pkt) == 0 || len(pkt) > d.mtu {
@@ -371,6 +378,7 @@ func (d *direction) send(pkt []byte) {
 	}
 	f := d.w.getFrame(pkt)
 	f.seq = d.seq
+	f.logData = logged
 	d.inject(f, 0)
 }
 
@@ -396,6 +404,7 @@ func (d *direction) inject(f *frame, i int) {
 			}
 			f.buf[bit/8] ^= 1 << (7 - uint(bit%8))
 			f.decoded = 0
+			f.logData = nil // the bytes changed: the log needs a new copy
 			d.stats.Corrupted++
 			if d.w.log != nil {
 				d.logEvent(d.from, Out, Corrupted, st.name, f, nil, 0, bit)
@@ -412,7 +421,7 @@ func (d *direction) inject(f *frame, i int) {
 		if act.Duplicate {
 			c := d.w.getFrame(f.buf)
 			c.seq = f.seq
-			c.extra, c.immediate = f.extra, f.immediate
+			c.extra, c.immediate, c.logData = f.extra, f.immediate, f.logData
 			d.stats.Duplicated++
 			d.stats.Sent++
 			d.stats.SentBytes += uint64(len(c.buf))

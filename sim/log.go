@@ -278,15 +278,16 @@ func (l *Log) Hash() [32]byte {
 	return out
 }
 
-// add appends an event. data is copied when the log keeps packet bytes.
-func (l *Log) add(e Event, data []byte) {
+// add appends an event. data is copied when the log keeps packet bytes (or
+// e.Data, already in the log, is kept as is); add returns the stored copy.
+func (l *Log) add(e Event, data []byte) []byte {
 	if l.streamOnly {
 		e.Index, e.Data = l.streamed, data
 		l.streamed++
 		l.scratch = e
 		l.onEvent(&l.scratch)
 		l.scratch.Data = nil
-		return
+		return nil
 	}
 	e.Index = len(l.events)
 	if l.keepData && data != nil {
@@ -301,8 +302,12 @@ func (l *Log) add(e Event, data []byte) {
 		l.arena = append(l.arena, data...)
 		e.Data = l.arena[start:len(l.arena):len(l.arena)]
 	}
+	if !l.keepData {
+		e.Data = nil
+	}
 	l.events = append(l.events, e)
 	if l.onEvent != nil {
 		l.onEvent(&l.events[len(l.events)-1])
 	}
+	return e.Data
 }
