@@ -66,7 +66,9 @@ func BenchmarkLinkForwardJitter(b *testing.B) {
 
 // BenchmarkLinkForwardLog keeps the event log with packet bytes (3 log
 // entries per packet: sent, delivered and the copy of the bytes).
-func BenchmarkLinkForwardLog(b *testing.B) { benchForward(b, Config{Log: true, LogData: true}, benchDir) }
+func BenchmarkLinkForwardLog(b *testing.B) {
+	benchForward(b, Config{Log: true, LogData: true}, benchDir)
+}
 
 // BenchmarkRouterForward: packets bounce between two hosts through a
 // router (two link crossings and a TTL/checksum update per round trip);
