@@ -33,8 +33,9 @@ import (
 // inside a synctest bubble). With tasks, a time.Time deadline t means the
 // virtual instant t.Sub(World.Epoch()): Net.Now returns the simulator's clock
 // in that form, so n.Now().Add(5*time.Second) is five seconds of virtual
-// time from now. A context's deadline is read the same way; its Done channel
-// is checked whenever the task resumes.
+// time from now. A context's deadline is read the same way (the context
+// package's own wall-clock expiry is ignored), and a dialing task checks
+// for an explicit cancellation every millisecond of virtual time.
 type Net struct {
 	w    *World
 	h    *stack.Host

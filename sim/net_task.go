@@ -74,6 +74,9 @@ func (n *Net) ctxDeadline(ctx context.Context) time.Duration {
 	return 0
 }
 
+// ctxPoll is how often a task dialing with a cancellable context checks it.
+const ctxPoll = time.Millisecond
+
 func (n *Net) taskDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
 	raddr := net.TCPAddrFromAddrPort(ap)
 	fail := func(err error) (net.Conn, error) {
@@ -83,24 +86,45 @@ func (n *Net) taskDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	if t == nil {
 		return fail(ErrNotInTask)
 	}
-	if err := ctx.Err(); err != nil {
+	// A context's deadline is read on the simulator's clock (see Net); the
+	// context package judges it against the wall clock, so only an
+	// explicit cancellation counts from ctx.Err.
+	canceled := func() error {
+		if err := ctx.Err(); errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	}
+	if err := canceled(); err != nil {
 		return fail(err)
+	}
+	dl := n.ctxDeadline(ctx)
+	if dl != 0 && dl <= t.Now() {
+		return fail(context.DeadlineExceeded)
 	}
 	sc, err := n.h.Connect(netip.Addr{}, ap)
 	if err != nil {
 		return fail(mapErr("dial", err))
 	}
 	c := n.newConn(sc, false)
-	dl := n.ctxDeadline(ctx)
 	for !c.established {
 		if err := sc.Err(); err != nil {
 			return nil, c.opErr("dial", err)
 		}
-		if err := ctx.Err(); err != nil {
+		if err := canceled(); err != nil {
 			sc.Abort()
 			return nil, c.opErr("dial", err)
 		}
-		if !t.Wait(c.wq, dl) {
+		// A cancellable context is checked every millisecond of virtual
+		// time: its cancellation happens outside the simulator's wait
+		// queues, so nothing else would wake the task for it.
+		wake := dl
+		if ctx.Done() != nil && ctx.Err() == nil {
+			if poll := t.Now() + ctxPoll; wake == 0 || poll < wake {
+				wake = poll
+			}
+		}
+		if !t.Wait(c.wq, wake) && wake == dl {
 			sc.Abort()
 			return nil, c.opErr("dial", context.DeadlineExceeded)
 		}

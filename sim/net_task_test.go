@@ -211,3 +211,35 @@ func TestTaskCallOutsideTask(t *testing.T) {
 		t.Fatalf("Dial udp: %v, want ErrNetwork", err)
 	}
 }
+
+// A context deadline on the simulator's clock bounds a task's dial; a
+// cancelled context ends it when the task next wakes.
+func TestTaskDialContext(t *testing.T) {
+	p := newNetPair(t, Config{}, DirConfig{Delay: time.Millisecond, Faults: []Fault{Loss{P: 1}}})
+	cn := NewTaskNet(p.w, p.client)
+	var errDeadline, errCancel error
+	var took time.Duration
+	p.w.Spawn("deadline", func(tk *Task) {
+		ctx, cancel := context.WithDeadline(context.Background(), cn.Now().Add(2500*time.Millisecond))
+		defer cancel()
+		start := tk.Now()
+		_, errDeadline = cn.DialContext(ctx, "tcp", "server.example:80")
+		took = tk.Now() - start
+	})
+	p.w.Spawn("cancel", func(tk *Task) {
+		ctx, cancel := context.WithCancel(context.Background())
+		// Cancelled from an event at 1.5 s; the SYN retry at 1 s or 3 s
+		// wakes the task, which then sees it.
+		p.w.At(1500*time.Millisecond, cancel)
+		_, errCancel = cn.DialContext(ctx, "tcp", "server.example:80")
+	})
+	if err := p.w.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(errDeadline, context.DeadlineExceeded) || took != 2500*time.Millisecond {
+		t.Errorf("dial with a 2.5 s deadline: %v after %v", errDeadline, took)
+	}
+	if !errors.Is(errCancel, context.Canceled) {
+		t.Errorf("dial with a cancelled context: %v, want context.Canceled", errCancel)
+	}
+}
