@@ -29,6 +29,7 @@ type dirStats struct {
 	corrupted  int
 	delayed    int // packets a fault delayed or sent ahead (reorder)
 	delivered  int // packets delivered to the far host
+	rtt        rttSampler
 
 	iss, maxEnd segment.Seq // first sequence number; highest end of data sent
 	synSeen     bool
@@ -133,6 +134,7 @@ type hdr struct {
 	src, dst netip.AddrPort
 	seq      segment.Seq
 	flags    segment.Flags
+	ack      segment.Seq
 	payload  int
 }
 
@@ -157,6 +159,7 @@ func (h *hdr) parse(b []byte) bool {
 	copy(h.key[8:], t[:4])
 	h.seq = segment.Seq(uint32(t[4])<<24 | uint32(t[5])<<16 | uint32(t[6])<<8 | uint32(t[7]))
 	h.flags = segment.Flags(t[13])
+	h.ack = segment.Seq(uint32(t[8])<<24 | uint32(t[9])<<16 | uint32(t[10])<<8 | uint32(t[11]))
 	h.payload = len(t) - doff
 	return true
 }
@@ -216,6 +219,9 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 			end := seq.Add(uint32(n))
 			if ds.synSeen && seq.LessThan(ds.maxEnd) {
 				ds.retrans++
+				ds.rtt.taint(seq, end)
+			} else {
+				ds.rtt.sent(seq, end, t)
 			}
 			if ds.synSeen {
 				ds.maxEnd = ds.maxEnd.Max(end)
@@ -232,6 +238,9 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 	case sim.Delivered:
 		f.lastAt = t
 		ds.delivered++
+		if fl&segment.FlagACK != 0 {
+			f.dir[d^1].rtt.acked(p.ack, t)
+		}
 		if d == 1 && fl&segment.FlagSYN != 0 && f.synAckDeliveredAt == 0 {
 			f.synAckDeliveredAt = t
 		}
@@ -329,3 +338,60 @@ func appendTime(b []byte, d time.Duration) []byte {
 }
 
 func fmtTime(d time.Duration) string { return string(appendTime(nil, d)) }
+
+// rttSampler measures round-trip times from the log: the time from a data
+// segment's first transmission to the delivery, back at its sender, of the
+// first ACK that covers it. Segments sent more than once give no sample
+// (Karn's rule, RFC 6298 §3), nor does an ACK that covers one; an ACK
+// yields at most one sample.
+type rttSampler struct {
+	q    []rttEntry
+	head int
+
+	n             int
+	sum, min, max time.Duration
+}
+
+type rttEntry struct {
+	start, end segment.Seq
+	at         time.Duration
+	tainted    bool
+}
+
+func (r *rttSampler) sent(start, end segment.Seq, at time.Duration) {
+	if r.head > 0 && r.head == len(r.q) {
+		r.q, r.head = r.q[:0], 0
+	}
+	r.q = append(r.q, rttEntry{start: start, end: end, at: at})
+}
+
+func (r *rttSampler) taint(start, end segment.Seq) {
+	for i := r.head; i < len(r.q); i++ {
+		e := &r.q[i]
+		if e.start.LessThan(end) && start.LessThan(e.end) {
+			e.tainted = true
+		}
+	}
+}
+
+func (r *rttSampler) acked(ack segment.Seq, at time.Duration) {
+	var last *rttEntry
+	tainted := false
+	for r.head < len(r.q) && r.q[r.head].end.LessThanEq(ack) {
+		last = &r.q[r.head]
+		tainted = tainted || last.tainted
+		r.head++
+	}
+	// An ACK that also covers a retransmitted segment (it filled a hole)
+	// waited for the repair, not for the path: no sample.
+	if last == nil || tainted {
+		return
+	}
+	d := at - last.at
+	if r.n == 0 || d < r.min {
+		r.min = d
+	}
+	r.max = max(r.max, d)
+	r.sum += d
+	r.n++
+}

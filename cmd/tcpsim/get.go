@@ -303,7 +303,11 @@ func printSummary(w io.Writer, label string, f *flow) {
 		fmt.Fprintf(w, "%sgoodput      %s (%d bytes in %.6f s)\n", ind, formatBitRate(float64(unique)*8/span.Seconds()), unique, span.Seconds())
 	}
 	if f.synAckDeliveredAt > 0 {
-		fmt.Fprintf(w, "%sRTT          %.3f ms (SYN to SYN-ACK)\n", ind, float64(f.synAckDeliveredAt-f.synAt)/float64(time.Millisecond))
+		fmt.Fprintf(w, "%sRTT          %.3f ms (SYN to SYN-ACK)", ind, ms(f.synAckDeliveredAt-f.synAt))
+		if r := &d.rtt; r.n > 0 {
+			fmt.Fprintf(w, "; data min/avg/max %.3f/%.3f/%.3f ms (%d sample(s))", ms(r.min), ms(r.sum/time.Duration(r.n)), ms(r.max), r.n)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -348,3 +352,5 @@ func formatBitRate(bps float64) string {
 	}
 	return fmt.Sprintf("%.0f bit/s", bps)
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -29,3 +29,22 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress output %q", out)
 	}
 }
+
+// RTT samples follow Karn's rule: none from retransmitted segments or from
+// ACKs that cover one.
+func TestRTTSampler(t *testing.T) {
+	var r rttSampler
+	ms := time.Millisecond
+	r.sent(0, 100, 0)
+	r.sent(100, 200, 1*ms)
+	r.sent(200, 300, 2*ms)
+	r.sent(300, 400, 3*ms)
+	r.acked(100, 50*ms) // sample 50 ms
+	r.taint(200, 300)   // 200:300 was retransmitted
+	r.acked(200, 60*ms) // sample 59 ms
+	r.acked(400, 90*ms) // covers the retransmitted segment: none
+	r.acked(400, 95*ms) // duplicate ACK: none
+	if r.n != 2 || r.min != 50*ms || r.max != 59*ms || r.sum != 109*ms {
+		t.Errorf("samples n=%d min=%v max=%v sum=%v, want 2, 50ms, 59ms, 109ms", r.n, r.min, r.max, r.sum)
+	}
+}
