@@ -359,8 +359,10 @@ type rttEntry struct {
 }
 
 func (r *rttSampler) sent(start, end segment.Seq, at time.Duration) {
-	if r.head > 0 && r.head == len(r.q) {
-		r.q, r.head = r.q[:0], 0
+	if r.head > 0 && r.head >= len(r.q)/2 {
+		// Keep the queue as short as what is in flight.
+		r.q = r.q[:copy(r.q, r.q[r.head:])]
+		r.head = 0
 	}
 	r.q = append(r.q, rttEntry{start: start, end: end, at: at})
 }
