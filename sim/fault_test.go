@@ -2,14 +2,21 @@ package sim
 
 import (
 	"math"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 )
 
-// statN is the number of packets in statistical fault tests.
-const statN = 100_000
+// statN is the number of packets in statistical fault tests: 100 000, or
+// 1 000 000 with TCPSIM_LONG=1.
+var statN = func() int {
+	if os.Getenv("TCPSIM_LONG") == "1" {
+		return 1_000_000
+	}
+	return 100_000
+}()
 
 // blast sends n small TCP packets (seq = index) from a to b, one every gap.
 func blast(t testing.TB, w *World, a *testNode, n int, gap time.Duration) {
@@ -46,7 +53,7 @@ func TestFaultLossRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Binomial sd = sqrt(0.1*0.9/1e5) ≈ 0.00095; allow 5 sd.
-	within(t, "loss rate", float64(l.Stats(0).DropFault)/statN, 0.1, 0.005)
+	within(t, "loss rate", float64(l.Stats(0).DropFault)/float64(statN), 0.1, 0.005)
 	if b.count+int(l.Stats(0).DropFault) != statN {
 		t.Fatalf("delivered %d + dropped %d != %d", b.count, l.Stats(0).DropFault, statN)
 	}
@@ -74,13 +81,13 @@ func TestFaultGilbertElliott(t *testing.T) {
 		}
 		next = s + 1
 	}
-	if next != statN {
+	if int(next) != statN {
 		bursts++
-		lost += int(statN - next)
+		lost += statN - int(next)
 	}
 	// Loss rate p/(p+r); bursts are geometric with mean 1/r = 4 (sd of the
 	// mean over ~950 bursts ≈ 0.11).
-	within(t, "GE loss rate", float64(lost)/statN, p/(p+r), 0.006)
+	within(t, "GE loss rate", float64(lost)/float64(statN), p/(p+r), 0.006)
 	within(t, "GE mean burst length", float64(lost)/float64(bursts), 1/r, 0.4)
 }
 
@@ -92,7 +99,7 @@ func TestFaultDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := l.Stats(0).Duplicated
-	within(t, "duplicate rate", float64(d)/statN, 0.05, 0.004)
+	within(t, "duplicate rate", float64(d)/float64(statN), 0.05, 0.004)
 	if b.count != statN+int(d) {
 		t.Fatalf("delivered %d, want %d + %d duplicates", b.count, statN, d)
 	}
@@ -151,7 +158,7 @@ func TestFaultReorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	early := w.Log().Count(Delayed, "reorder")
-	within(t, "reorder fraction", float64(early)/statN, 1/(gap-1+1/p), 0.005)
+	within(t, "reorder fraction", float64(early)/float64(statN), 1/(gap-1+1/p), 0.005)
 	// Count arrivals that overtook a packet sent before them: some later
 	// arrival has a lower sequence number.
 	overtook := 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
@@ -112,7 +113,8 @@ func (d *DirConfig) validate(where string) error {
 			return fmt.Errorf("%w: %s: Faults[%d] is nil", ErrInvalid, where, i)
 		}
 		if err := f.Validate(); err != nil {
-			return fmt.Errorf("%s: Faults[%d] (%s): %w", where, i, f.FaultName(), err)
+			msg := strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+			return &faultError{msg: fmt.Sprintf("%v: %s: Faults[%d] (%s): %s", ErrInvalid, where, i, f.FaultName(), msg), err: err}
 		}
 	}
 	return nil
@@ -552,3 +554,13 @@ func (d *direction) HandleEvent(arg any) {
 	dst.node.Deliver(dst.ifIndex, f.buf)
 	d.w.putFrame(f)
 }
+
+// faultError reports an invalid fault setting with its place; it unwraps to
+// the fault's own error and matches ErrInvalid.
+type faultError struct {
+	msg string
+	err error
+}
+
+func (e *faultError) Error() string   { return e.msg }
+func (e *faultError) Unwrap() []error { return []error{ErrInvalid, e.err} }
