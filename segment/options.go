@@ -54,6 +54,8 @@ type Options struct {
 
 	// Unknown holds the unrecognised options, each as kind, length and data,
 	// concatenated in wire order. After Parse it aliases the parsed buffer.
+	// Encode writes it verbatim after the known options, even if malformed,
+	// so that tests and fault injectors can send bad options.
 	Unknown []byte
 }
 
@@ -81,7 +83,9 @@ func (o *Options) AddSACK(b SACKBlock) bool {
 	return true
 }
 
-// Len returns the encoded length of the options, padded to a multiple of 4.
+// Len returns the encoded length of the options, padded to a multiple of 4:
+// Linux's layout, or the packed one when that would exceed MaxOptionsLen
+// (see encode). A result above MaxOptionsLen means Encode will refuse them.
 func (o *Options) Len() int {
 	n := o.linuxLen()
 	if n > MaxOptionsLen {
