@@ -225,3 +225,33 @@ func TestLoopHTTPDeterministic(t *testing.T) {
 		t.Errorf("two runs with seed 9 gave different event logs: %x vs %x", a, b)
 	}
 }
+
+func TestLoopWriteDeadline(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, l, cn, sn := loopPair(t, Config{}, DirConfig{Delay: time.Millisecond, Rate: 100e6})
+		defer l.Close()
+		ln, _ := sn.Listen("tcp", ":80")
+		defer ln.Close()
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := ln.Accept()
+			accepted <- c // never reads
+		}()
+		c, err := cn.Dial("tcp", "server.example:80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		c.SetWriteDeadline(start.Add(time.Second))
+		n, err := c.Write(make([]byte, 10<<20))
+		if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n >= 10<<20 {
+			t.Errorf("write: %d bytes, %v; want a partial write and a deadline", n, err)
+		}
+		if took := time.Since(start); took != time.Second {
+			t.Errorf("deadline after %v", took)
+		}
+		c.(*Conn).Abort()
+		(<-accepted).Close()
+	})
+}

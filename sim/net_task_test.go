@@ -243,3 +243,43 @@ func TestTaskDialContext(t *testing.T) {
 		t.Errorf("dial with a cancelled context: %v, want context.Canceled", errCancel)
 	}
 }
+
+// A writer whose peer never reads blocks once the windows and buffers are
+// full, and its write deadline ends the wait with a partial count.
+func TestTaskWriteDeadline(t *testing.T) {
+	p := newNetPair(t, Config{}, DirConfig{Delay: time.Millisecond, Rate: 100e6})
+	sn, cn := NewTaskNet(p.w, p.server), NewTaskNet(p.w, p.client)
+	var n int
+	var err error
+	var at time.Duration
+	p.w.Spawn("server", func(tk *Task) {
+		ln, _ := sn.Listen("tcp", ":80")
+		c, _ := ln.Accept()
+		tk.Sleep(5 * time.Second) // never reads
+		c.(*Conn).Abort()
+		ln.Close()
+	})
+	p.w.Spawn("client", func(tk *Task) {
+		c, derr := cn.Dial("tcp", "server.example:80")
+		if derr != nil {
+			t.Error(derr)
+			return
+		}
+		c.SetWriteDeadline(cn.Now().Add(time.Second))
+		n, err = c.Write(make([]byte, 10<<20))
+		at = tk.Now()
+		c.Close()
+	})
+	if rerr := p.w.Run(); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write error %v, want a deadline", err)
+	}
+	if n == 0 || n >= 10<<20 {
+		t.Errorf("wrote %d bytes before the deadline, want a partial write", n)
+	}
+	if at < time.Second || at > time.Second+10*time.Millisecond {
+		t.Errorf("deadline fired at %v", at)
+	}
+}

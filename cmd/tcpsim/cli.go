@@ -143,15 +143,28 @@ the same packets and the same output.`,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		Args:              cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("missing command (get or transfer)")
+			return errors.New("missing command (see the list with --help)")
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(newGetCommand(stdout, stderr), newTransferCommand(stdout, stderr))
+	for _, mk := range extraCommands {
+		root.AddCommand(mk(stdout, stderr))
+	}
 	return root
 }
+
+// extraCommands lets other files of this package add subcommands (such as
+// `serve`, which attaches the stack to a TUN device) from an init function,
+// without editing the command tree here:
+//
+//	func init() { extraCommands = append(extraCommands, newServeCommand) }
+//
+// A subcommand reports usage errors by returning them (exit status 2) and
+// failures by returning a *runError (exit status 1).
+var extraCommands []func(stdout, stderr io.Writer) *cobra.Command
 
 func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	o := defaultOptions()
