@@ -189,7 +189,7 @@ func TestPeerBuild(t *testing.T) {
 	p.SetHostISN(50)
 	p.lastTSVal = 77
 	seg := &SegSpec{Flags: segment.FlagACK, Seq: 3, Len: 4, HasAck: true, Ack: 10,
-		Options: segment.Options{HasTimestamps: true, TSVal: 5, NumSACK: 1, SACK: [4]segment.SACKBlock{{Left: 20, Right: 30}}},
+		Options:  segment.Options{HasTimestamps: true, TSVal: 5, NumSACK: 1, SACK: [4]segment.SACKBlock{{Left: 20, Right: 30}}},
 		TSEcrAny: true}
 	pkt, err := p.Build(seg)
 	if err != nil {
