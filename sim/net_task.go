@@ -233,12 +233,12 @@ func (c *Conn) taskAbort() error {
 // Listener is a blocking TCP listener on a simulated host; it implements
 // net.Listener. Accept returns *Conn values.
 type Listener struct {
-	n     *Net
-	sl    *stack.Listener
-	addr  *net.TCPAddr
-	q     *WaitQueue
-	lcl   *loopListener // wall-clock driver state; nil for tasks
-	close bool
+	n      *Net
+	sl     *stack.Listener
+	addr   *net.TCPAddr
+	q      *WaitQueue
+	lcl    *loopListener // wall-clock driver state; nil for tasks
+	closed bool
 }
 
 var _ net.Listener = (*Listener)(nil)
@@ -263,7 +263,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return nil, l.opErr(ErrNotInTask)
 	}
 	for {
-		if l.close {
+		if l.closed {
 			return nil, l.opErr(net.ErrClosed)
 		}
 		sc, err := l.sl.Accept()
@@ -283,10 +283,10 @@ func (l *Listener) Close() error {
 	if l.lcl != nil {
 		return l.loopClose()
 	}
-	if l.close {
+	if l.closed {
 		return l.opErr(net.ErrClosed)
 	}
-	l.close = true
+	l.closed = true
 	l.sl.Close()
 	l.q.WakeAll()
 	return nil
