@@ -105,6 +105,8 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		return runErr
 	case res.err != nil:
 		return fmt.Errorf("GET %s failed: %v", u.raw, res.err)
+	case res.serverErr != nil:
+		return res.serverErr
 	case res.bodyLen != int64(len(body)) || res.bodySum != sha256.Sum256(body):
 		return fmt.Errorf("GET %s: body differs from what the server sent", u.raw)
 	}
