@@ -2,7 +2,9 @@ package tcptest
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -35,5 +37,28 @@ func TestKnownBugs(t *testing.T) {
 				t.Logf("still failing as recorded: %s", first)
 			}
 		})
+	}
+}
+
+// TestScriptsCiteRFC requires every conformance script to name the RFC
+// section it checks in a comment, and the suite to keep at least 40
+// scripts.
+func TestScriptsCiteRFC(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.pkt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 40 {
+		t.Errorf("%d conformance scripts, want at least 40", len(files))
+	}
+	cite := regexp.MustCompile(`(?m)^\s*(//|#).*RFC \d+ §\d`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cite.Match(b) {
+			t.Errorf("%s names no RFC section (want a comment such as \"// RFC 9293 §3.10.7.4: ...\")", f)
+		}
 	}
 }
