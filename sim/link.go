@@ -373,8 +373,14 @@ func (d *direction) send(pkt []byte) {
 			d.stats.DropMTU++
 		}
 		if d.w.log != nil {
-			d.w.log.add(Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
-				Verdict: Dropped, Reason: reason, PktSeq: d.seq, Len: len(pkt)}, nil)
+			ev := Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
+				Verdict: Dropped, Reason: reason, PktSeq: d.seq, Len: len(pkt)}
+			if logged != nil {
+				ev.Data = logged
+				d.w.log.add(ev, nil)
+			} else {
+				d.w.log.add(ev, pkt)
+			}
 		}
 		return
 	}

@@ -136,7 +136,7 @@ func TestLinkMTU(t *testing.T) {
 		t.Fatalf("stats %+v, want one MTU drop and one other", st)
 	}
 	drops := w.Log().Filter(func(e *Event) bool { return e.Verdict == Dropped })
-	if len(drops) != 2 || drops[0].Reason != ReasonMTU || drops[0].Len != 577 || drops[0].Node != "a" || drops[0].Dir != Out {
+	if len(drops) != 2 || drops[0].Reason != ReasonMTU || drops[0].Len != 577 || len(drops[0].Data) != 577 || drops[0].Node != "a" || drops[0].Dir != Out {
 		t.Fatalf("drop events %+v", drops)
 	}
 	if l.End(0).MTU() != 576 || l.End(1).MTU() != DefaultMTU {

@@ -150,6 +150,10 @@ func (e *Event) AppendString(b []byte) []byte {
 		b = append(b, e.Reason...)
 		b = append(b, ')')
 	}
+	if e.Verdict == Corrupted {
+		b = append(b, " bit "...)
+		b = strconv.AppendInt(b, int64(e.Bit), 10)
+	}
 	if e.Wait != 0 {
 		b = append(b, " +"...)
 		b = append(b, e.Wait.String()...)
