@@ -470,6 +470,9 @@ func (w *World) Close() error {
 	if ts.err != nil {
 		return ts.err
 	}
+	if w.loop != nil {
+		return errors.New("sim: World.Close called while a Loop drives the world; close the Loop first")
+	}
 	for len(ts.all) > 0 {
 		t := ts.all[0]
 		w.Cancel(t.timer)
