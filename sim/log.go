@@ -192,7 +192,9 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 // It is written in scheduler context only; read it while the world is not
 // running (or from OnEvent).
 type Log struct {
-	events   []Event
+	chunks   [][]Event // fixed-size chunks: growing never copies events
+	n        int       // number of events
+	flat     []Event   // Events' contiguous copy of the first len(flat) events
 	keepData bool
 	onEvent  func(*Event)
 	arena    []byte // current chunk for packet copies; never reallocated
@@ -202,26 +204,54 @@ type Log struct {
 	scratch    Event // the event being passed in stream-only mode
 }
 
-const arenaChunk = 1 << 20
+const (
+	arenaChunk = 1 << 20
+	eventChunk = 4096
+)
+
+// each calls fn for every event in order until fn returns false.
+func (l *Log) each(fn func(*Event) bool) {
+	for _, c := range l.chunks {
+		for i := range c {
+			if !fn(&c[i]) {
+				return
+			}
+		}
+	}
+}
 
 // Len returns the number of events.
-func (l *Log) Len() int { return len(l.events) }
+func (l *Log) Len() int { return l.n }
 
-// Events returns the events logged so far. The slice is the log's own
-// storage: do not modify it; it stays valid after more events are added.
-func (l *Log) Events() []Event { return l.events[:len(l.events):len(l.events)] }
+// Events returns the events logged so far as one slice. Do not modify it; it
+// stays valid after more events are added (later events are not in it). The
+// log stores events in chunks, so the first call after new events copies
+// them into the contiguous slice; At and Each do not copy.
+func (l *Log) Events() []Event {
+	for len(l.flat) < l.n {
+		i := len(l.flat)
+		c := l.chunks[i/eventChunk]
+		l.flat = append(l.flat, c[i%eventChunk:]...)
+	}
+	return l.flat[:l.n:l.n]
+}
+
+// Each calls fn for every event in order, without copying, until fn
+// returns false.
+func (l *Log) Each(fn func(*Event) bool) { l.each(fn) }
 
 // At returns event i.
-func (l *Log) At(i int) *Event { return &l.events[i] }
+func (l *Log) At(i int) *Event { return &l.chunks[i/eventChunk][i%eventChunk] }
 
 // Filter returns the events for which keep returns true.
 func (l *Log) Filter(keep func(*Event) bool) []Event {
 	var out []Event
-	for i := range l.events {
-		if keep(&l.events[i]) {
-			out = append(out, l.events[i])
+	l.each(func(e *Event) bool {
+		if keep(e) {
+			out = append(out, *e)
 		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -229,12 +259,12 @@ func (l *Log) Filter(keep func(*Event) bool) []Event {
 // empty, that reason).
 func (l *Log) Count(v Verdict, reason string) int {
 	n := 0
-	for i := range l.events {
-		e := &l.events[i]
+	l.each(func(e *Event) bool {
 		if e.Verdict == v && (reason == "" || e.Reason == reason) {
 			n++
 		}
-	}
+		return true
+	})
 	return n
 }
 
@@ -242,16 +272,16 @@ func (l *Log) Count(v Verdict, reason string) int {
 func (l *Log) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	buf := make([]byte, 0, 256)
-	for i := range l.events {
-		buf = l.events[i].AppendString(buf[:0])
+	var err error
+	l.each(func(e *Event) bool {
+		buf = e.AppendString(buf[:0])
 		buf = append(buf, '\n')
-		n, err := w.Write(buf)
+		var n int
+		n, err = w.Write(buf)
 		total += int64(n)
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+		return err == nil
+	})
+	return total, err
 }
 
 // Hash returns a SHA-256 over every field of every event (and the packet
@@ -259,8 +289,7 @@ func (l *Log) WriteTo(w io.Writer) (int64, error) {
 func (l *Log) Hash() [32]byte {
 	h := sha256.New()
 	var b []byte
-	for i := range l.events {
-		e := &l.events[i]
+	l.each(func(e *Event) bool {
 		b = b[:0]
 		b = binary.BigEndian.AppendUint64(b, uint64(e.Time))
 		b = append(b, e.Node...)
@@ -276,7 +305,8 @@ func (l *Log) Hash() [32]byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(e.Data)))
 		b = append(b, e.Data...)
 		h.Write(b)
-	}
+		return true
+	})
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -293,7 +323,7 @@ func (l *Log) add(e Event, data []byte) []byte {
 		l.scratch.Data = nil
 		return nil
 	}
-	e.Index = len(l.events)
+	e.Index = l.n
 	if l.keepData && data != nil {
 		if len(data) > cap(l.arena)-len(l.arena) {
 			size := arenaChunk
@@ -309,9 +339,14 @@ func (l *Log) add(e Event, data []byte) []byte {
 	if !l.keepData {
 		e.Data = nil
 	}
-	l.events = append(l.events, e)
+	if l.n%eventChunk == 0 {
+		l.chunks = append(l.chunks, make([]Event, 0, eventChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, e)
+	l.n++
 	if l.onEvent != nil {
-		l.onEvent(&l.events[len(l.events)-1])
+		l.onEvent(&(*c)[len(*c)-1])
 	}
 	return e.Data
 }
