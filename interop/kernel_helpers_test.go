@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,3 +147,6 @@ func checkKernelClean(t testing.TB, ns *tuntest.Namespace) {
 		}
 	}
 }
+
+// errConnReset is the errno a kernel socket reports after a RST.
+var errConnReset = syscall.ECONNRESET
