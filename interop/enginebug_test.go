@@ -24,7 +24,7 @@ func skipKnownBug(t *testing.T, bug string) {
 // fixedEnv is a clock that never moves, for the scripted exchange below.
 type fixedEnv struct{}
 
-func (fixedEnv) Now() time.Duration    { return time.Millisecond }
+func (fixedEnv) Now() time.Duration     { return time.Millisecond }
 func (fixedEnv) WakeAt(t time.Duration) {}
 
 // sink records the packets a host sends.
