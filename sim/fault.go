@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tcpsim/tcpsim/ippacket"
 	"github.com/tcpsim/tcpsim/segment"
 )
 
@@ -85,6 +86,48 @@ func (p *FaultPacket) Packet() (*segment.Packet, error) {
 		f.decoded = 1
 	}
 	return &f.pkt, f.decErr
+}
+
+// quickHdr is what the built-in matchers need, read straight from the
+// bytes without a full decode.
+type quickHdr struct {
+	ip       bool // a valid IPv4 header (checksum not verified)
+	tcp      bool // carrying a TCP header that fits
+	flags    segment.Flags
+	payload  int
+	src, dst netip.Addr
+}
+
+func (p *FaultPacket) quickHdr() *quickHdr {
+	f := p.f
+	if f == nil {
+		f = &frame{buf: p.Data}
+		p.f = f
+	}
+	if f.quick != 0 {
+		return &f.qh
+	}
+	f.quick = 1
+	q := &f.qh
+	*q = quickHdr{}
+	v := ippacket.View(f.buf)
+	if v.Check(false) != nil {
+		return q
+	}
+	q.ip, q.src, q.dst = true, v.Src(), v.Dst()
+	if v.Protocol() != ippacket.ProtocolTCP || v.FragOffset() != 0 {
+		return q
+	}
+	tcp := v.Payload()
+	if len(tcp) < segment.HeaderLen {
+		return q
+	}
+	off := int(tcp[12]>>4) * 4
+	if off < segment.HeaderLen || off > len(tcp) {
+		return q
+	}
+	q.tcp, q.flags, q.payload = true, segment.Flags(tcp[13]), len(tcp)-off
+	return q
 }
 
 func checkProb(field string, p float64) error {
@@ -479,24 +522,39 @@ func TCP(f func(*segment.Packet) bool) Matcher {
 }
 
 // DataSegment selects TCP segments that carry payload.
-var DataSegment Matcher = TCP(func(p *segment.Packet) bool { return len(p.Payload) > 0 })
+var DataSegment Matcher = func(p *FaultPacket) bool {
+	q := p.quickHdr()
+	return q.tcp && q.payload > 0
+}
 
 // FlagsExactly selects TCP segments whose flags are exactly f.
 func FlagsExactly(f segment.Flags) Matcher {
-	return TCP(func(p *segment.Packet) bool { return p.TCP.Flags == f })
+	return func(p *FaultPacket) bool {
+		q := p.quickHdr()
+		return q.tcp && q.flags == f
+	}
 }
 
 // FlagsSet selects TCP segments that have every flag in f set.
 func FlagsSet(f segment.Flags) Matcher {
-	return TCP(func(p *segment.Packet) bool { return p.TCP.Flags.Has(f) })
+	return func(p *FaultPacket) bool {
+		q := p.quickHdr()
+		return q.tcp && q.flags.Has(f)
+	}
 }
 
-// From selects packets whose IPv4 source is addr.
+// From selects IPv4 packets whose source is addr.
 func From(addr netip.Addr) Matcher {
-	return TCP(func(p *segment.Packet) bool { return p.IP.Src == addr })
+	return func(p *FaultPacket) bool {
+		q := p.quickHdr()
+		return q.ip && q.src == addr
+	}
 }
 
-// To selects packets whose IPv4 destination is addr.
+// To selects IPv4 packets whose destination is addr.
 func To(addr netip.Addr) Matcher {
-	return TCP(func(p *segment.Packet) bool { return p.IP.Dst == addr })
+	return func(p *FaultPacket) bool {
+		q := p.quickHdr()
+		return q.ip && q.dst == addr
+	}
 }

@@ -236,7 +236,9 @@ type frame struct {
 	extra     time.Duration
 	immediate bool
 	logData   []byte // the log's copy of buf, shared by this frame's events
-	decoded   int8   // 0 unknown, 1 ok
+	quick     int8   // 0: qh not computed yet
+	qh        quickHdr
+	decoded   int8 // 0 unknown, 1 ok
 	pkt       segment.Packet
 	decErr    error
 }
@@ -258,7 +260,7 @@ func (w *World) getFrame(pkt []byte) *frame {
 	}
 	f.buf = f.buf[:len(pkt)]
 	copy(f.buf, pkt)
-	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData = 0, 0, false, 0, nil, nil
+	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData, f.quick = 0, 0, false, 0, nil, nil, 0
 	return f
 }
 
@@ -411,7 +413,7 @@ func (d *direction) inject(f *frame, i int) {
 				bit += len(f.buf) * 8
 			}
 			f.buf[bit/8] ^= 1 << (7 - uint(bit%8))
-			f.decoded = 0
+			f.decoded, f.quick = 0, 0
 			f.logData = nil // the bytes changed: the log needs a new copy
 			d.stats.Corrupted++
 			if d.w.log != nil {
