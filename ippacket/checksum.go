@@ -14,10 +14,11 @@ func Sum(b []byte, initial uint16) uint16 {
 	//   - ones' complement addition is associative and commutative, so 64-bit
 	//     words added with end-around carry fold to the same 16-bit sum as
 	//     16-bit words added one by one ("parallel summation", §2(C));
-	//   - the sum is byte-order independent (§2(B)): summing the words in
-	//     the machine's little-endian order gives the byte-swapped sum, so the
-	//     loop uses plain loads and swaps once at the end instead of swapping
-	//     every word;
+	//   - the sum is byte-order independent (§2(B)): summing the words read
+	//     little-endian gives the byte-swapped sum, so the loop reads them
+	//     little-endian (a plain load on amd64 and arm64; still correct, only
+	//     slower, on a big-endian machine) and swaps once at the end instead
+	//     of swapping every word;
 	//   - carries can be deferred: the add-with-carry chain runs across a
 	//     block of 128 bytes (then 64, 32, 16, 8 for the rest) and the last
 	//     carry is added back once per block.
