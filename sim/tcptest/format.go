@@ -12,9 +12,12 @@ import (
 // String renders the Matcher as a tcpdump-style line. Unconstrained
 // addresses and ports print as "*", unconstrained flags as "[*]", and other
 // unconstrained fields are left out. A non-exact option list ends in "...".
-func (m *Matcher) String() string {
+func (m *Matcher) String() string { return m.format(true) }
+
+// format renders the Matcher; the IP part only when showIP is set.
+func (m *Matcher) format(showIP bool) string {
 	b := make([]byte, 0, 128)
-	if m.set&(fIHL|fTTL|fDF|fID|fTotalLen) != 0 {
+	if showIP && m.set&(fIHL|fTTL|fDF|fID|fTotalLen) != 0 {
 		b = append(b, "IP ("...)
 		n := 0
 		item := func(s string) {
@@ -162,7 +165,7 @@ type view struct {
 	showIP, showAck            bool
 }
 
-func (m *Matcher) gotView(isn ISN) view {
+func (m *Matcher) gotView(isn ISN, ipDiff bool) view {
 	var v view
 	if m.seqRel && isn.SrcKnown {
 		v.seqBase = isn.Src
@@ -173,7 +176,7 @@ func (m *Matcher) gotView(isn ISN) view {
 	if m.sackRel && isn.DstKnown {
 		v.sackBase = isn.Dst
 	}
-	v.showIP = m.set&(fIHL|fTTL|fDF|fID|fTotalLen) != 0
+	v.showIP = ipDiff
 	v.showAck = m.set&fAck != 0
 	return v
 }

@@ -476,7 +476,16 @@ func (m *Matcher) CheckISN(p *segment.Packet, isn ISN) error {
 	if len(diffs) == 0 {
 		return nil
 	}
-	return &Mismatch{Want: m.String(), Got: formatPacket(p, m.gotView(isn)), Diffs: diffs}
+	// The IP part of both lines appears only when an IP field differs, so
+	// that the common case reads like tcpdump without -v.
+	ipDiff := false
+	for _, d := range diffs {
+		switch d.Field {
+		case "ihl", "ttl", "DF", "id", "total length":
+			ipDiff = true
+		}
+	}
+	return &Mismatch{Want: m.format(ipDiff), Got: formatPacket(p, m.gotView(isn, ipDiff)), Diffs: diffs}
 }
 
 // optFields maps a "No…" bit to the bits that constrain the same option.

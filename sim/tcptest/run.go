@@ -185,9 +185,14 @@ func (r *runner) recordPeerData(seg *SegSpec, payload []byte) {
 
 // matcher turns an expected segment into a Matcher, packetdrill style: an
 // omitted option list means no options; payload bytes are checked against
-// what the script wrote.
+// what the script wrote; the IPv4 header must be 20 bytes with the host's
+// TTL.
 func (r *runner) matcher(seg *SegSpec) *Matcher {
-	opts := []MatchOption{Flags(seg.Flags), PayloadLen(seg.Len), From(r.s.Host), To(r.s.Peer)}
+	// Every segment of the host travels in an IPv4 packet with a 20-byte
+	// header and the configured TTL.
+	ttl := r.p.host.Config().TTL
+	opts := []MatchOption{Flags(seg.Flags), PayloadLen(seg.Len), From(r.s.Host), To(r.s.Peer),
+		IPHeaderLen(20), TTL(ttl)}
 	if !seg.SeqAny {
 		opts = append(opts, RelSeq(seg.Seq))
 	}
