@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,7 @@ func TestLinkJitter(t *testing.T) {
 				t.Fatal(err)
 			}
 			inversions := 0
-			var sum float64
+			var sum, sumSq float64
 			for i, g := range b.got {
 				pk, err := segment.ParsePacket(g.data)
 				if err != nil {
@@ -181,6 +182,8 @@ func TestLinkJitter(t *testing.T) {
 					t.Fatalf("uniform: delay %v too large", d)
 				}
 				sum += float64(d)
+				x := float64(d - 50*time.Millisecond)
+				sumSq += x * x
 			}
 			if len(b.got) != n {
 				t.Fatalf("%v: %d delivered", dist, len(b.got))
@@ -197,6 +200,19 @@ func TestLinkJitter(t *testing.T) {
 				mean := time.Duration(sum / n)
 				if mean < 49*time.Millisecond || mean > 51*time.Millisecond {
 					t.Fatalf("%v: mean delay %v, want 50ms ± 1ms", dist, mean)
+				}
+				// Spread: uniform on ±J has sd J/√3; normal and pareto sd J.
+				sd := time.Duration(math.Sqrt(sumSq / n))
+				want, tol := 10*time.Millisecond, 0.07
+				switch dist {
+				case Uniform:
+					want = time.Duration(float64(10*time.Millisecond) / math.Sqrt(3))
+				case Pareto:
+					tol = 0.25 // heavy tail: the sample sd converges slowly
+				}
+				t.Logf("%v: jitter sd %v (want %v)", dist, sd, want)
+				if math.Abs(float64(sd-want)) > tol*float64(want) {
+					t.Fatalf("%v: jitter sd %v, want %v ± %.0f%%", dist, sd, want, tol*100)
 				}
 			}
 		}
