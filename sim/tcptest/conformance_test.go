@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+	"github.com/tcpsim/tcpsim/stack"
 )
 
 // TestScripts runs every conformance script in testdata as a subtest.
@@ -60,5 +64,55 @@ func TestScriptsCiteRFC(t *testing.T) {
 		if !cite.Match(b) {
 			t.Errorf("%s names no RFC section (want a comment such as \"// RFC 9293 §3.10.7.4: ...\")", f)
 		}
+	}
+}
+
+// TestBadChecksumDropped uses the Go API for what a script cannot say: a
+// segment whose TCP checksum is wrong must be discarded (RFC 9293 §3.1,
+// MUST-2 and MUST-3) without any reply, and the same segment with a good
+// checksum is then accepted.
+func TestBadChecksumDropped(t *testing.T) {
+	p, err := NewPeer(PeerConfig{TCP: stack.TCPConfig{DisableWindowScale: true, RecvBuffer: 64000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := p.Host().Listen(8080, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(p.Inject(&SegSpec{Flags: segment.FlagSYN, HasWin: true, Win: 65535}))
+	step(p.Expect(0, Match(Flags(segment.FlagSYN|segment.FlagACK))))
+	step(p.Inject(&SegSpec{Flags: segment.FlagACK, Seq: 1, HasAck: true, Ack: 1, HasWin: true, Win: 65535}))
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := &SegSpec{Flags: segment.FlagPSH | segment.FlagACK, Seq: 1, Len: 10, HasAck: true, Ack: 1, HasWin: true, Win: 65535}
+	bad, err := p.Build(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := p.Build(data)
+	bad.TCP.Raw = true
+	bad.TCP.DataOffset = 5
+	bad.TCP.Checksum = 0xdead
+	step(nil, p.InjectPacket(bad))
+	step(nil, p.ExpectNothingUntil(time.Second))
+	if n := conn.Readable(); n != 0 {
+		t.Fatalf("%d bytes of a bad-checksum segment became readable", n)
+	}
+	if c := p.Host().Counters(); c.TCPDropChecksum != 1 {
+		t.Fatalf("TCPDropChecksum = %d, want 1", c.TCPDropChecksum)
+	}
+	step(nil, p.InjectPacket(good))
+	step(p.Expect(time.Second+40*time.Millisecond, Match(Flags(segment.FlagACK), RelAck(11))))
+	if n := conn.Readable(); n != 10 {
+		t.Fatalf("readable = %d after the good segment, want 10", n)
 	}
 }
