@@ -116,3 +116,29 @@ func TestBadChecksumDropped(t *testing.T) {
 		t.Fatalf("readable = %d after the good segment, want 10", n)
 	}
 }
+
+// TestScriptsDeterministic runs every script twice and requires identical
+// transcripts: the same script gives the same packets at the same times.
+func TestScriptsDeterministic(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.pkt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		var trace [2]string
+		for i := range trace {
+			s, err := ParseScriptFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := RunScript(s)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			trace[i] = p.TraceString(0)
+		}
+		if trace[0] != trace[1] || trace[0] == "" {
+			t.Errorf("%s: two runs differ:\n%s\n---\n%s", f, trace[0], trace[1])
+		}
+	}
+}
