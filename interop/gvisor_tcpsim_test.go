@@ -151,4 +151,3 @@ func TestBulkWithGVisor(t *testing.T) {
 		})
 	}
 }
-
