@@ -226,6 +226,7 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 	}
 	c.irs = th.Seq
 	c.rcvNxt = th.Seq.Add(1)
+	c.rcvAdv = c.rcvNxt // nothing advertised yet; rcvAdv must start in the peer's sequence space
 	c.processSynOptions(&th.Options)
 	if ackOK {
 		// Our SYN is acknowledged: ESTABLISHED. The window of a SYN-ACK is

@@ -199,6 +199,7 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	l.embryo = append(l.embryo, c)
 	c.irs = th.Seq
 	c.rcvNxt = th.Seq.Add(1)
+	c.rcvAdv = c.rcvNxt // sendSyn moves it to the right edge it advertises
 	c.processSynOptions(&th.Options)
 	c.sndWnd = uint32(th.Window) // RFC 7323 §2.2: the window in a SYN is never scaled
 	c.sndWl1, c.sndWl2 = th.Seq, c.iss

@@ -331,3 +331,40 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("events %v", s.events)
 	}
 }
+
+// The advertised window never exceeds the receive buffer, whatever the
+// peer's ISN (a regression: rcvAdv started at 0 and, with an IRS in the
+// upper half of the sequence space, looked far ahead of rcvNxt).
+func TestHandshake_WindowWithinBufferAnyIRS(t *testing.T) {
+	for _, irs := range []uint32{0, 0x10000000, 0x7fffffff, 0x90000000, 0xfffffff0} {
+		for _, active := range []bool{true, false} {
+			cfg := scriptCfg()
+			cfg.DisableWindowScale = false
+			cfg.RecvBuffer = 256 << 10
+			s := newScript(t, cfg)
+			s.peerISN = irs
+			if active {
+				s.c, _ = s.h.Connect(addrA, s.peer)
+				s.local = s.c.LocalAddr()
+				s.iss = uint32(s.out[0].pkt.TCP.Seq)
+				s.out = nil
+				s.inject(seg{flags: SA, seq: 0, ack: 1, win: 65535, mss: 1460, hasWS: true, wscale: 7})
+			} else {
+				s.l, _ = s.h.Listen(80, 1)
+				s.inject(seg{flags: S, seq: 0, win: 65535, mss: 1460, hasWS: true, wscale: 7})
+				s.iss = uint32(s.out[0].pkt.TCP.Seq)
+				s.out = nil
+				s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+				s.c, _ = s.l.Accept()
+				s.c.Write(data(10))
+			}
+			if len(s.out) != 1 {
+				t.Fatalf("irs %#x active %v: %d packets", irs, active, len(s.out))
+			}
+			adv := int(s.out[0].pkt.TCP.Window) << s.c.Info().RcvWndScale
+			if adv > cfg.RecvBuffer || adv < cfg.RecvBuffer-8 || int(s.c.Info().RcvWnd) > cfg.RecvBuffer {
+				t.Errorf("irs %#x active %v: advertised %d with a %d-byte buffer", irs, active, adv, cfg.RecvBuffer)
+			}
+		}
+	}
+}
