@@ -102,6 +102,9 @@ func benchGVisorPipe(b *testing.B, mtu int) {
 func BenchmarkBulk(b *testing.B) {
 	for _, mtu := range bulkMTUs {
 		m := "mtu" + strconv.Itoa(mtu)
+		b.Run("tcpsim-virtual/"+m, func(b *testing.B) { benchTCPSimVirtual(b, mtu) })
+		b.Run("tcpsim-link/"+m, func(b *testing.B) { benchTCPSimLink(b, mtu) })
+		b.Run("gvisor-link/"+m, func(b *testing.B) { benchGVisorLink(b, mtu) })
 		b.Run("gvisor-pipe/"+m, func(b *testing.B) { benchGVisorPipe(b, mtu) })
 		b.Run("linux-loopback/"+m, func(b *testing.B) { benchLinuxLoopback(b, mtu) })
 		runtime.GC()
