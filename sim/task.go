@@ -435,7 +435,11 @@ func (ts *taskState) stopWatchdog() {
 
 func (ts *taskState) watch(timeout time.Duration, stop, done chan struct{}) {
 	defer close(done)
-	tick := time.NewTicker(timeout / 4)
+	iv := timeout / 4
+	if iv <= 0 {
+		iv = timeout
+	}
+	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	last := ts.gen.Load()
 	since := time.Now()
