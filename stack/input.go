@@ -409,6 +409,13 @@ func (c *Conn) receiveFin() {
 func (c *Conn) enterTimeWait() {
 	c.state = StateTimeWait
 	c.tm.rtxAt, c.tm.persistAt = 0, 0
+	// Everything we sent is acknowledged: the send ring's memory can go
+	// now rather than after 2×MSL (a receive ring holding unread data
+	// stays for the application).
+	c.sndBuf.release()
+	if c.rcvBuf.n == 0 {
+		c.rcvBuf.release()
+	}
 	c.setTimer(&c.tm.closeAt, c.h.env.Now()+2*c.h.cfg.MSL)
 }
 
