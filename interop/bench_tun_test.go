@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcpsim/tcpsim/sim/tun/tuntest"
+	"github.com/tcpsim/tcpsim/stack"
 )
 
 // fillBlock is what fillHandler repeats: cheap to produce, so that the
@@ -40,6 +41,11 @@ func fillHandler() http.Handler {
 	})
 }
 
+// benchTCP are tcpsim's TCP settings in the TUN benchmark: 1 MiB buffers,
+// gVisor's default send buffer (tcpsim's default is 256 KiB, which at MTU
+// 65535 holds only four segments).
+var benchTCP = stack.TCPConfig{SendBuffer: 1 << 20, RecvBuffer: 1 << 20}
+
 // tunBenchSize is the body curl fetches in the TUN benchmarks.
 const tunBenchSize = 200 << 20
 
@@ -58,11 +64,29 @@ func curlDiscard(b *testing.B, ns *tuntest.Namespace, url string, size int64) {
 }
 
 // BenchmarkTUNCurl measures curl in the kernel fetching 200 MB over a TUN
-// device from a server behind it, at MTU 1500 and 65535: gVisor here, tcpsim
-// in the sibling sub-benchmarks (bench_tun_tcpsim_test.go). Run with
-// -benchtime 1x; it needs root.
+// device from a server behind it, at MTU 1500 and 65535: tcpsim (its host on
+// a simulated link with no impairment, wall-clock driver) and gVisor (fed
+// straight from the device), in one run:
+//
+//	go test ./interop -run '^$' -bench TUNCurl -benchtime 1x
+//
+// It needs root.
 func BenchmarkTUNCurl(b *testing.B) {
 	for _, mtu := range []int{1500, 65535} {
+		b.Run("tcpsim/mtu"+strconv.Itoa(mtu), func(b *testing.B) {
+			ns, a := tcpsimBehindTUN(b, mtu, kernelCases[0], 1, benchTCP, "curl")
+			l, err := a.Net.Listen("tcp", ":8080")
+			if err != nil {
+				b.Fatal(err)
+			}
+			startServer(b, l, fillHandler())
+			url := "http://192.0.2.2:8080/fill/" + strconv.Itoa(tunBenchSize)
+			b.SetBytes(tunBenchSize)
+			b.ResetTimer()
+			for range b.N {
+				curlDiscard(b, ns, url, tunBenchSize)
+			}
+		})
 		b.Run("gvisor/mtu"+strconv.Itoa(mtu), func(b *testing.B) {
 			ns, g := gvisorBehindTUN(b, mtu, "curl")
 			l, err := g.Listen(8080)

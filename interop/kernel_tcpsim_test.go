@@ -44,8 +44,9 @@ func (f kernelFaults) dirConfig() sim.DirConfig {
 }
 
 // tcpsimBehindTUN makes a namespace with tun0 (kernel 192.0.2.1, MTU mtu)
-// and a tcpsim host at 192.0.2.2 behind it, with faults f on the link.
-func tcpsimBehindTUN(t testing.TB, mtu int, f kernelFaults, seed uint64, commands ...string) (*tuntest.Namespace, *tun.Attachment) {
+// and a tcpsim host at 192.0.2.2 behind it, with faults f on the link and
+// TCP tunables tcp.
+func tcpsimBehindTUN(t testing.TB, mtu int, f kernelFaults, seed uint64, tcp stack.TCPConfig, commands ...string) (*tuntest.Namespace, *tun.Attachment) {
 	t.Helper()
 	ns := tuntest.NewNamespace(t, commands...)
 	ns.AddTUN("tun0", kernelAddr, mtu)
@@ -57,6 +58,7 @@ func tcpsimBehindTUN(t testing.TB, mtu int, f kernelFaults, seed uint64, command
 		Addr:       simPrefix,
 		Kernel:     kernelAddr,
 		World:      sim.Config{Seed: seed},
+		TCP:        tcp,
 		ToKernel:   f.dirConfig(),
 		FromKernel: f.dirConfig(),
 	})
@@ -115,7 +117,7 @@ func kernelSizes(f kernelFaults) []int64 {
 func TestKernelFetchesFromTCPSim(t *testing.T) {
 	for _, f := range kernelCases {
 		t.Run(f.name, func(t *testing.T) {
-			ns, a := tcpsimBehindTUN(t, 0, f, 1, "curl", "ss", "nstat")
+			ns, a := tcpsimBehindTUN(t, 0, f, 1, stack.TCPConfig{}, "curl", "ss", "nstat")
 			l, err := a.Net.Listen("tcp", ":8080")
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +142,7 @@ func TestTCPSimFetchesFromKernel(t *testing.T) {
 	skipKnownBug(t, "a tcpsim client advertises more window than its buffer when the peer's ISN is in the upper half of the sequence space (TestActiveOpenWindowWithinBuffer), so the kernel overruns it and the download stalls about half the time")
 	for _, f := range kernelCases {
 		t.Run(f.name, func(t *testing.T) {
-			ns, a := tcpsimBehindTUN(t, 0, f, 2, "ss", "nstat")
+			ns, a := tcpsimBehindTUN(t, 0, f, 2, stack.TCPConfig{}, "ss", "nstat")
 			kl, err := ns.Listen("tcp4", "192.0.2.1:8000")
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +171,7 @@ func TestTCPSimFetchesFromKernel(t *testing.T) {
 // tcpsim aborts an established connection and the kernel must count the
 // reset.
 func TestKernelSeesProvokedReset(t *testing.T) {
-	ns, a := tcpsimBehindTUN(t, 0, kernelCases[0], 3, "nstat")
+	ns, a := tcpsimBehindTUN(t, 0, kernelCases[0], 3, stack.TCPConfig{}, "nstat")
 	kl, err := ns.Listen("tcp4", "192.0.2.1:8001")
 	if err != nil {
 		t.Fatal(err)
