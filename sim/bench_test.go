@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"iter"
 	"net/netip"
 	"testing"
 	"time"
@@ -125,3 +126,57 @@ func TestLinkForwardZeroAlloc(t *testing.T) {
 
 // BenchmarkLinkForwardLogMeta keeps the event log without packet bytes.
 func BenchmarkLinkForwardLogMeta(b *testing.B) { benchForward(b, Config{Log: true}, benchDir) }
+
+// BenchmarkTaskSleep: one op is one task park/resume round trip through the
+// scheduler (Sleep(1ns): schedule, pop, resume the goroutine, wait for it
+// to park).
+func BenchmarkTaskSleep(b *testing.B) {
+	w := New(Config{})
+	w.Spawn("sleeper", func(t *Task) {
+		for i := 0; i < b.N; i++ {
+			t.Sleep(1)
+		}
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := w.Run(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkTaskReferenceIterPull is the reference for BenchmarkTaskSleep:
+// the bare cost of switching to an iter.Pull coroutine and back, with no
+// scheduler at all.
+func BenchmarkTaskReferenceIterPull(b *testing.B) {
+	next, stop := iter.Pull(func(yield func(int) bool) {
+		for i := 0; ; i++ {
+			if !yield(i) {
+				return
+			}
+		}
+	})
+	defer stop()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		next()
+	}
+}
+
+// BenchmarkTaskReferenceChannels is the bare cost of a resume/park round
+// trip over a pair of unbuffered channels, the mechanism tasks use.
+func BenchmarkTaskReferenceChannels(b *testing.B) {
+	wake, parked := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range wake {
+			parked <- struct{}{}
+		}
+	}()
+	defer close(wake)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		wake <- struct{}{}
+		<-parked
+	}
+}
