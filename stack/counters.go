@@ -47,6 +47,7 @@ type Counters struct {
 	TCPOutOfWindow       uint64 // unacceptable segments (RFC 9293 §3.10.7.4 first step): ACK sent
 	TCPChallengeACKs     uint64 // challenge ACKs sent for RST or SYN (RFC 5961)
 	TCPAckTooNew         uint64 // ACKs of data never sent: dropped, ACK sent
+	TCPAckTooOld         uint64 // ACKs below SND.UNA − MAX.SND.WND (RFC 5961 §5.2): dropped, ACK sent
 	TCPRstReceived       uint64 // RSTs that were accepted
 	TCPRstIgnored        uint64 // RSTs dropped as unacceptable
 	TCPRstSent           uint64 // RSTs sent

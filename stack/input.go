@@ -198,6 +198,13 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		c.ackNow = true
 		return false
 	}
+	// RFC 5961 §5.2: an ACK older than SND.UNA − MAX.SND.WND cannot come
+	// from the peer's current view: send an ACK and drop the segment.
+	if c.maxSndWnd > 0 && ack.LessThan(c.sndUna.Add(-c.maxSndWnd)) {
+		c.h.counters.TCPAckTooOld++
+		c.ackNow = true
+		return false
+	}
 	c.lastAckAt = c.h.env.Now()
 	win := uint32(th.Window) << c.sndWndShift
 	switch {

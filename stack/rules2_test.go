@@ -368,3 +368,19 @@ func TestHandshake_WindowWithinBufferAnyIRS(t *testing.T) {
 		}
 	}
 }
+
+// RFC 5961 §5.2: an ACK below SND.UNA − MAX.SND.WND draws an ACK and the
+// segment (with its data) is dropped.
+func TestEstablished_AckTooOld(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.inject(seg{flags: A, seq: 1, ack: uint32(1 - 70000 + 1<<32), win: 65535, data: data(10)})
+	s.expect("Flags [.], ack 1, win 64000, length 0")
+	if s.c.Readable() != 0 || s.h.Counters().TCPAckTooOld != 1 {
+		t.Fatal("old ACK accepted")
+	}
+	s.inject(seg{flags: A, seq: 1, ack: uint32(1 - 60000 + 1<<32), win: 65535, data: data(10)})
+	if s.c.Readable() != 10 {
+		t.Fatal("ACK within MAX.SND.WND rejected")
+	}
+}
