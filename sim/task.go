@@ -250,9 +250,8 @@ func (t *Task) HandleEvent(arg any) {
 		ts.startWatchdog()
 	}
 	t.wake <- struct{}{}
-	select {
-	case <-ts.parked:
-	case <-ts.abort:
+	if <-ts.parked == nil {
+		// The watchdog's message: the task is blocked outside the simulator.
 		ts.err = &StuckError{Task: t.name, Time: t.w.now, Stack: ts.stack}
 		t.w.Stop()
 		return
@@ -461,6 +460,12 @@ func (ts *taskState) watch(timeout time.Duration, stop, done chan struct{}) {
 			ts.stack = goroutineStack(t.gid)
 		}
 		close(ts.abort)
+		// Tell the scheduler, which waits for the task to park. If the task
+		// parked after all, the scheduler is gone by the time Run stops us.
+		select {
+		case ts.parked <- nil:
+		case <-stop:
+		}
 		return
 	}
 }
