@@ -64,7 +64,15 @@ func (c *Conn) sendOne() bool {
 		c.sendData(c.sndNxt, 0, true)
 		return true
 	}
-	limit := min(c.sndWnd, c.cwnd)
+	cwnd := c.cwnd
+	if c.dupAcks > 0 && c.dupAcks < 3 && !c.cc.inRecovery() && c.sndNxt == c.sndMax {
+		// RFC 3042 limited transmit: on the first and second duplicate
+		// ACK, one new segment each may go beyond cwnd (FlightSize ≤
+		// cwnd + 2·SMSS), so that a small window still produces the three
+		// duplicates that fast retransmit needs.
+		cwnd += uint32(c.dupAcks * c.sndMSS)
+	}
+	limit := min(c.sndWnd, cwnd)
 	inflight := c.sndNxt.Sub(c.sndUna)
 	var usable uint32
 	if limit > inflight {

@@ -384,3 +384,23 @@ func TestEstablished_AckTooOld(t *testing.T) {
 		t.Fatal("ACK within MAX.SND.WND rejected")
 	}
 }
+
+// RFC 3042 limited transmit: the first and second duplicate ACKs each let
+// one new segment out beyond cwnd; the third triggers fast retransmit.
+func TestEstablished_LimitedTransmit(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.c.Write(data(14 * 1460))
+	if len(s.out) != 10 {
+		t.Fatalf("initial window sent %d segments, want 10 (RFC 6928)", len(s.out))
+	}
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", 1+10*1460, 1+11*1460))
+	s.none()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", 1+11*1460, 1+12*1460))
+	s.none()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+}
