@@ -19,8 +19,8 @@ import (
 // not move while it runs, so a task runs in scheduler context and may call
 // into stacks, links and the world directly.
 //
-// Park/resume uses a pair of channels (about 330 ns per round trip here)
-// rather than iter.Pull coroutines (about 110 ns): with channels the
+// Park/resume uses channels (BenchmarkTaskSleep: about 1.5× a bare channel
+// round trip, 7× an iter.Pull coroutine switch) because with channels the
 // scheduler can stop waiting for a task that blocked outside the simulator
 // and report it (the watchdog), which a coroutine switch cannot do.
 
