@@ -196,6 +196,26 @@ func TestHostsTable(t *testing.T) {
 	if _, err := w.Connect("x", netip0, "y", netip0, LinkConfig{}); !errors.Is(err, ErrUnknownHost) || !strings.Contains(err.Error(), `"x"`) {
 		t.Fatalf("Connect unknown node: err = %v", err)
 	}
+	// A node that cannot take the interface leaves no link behind.
+	w.AddNode("n1", &testNode{w: w})
+	w.AddNode("r", mustRouter(t, w))
+	if _, err := w.Connect("n1", netip.MustParsePrefix("10.0.0.1/24"), "r", netip0, LinkConfig{Name: "l"}); err == nil || !strings.Contains(err.Error(), "not an IPv4 prefix") {
+		t.Fatalf("Connect with a bad router address: %v", err)
+	}
+	if w.Link("l") != nil || len(w.Links()) != 0 {
+		t.Fatal("failed Connect left a link")
+	}
+	if _, err := w.Connect("n1", netip0, "n1", netip0, LinkConfig{}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Connect a node to itself: %v", err)
+	}
 }
 
 var netip0 = netip.Prefix{}
+
+func mustRouter(t *testing.T, w *World) *Router {
+	r, err := w.AddRouter("router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -254,6 +254,9 @@ func (w *World) Connect(a string, aAddr netip.Prefix, b string, bAddr netip.Pref
 	if !ok {
 		return nil, fmt.Errorf("%w: node %q (%T) cannot own interfaces", ErrInvalid, b, nb)
 	}
+	if a == b {
+		return nil, fmt.Errorf("%w: Connect: both ends are node %q", ErrInvalid, a)
+	}
 	if cfg.Name == "" {
 		cfg.Name = a + "-" + b
 	}
@@ -261,15 +264,29 @@ func (w *World) Connect(a string, aAddr netip.Prefix, b string, bAddr netip.Pref
 	if err != nil {
 		return nil, err
 	}
+	// A failed AddInterface leaves no link behind (though a node whose
+	// first AddInterface succeeded keeps that interface).
 	ifa, err := ia.AddInterface(aAddr, l.End(0), l.ab.mtu)
 	if err != nil {
+		w.dropLink(l)
 		return nil, fmt.Errorf("sim: link %q: interface %v on %q: %w", cfg.Name, aAddr, a, err)
 	}
 	ifb, err := ib.AddInterface(bAddr, l.End(1), l.ba.mtu)
 	if err != nil {
+		w.dropLink(l)
 		return nil, fmt.Errorf("sim: link %q: interface %v on %q: %w", cfg.Name, bAddr, b, err)
 	}
 	l.End(0).Attach(a, na, ifa)
 	l.End(1).Attach(b, nb, ifb)
 	return l, nil
+}
+
+func (w *World) dropLink(l *Link) {
+	delete(w.linkName, l.name)
+	for i, x := range w.links {
+		if x == l {
+			w.links = append(w.links[:i], w.links[i+1:]...)
+			break
+		}
+	}
 }
