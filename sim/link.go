@@ -519,6 +519,8 @@ func (d *direction) growQueue() {
 }
 
 func (d *direction) jitter() time.Duration {
+	// The explicit float64 conversions forbid fused multiply-add, so every
+	// architecture rounds the same way and traces match across machines.
 	j := float64(d.cfg.Jitter)
 	var x float64
 	switch d.cfg.Distribution {
@@ -526,9 +528,9 @@ func (d *direction) jitter() time.Duration {
 		x = d.jrng.NormFloat64() * j
 	case Pareto:
 		u := 1 - d.jrng.Float64() // (0, 1]
-		x = d.paretoXm/math.Cbrt(u) - 1.5*d.paretoXm
+		x = float64(d.paretoXm/math.Cbrt(u)) - float64(1.5*d.paretoXm)
 	default:
-		x = (2*d.jrng.Float64() - 1) * j
+		x = (float64(2*d.jrng.Float64()) - 1) * j
 	}
 	return time.Duration(x)
 }
