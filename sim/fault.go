@@ -378,6 +378,7 @@ const (
 	RuleCorrupt
 )
 
+// String returns the action's name ("drop", "delay", …).
 func (a RuleAction) String() string {
 	switch a {
 	case RuleDrop:

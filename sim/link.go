@@ -33,6 +33,7 @@ const (
 	Pareto
 )
 
+// String returns the distribution's netem name.
 func (d Distribution) String() string {
 	switch d {
 	case Uniform:

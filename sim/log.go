@@ -36,6 +36,7 @@ const (
 
 var verdictNames = [...]string{"?", "sent", "queued", "delivered", "dropped", "duplicated", "corrupted", "delayed"}
 
+// String returns the verdict's name as printed in traces ("dropped").
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
 		return verdictNames[v]
@@ -54,6 +55,7 @@ const (
 	In
 )
 
+// String returns "out" or "in".
 func (d Dir) String() string {
 	switch d {
 	case Out:

@@ -346,6 +346,7 @@ type TaskPanic struct {
 	Stack []byte // the task's stack at the panic
 }
 
+// Error describes the panic with the task's name, time and stack.
 func (p *TaskPanic) Error() string {
 	return fmt.Sprintf("sim: task %q panicked at %v: %v\n%s", p.Task, p.Time, p.Value, p.Stack)
 }
@@ -366,6 +367,7 @@ type StuckError struct {
 	Stack []byte // the stuck goroutine's stack
 }
 
+// Error names the stuck task and includes its stack.
 func (e *StuckError) Error() string {
 	return fmt.Sprintf("sim: task %q blocked outside the simulator at virtual time %v (a channel, mutex, time.Sleep or real I/O?); its stack:\n%s", e.Task, e.Time, e.Stack)
 }
@@ -377,6 +379,7 @@ type DeadlockError struct {
 	Waiting []string // one line per task: name, queue, since when
 }
 
+// Error lists the waiting tasks.
 func (e *DeadlockError) Error() string {
 	return fmt.Sprintf("sim: deadlock at %v: no event left and %d task(s) waiting:\n\t%s",
 		e.Time, len(e.Waiting), strings.Join(e.Waiting, "\n\t"))
