@@ -69,7 +69,7 @@ func defaultOptions() *options {
 		gap:        flagval.IntRange{V: 0, Min: 1, Max: 1 << 20},
 		mtu:        flagval.IntRange{V: 1500, Min: 576, Max: 65535},
 		queue:      flagval.IntRange{V: 100, Min: 1, Max: 1 << 20},
-		mss:        flagval.IntRange{V: 0, Min: 88, Max: 65495},
+		mss:        flagval.IntRange{V: 0, Min: 536, Max: 65495}, // hosts' MTU is MSS+40, at least 576 (RFC 791)
 		delayedAck: true,
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
@@ -186,8 +186,11 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.validate(cmd.Flags()); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("size") && o.file != "" {
+			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
+			}
+			if cmd.Flags().Changed("file") && o.file == "" {
+				return errors.New(`--file "": want the name of a file to serve`)
 			}
 			if o.file != "" {
 				st, err := os.Stat(o.file)

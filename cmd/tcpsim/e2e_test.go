@@ -144,6 +144,9 @@ func TestFailuresExitStatus1(t *testing.T) {
 		{"total loss", []string{"get", "http://server.example/", "--loss", "100%"}, "connection timed out"},
 		{"time limit", []string{"get", "http://server.example/", "--loss", "100%", "--timeout", "10s"}, "did not complete within --timeout 10s"},
 		{"nobody at that address", []string{"get", "http://10.0.0.9/", "--timeout", "5m"}, "connection timed out"},
+		// The page is streamed: terabytes cost no memory, the time limit ends the run.
+		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s"},
+		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s"},
 		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s"},
 	}
 	for _, c := range cases {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +47,53 @@ func TestRTTSampler(t *testing.T) {
 	r.acked(400, 95*ms) // duplicate ACK: none
 	if r.n != 2 || r.min != 50*ms || r.max != 59*ms || r.sum != 109*ms {
 		t.Errorf("samples n=%d min=%v max=%v sum=%v, want 2, 50ms, 59ms, 109ms", r.n, r.min, r.max, r.sum)
+	}
+}
+
+// The generated page streams pageLine repeated, in any read sizes, and the
+// client's compareWriter finds the first differing byte.
+func TestPageStreamAndCompare(t *testing.T) {
+	o := defaultOptions()
+	o.size = 1000
+	p, err := o.pageSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := o.page()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat(pageLine, 1000/len(pageLine)+1)[:1000]
+	if string(whole) != want {
+		t.Fatalf("page differs from pageLine repeated:\n%q", whole)
+	}
+	r, _ := p.open()
+	var got []byte
+	buf := make([]byte, 7) // odd read size: crosses line boundaries
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if string(got) != want {
+		t.Errorf("7-byte reads give a different page")
+	}
+	for _, c := range []struct {
+		body     string
+		mismatch int64
+	}{
+		{want, -1},
+		{want[:500], -1}, // short, but equal as far as it goes (the length is checked apart)
+		{want[:123] + "X" + want[124:], 123},
+		{want + "extra", 1000},
+	} {
+		ref, _ := p.open()
+		cw := newCompareWriter(ref)
+		io.Copy(cw, strings.NewReader(c.body))
+		if cw.mismatch != c.mismatch || cw.n != int64(len(c.body)) {
+			t.Errorf("compare %d bytes: mismatch at %d, counted %d; want %d, %d", len(c.body), cw.mismatch, cw.n, c.mismatch, len(c.body))
+		}
 	}
 }
