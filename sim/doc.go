@@ -24,6 +24,9 @@
 // and the event Log every packet verdict is written to. Capture writes pcap
 // files from a chosen link end.
 //
+// Net (in the net_*.go files) puts blocking net.Conn and net.Listener
+// values over stack hosts for either driver.
+//
 // Package sim is not a TCP implementation (that is package stack) and does not
 // parse anything but IPv4 headers, which the Router needs (RFC 791, RFC 1812
 // §5.3.1 for the TTL, RFC 1624 for the incremental checksum update). Fault
