@@ -215,6 +215,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
+	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
 
