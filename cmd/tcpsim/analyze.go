@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
@@ -62,7 +61,8 @@ type analyzer struct {
 	verbose io.Writer
 	pkt     segment.Packet
 	line    []byte
-	last    *flow // flow of the previous packet
+	orig    []byte // scratch for unflip
+	last    *flow  // flow of the previous packet
 }
 
 func newAnalyzer(verbose io.Writer) *analyzer { return &analyzer{verbose: verbose} }
@@ -94,7 +94,13 @@ func (a *analyzer) event(e *sim.Event) {
 		return
 	}
 	var h hdr
-	if !h.parse(e.Data) {
+	data := e.Data
+	if e.Verdict == sim.Corrupted {
+		// The event holds the bytes after the flip, which may have hit an
+		// address or a port: count the packet by its original header.
+		data = a.unflip(e)
+	}
+	if !h.parse(data) {
 		a.printRaw(e)
 		return
 	}
@@ -124,6 +130,16 @@ func (a *analyzer) event(e *sim.Event) {
 		}
 		a.print(e, &a.pkt)
 	}
+}
+
+// unflip returns a copy of a corrupted event's bytes with the flipped bit
+// (counted from the first byte's most significant bit) set back.
+func (a *analyzer) unflip(e *sim.Event) []byte {
+	a.orig = append(a.orig[:0], e.Data...)
+	if i := e.Bit / 8; e.Bit >= 0 && i < len(a.orig) {
+		a.orig[i] ^= 0x80 >> (e.Bit % 8)
+	}
+	return a.orig
 }
 
 // hdr holds the few fields the analyzer counts. Parsing them by hand from
@@ -265,8 +281,8 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 func (f *flow) packets() int { return f.dir[0].packets + f.dir[1].packets }
 
 // print writes one event as a tcpdump-style line: virtual time, where, and
-// the packet as tcpdump -nS shows it, with the link's verdict when it did
-// something other than carry the packet.
+// the packet as tcpdump -nS shows it (p nil: its length only), with the
+// link's verdict when it did something other than carry the packet.
 func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	b := a.line[:0]
 	b = appendTime(b, e.Time)
@@ -307,17 +323,24 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 		b = append(b, e.Verdict.String()...)
 		b = append(b, ": "...)
 	}
-	b = p.AppendString(b)
+	if p != nil {
+		b = p.AppendString(b)
+	} else {
+		b = strconv.AppendInt(b, int64(e.Len), 10)
+		b = append(b, " bytes, not decodable as IPv4+TCP"...)
+	}
 	b = append(b, '\n')
 	a.line = b
 	a.verbose.Write(b)
 }
 
+// printRaw prints an event whose bytes do not decode (a corrupted header,
+// say) in the same layout, with the length instead of the packet.
 func (a *analyzer) printRaw(e *sim.Event) {
-	if a.verbose == nil || e.Verdict == sim.Delivered {
+	if a.verbose == nil || e.Verdict == sim.Delivered || e.Verdict == sim.Queued {
 		return
 	}
-	fmt.Fprintf(a.verbose, "%s %s %s(%s) %d bytes (not IPv4+TCP)\n", appendTime(nil, e.Time), e.Node, e.Verdict, e.Reason, e.Len)
+	a.print(e, nil)
 }
 
 // appendTime writes virtual time in seconds with microseconds, as tcpdump

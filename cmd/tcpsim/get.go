@@ -287,7 +287,7 @@ func printSummary(w io.Writer, label string, f *flow) {
 	fmt.Fprintf(w, "%spackets      client sent %d, server sent %d; delivered %d and %d\n", ind, c2s.packets, s2c.packets, c2s.delivered, s2c.delivered)
 	fmt.Fprintf(w, "%sretransmits  client %d, server %d\n", ind, c2s.retrans, s2c.retrans)
 	fmt.Fprintf(w, "%slink faults  %s\n", ind, faultLine(c2s, s2c))
-	fmt.Fprintf(w, "%sduration     %.6f s (first SYN to last packet)\n", ind, dur.Seconds())
+	fmt.Fprintf(w, "%sduration     %s s (first SYN to last packet)\n", ind, strings.TrimSpace(fmtTime(dur)))
 	// Goodput: bytes of the bigger direction, from its first data segment
 	// to the delivery of its last one.
 	d := s2c
@@ -297,7 +297,7 @@ func printSummary(w io.Writer, label string, f *flow) {
 	unique := d.payload - retransBytes(d)
 	if d.dataAt && d.lastDataSet && d.lastData > d.firstData {
 		span := d.lastData - d.firstData
-		fmt.Fprintf(w, "%sgoodput      %s (%d bytes in %.6f s)\n", ind, formatBitRate(float64(unique)*8/span.Seconds()), unique, span.Seconds())
+		fmt.Fprintf(w, "%sgoodput      %s (%d bytes in %s s)\n", ind, formatBitRate(float64(unique)*8/span.Seconds()), unique, strings.TrimSpace(fmtTime(span)))
 	}
 	if f.synAckDeliveredAt > 0 {
 		fmt.Fprintf(w, "%sRTT          %.3f ms (SYN to SYN-ACK)", ind, ms(f.synAckDeliveredAt-f.synAt))
