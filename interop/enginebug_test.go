@@ -2,24 +2,12 @@ package interop
 
 import (
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/stack"
 )
-
-// skipKnownBug skips t, saying why, unless TCPSIM_KNOWN_BUGS=1: it marks
-// tests that fail because of an engine bug reported but not yet fixed, so
-// that they are visible in every run (go test -v) without breaking the
-// build. Remove the call when the bug is fixed.
-func skipKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("TCPSIM_KNOWN_BUGS") != "1" {
-		t.Skip("known engine bug: " + bug + "; run with TCPSIM_KNOWN_BUGS=1")
-	}
-}
 
 // fixedEnv is a clock that never moves, for the scripted exchange below.
 type fixedEnv struct{}
@@ -38,9 +26,9 @@ func (s *sink) Send(p []byte) { s.pkts = append(s.pkts, append([]byte(nil), p...
 // IRS in the upper half of the sequence space the client advertised
 // 65535<<wscale (524280 bytes with a 256 KiB buffer) for the whole
 // connection, the kernel overran the buffer, and a 20 MB download crawled
-// and then stalled.
+// and then stalled. Fixed in the engine (commit 722e343); kept here as the
+// interop-level regression test.
 func TestActiveOpenWindowWithinBuffer(t *testing.T) {
-	skipKnownBug(t, "rcvAdv is not initialised on active open (stack/handshake.go, SYN_SENT → ESTABLISHED)")
 	for _, irs := range []segment.Seq{0x10000000, 0x90000000, 0xfffffff0} {
 		h, err := stack.NewHost(stack.HostConfig{Name: "client", Env: fixedEnv{}, Seed: 1})
 		if err != nil {

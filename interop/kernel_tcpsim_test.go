@@ -139,7 +139,6 @@ func TestKernelFetchesFromTCPSim(t *testing.T) {
 // from a Go HTTP server on kernel sockets in the namespace, with and without
 // faults, and both sides close cleanly.
 func TestTCPSimFetchesFromKernel(t *testing.T) {
-	skipKnownBug(t, "a tcpsim client advertises more window than its buffer when the peer's ISN is in the upper half of the sequence space (TestActiveOpenWindowWithinBuffer), so the kernel overruns it and the download stalls about half the time")
 	for _, f := range kernelCases {
 		t.Run(f.name, func(t *testing.T) {
 			ns, a := tcpsimBehindTUN(t, 0, f, 2, stack.TCPConfig{}, "ss", "nstat")
