@@ -52,8 +52,8 @@ type Attachment struct {
 }
 
 // Attach builds a world with one tcpsim host at cfg.Addr, links it to dev
-// and starts the wall-clock driver. On success the Attachment owns dev;
-// Close releases both.
+// and starts the wall-clock driver. It takes dev over: Attachment.Close
+// closes it, and so does a failed Attach once the device's node exists.
 func Attach(dev *Device, cfg AttachConfig) (*Attachment, error) {
 	if !cfg.Addr.IsValid() || !cfg.Addr.Addr().Is4() {
 		return nil, fmt.Errorf("tun: AttachConfig.Addr %v is not an IPv4 prefix such as 192.0.2.2/24", cfg.Addr)
