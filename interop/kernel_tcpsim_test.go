@@ -91,9 +91,15 @@ func checkTCPSimClean(t testing.TB, a *tun.Attachment) {
 	}
 }
 
-func logFaults(t testing.TB, a *tun.Attachment) {
+// logFaults logs what the faults did and, when f has loss, checks that
+// they acted in both directions (on the kernel's packets as on tcpsim's).
+func logFaults(t testing.TB, a *tun.Attachment, f kernelFaults) {
+	t.Helper()
 	var out, in sim.DirStats
 	a.Loop.Call(func() { out, in = a.Link.Stats(0), a.Link.Stats(1) })
+	if f.loss > 0 && (out.DropFault == 0 || in.DropFault == 0) {
+		t.Errorf("faults did not act both ways: tcpsim→kernel %+v, kernel→tcpsim %+v", out, in)
+	}
 	c := counters(t, a)
 	t.Logf("tcpsim→kernel: %d sent, %d dropped by faults, %d delayed; kernel→tcpsim: %d sent, %d dropped, %d delayed; tcpsim retransmitted %d (fast %d, timeouts %d)",
 		out.Sent, out.DropFault, out.Delayed, in.Sent, in.DropFault, in.Delayed, c.TCPRetransSegs, c.TCPFastRetrans, c.TCPTimeouts)
@@ -130,7 +136,7 @@ func TestKernelFetchesFromTCPSim(t *testing.T) {
 			}
 			checkKernelClean(t, ns)
 			checkTCPSimClean(t, a)
-			logFaults(t, a)
+			logFaults(t, a, f)
 		})
 	}
 }
@@ -161,7 +167,7 @@ func TestTCPSimFetchesFromKernel(t *testing.T) {
 			tr.CloseIdleConnections()
 			checkKernelClean(t, ns)
 			checkTCPSimClean(t, a)
-			logFaults(t, a)
+			logFaults(t, a, f)
 		})
 	}
 }
