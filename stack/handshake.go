@@ -139,6 +139,7 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 		mss = int(o.MSS)
 	}
 	c.sndMSS = max(minSendMSS, min(mss, c.rcvMSS))
+	c.sackOK = o.SACKPermitted && c.h.cfg.SACK
 	if o.HasWindowScale && !c.h.cfg.DisableWindowScale {
 		c.wsOK = true
 		c.sndWndShift = o.WindowScale // already clamped to 14 by the codec (RFC 7323 §2.3)
@@ -155,12 +156,14 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 func (c *Conn) sendSyn() {
 	th := segment.Header{Seq: c.iss, Flags: segment.FlagSYN}
 	th.Options.HasMSS, th.Options.MSS = true, uint16(min(c.rcvMSS, 0xffff))
-	offerWS := !c.h.cfg.DisableWindowScale
+	offerWS, offerSACK := !c.h.cfg.DisableWindowScale, c.h.cfg.SACK
 	if c.state == StateSynReceived {
 		th.Flags |= segment.FlagACK
 		th.Ack = c.rcvNxt
-		offerWS = c.wsOK // RFC 7323 §2.2: only in reply to a SYN that had it
+		offerWS = c.wsOK     // RFC 7323 §2.2: only in reply to a SYN that had it
+		offerSACK = c.sackOK // RFC 2018 §2: likewise
 	}
+	th.Options.SACKPermitted = offerSACK
 	if offerWS {
 		th.Options.HasWindowScale = true
 		th.Options.WindowScale = c.h.wantWindowShift()

@@ -41,7 +41,12 @@ func feedHostile(s *script, b []byte) {
 			g.mss = uint16(b[11])
 		}
 		g.data = data(n)
+		if b[10]&8 != 0 {
+			// random SACK blocks around the send window
+			s.sack = [][2]uint32{{uint32(b[5]) * 300, uint32(b[5])*300 + uint32(b[6])*50}, {uint32(b[11]) * 1000, uint32(b[8]) * 1000}}
+		}
 		s.inject(g)
+		s.sack = nil
 		s.advance(time.Duration(b[11]) * time.Millisecond)
 		if s.c.State() != StateClosed {
 			s.c.Read(make([]byte, 512))
@@ -58,7 +63,7 @@ func checkBounded(t *testing.T, s *script) {
 	t.Helper()
 	c := s.c
 	if c.rcvBuf.n > c.rcvBuf.limit || len(c.rcvBuf.buf) > c.rcvBuf.limit || c.reasm.bytes > c.rcvBuf.limit ||
-		len(c.reasm.blocks) > maxReasmBlocks || c.sndBuf.n > c.sndBuf.limit || len(s.h.timers) > 64 {
+		len(c.reasm.blocks) > maxReasmBlocks || len(c.sacked.blocks) > maxReasmBlocks || c.sndBuf.n > c.sndBuf.limit || len(s.h.timers) > 64 {
 		t.Fatalf("unbounded state: rcv %d/%d buf %d, reasm %d bytes %d blocks, timers %d",
 			c.rcvBuf.n, c.rcvBuf.limit, len(c.rcvBuf.buf), c.reasm.bytes, len(c.reasm.blocks), len(s.h.timers))
 	}
@@ -75,8 +80,14 @@ func FuzzDeliver(f *testing.F) {
 	f.Add([]byte{1, byte(S), 0, 0, 9, 1, 0, 0, 0, 0, 0, 2, 0})
 	f.Add([]byte{1, byte(FA), 0, 0, 0, 1, 0x01, 0x01, 1, 0, 0, 5, 200})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := newScript(t, scriptCfg())
-		s.passiveOpen()
+		var s *script
+		if len(b) > 0 && b[len(b)-1]&0x80 != 0 {
+			s = sackScript(t)
+			s.c.Write(data(20000))
+		} else {
+			s = newScript(t, scriptCfg())
+			s.passiveOpen()
+		}
 		feedHostile(s, b)
 		checkBounded(t, s)
 	})
@@ -106,8 +117,14 @@ func TestHostileRandom(t *testing.T) {
 			checkBounded(t, s)
 			continue
 		}
-		s := newScript(t, scriptCfg())
-		s.passiveOpen()
+		var s *script
+		if i%2 == 0 {
+			s = sackScript(t)
+			s.c.Write(data(20000)) // give SACK blocks something to refer to
+		} else {
+			s = newScript(t, scriptCfg())
+			s.passiveOpen()
+		}
 		feedHostile(s, b)
 		checkBounded(t, s)
 	}

@@ -25,6 +25,7 @@ type ConnInfo struct {
 	BytesInFlight            uint32 // sent, not yet acknowledged (RFC 5681 FlightSize)
 	CongestionControl        string // algorithm name, "newreno"
 	InRecovery               bool   // fast recovery in progress
+	SACK                     bool   // selective acknowledgments in use (RFC 2018)
 
 	SRTT, RTTVar, RTO time.Duration // RFC 6298 estimator; RTO before backoff
 	Backoff           uint          // consecutive timeouts
@@ -66,6 +67,7 @@ func (c *Conn) Info() ConnInfo {
 		BytesInFlight:          c.flightSize(),
 		CongestionControl:      c.cc.name(),
 		InRecovery:             c.cc.inRecovery(),
+		SACK:                   c.sackOK,
 		SRTT:                   c.srtt,
 		RTTVar:                 c.rttvar,
 		RTO:                    c.rto,

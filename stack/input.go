@@ -206,6 +206,9 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
+	if c.sackOK && th.Options.NumSACK > 0 {
+		c.updateScoreboard(&th.Options, ack)
+	}
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
 	case ack.GreaterThan(c.sndUna):
@@ -220,6 +223,11 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 			c.h.counters.TCPFastRetrans++
 			c.stats.fastRetrans++
 			c.retransmitFirst()
+			c.rtxNext = c.sndUna.Add(uint32(c.sndMSS))
+		} else if c.sackOK && c.cc.inRecovery() && c.retransmitHole() {
+			// The duplicate ACK's inflation of cwnd paid for a hole's
+			// retransmission instead of new data (packet conservation).
+			c.cwnd -= min(c.cwnd-uint32(c.sndMSS), uint32(c.sndMSS))
 		}
 	}
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
@@ -280,8 +288,14 @@ func (c *Conn) newAck(ack segment.Seq) {
 	} else {
 		c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
 	}
+	if c.sackOK {
+		c.sacked.trimBelow(ack)
+	}
 	if retransmit {
 		c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
+		if c.sackOK {
+			c.rtxNext = c.rtxNext.Max(c.sndUna.Add(uint32(c.sndMSS)))
+		}
 	}
 }
 
@@ -362,6 +376,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 			return
 		}
 		c.rcvBuf.writeAt(c.rcvBuf.n+int(seq.Sub(c.rcvNxt)), p)
+		c.lastOOO = seq
 		h.counters.TCPOutOfOrder++
 		c.stats.oooSegsIn++
 		c.ackNow = true

@@ -124,6 +124,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		th.Flags |= segment.FlagFIN
 	}
 	th.Window = c.windowToAdvertise()
+	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.sndMSS-int(n))) // the packet must still fit the MTU
 	p1, p2 := c.sndBuf.slices(int(seq.Sub(c.sndBufStart)), int(n))
 	next := seq.Add(n)
 	if fin {
@@ -175,6 +176,7 @@ func (c *Conn) sendAck() {
 	}
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
+	c.addSACKBlocks(&th.Options, segment.MaxOptionsLen)
 	c.stats.segsOut++
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 	c.afterAckSent()

@@ -97,7 +97,10 @@ func (c *Conn) onRetransmitTimer() {
 	h.counters.TCPTimeouts++
 	c.stats.timeouts++
 	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses backoff == 0 for "first timeout"
-	c.backoff++  // RFC 6298 §5.5: back off the timer
+	// RFC 2018 §8: the receiver may have discarded SACKed data (reneging);
+	// after a timeout start from a clean scoreboard.
+	c.sacked.reset()
+	c.backoff++ // RFC 6298 §5.5: back off the timer
 	c.rttTiming = false
 	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment. Like
 	// Linux, everything outstanding is considered lost: sndNxt goes back to

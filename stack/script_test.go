@@ -32,6 +32,10 @@ type script struct {
 	c       *Conn
 	l       *Listener
 	events  []Event
+	// sackPermitted and sack add options to the next injected segment
+	// (sack blocks are relative to the host's ISS).
+	sackPermitted bool
+	sack          [][2]uint32
 }
 
 func (s *script) Now() time.Duration   { return s.now }
@@ -114,6 +118,10 @@ func (s *script) inject(g seg) {
 	}
 	if g.mss != 0 {
 		th.Options.HasMSS, th.Options.MSS = true, g.mss
+	}
+	th.Options.SACKPermitted = s.sackPermitted
+	for _, b := range s.sack {
+		th.Options.AddSACK(segment.SACKBlock{Left: segment.Seq(b[0] + s.iss), Right: segment.Seq(b[1] + s.iss)})
 	}
 	if g.hasWS {
 		th.Options.HasWindowScale, th.Options.WindowScale = true, uint8(g.wscale)

@@ -79,7 +79,13 @@ type tcb struct {
 
 	// Handshake options.
 	wsOK       bool // both SYNs carried window scale (RFC 7323 §2.2)
+	sackOK     bool // both SYNs carried SACK-permitted and SACK is configured (RFC 2018 §2)
 	synRetries int  // SYN or SYN-ACK retransmissions so far
+
+	// SACK (RFC 2018, sack.go).
+	lastOOO segment.Seq // start of the most recent out-of-order segment: its block is reported first (§4)
+	sacked  reassembly  // scoreboard: ranges in (sndUna, sndMax] the peer has SACKed
+	rtxNext segment.Seq // in SACK recovery, holes below it have been retransmitted
 
 	// Round-trip time estimation (RFC 6298 §2).
 	srtt      time.Duration // smoothed RTT; 0 before the first sample
