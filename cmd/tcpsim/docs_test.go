@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// docs/cli.md describes every flag of every command, each in a table row
+// whose last cell is an example using it, and no flag that does not exist.
+func TestDocsDescribeEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Table rows whose first cell names a flag: | `--name` | ... |
+	row := regexp.MustCompile("(?m)^\\| `(-[a-z]`, `)?--([a-z-]+)` \\|(.*)\\|\\s*$")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		documented[m[2]] += m[3]
+	}
+	root := newRootCommand(io.Discard, io.Discard)
+	exists := map[string]bool{"help": true}
+	for _, name := range []string{"get", "transfer", "serve"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			exists[f.Name] = true
+			cells, ok := documented[f.Name]
+			if !ok {
+				t.Errorf("%s --%s has no row in docs/cli.md", name, f.Name)
+				return
+			}
+			// The last cell is the example: it uses the flag.
+			example := cells[strings.LastIndex(cells, "|")+1:]
+			if !regexp.MustCompile(`(^|[ ` + "`" + `])--`+f.Name+`\b`).MatchString(example) && !(f.Shorthand != "" && strings.Contains(example, "`-"+f.Shorthand+"`")) {
+				t.Errorf("docs/cli.md row of --%s has no example using it: %s", f.Name, cells)
+			}
+		})
+	}
+	for name := range documented {
+		if !exists[name] {
+			t.Errorf("docs/cli.md describes --%s, which no command has", name)
+		}
+	}
+}
