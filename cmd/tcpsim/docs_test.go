@@ -39,7 +39,7 @@ func TestDocsDescribeEveryFlag(t *testing.T) {
 			}
 			// The last cell is the example: it uses the flag.
 			example := cells[strings.LastIndex(cells, "|")+1:]
-			if !regexp.MustCompile(`(^|[ ` + "`" + `])--`+f.Name+`\b`).MatchString(example) && !(f.Shorthand != "" && strings.Contains(example, "`-"+f.Shorthand+"`")) {
+			if !regexp.MustCompile(`(^|[ `+"`"+`])--`+f.Name+`\b`).MatchString(example) && !(f.Shorthand != "" && strings.Contains(example, "`-"+f.Shorthand+"`")) {
 				t.Errorf("docs/cli.md row of --%s has no example using it: %s", f.Name, cells)
 			}
 		})
