@@ -31,6 +31,8 @@ type dirStats struct {
 	rtt        rttSampler
 
 	iss, maxEnd segment.Seq // first sequence number; highest end of data sent
+	ackedEnd    segment.Seq // highest acknowledgement of this direction delivered
+	ackSeen     bool        // ackedEnd is set
 	synSeen     bool
 	syns        int           // SYN transmissions
 	finSent     int           // FIN transmissions
@@ -255,7 +257,11 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 		f.lastAt = t
 		ds.delivered++
 		if fl&segment.FlagACK != 0 {
-			f.dir[d^1].rtt.acked(p.ack, t)
+			o := &f.dir[d^1]
+			o.rtt.acked(p.ack, t)
+			if o.synSeen && (!o.ackSeen || o.ackedEnd.LessThan(p.ack)) {
+				o.ackedEnd, o.ackSeen = p.ack, true
+			}
 		}
 		if d == 1 && fl&segment.FlagSYN != 0 && f.synAckDeliveredAt == 0 {
 			f.synAckDeliveredAt = t
@@ -276,6 +282,22 @@ func (a *analyzer) account(f *flow, d int, e *sim.Event, p *hdr) {
 	case sim.Delayed:
 		ds.delayed++
 	}
+}
+
+// acked is the payload, both ways and over every flow, that the receivers
+// have acknowledged: what the progress line shows.
+func (a *analyzer) acked() int64 {
+	var n int64
+	for _, f := range a.flows {
+		for i := range f.dir {
+			d := &f.dir[i]
+			if d.ackSeen && d.synSeen {
+				// The SYN takes one sequence number and the FIN one more.
+				n += max(0, min(int64(d.ackedEnd.Sub(d.iss))-1, int64(d.maxEnd.Sub(d.iss))-1))
+			}
+		}
+	}
+	return n
 }
 
 func (f *flow) packets() int { return f.dir[0].packets + f.dir[1].packets }

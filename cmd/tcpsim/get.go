@@ -40,7 +40,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		verbose = stdout
 	}
 	prog := newProgress(o.progress, body.size)
-	n, err := newNetwork(o, verbose, prog.hook())
+	n, err := newNetwork(o, verbose, prog)
 	if err != nil {
 		return err
 	}

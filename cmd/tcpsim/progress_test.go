@@ -11,23 +11,35 @@ import (
 )
 
 // With a terminal the progress line is drawn and cleared; without one
-// (every test, every pipe) progress hooks nothing.
+// (every test, every pipe) progress hooks nothing. It counts payload the
+// receiver acknowledged, not bytes on the wire.
 func TestProgress(t *testing.T) {
-	if newProgress(nil, 100).hook() != nil {
+	an := newAnalyzer(nil)
+	if newProgress(nil, 100).hook(an) != nil {
 		t.Error("progress without a terminal installs a hook")
 	}
 	if progressWriter(&bytes.Buffer{}) != nil {
 		t.Error("a bytes.Buffer is treated as a terminal")
 	}
+	// One flow: 3000 bytes sent after a SYN at sequence number 1000, the
+	// first 1500 acknowledged.
+	an.flows = []*flow{{}}
+	d := &an.flows[0].dir[0]
+	d.synSeen, d.iss, d.maxEnd = true, 1000, 1000+1+3000
+	d.ackSeen, d.ackedEnd = true, 1000+1+1500
+
 	var b bytes.Buffer
 	p := newProgress(&b, 3000)
-	h := p.hook()
+	h := p.hook(an)
+	h(&sim.Event{Verdict: sim.Sent, Len: 1500, Time: 500 * time.Millisecond}) // not a delivery: no redraw
 	h(&sim.Event{Verdict: sim.Delivered, Len: 1500, Time: time.Second})
-	h(&sim.Event{Verdict: sim.Sent, Len: 1500, Time: 2 * time.Second})
+	d.ackedEnd = 1000 + 1 + 3000 + 1 // the FIN's acknowledgement is not payload
+	p.draw(an.acked(), 2*time.Second)
 	p.done()
-	out := b.String()
-	if !strings.Contains(out, " 50.0%") || !strings.Contains(out, "1.000 s of virtual time") || !strings.HasSuffix(out, "\r\033[K") {
-		t.Errorf("progress output %q", out)
+	want := "\r 50.0%  1.50 kB of 3.00 kB acknowledged, 1.000 s of virtual time " +
+		"\r100.0%  3.00 kB of 3.00 kB acknowledged, 2.000 s of virtual time \r\033[K"
+	if got := b.String(); got != want {
+		t.Errorf("progress output\n%q, want\n%q", got, want)
 	}
 }
 

@@ -23,7 +23,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	size := int64(o.size)
 	flows := o.flows.V
 	prog := newProgress(o.progress, size*int64(flows))
-	n, err := newNetwork(o, verbose, prog.hook())
+	n, err := newNetwork(o, verbose, prog)
 	if err != nil {
 		return err
 	}

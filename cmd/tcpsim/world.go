@@ -130,10 +130,10 @@ func (o *options) describeLink() string {
 
 // newNetwork builds the world. verbose, when non-nil, receives a line for
 // every packet event as it happens.
-func newNetwork(o *options, verbose io.Writer, progress func(*sim.Event)) (*network, error) {
+func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error) {
 	n := &network{an: newAnalyzer(verbose)}
 	onEvent := n.an.event
-	if progress != nil {
+	if progress := prog.hook(n.an); progress != nil {
 		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
 	}
 	n.w = sim.New(sim.Config{
