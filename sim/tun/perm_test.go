@@ -36,7 +36,6 @@ func init() {
 // TestOpenNotPermitted opens a root-owned device as an unprivileged user
 // (uid 65534, via setpriv) inside a namespace: the error must say that it is
 // not permitted and how to fix it.
-
 func TestOpenNotPermitted(t *testing.T) {
 	ns := tuntest.NewNamespace(t, "setpriv")
 	ns.IP("tuntap", "add", "dev", "root0", "mode", "tun", "user", "0")
