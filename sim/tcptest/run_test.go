@@ -110,10 +110,11 @@ func TestConfigSettings(t *testing.T) {
 			t.Errorf("%s %s: err = %v", name, v, err)
 		}
 	}
-	// A config error is reported at its line.
-	err := runSrc(t, "\nset config rto_min fast\n0 listen\n")
+	// A config error in a Script built in code is reported by RunScript
+	// at its line (ParseScript already rejects it, with its column).
+	_, err := RunScript(&Script{Name: "t.pkt", Config: []ConfigSetting{{Name: "rto_min", Value: "fast", Line: 2}}})
 	var re *RunError
-	if !errors.As(err, &re) || re.Line != 2 {
+	if !errors.As(err, &re) || re.Line != 2 || re.File != "t.pkt" {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -390,7 +390,17 @@ func (p *parser) parseSet() error {
 		if err != nil {
 			return err
 		}
-		p.s.Config = append(p.s.Config, ConfigSetting{Name: val.text, Value: v.text, Line: p.line})
+		c := ConfigSetting{Name: val.text, Value: v.text, Line: p.line}
+		// Check name and value now, so that a typo is a parse error with
+		// its column; the runner applies the setting to the real config.
+		if err := applyConfig(&PeerConfig{}, c); err != nil {
+			col := v.col
+			if strings.HasPrefix(err.Error(), "unknown config") {
+				col = val.col
+			}
+			return p.errAt(col, "%v", err)
+		}
+		p.s.Config = append(p.s.Config, c)
 	default:
 		return p.errAt(key.col, "unknown setting %q (want host, peer, mtu, isn, win, tolerance or config)", key.text)
 	}

@@ -160,6 +160,9 @@ func TestParseErrors(t *testing.T) {
 		{"set tolerance 1ms", 1, 15, "tolerance wants seconds"},
 		{"set config rto", 1, 15, "expected a value for config rto"},
 		{"set speed 10", 1, 5, "unknown setting \"speed\""},
+		{"set config colour red", 1, 12, "unknown config \"colour\""},
+		{"set config rto_min fast", 1, 20, "config rto_min wants seconds"},
+		{"set config ttl 300", 1, 16, "config ttl wants an integer from 0 to 255"},
 		{"set mtu 1000 extra", 1, 14, "unexpected \"extra\" at end of line"},
 		{`set "mtu" 10`, 1, 5, "expected a setting name"},
 		// Times.
@@ -204,6 +207,8 @@ func TestParseErrors(t *testing.T) {
 		{"0 > S 0:0(0) <TS vel 1 ecr 2>", 1, 18, "TS wants \"val N ecr N\""},
 		{"0 > S 0:0(0) <TS val 1 ecr>", 1, 27, "TS wants an integer of 32 bits"},
 		{"0 > S 0:0(0) <TS val 1", 1, 23, "expected \"ecr\""},
+		{"0 > S 0:0(0) <mss", 1, 18, "expected an MSS value, found end of line"},
+		{"0 > S 0:0(0) <TS val", 1, 21, "expected a timestamp, found end of line"},
 		{"0 < S 0:0(0) <TS val * ecr 2>", 1, 18, "needs a TS val, not *"},
 		{"0 > . 1:1(0) <sack 1:x>", 1, 20, "bad SACK block \"1:x\""},
 		{"0 > . 1:1(0) <sack 1:2 3:4 5:6 7:8 9:10>", 1, 36, "more than 4 SACK blocks"},
@@ -251,7 +256,7 @@ func TestParseErrors(t *testing.T) {
 func FuzzParseScript(f *testing.F) {
 	f.Add([]byte("0 listen\n+0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>\n+0 > S. 0:0(0) ack 1 <...>\n"))
 	f.Add([]byte("set tolerance 0.01\n0.1~+0.2 > P. 1:101(100) ack 1 win * <sack 1:2>\n+0 read 5 = \"hi\\n\"\n"))
-	f.Add([]byte("set config x \"y\"\n0 write \"abc\" = 3 # c\n0 > nothing // c\n"))
+	f.Add([]byte("set config nodelay \"on\"\n0 write \"abc\" = 3 # c\n0 > nothing // c\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := ParseScript("fuzz.pkt", src)
 		if err != nil {
