@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,12 +68,37 @@ func tcpsimBehindTUN(t testing.TB, mtu int, f kernelFaults, seed uint64, tcp sta
 	if err != nil {
 		t.Fatal(err)
 	}
+	closeCapture := capture(t, a)
 	t.Cleanup(func() {
+		closeCapture()
 		if err := a.Close(); err != nil {
 			t.Errorf("closing the attachment: %v", err)
 		}
 	})
 	return ns, a
+}
+
+// capture writes a pcap of tcpsim's end of the link to
+// $TCPSIM_PCAP_DIR/<test name>.pcap when that variable is set (for
+// debugging a failure), and returns the function that closes it.
+func capture(t testing.TB, a *tun.Attachment) func() {
+	dir := os.Getenv("TCPSIM_PCAP_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *sim.Capture
+	if cerr := a.Loop.Call(func() { c, err = a.World.Capture(a.Link.End(0), f) }); cerr != nil || err != nil {
+		t.Fatal(cerr, err)
+	}
+	t.Logf("capturing to %s", f.Name())
+	return func() {
+		a.Loop.Call(func() { c.Close() })
+		f.Close()
+	}
 }
 
 // counters reads the tcpsim host's counters in scheduler context.
