@@ -64,6 +64,7 @@ type analyzer struct {
 	pkt     segment.Packet
 	line    []byte
 	orig    []byte // scratch for unflip
+	stopped bool   // the run is over: ignore further events
 	last    *flow  // flow of the previous packet
 }
 
@@ -92,7 +93,7 @@ func (a *analyzer) find(p *hdr, node string) (*flow, int) {
 
 // event is the sim.Config.OnEvent hook.
 func (a *analyzer) event(e *sim.Event) {
-	if e.Verdict == sim.Queued {
+	if e.Verdict == sim.Queued || a.stopped {
 		return
 	}
 	var h hdr

@@ -13,6 +13,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"go.uber.org/goleak"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -35,6 +36,7 @@ func runOK(t *testing.T, args ...string) string {
 }
 
 func TestGetGolden(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	got := runOK(t, getArgs...)
 	golden := filepath.Join("testdata", "get_seed4.golden")
 	if *update {
@@ -137,20 +139,24 @@ func TestDeterminism(t *testing.T) {
 // Runs that cannot complete end with a clear message and status 1.
 func TestFailuresExitStatus1(t *testing.T) {
 	cases := []struct {
-		name string
-		args []string
-		want string
+		name   string
+		args   []string
+		want   string
+		stdout string // in the story printed before the error, if set
 	}{
-		{"total loss", []string{"get", "http://server.example/", "--loss", "100%"}, "connection timed out"},
-		{"time limit", []string{"get", "http://server.example/", "--loss", "100%", "--timeout", "10s"}, "did not complete within --timeout 10s"},
-		{"nobody at that address", []string{"get", "http://10.0.0.9/", "--timeout", "5m"}, "connection timed out"},
+		{"total loss", []string{"get", "http://server.example/", "--loss", "100%"}, "connection timed out", "three-way handshake not completed: 7 SYN(s) sent, 7 dropped"},
+		{"time limit", []string{"get", "http://server.example/", "--loss", "100%", "--timeout", "10s"}, "did not complete within --timeout 10s", "three-way handshake not completed"},
+		{"nobody at that address", []string{"get", "http://10.0.0.9/", "--timeout", "5m"}, "connection timed out", "10.0.0.9 is an IP address: no lookup"},
 		// The page is streamed: terabytes cost no memory, the time limit ends the run.
-		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s"},
-		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s"},
-		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s"},
+		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s",
+			`response "200 OK" incomplete: `},
+		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s", "flow 3: connection"},
+		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s", "link faults  "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// Tasks still parked when the run gives up must not linger.
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			var stdout, stderr bytes.Buffer
 			code := run(c.args, &stdout, &stderr)
 			if code != exitFailure {
@@ -160,11 +166,15 @@ func TestFailuresExitStatus1(t *testing.T) {
 			if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
 				t.Errorf("stderr %q, want one line containing %q", stderr.String(), c.want)
 			}
+			if !strings.Contains(stdout.String(), c.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", c.stdout, stdout.String())
+			}
 		})
 	}
 }
 
 func TestTransferFlows(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := runOK(t, "transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "5")
 	for i := 1; i <= 3; i++ {
 		if !strings.Contains(out, "flow "+string(rune('0'+i))+": connection 10.0.0.1:") {

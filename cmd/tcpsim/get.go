@@ -19,7 +19,10 @@ import (
 // getResult is what the client task saw.
 type getResult struct {
 	status     string
-	bodyLen    int64
+	bodyLen    int64          // body bytes read, when the read ended
+	body       *compareWriter // the body as it is read (nil before the headers)
+	bodyDone   bool           // the whole body was read
+	pageSize   int64
 	mismatch   int64 // offset of the first byte that differs from the page, or -1
 	reqHeader  int   // bytes of the request as written
 	resolved   netip.Addr
@@ -34,7 +37,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	if err != nil {
 		return err
 	}
-	res := getResult{mismatch: -1}
+	res := getResult{mismatch: -1, pageSize: body.size}
 	var verbose io.Writer
 	if o.verbose {
 		verbose = stdout
@@ -44,6 +47,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	if err != nil {
 		return err
 	}
+	defer n.close()
 	serverAddr := serverPrefix.Addr()
 	if _, err := netip.ParseAddr(u.host); err != nil {
 		if err := n.w.AddHostEntry(u.host, serverAddr); err != nil {
@@ -186,8 +190,10 @@ func fetch(n *network, u getURL, body page, res *getResult) error {
 	}
 	defer ref.Close()
 	cmp := newCompareWriter(ref)
+	res.body = cmp
 	res.bodyLen, err = io.Copy(cmp, resp.Body)
 	res.mismatch = cmp.mismatch
+	res.bodyDone = err == nil
 	return err
 }
 
@@ -250,8 +256,17 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	if status == "" {
 		status = "no complete response"
 	}
-	step(6, s2c.lastData, "response %q back: %d body bytes (%d with headers) in %d segment(s), %d retransmitted, %d dropped on the link",
-		status, res.bodyLen, s2c.payload-retransBytes(s2c), s2c.dataSegs, s2c.retrans, s2c.dropped)
+	bodyLen := res.bodyLen
+	if res.body != nil {
+		bodyLen = res.body.n // also when the run ended in the middle of the body
+	}
+	if res.body != nil && !res.bodyDone {
+		step(6, s2c.lastData, "response %q incomplete: %d of %d body bytes read; server sent %d bytes with headers in %d segment(s), %d retransmitted, %d dropped on the link",
+			status, bodyLen, res.pageSize, s2c.payload-retransBytes(s2c), s2c.dataSegs, s2c.retrans, s2c.dropped)
+	} else {
+		step(6, s2c.lastData, "response %q back: %d body bytes (%d with headers) in %d segment(s), %d retransmitted, %d dropped on the link",
+			status, bodyLen, s2c.payload-retransBytes(s2c), s2c.dataSegs, s2c.retrans, s2c.dropped)
+	}
 	closeAt := max(c2s.finAt, s2c.finAt)
 	first := "server"
 	if c2s.finSent > 0 && (s2c.finSent == 0 || c2s.finAt < s2c.finAt) {
@@ -261,7 +276,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 		step(7, f.lastAt, "close: %s sent the first FIN; FINs at %s (server) and %s (client), last packet at %s",
 			first, strings.TrimSpace(fmtTime(s2c.finAt)), strings.TrimSpace(fmtTime(c2s.finAt)), strings.TrimSpace(fmtTime(f.lastAt)))
 	} else {
-		step(7, closeAt, "close: not completed (%d FIN from the client, %d from the server, %d resets)", c2s.finSent, s2c.finSent, f.resets)
+		step(7, max(closeAt, f.lastAt), "close: not completed (%d FIN from the client, %d from the server, %d resets)", c2s.finSent, s2c.finSent, f.resets)
 	}
 	fmt.Fprintln(w)
 	printSummary(w, "", f)

@@ -27,6 +27,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if err != nil {
 		return err
 	}
+	defer n.close()
 	if err := n.w.AddHostEntry("server.example", serverPrefix.Addr()); err != nil {
 		return err
 	}

@@ -216,6 +216,15 @@ func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error)
 	return h, nil
 }
 
+// close ends the application tasks still parked in the simulator (a run
+// that hit --timeout leaves them waiting) so that their goroutines exit.
+// What their deferred clean-up sends is not part of the run: the analyzer
+// stops listening first.
+func (n *network) close() {
+	n.an.stopped = true
+	n.w.Close()
+}
+
 // finish closes the capture file.
 func (n *network) finish() error {
 	if n.capture == nil {
