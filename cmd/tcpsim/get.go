@@ -239,7 +239,9 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	}
 	c2s, s2c := &f.dir[0], &f.dir[1]
 	if !f.established {
-		step(4, f.lastAt, "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
+		// The time is when the client gave up (or the run ended), which
+		// is after its last SYN.
+		step(4, max(f.lastAt, n.w.Now()), "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
 			c2s.syns, c2s.dropped, f.dir[1].packets)
 		fmt.Fprintln(w)
 		printSummary(w, "", f)
