@@ -127,6 +127,18 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 			return fmt.Errorf("--%s %s: must be between 1KiB and 64MiB", b.name, flagval.FormatSize(int64(b.v)))
 		}
 	}
+	if fs.Changed("pcap") {
+		if o.pcap == "" {
+			return errors.New(`--pcap "": want the name of the capture file to write`)
+		}
+		// A file that cannot be written is a bad flag value (status 2),
+		// found before the run rather than after it.
+		f, err := os.OpenFile(o.pcap, os.O_WRONLY|os.O_CREATE, 0o666)
+		if err != nil {
+			return fmt.Errorf("--pcap %s: %v", o.pcap, errors.Unwrap(err))
+		}
+		f.Close()
+	}
 	return nil
 }
 
