@@ -210,17 +210,43 @@ func TestTransferFlows(t *testing.T) {
 	}
 }
 
+// Every path and query gets the page (a /favicon.ico answered 404 made the
+// run fail with a wrong message).
+func TestGetAnyPath(t *testing.T) {
+	for _, path := range []string{"/favicon.ico", "/a/b?c=d&e=f", "/%41"} {
+		out := runOK(t, "get", "http://server.example"+path, "--size", "1KB")
+		if !strings.Contains(out, `response "200 OK" back: 1000 body bytes`) {
+			t.Errorf("GET %s:\n%s", path, out)
+		}
+	}
+}
+
 func TestGetFile(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "page.html")
 	body := strings.Repeat("<p>hello</p>\n", 500)
 	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := runOK(t, "get", "http://server.example/page.html", "--file", name, "--mss", "536", "--delayed-ack", "off", "--nodelay")
+	out := runOK(t, "get", "http://server.example/page.html", "--file", name, "--mss", "536", "--delayed-ack", "off", "--nodelay", "-v")
 	if !strings.Contains(out, "6500 body bytes") {
 		t.Errorf("output does not report the file's 6500 bytes:\n%s", out)
 	}
-	if !strings.Contains(out, "mss 536") && !strings.Contains(out, "in 13 segment(s)") {
+	// Both SYNs announce 536, and the 6500 bytes plus headers take 13
+	// segments of at most 536 bytes.
+	if strings.Count(out, "options [mss 536,") != 2 || !strings.Contains(out, "in 13 segment(s)") || strings.Contains(out, "length 1460") {
 		t.Errorf("--mss 536 did not give 536-byte segments:\n%s", out)
+	}
+}
+
+// --delayed-ack off makes the receiver acknowledge every segment at once:
+// more ACKs from the client for the same page.
+func TestDelayedAckSwitch(t *testing.T) {
+	acks := func(args ...string) int {
+		out := runOK(t, append([]string{"get", "http://server.example/", "--size", "100KB", "-v"}, args...)...)
+		return strings.Count(out, "client 10.0.0.1.")
+	}
+	on, off := acks(), acks("--delayed-ack", "off")
+	if off <= on {
+		t.Errorf("client sent %d packets with delayed ACKs off, %d with them on; want more with them off", off, on)
 	}
 }

@@ -131,9 +131,6 @@ func serve(n *network, ln net.Listener, body page) error {
 		Body:          content,
 		Close:         true,
 	}
-	if req.URL.Path == "/favicon.ico" {
-		resp.StatusCode, resp.ContentLength, resp.Body = http.StatusNotFound, 0, http.NoBody
-	}
 	bw := bufio.NewWriterSize(c, 32<<10)
 	if err := resp.Write(bw); err != nil {
 		return fmt.Errorf("server: writing the response: %w", err)
