@@ -269,6 +269,8 @@ type getURL struct {
 	host string // name or IP literal, no port
 	port uint16
 	path string // request target, at least "/"
+	// portGiven is set when the URL names a port.
+	portGiven bool
 }
 
 func parseGetURL(s string) (getURL, error) {
@@ -288,7 +290,7 @@ func parseGetURL(s string) (getURL, error) {
 		if err != nil || n == 0 {
 			return getURL{}, fmt.Errorf("invalid URL %q: port %q", s, p)
 		}
-		g.port = uint16(n)
+		g.port, g.portGiven = uint16(n), true
 	}
 	if strings.HasPrefix(g.host, "[") || strings.Contains(g.host, ":") {
 		return getURL{}, fmt.Errorf("invalid URL %q: IPv6 is not simulated", s)

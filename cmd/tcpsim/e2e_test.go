@@ -219,6 +219,17 @@ func TestGetAnyPath(t *testing.T) {
 			t.Errorf("GET %s:\n%s", path, out)
 		}
 	}
+	// Step 3 says where the port came from.
+	for url, want := range map[string]string{
+		"http://server.example/":         "port 80, the default for http",
+		"http://server.example:/":        "port 80, the default for http",
+		"http://server.example:8080/":    "port 8080, from the URL",
+		"http://user:pw@server.example/": "port 80, the default for http",
+	} {
+		if out := runOK(t, "get", url, "--size", "1KB"); !strings.Contains(out, want) {
+			t.Errorf("GET %s: no %q in\n%s", url, want, out)
+		}
+	}
 }
 
 func TestGetFile(t *testing.T) {

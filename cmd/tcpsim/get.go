@@ -221,7 +221,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	default:
 		step(2, 0, "hosts table: no entry for %s", u.host)
 	}
-	if strings.Contains(strings.TrimPrefix(u.raw, "http://"), ":") {
+	if u.portGiven {
 		step(3, 0, "port %d, from the URL", u.port)
 	} else {
 		step(3, 0, "port %d, the default for http", u.port)
