@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/stack"
 )
 
 // The analyzer reads the world's event log as it is written (sim.Config
@@ -442,4 +445,58 @@ func (r *rttSampler) acked(ack segment.Seq, at time.Duration) {
 	r.max = max(r.max, d)
 	r.sum += d
 	r.n++
+}
+
+// hostDropReasons names the counters of packets a host dropped on arrival
+// because of what they held (damage from --corrupt above all), in the
+// stack's order. Drops that are ordinary protocol behaviour (duplicates,
+// segments out of window) are TCP's business and not listed.
+var hostDropReasons = []struct {
+	reason string
+	get    func(*stack.Counters) uint64
+}{
+	{"IPv4 truncated", func(c *stack.Counters) uint64 { return c.IPDropTruncated }},
+	{"IPv4 version", func(c *stack.Counters) uint64 { return c.IPDropVersion }},
+	{"IPv4 header length", func(c *stack.Counters) uint64 { return c.IPDropHeaderLen }},
+	{"IPv4 total length", func(c *stack.Counters) uint64 { return c.IPDropTotalLen }},
+	{"IPv4 checksum", func(c *stack.Counters) uint64 { return c.IPDropChecksum }},
+	{"IPv4 other", func(c *stack.Counters) uint64 { return c.IPDropOther }},
+	{"not for us", func(c *stack.Counters) uint64 { return c.IPDropNotForUs }},
+	{"bad source", func(c *stack.Counters) uint64 { return c.IPDropBadSource }},
+	{"fragment", func(c *stack.Counters) uint64 { return c.IPDropFragment }},
+	{"not TCP", func(c *stack.Counters) uint64 { return c.IPDropProtocol }},
+	{"TCP truncated", func(c *stack.Counters) uint64 { return c.TCPDropTruncated }},
+	{"TCP checksum", func(c *stack.Counters) uint64 { return c.TCPDropChecksum }},
+	{"TCP header", func(c *stack.Counters) uint64 { return c.TCPDropHeader }},
+	{"TCP port 0", func(c *stack.Counters) uint64 { return c.TCPDropBadPort }},
+}
+
+// hostDrops describes what h dropped on arrival, e.g. "2 (TCP checksum)",
+// or "" when it dropped nothing.
+func hostDrops(h *stack.Host) string {
+	c := h.Counters()
+	var parts []string
+	for _, r := range hostDropReasons {
+		if n := r.get(&c); n > 0 {
+			parts = append(parts, strconv.FormatUint(n, 10)+" ("+r.reason+")")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// printHostDrops prints, when there were any, the packets each host
+// dropped on arrival and why: the other half of the link's CORRUPTED lines.
+func printHostDrops(w io.Writer, indent string, n *network) {
+	var parts []string
+	for _, h := range []struct {
+		name string
+		h    *stack.Host
+	}{{clientName, n.client}, {serverName, n.server}} {
+		if d := hostDrops(h.h); d != "" {
+			parts = append(parts, h.name+" "+d)
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "%shost drops   %s\n", indent, strings.Join(parts, "; "))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -259,5 +260,29 @@ func TestDelayedAckSwitch(t *testing.T) {
 	on, off := acks(), acks("--delayed-ack", "off")
 	if off <= on {
 		t.Errorf("client sent %d packets with delayed ACKs off, %d with them on; want more with them off", off, on)
+	}
+}
+
+// Every packet the link corrupts is dropped by the receiving host on a
+// checksum (a one-bit error never escapes the Internet checksum), and the
+// summary accounts for each: link faults "N corrupted" equals the host
+// drops.
+func TestCorruptedPacketsDroppedByHosts(t *testing.T) {
+	out := runOK(t, "get", "http://server.example/", "--size", "200KB", "--corrupt", "3%", "--seed", "3")
+	m := regexp.MustCompile(`link faults .*?(\d+) corrupted`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no corruption in the summary:\n%s", out)
+	}
+	line := regexp.MustCompile(`(?m)^  host drops   (.*)$`).FindStringSubmatch(out)
+	if line == nil {
+		t.Fatalf("no host drops line:\n%s", out)
+	}
+	sum := 0
+	for _, n := range regexp.MustCompile(`(\d+) \((IPv4|TCP) [a-z ]+\)`).FindAllStringSubmatch(line[1], -1) {
+		k, _ := strconv.Atoi(n[1])
+		sum += k
+	}
+	if want, _ := strconv.Atoi(m[1]); sum != want {
+		t.Errorf("hosts dropped %d damaged packets (%s), the link corrupted %d", sum, line[1], want)
 	}
 }

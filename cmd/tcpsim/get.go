@@ -84,6 +84,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		fmt.Fprintln(stdout)
 	}
 	printStory(stdout, n, u, &res)
+	printHostDrops(stdout, "  ", n)
 	switch {
 	case runErr != nil && errors.Is(runErr, sim.ErrTimeLimit):
 		return fmt.Errorf("GET did not complete within --timeout %v of virtual time", time.Duration(o.timeout))

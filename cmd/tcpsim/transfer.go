@@ -82,6 +82,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if len(n.an.flows) > 1 {
 		printTotals(stdout, n)
 	}
+	printHostDrops(stdout, "", n)
 	switch {
 	case errors.Is(runErr, sim.ErrTimeLimit):
 		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time", time.Duration(o.timeout))
