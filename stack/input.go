@@ -56,6 +56,9 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			// special allowance should be made to accept valid ACKs, URGs,
 			// and RSTs": keep the ACK, drop the text, answer with an ACK.
 			// A FIN needs no buffer space, so it is kept too (as Linux does).
+			if len(payload) > 0 {
+				fin = false // the FIN follows bytes we cannot take
+			}
 			payload = nil
 			c.ackNow = true
 		case syn && f&segment.FlagACK == 0 && seq == c.irs && c.state == StateSynReceived:
@@ -367,9 +370,9 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	}
 	if seq != c.rcvNxt {
 		// Out of order: hold it at its place in the ring (RFC 9293
-		// §3.10.7.4) and send an immediate duplicate ACK (RFC 5681 §4.2,
-		// RFC 9293 §3.8.6.3 MUST-... "an ACK SHOULD be generated at once
-		// for out-of-order segments").
+		// §3.10.7.4) and send an immediate duplicate ACK (RFC 5681 §4.2:
+		// "A TCP receiver SHOULD send an immediate duplicate ACK when an
+		// out-of-order segment arrives").
 		if !c.reasm.insert(seq, end) {
 			h.counters.TCPReassemblyDrops++
 			c.ackNow = true

@@ -404,3 +404,31 @@ func TestEstablished_LimitedTransmit(t *testing.T) {
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
 	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
 }
+
+// Zero receive window: data at RCV.NXT is dropped (its ACK is processed),
+// and a FIN riding behind that data is not taken either.
+func TestEstablished_ZeroWindowDropsDataAndItsFIN(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RecvBuffer = 1000
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.inject(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(1000)})
+	s.advance(50 * time.Millisecond)
+	s.expect("Flags [.], ack 1001, win 0, length 0 @40ms") // delayed ACK
+	s.inject(seg{flags: FA, seq: 1001, ack: 1, win: 65535, data: data(10)})
+	s.expect("Flags [.], ack 1001, win 0, length 0")
+	if s.c.State() != StateEstablished {
+		t.Fatalf("FIN behind undeliverable data accepted: %v", s.c.State())
+	}
+	// A bare FIN needs no buffer space and is taken at a zero window.
+	s.inject(seg{flags: FA, seq: 1001, ack: 1, win: 65535})
+	s.expect("Flags [.], ack 1002, win 0, length 0")
+	if s.c.State() != StateCloseWait {
+		t.Fatal(s.c.State())
+	}
+}
