@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/sim/gvisorpeer"
+	"github.com/tcpsim/tcpsim/sim/tun"
 	"github.com/tcpsim/tcpsim/sim/tun/tuntest"
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -65,8 +68,9 @@ func curlDiscard(b *testing.B, ns *tuntest.Namespace, url string, size int64) {
 
 // BenchmarkTUNCurl measures curl in the kernel fetching 200 MB over a TUN
 // device from a server behind it, at MTU 1500 and 65535: tcpsim (its host on
-// a simulated link with no impairment, wall-clock driver) and gVisor (fed
-// straight from the device), in one run:
+// a simulated link with no impairment, wall-clock driver), gVisor on the same
+// kind of link (gvisor-link) and gVisor fed straight from the device
+// (gvisor), in one run:
 //
 //	go test ./interop -run '^$' -bench TUNCurl -benchtime 1x
 //
@@ -76,6 +80,20 @@ func BenchmarkTUNCurl(b *testing.B) {
 		b.Run("tcpsim/mtu"+strconv.Itoa(mtu), func(b *testing.B) {
 			ns, a := tcpsimBehindTUN(b, mtu, kernelCases[0], 1, benchTCP, "curl")
 			l, err := a.Net.Listen("tcp", ":8080")
+			if err != nil {
+				b.Fatal(err)
+			}
+			startServer(b, l, fillHandler())
+			url := "http://192.0.2.2:8080/fill/" + strconv.Itoa(tunBenchSize)
+			b.SetBytes(tunBenchSize)
+			b.ResetTimer()
+			for range b.N {
+				curlDiscard(b, ns, url, tunBenchSize)
+			}
+		})
+		b.Run("gvisor-link/mtu"+strconv.Itoa(mtu), func(b *testing.B) {
+			ns, g := gvisorOnTUNLink(b, mtu)
+			l, err := g.Listen(8080)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,4 +120,36 @@ func BenchmarkTUNCurl(b *testing.B) {
 			}
 		})
 	}
+}
+
+// gvisorOnTUNLink puts a gVisor host behind the TUN device the way tcpsim
+// sits there: on a simulated link (no impairment) to the device's node, on
+// the wall-clock driver, so both pay for the same loop and link.
+func gvisorOnTUNLink(b *testing.B, mtu int) (*tuntest.Namespace, *gvisorpeer.Host) {
+	ns := tuntest.NewNamespace(b, "curl")
+	ns.AddTUN("tun0", kernelAddr, mtu)
+	dev, err := ns.OpenTUN("tun0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	wd := newWorld(b, 1)
+	node, err := tun.NewNode(dev, wd.loop.Do)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wd.onClose(func() { node.Close() })
+	g := wd.gvisorNode(b)
+	var cerr error
+	if err := wd.loop.Call(func() {
+		if cerr = wd.w.AddNode("gvisor", g); cerr != nil {
+			return
+		}
+		if cerr = wd.w.AddNode("kernel", node); cerr != nil {
+			return
+		}
+		_, cerr = wd.w.Connect("gvisor", simPrefix, "kernel", kernelAddr, sim.Symmetric("gvisor-kernel", sim.DirConfig{MTU: dev.MTU()}))
+	}); err != nil || cerr != nil {
+		b.Fatal(err, cerr)
+	}
+	return ns, g.Host()
 }
