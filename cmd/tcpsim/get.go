@@ -87,7 +87,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	printHostDrops(stdout, "  ", n)
 	switch {
 	case runErr != nil && errors.Is(runErr, sim.ErrTimeLimit):
-		return fmt.Errorf("GET did not complete within --timeout %v of virtual time", time.Duration(o.timeout))
+		return fmt.Errorf("GET did not complete within --timeout %v of virtual time (the story above shows how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))
 	case runErr != nil:
 		return runErr
 	case res.err != nil:

@@ -85,7 +85,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	printHostDrops(stdout, "", n)
 	switch {
 	case errors.Is(runErr, sim.ErrTimeLimit):
-		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time", time.Duration(o.timeout))
+		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time (the summaries above show how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))
 	case runErr != nil:
 		return runErr
 	}
