@@ -153,6 +153,7 @@ func TestFailuresExitStatus1(t *testing.T) {
 		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s",
 			`response "200 OK" incomplete: `},
 		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s", "flow 3: connection"},
+		{"several flows fail", []string{"transfer", "--size", "1MB", "--flows", "3", "--loss", "100%"}, "3 of 3 flows failed; the first, flow 1: dial tcp", "flow 3: connection"},
 		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s", "link faults  "},
 	}
 	for _, c := range cases {

@@ -89,10 +89,19 @@ func runTransfer(stdout io.Writer, o *options) error {
 	case runErr != nil:
 		return runErr
 	}
+	failed, first := 0, -1
 	for i, err := range errs {
 		if err != nil {
-			return fmt.Errorf("flow %d failed: %v", i+1, err)
+			if failed++; first < 0 {
+				first = i
+			}
 		}
+	}
+	switch {
+	case failed == 1:
+		return fmt.Errorf("flow %d failed: %v", first+1, errs[first])
+	case failed > 1:
+		return fmt.Errorf("%d of %d flows failed; the first, flow %d: %v", failed, flows, first+1, errs[first])
 	}
 	if len(serverErrs) > 0 {
 		return fmt.Errorf("server: %v", serverErrs[0])
