@@ -4,8 +4,8 @@
 // device in it, so that tcpsim can talk to the real kernel without any packet
 // leaving the machine.
 //
-// NewNamespace creates a namespace named tcpsim-test-<random> with `ip netns
-// add`, and registers its removal (after killing every process the test
+// NewNamespace creates a namespace named tcpsim-test-<pid>-<random> with `ip
+// netns add`, and registers its removal (after killing every process the test
 // started in it) with t.Cleanup, so it goes away even when the test fails.
 // The namespace has only its loopback interface and the TUN devices the test
 // adds: there is no link to the host's network.
@@ -39,6 +39,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,9 +93,10 @@ func NewNamespace(t testing.TB, commands ...string) *Namespace {
 	if why := Skip(commands...); why != "" {
 		t.Skip(why)
 	}
+	sweepStale()
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	name := "tcpsim-test-" + hex.EncodeToString(rnd[:])
+	name := fmt.Sprintf("%s%d-%s", prefix, os.Getpid(), hex.EncodeToString(rnd[:]))
 	ns := &Namespace{Name: name, Path: "/var/run/netns/" + name, t: t}
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
@@ -103,6 +105,32 @@ func NewNamespace(t testing.TB, commands ...string) *Namespace {
 	ns.IP("link", "set", "lo", "up")
 	ns.MustRun("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 	return ns
+}
+
+// prefix starts the name of every namespace made here; the creating
+// process's id follows it.
+const prefix = "tcpsim-test-"
+
+// sweepStale deletes namespaces left behind by test processes that no
+// longer exist (killed by a timeout before their clean-up ran). Namespaces
+// of live processes, this one's included, are left alone.
+func sweepStale() {
+	entries, _ := os.ReadDir("/var/run/netns")
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue
+		}
+		exec.Command("ip", "netns", "del", e.Name()).Run()
+	}
 }
 
 func (ns *Namespace) destroy() {
