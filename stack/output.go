@@ -153,13 +153,13 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 
 // retransmitFirst resends the first unacknowledged segment: on fast
 // retransmit (RFC 5681 §3.2 step 2), a NewReno partial ACK (RFC 6582 §3.2
-// step 4) and an RTO (RFC 6298 §5.4). It ignores the windows: the segment
-// was already allowed once.
+// step 4) and an RTO (RFC 6298 §5.4). It ignores the windows: the bytes
+// were already allowed once; it never extends past what was sent.
 func (c *Conn) retransmitFirst() {
 	end := c.dataEnd()
 	var n uint32
-	if end.GreaterThan(c.sndUna) {
-		n = min(end.Sub(c.sndUna), uint32(c.sndMSS))
+	if sent := end.Min(c.sndMax); sent.GreaterThan(c.sndUna) {
+		n = min(sent.Sub(c.sndUna), uint32(c.sndMSS)) // only data sent before
 	}
 	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
 	if n == 0 && !fin {
