@@ -181,3 +181,37 @@ func TestDocsHTTPDownload(t *testing.T) {
 		t.Logf("%d bytes in %v of virtual time", len(got), took)
 	})
 }
+
+// HTTP.Close may be called more than once (a deferred Close after an
+// explicit one): the first does the work, the others return its result.
+func TestHTTPCloseTwice(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	synctest.Test(t, func(t *testing.T) {
+		w, client, server, err := twoHosts(sim.DirConfig{Delay: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loop, err := w.StartLoop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := sim.StartHTTP(loop, client, server, 80, http.NotFoundHandler())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := h.Client.Get("http://server.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("status %d", resp.StatusCode)
+		}
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}

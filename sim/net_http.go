@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -41,6 +42,9 @@ type HTTP struct {
 
 	loop      *Loop
 	serveDone chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // StartHTTP listens on port of the server host and serves handler there
@@ -79,8 +83,15 @@ func StartHTTP(l *Loop, client, server *stack.Host, port uint16, handler http.Ha
 // http.ErrServerClosed.
 func (h *HTTP) Close() error { return h.Shutdown(context.Background()) }
 
-// Shutdown is Close with a context bounding the graceful part.
+// Shutdown is Close with a context bounding the graceful part. Only the
+// first call of Close or Shutdown does the work; later ones return its
+// result.
 func (h *HTTP) Shutdown(ctx context.Context) error {
+	h.closeOnce.Do(func() { h.closeErr = h.shutdown(ctx) })
+	return h.closeErr
+}
+
+func (h *HTTP) shutdown(ctx context.Context) error {
 	if tr, ok := h.Client.Transport.(*http.Transport); ok {
 		tr.CloseIdleConnections()
 	}
