@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -123,6 +125,17 @@ func (h *Host) Counters() Counters { return h.counters }
 // not-yet-accepted ones included. Zero after every connection has closed
 // and its TIME_WAIT has expired: tests use it to find state leaks.
 func (h *Host) NumConns() int { return len(h.conns) }
+
+// Conns returns the connections the host tracks (as NumConns counts them),
+// in creation order.
+func (h *Host) Conns() []*Conn {
+	out := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *Conn) int { return cmp.Compare(a.id, b.id) })
+	return out
+}
 
 // NumListeners returns how many listeners are open.
 func (h *Host) NumListeners() int { return len(h.listeners) }

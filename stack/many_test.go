@@ -77,3 +77,25 @@ func TestManyConnections(t *testing.T) {
 		t.Fatalf("leak: %d %d", p.a.NumConns(), p.b.NumConns())
 	}
 }
+
+// Conns lists the tracked connections in creation order.
+func TestHostConnsOrder(t *testing.T) {
+	p := newPair(t, 3, time.Millisecond, faults{}, TCPConfig{})
+	var want []*Conn
+	for range 20 {
+		c, err := p.a.Connect(addrA, netipAP(addrB, 9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, c)
+	}
+	got := p.a.Conns()
+	if len(got) != len(want) {
+		t.Fatalf("%d conns", len(got))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("conn %d out of order", i)
+		}
+	}
+}
