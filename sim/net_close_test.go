@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -21,10 +22,14 @@ type closeResults struct {
 	writeAfterCloseWrite    error
 	closeTwice              error
 	serverGotAfterCloseRead string
+	emptyRead               error
 }
 
 func (r *closeResults) check(t *testing.T) {
 	t.Helper()
+	if r.emptyRead != nil {
+		t.Error(r.emptyRead)
+	}
 	if r.first != "hello" {
 		t.Errorf("first read %q, want hello", r.first)
 	}
@@ -55,6 +60,12 @@ func closeClient(n *Net, r *closeResults) error {
 		return err
 	}
 	buf := make([]byte, 64)
+	// An empty read returns at once, as on a real socket, even before
+	// any data.
+	before := n.Now()
+	if k, err := c.Read(nil); k != 0 || err != nil || n.Now() != before {
+		r.emptyRead = fmt.Errorf("Read(nil) = %d, %v after %v", k, err, n.Now().Sub(before))
+	}
 	k, err := io.ReadFull(c, buf[:5])
 	r.first = string(buf[:k])
 	if err != nil {

@@ -264,10 +264,9 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return 0, c.opErr("read", net.ErrClosed)
 		case c.readClosed:
 			return 0, io.EOF
+		case len(p) == 0:
+			return 0, nil // as the net package: an empty read never blocks
 		case len(lc.rbuf) > 0:
-			if len(p) == 0 {
-				return 0, nil
-			}
 			n := copy(p, lc.rbuf)
 			lc.rbuf = lc.rbuf[n:]
 			if len(lc.rbuf) == 0 {
