@@ -275,6 +275,7 @@ func (c *Conn) newAck(ack segment.Seq) {
 			acked--
 		}
 	}
+	c.prevHighAck = c.sndUna
 	c.sndUna = ack
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // after a go-back-N rollback, the peer had more than we resent
@@ -382,7 +383,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		c.lastOOO = seq
 		h.counters.TCPOutOfOrder++
 		c.stats.oooSegsIn++
-		c.ackNow = true
+		c.dupAckNow = true
 		return
 	}
 	c.rcvBuf.writeAt(c.rcvBuf.n, p)

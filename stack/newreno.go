@@ -89,7 +89,13 @@ func (r *newReno) onDupAck() bool {
 	// RFC 6582 §3.2 step 2: enter fast recovery only if the ACK covers
 	// more than recover; otherwise these duplicates belong to a loss
 	// already being recovered.
-	if !c.sndUna.GreaterThan(c.recover) {
+	// After a timeout, recover covers everything then outstanding, and
+	// duplicate ACKs might come from our own go-back-N retransmissions.
+	// RFC 6582 §4.1's ACK heuristic tells the two apart: if the last
+	// cumulative ACK advanced by at most 4·SMSS and cwnd > SMSS, the
+	// duplicates signal a new loss.
+	if !c.sndUna.GreaterThan(c.recover) &&
+		!(c.cwnd > smss && c.sndUna.Sub(c.prevHighAck) <= 4*smss) {
 		return false
 	}
 	c.ssthresh = r.halve()               // RFC 5681 §3.2 step 2, eq. (4)

@@ -34,6 +34,13 @@ func (c *Conn) output() {
 		}
 		return
 	}
+	if c.dupAckNow {
+		// RFC 5681 §4.2: an out-of-order segment draws an immediate
+		// duplicate ACK. It must be a bare ACK: the sender does not count
+		// a segment carrying data as a duplicate (RFC 5681 §2), so one
+		// piggybacked on our own data would not help its fast retransmit.
+		c.sendAck()
+	}
 	if c.state.canSendData() {
 		for c.sendOne() {
 		}
@@ -193,7 +200,7 @@ func (c *Conn) sendReset() {
 
 // afterAckSent records that every segment we send acknowledges rcvNxt.
 func (c *Conn) afterAckSent() {
-	c.ackNow = false
+	c.ackNow, c.dupAckNow = false, false
 	c.rcvUnacked = 0
 	c.tm.delackAt = 0
 }

@@ -432,3 +432,17 @@ func TestEstablished_ZeroWindowDropsDataAndItsFIN(t *testing.T) {
 		t.Fatal(s.c.State())
 	}
 }
+
+// RFC 5681 §4.2 and §2: the duplicate ACK for an out-of-order segment is a
+// bare ACK even when we have data to send, because the sender does not
+// count data-carrying segments as duplicates.
+func TestEstablished_DupAckIsBareWhenSending(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.c.SetNoDelay(true)
+	s.c.Write(data(10))
+	s.expect("Flags [P.], seq 1:11, ack 1, win 64000, length 10")
+	s.inject(seg{flags: A, seq: 101, ack: 11, win: 65535, data: data(10)})
+	s.expect("Flags [.], ack 1, win 64000, length 0")
+	s.none()
+}

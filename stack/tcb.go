@@ -70,6 +70,7 @@ type tcb struct {
 	rcvSegMax   int         // largest payload received, for "full-sized segment" (RFC 5681 §4.2)
 	rcvUnacked  int         // bytes received in order since we last sent an ACK
 	ackNow      bool        // an ACK must be sent without delay
+	dupAckNow   bool        // a bare duplicate ACK must be sent (out-of-order arrival), even if data could carry the ACK
 	rcvFin      bool        // the peer's FIN has been received in order (rcvNxt counts it)
 	finSeqValid bool        // an out-of-order FIN is held at finSeq
 	finSeq      segment.Seq
@@ -97,10 +98,11 @@ type tcb struct {
 	rttStart  time.Duration // when the timed segment was sent
 
 	// Congestion control (RFC 5681 §3.1). Updated by cc.
-	cwnd     uint32      // congestion window in bytes; ≥ sndMSS
-	ssthresh uint32      // slow-start threshold in bytes
-	dupAcks  int         // consecutive duplicate ACKs (RFC 5681 §2)
-	recover  segment.Seq // RFC 6582 "recover": sndMax when loss recovery last started
+	cwnd        uint32      // congestion window in bytes; ≥ sndMSS
+	ssthresh    uint32      // slow-start threshold in bytes
+	dupAcks     int         // consecutive duplicate ACKs (RFC 5681 §2)
+	recover     segment.Seq // RFC 6582 "recover": sndMax when loss recovery last started
+	prevHighAck segment.Seq // sndUna before the last cumulative ACK advanced it (RFC 6582 §4.1 "prev_highest_ack")
 
 	persistBackoff uint          // zero-window probes sent without the window opening
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
