@@ -439,10 +439,13 @@ func TestEstablished_ZeroWindowDropsDataAndItsFIN(t *testing.T) {
 func TestEstablished_DupAckIsBareWhenSending(t *testing.T) {
 	s := newScript(t, scriptCfg())
 	s.passiveOpen()
-	s.c.SetNoDelay(true)
-	s.c.Write(data(10))
-	s.expect("Flags [P.], seq 1:11, ack 1, win 64000, length 10")
-	s.inject(seg{flags: A, seq: 101, ack: 11, win: 65535, data: data(10)})
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 0})
+	s.c.Write(data(10)) // held by the zero window
+	s.none()
+	// Out of order, and opening the window: the bare dupack goes first,
+	// then the data (whose ACK field repeats it).
+	s.inject(seg{flags: A, seq: 101, ack: 1, win: 65535, data: data(10)})
 	s.expect("Flags [.], ack 1, win 64000, length 0")
+	s.expect("Flags [P.], seq 1:11, ack 1, win 64000, length 10")
 	s.none()
 }
