@@ -198,6 +198,9 @@ func TestTransferFlows(t *testing.T) {
 			"--duplicate", "1%", "--corrupt", "0.5%", "--seed", "9", "-v", "--pcap", filepath.Join(dir, pcap)}
 	}
 	a := runOK(t, args("a.pcap")...)
+	if !strings.Contains(a, "\n"+verboseHeader+"\n") {
+		t.Errorf("transfer -v lacks the header of the packet lines")
+	}
 	prev := runtime.GOMAXPROCS(1)
 	b := runOK(t, args("b.pcap")...)
 	runtime.GOMAXPROCS(prev)

@@ -16,6 +16,9 @@ import (
 	"github.com/tcpsim/tcpsim/sim"
 )
 
+// verboseHeader introduces the -v lines.
+const verboseHeader = "packets (virtual seconds, sender or link, then the packet as tcpdump -nS prints it):"
+
 // getResult is what the client task saw.
 type getResult struct {
 	status     string
@@ -59,7 +62,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n\n",
 		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
 	if o.verbose {
-		fmt.Fprintln(stdout, "packets (virtual seconds, sender or link, then the packet as tcpdump -nS prints it):")
+		fmt.Fprintln(stdout, verboseHeader)
 	}
 
 	var ln net.Listener

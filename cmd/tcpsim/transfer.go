@@ -34,6 +34,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 	fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
 		flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
 	fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
+	if o.verbose {
+		fmt.Fprintln(stdout, verboseHeader)
+	}
 
 	// The server is an event-driven sink on the stack's own socket API: it
 	// reads whatever arrives from inside the readiness callback, with no
