@@ -22,6 +22,13 @@ func randomBytes(seed uint64, n int) []byte {
 // checks hashes, clean close and empty tables afterwards.
 func transfer(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig) *pair {
 	t.Helper()
+	return transferOpts(t, seed, size, f, cfg, 0)
+}
+
+// transferOpts is transfer with a slow server-side reader when slowRead > 0
+// (at most slowRead bytes every 10 ms).
+func transferOpts(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig, slowRead int) *pair {
+	t.Helper()
 	p := newPair(t, seed, 5*time.Millisecond, f, cfg)
 	l, err := p.b.Listen(80, 16)
 	if err != nil {
@@ -34,6 +41,9 @@ func transfer(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig) *pai
 		c, err := l.Accept()
 		if err == nil {
 			srv = newApp(c, downData)
+			if slowRead > 0 {
+				srv.slowReader(p.n, slowRead, 10*time.Millisecond)
+			}
 		}
 	})
 	c, err := p.a.Connect(addrA.Unmap(), netipAP(addrB, 80))
@@ -146,5 +156,42 @@ func runSimpleTransfer(t *testing.T, p *pair, size int) {
 	cli := newApp(c, randomBytes(3, size))
 	if !p.n.run(time.Hour, func() bool { return cli.closed && srv != nil && srv.closed }) {
 		t.Fatalf("transfer did not finish: %+v", c.Info())
+	}
+}
+
+// TestTransferSmallBuffers: tiny send and receive buffers (windows of a
+// few segments, zero windows, persist probes, SWS avoidance) under loss,
+// reordering, duplication and corruption, with and without SACK, Nagle on
+// and off, and delayed ACKs on and off.
+func TestTransferSmallBuffers(t *testing.T) {
+	seeds := 40
+	if os.Getenv("TCPSIM_LONG") == "1" {
+		seeds = 400
+	}
+	for s := range seeds {
+		seed := uint64(s + 5000)
+		r := rand.New(rand.NewPCG(seed, 2))
+		f := faults{
+			loss:         r.Float64() * 0.15,
+			dup:          r.Float64() * 0.05,
+			corrupt:      r.Float64() * 0.05,
+			reorder:      r.Float64() * 0.2,
+			reorderDelay: 30 * time.Millisecond,
+		}
+		cfg := TCPConfig{
+			MSL:        time.Second,
+			SendBuffer: minBuffer + r.IntN(6000),
+			RecvBuffer: minBuffer + r.IntN(6000),
+			SACK:       r.IntN(2) == 0,
+			NoDelay:    r.IntN(2) == 0,
+		}
+		if r.IntN(3) == 0 {
+			cfg.DelayedAck = -1
+		}
+		slow := 0
+		if r.IntN(2) == 0 {
+			slow = 1 + r.IntN(3000)
+		}
+		transferOpts(t, seed, 200_000, f, cfg, slow)
 	}
 }

@@ -222,6 +222,23 @@ type app struct {
 	closed  bool
 	err     error
 	buf     []byte
+	// readLimit > 0 makes a slow reader: at most readLimit bytes per pump,
+	// pumped again every readEvery (zero windows, persist probes).
+	readLimit int
+	readEvery time.Duration
+}
+
+// slowReader turns a into a slow reader on n.
+func (a *app) slowReader(n *testNet, limit int, every time.Duration) {
+	a.readLimit, a.readEvery = limit, every
+	var tick func()
+	tick = func() {
+		a.pump()
+		if !a.closed && a.err == nil {
+			n.at(n.now+every, tick)
+		}
+	}
+	n.at(n.now+every, tick)
 }
 
 type hashState = interface {
@@ -258,8 +275,13 @@ func (a *app) pump() {
 			return
 		}
 	}
-	for {
-		n, err := a.c.Read(a.buf)
+	for budget := a.readLimit; a.readLimit == 0 || budget > 0; {
+		buf := a.buf
+		if a.readLimit > 0 {
+			buf = a.buf[:min(len(a.buf), budget)]
+		}
+		n, err := a.c.Read(buf)
+		budget -= n
 		if n > 0 {
 			a.h.Write(a.buf[:n])
 			a.got += n
