@@ -6,7 +6,7 @@ import (
 )
 
 // BenchmarkTransfer100MB runs `tcpsim transfer --size 100MB --rate 10mbit
-// --delay 25ms` (one flow, no loss): about 84 s of virtual time. ns-3 takes
+// --delay 25ms` (one flow, no loss): about 86 s of virtual time. ns-3 takes
 // about 1 s of wall time for the same scenario on this machine.
 func BenchmarkTransfer100MB(b *testing.B) {
 	args := []string{"transfer", "--size", "100MB", "--rate", "10mbit", "--delay", "25ms"}
