@@ -226,6 +226,8 @@ type app struct {
 	// pumped again every readEvery (zero windows, persist probes).
 	readLimit int
 	readEvery time.Duration
+	inPump    bool
+	again     bool
 }
 
 // slowReader turns a into a slow reader on n.
@@ -253,7 +255,26 @@ func newApp(c *Conn, out []byte) *app {
 	return a
 }
 
+// pump is re-entrant safe: a callback can run inside a host call the pump
+// itself makes (the host flushes notifications when its outermost call
+// returns), so a nested pump only asks the running one to go round again.
 func (a *app) pump() {
+	if a.inPump {
+		a.again = true
+		return
+	}
+	a.inPump = true
+	for {
+		a.again = false
+		a.pumpOnce()
+		if !a.again {
+			break
+		}
+	}
+	a.inPump = false
+}
+
+func (a *app) pumpOnce() {
 	if a.closed || a.err != nil {
 		return
 	}

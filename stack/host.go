@@ -52,8 +52,10 @@ type Host struct {
 	portKey   [32]byte // RFC 6056 secret key
 	portNext  uint32   // RFC 6056 Algorithm 3 "next_ephemeral"
 
-	out []byte // scratch buffer for encoding one outbound packet
-	rx  rxScratch
+	out      []byte        // scratch buffer for encoding one outbound packet
+	sending  bool          // inside Link.Send
+	deferred []deferredPkt // packets delivered from inside Link.Send, processed in exit
+	rx       rxScratch
 
 	depth    int     // nesting of public entry points (enter/exit)
 	flushing bool    // notifications are being delivered
@@ -179,6 +181,11 @@ func (h *Host) exit() {
 	if h.depth > 0 || h.flushing {
 		return
 	}
+	for len(h.deferred) > 0 {
+		d := h.deferred[0]
+		h.deferred = h.deferred[1:]
+		h.Deliver(d.ifIndex, d.pkt) // re-enters and exits at depth 1, draining the rest
+	}
 	h.flushing = true
 	for len(h.pendC) > 0 || len(h.pendL) > 0 {
 		for i := 0; i < len(h.pendL); i++ {
@@ -273,6 +280,11 @@ func (h *Host) notifyListener(l *Listener, ev Event) {
 		l.queued = true
 		h.pendL = append(h.pendL, l)
 	}
+}
+
+type deferredPkt struct {
+	ifIndex int
+	pkt     []byte
 }
 
 // connKey identifies a connection: the 4-tuple (RFC 9293 §3.2, "socket

@@ -134,6 +134,13 @@ type rxScratch struct {
 // TCP header and options → demultiplex (demux.go) → connection input
 // (input.go) or listener (listener.go) or RST for a closed port.
 func (h *Host) Deliver(ifIndex int, pkt []byte) {
+	if h.sending {
+		// A Link delivered back into this host from inside Send (a
+		// zero-delay loop). Processing it now would change the connection
+		// under the segment being sent: keep a copy for exit.
+		h.deferred = append(h.deferred, deferredPkt{ifIndex, append([]byte(nil), pkt...)})
+		return
+	}
 	h.enter()
 	defer h.exit()
 	h.counters.IPReceived++
@@ -253,6 +260,8 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	h.out = b[:0]
 	h.counters.IPSent++
 	h.counters.TCPSent++
+	h.sending = true
 	f.link.Send(b)
+	h.sending = false
 	return true
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"crypto/sha256"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -97,5 +98,37 @@ func TestHostConnsOrder(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("conn %d out of order", i)
 		}
+	}
+}
+
+// syncLink delivers into the peer from inside Send: a host must cope with
+// being re-entered through Deliver while it is sending.
+type syncLink struct{ to *Host }
+
+func (l *syncLink) Send(pkt []byte) { l.to.Deliver(0, pkt) }
+
+func TestSynchronousLinkReentry(t *testing.T) {
+	n := newTestNet(t, 1)
+	ea, eb := &hostEnv{n: n}, &hostEnv{n: n}
+	a, _ := NewHost(HostConfig{Name: "a", Env: ea, Seed: 1})
+	b, _ := NewHost(HostConfig{Name: "b", Env: eb, Seed: 2})
+	ea.h, eb.h = a, b
+	a.AddInterface(netip.PrefixFrom(addrA, 24), &syncLink{b}, 1500)
+	b.AddInterface(netip.PrefixFrom(addrB, 24), &syncLink{a}, 1500)
+	l, _ := b.Listen(80, 1)
+	var srv *app
+	l.SetNotify(func(Event) {
+		if c, err := l.Accept(); err == nil {
+			srv = newApp(c, randomBytes(2, 300000))
+		}
+	})
+	c, err := a.Connect(addrA, netipAP(addrB, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := newApp(c, randomBytes(1, 300000))
+	n.run(time.Hour, func() bool { return cli.closed && srv != nil && srv.closed })
+	if cli.got != 300000 || srv.got != 300000 || cli.hash != sha256.Sum256(randomBytes(2, 300000)) {
+		t.Fatalf("client got %d, server got %d\ncli %+v\nsrv %+v", cli.got, srv.got, cli.c.Info(), srv.c.Info())
 	}
 }

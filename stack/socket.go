@@ -14,6 +14,11 @@ import (
 // timer or call that caused them, and may call any method of the host.
 // Events are edge-like hints: on any event, retry the calls that returned
 // ErrWouldBlock. Events that happened before SetNotify are not replayed.
+//
+// Notifications are delivered when the host's outermost call returns, and
+// that may be an application's own Read, Write, Close or Connect made outside
+// any callback: a callback can run before such a call returns. Code that is
+// not re-entrant should guard itself (a "running" flag and a loop).
 type Event uint8
 
 // Events.
