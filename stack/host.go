@@ -181,13 +181,18 @@ func (h *Host) exit() {
 	if h.depth > 0 || h.flushing {
 		return
 	}
-	for len(h.deferred) > 0 {
-		d := h.deferred[0]
-		h.deferred = h.deferred[1:]
-		h.Deliver(d.ifIndex, d.pkt) // re-enters and exits at depth 1, draining the rest
-	}
 	h.flushing = true
-	for len(h.pendC) > 0 || len(h.pendL) > 0 {
+	for len(h.deferred) > 0 || len(h.pendC) > 0 || len(h.pendL) > 0 {
+		if len(h.deferred) > 0 {
+			// Packets a Link delivered from inside Send (see Deliver).
+			d := h.deferred[0]
+			h.deferred[0] = deferredPkt{}
+			h.deferred = h.deferred[1:]
+			h.depth++
+			h.deliver(d.ifIndex, d.pkt)
+			h.depth--
+			continue
+		}
 		for i := 0; i < len(h.pendL); i++ {
 			l := h.pendL[i]
 			ev := l.events

@@ -143,6 +143,10 @@ func (h *Host) Deliver(ifIndex int, pkt []byte) {
 	}
 	h.enter()
 	defer h.exit()
+	h.deliver(ifIndex, pkt)
+}
+
+func (h *Host) deliver(ifIndex int, pkt []byte) {
 	h.counters.IPReceived++
 	if ifIndex < 0 || ifIndex >= len(h.ifaces) {
 		h.counters.IPDropNoInterface++
