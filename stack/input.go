@@ -63,8 +63,8 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			c.ackNow = true
 		case syn && f&segment.FlagACK == 0 && seq == c.irs && c.state == StateSynReceived:
 			// A retransmitted SYN: our SYN-ACK was lost. Linux answers with
-			// the SYN-ACK again rather than a bare ACK.
-			c.sndMax = c.iss
+			// the SYN-ACK again rather than a bare ACK (a retransmission:
+			// counted, and Karn's rule stops its RTT sample).
 			c.sendSyn()
 			return
 		default:
