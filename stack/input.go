@@ -222,6 +222,12 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		// data, SYN or FIN, leaves the window unchanged, and arrives while
 		// data is outstanding.
 		c.stats.dupAcksIn++
+		if c.sackOK && !c.cc.inRecovery() && c.dupAcks < 2 && c.sacked.bytes > 2*c.sndMSS {
+			// RFC 6675 §5 (IsLost): more than (DupThresh − 1)·SMSS bytes
+			// SACKed above SND.UNA mean the first segment is lost even if
+			// fewer than three duplicate ACKs made it back.
+			c.dupAcks = 2
+		}
 		if c.cc.onDupAck() {
 			c.h.counters.TCPFastRetrans++
 			c.stats.fastRetrans++

@@ -93,3 +93,18 @@ func TestSACK_SenderRetransmitsHoles(t *testing.T) {
 func seg2(flags segment.Flags, seq, ack uint32, win uint16) seg {
 	return seg{flags: flags, seq: seq, ack: ack, win: win}
 }
+
+// RFC 6675 §5: with more than 2·SMSS SACKed above SND.UNA, the first
+// duplicate ACK already starts fast retransmit.
+func TestSACK_LossDetectedBySACKedBytes(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	s.sack = [][2]uint32{{1 + 1460, 1 + 4*1460}}
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.sack = nil
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+	if !s.c.Info().InRecovery {
+		t.Fatal("not in recovery")
+	}
+}
