@@ -3,8 +3,8 @@
 // retransmission (RFC 6298), congestion control (RFC 5681, NewReno per
 // RFC 6582), flow control with window scaling (RFC 7323 §2), Nagle and
 // silly-window avoidance, delayed ACKs, and an event-driven, non-blocking
-// socket API (Host.Listen, Listener.Accept, Host.Connect, Conn.Read/Write/
-// CloseWrite/Close/Abort with readiness callbacks).
+// socket API (Host.Listen, Listener.Accept, Host.Connect, and Conn's Read,
+// Write, CloseWrite, Close and Abort, with readiness callbacks).
 //
 // It has no goroutines and never reads a clock: everything it does happens
 // inside a call from its driver (package sim, or a test), which tells it the
