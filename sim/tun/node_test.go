@@ -66,14 +66,23 @@ func TestNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	// Kernel → link.
-	if _, err := pc.WriteTo([]byte("to tcpsim"), net.UDPAddrFromAddrPort(netip.AddrPortFrom(simAddr, 9))); err != nil {
-		t.Fatal(err)
+	// Kernel → link. The kernel turns the device's carrier on shortly after
+	// the device is opened, and drops what it sends before that, so the
+	// datagram is sent again until one arrives (under load the first one is
+	// lost about one run in four).
+	delivered := false
+	for try := 0; try < 100 && !delivered; try++ {
+		if _, err := pc.WriteTo([]byte("to tcpsim"), net.UDPAddrFromAddrPort(netip.AddrPortFrom(simAddr, 9))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-rec.got:
+			delivered = true
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	select {
-	case <-rec.got:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the node did not pass the kernel's packet to the link")
+	if !delivered {
+		t.Fatal("the node did not pass the kernel's packet to the link in 10 s")
 	}
 	rec.mu.Lock()
 	h, payload, err := ippacket.Parse(rec.pkts[0])
@@ -96,7 +105,7 @@ func TestNode(t *testing.T) {
 	}
 	n.Close()
 	st := n.Stats()
-	if st.Read != 1 || st.Written != 1 || n.Err() != nil {
-		t.Errorf("stats %+v, err %v; want 1 read, 1 written, no error", st, n.Err())
+	if st.Read < 1 || st.Written != 1 || n.Err() != nil {
+		t.Errorf("stats %+v, err %v; want at least 1 read, 1 written, no error", st, n.Err())
 	}
 }
