@@ -22,9 +22,84 @@ import (
 // the kick. No mutex is held across a blocking wait other than the
 // sync.Cond's own, and no stack call is made while holding a Conn's mutex.
 
-// loopBufSize bounds each direction's buffer between a goroutine and the
-// stack. The stack's own buffers (and windows) sit behind it.
+// loopBufSize is the size of each direction's ring between a goroutine and
+// the stack. The stack's own buffers (and windows) sit behind it.
 const loopBufSize = 64 << 10
+
+// byteRing is a fixed-size circular byte buffer between one producer and one
+// consumer, guarded by the owning Conn's mutex. Either side may take a view
+// of its region under the mutex (the held bytes for the consumer, the free
+// space for the producer), copy into or out of it without the mutex, and
+// then consume or commit under the mutex again: the two regions never
+// overlap, and the other side only ever shrinks its own region. Only the
+// producer moves head back to the start of an empty ring (reset), so a view
+// the producer does not hold is never invalidated.
+type byteRing struct {
+	buf  []byte // allocated on first use, loopBufSize bytes
+	head int    // index of the first held byte
+	n    int    // bytes held
+}
+
+// free returns how many bytes the ring can take.
+func (r *byteRing) free() int { return loopBufSize - r.n }
+
+// held returns the held bytes, oldest first, as at most two slices.
+func (r *byteRing) held() (a, b []byte) {
+	end := r.head + r.n
+	if end <= len(r.buf) {
+		return r.buf[r.head:end], nil
+	}
+	return r.buf[r.head:], r.buf[:end-len(r.buf)]
+}
+
+// space returns the free space, in the order it fills, as at most two
+// slices. It allocates the buffer on first use and, when the ring is empty,
+// moves head to the start so that the space is one slice. Producer only.
+func (r *byteRing) space() (a, b []byte) {
+	if r.buf == nil {
+		r.buf = make([]byte, loopBufSize)
+	}
+	if r.n == 0 {
+		r.head = 0
+	}
+	tail := r.head + r.n
+	if tail >= len(r.buf) {
+		return r.buf[tail-len(r.buf) : r.head], nil
+	}
+	return r.buf[tail:], r.buf[:r.head]
+}
+
+// commit adds k bytes written into the space to the held bytes.
+func (r *byteRing) commit(k int) { r.n += k }
+
+// consume drops the k oldest held bytes.
+func (r *byteRing) consume(k int) {
+	r.head += k
+	if r.head >= len(r.buf) {
+		r.head -= len(r.buf)
+	}
+	r.n -= k
+}
+
+// write copies as much of p as fits and returns how many bytes it took.
+// Producer only.
+func (r *byteRing) write(p []byte) int {
+	a, b := r.space()
+	k := copy(a, p)
+	k += copy(b, p[k:])
+	r.commit(k)
+	return k
+}
+
+// read copies the oldest held bytes into p and returns how many it took.
+// Consumer only.
+func (r *byteRing) read(p []byte) int {
+	a, b := r.held()
+	k := copy(p, a)
+	k += copy(p[k:], b)
+	r.consume(k)
+	return k
+}
 
 // loopIDs numbers loop sockets in the order they are created in scheduler
 // context, which is deterministic within a world; kicks run in this order.
@@ -43,21 +118,31 @@ type loopConn struct {
 	id   uint64
 	cond *sync.Cond
 
-	rbuf   []byte // received, not yet read by the application
-	rfull  bool   // the loop stopped draining the stack because rbuf was full
-	rerr   error  // io.EOF or the terminal error, after rbuf is consumed
-	wbuf   []byte // written by the application, not yet taken by the stack
-	werr   error  // terminal write error
-	dialed bool   // the dial finished (established or failed)
+	// rbuf holds received bytes not yet read by the application (the
+	// loop produces, the application consumes); wbuf holds bytes written
+	// by the application and not yet taken by the stack (the application
+	// produces, the loop consumes). See byteRing for how each side copies
+	// without the mutex.
+	rbuf, wbuf byteRing
+	rfull      bool  // the loop stopped draining the stack because rbuf was full
+	rerr       error // io.EOF or the terminal error, after rbuf is consumed
+	werr       error // terminal write error
+	dialed     bool  // the dial finished (established or failed)
+	// kicked is set while a kick of this socket is waiting for the loop's
+	// service step; further kicks until then are redundant, because the
+	// service reads the state as it is when it runs.
+	kicked bool
 
 	wantCloseWrite, wantClose, wantAbort bool
 
 	rtimer, wtimer *time.Timer // wake blocked calls at a deadline
 
+	// serviceFn is c.service, made once (a method value allocates).
+	serviceFn func()
+
 	// loop
 	inService, again     bool
 	sentCloseWrite, gone bool
-	scratch              []byte
 }
 
 func (n *Net) newLoopConn(sc *stack.Conn) *Conn {
@@ -69,12 +154,27 @@ func (n *Net) newLoopConn(sc *stack.Conn) *Conn {
 		lc:    &loopConn{id: loopIDs.Add(1)},
 	}
 	c.lc.cond = sync.NewCond(&c.mu)
+	c.lc.serviceFn = c.service
 	sc.SetNotify(func(stack.Event) { c.service() })
 	return c
 }
 
 // kick asks the loop to service c.
-func (c *Conn) kick() { c.n.loop.Kick(c.lc.id, c.service) }
+func (c *Conn) kick() {
+	c.mu.Lock()
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+// kickLocked is kick with c.mu held. It does nothing while an earlier kick
+// still waits for the service step.
+func (c *Conn) kickLocked() {
+	if c.lc.kicked {
+		return
+	}
+	c.lc.kicked = true
+	c.n.loop.Kick(c.lc.id, c.lc.serviceFn)
+}
 
 // service moves bytes and requests between the application's side and the
 // stack. It runs in scheduler context, from a kick or a readiness event.
@@ -100,63 +200,46 @@ func (c *Conn) serviceOnce() {
 	if lc.gone {
 		return
 	}
+	// Take views of the application's bytes and of the free receive space
+	// under the mutex, then copy between them and the stack without it:
+	// the application touches neither region until they are handed back.
 	c.mu.Lock()
-	wbuf := lc.wbuf
+	lc.kicked = false
+	wa, wb := lc.wbuf.held()
 	wantCW, wantClose, wantAbort := lc.wantCloseWrite, lc.wantClose, lc.wantAbort
-	space := loopBufSize - len(lc.rbuf)
 	readClosed := c.readClosed
+	ra, rb := lc.rbuf.space()
 	c.mu.Unlock()
 
 	if wantAbort {
 		sc.Abort()
 		lc.gone = true
 		c.mu.Lock()
-		lc.wbuf = nil
+		lc.wbuf.consume(lc.wbuf.n)
 		lc.cond.Broadcast()
 		c.mu.Unlock()
 		return
 	}
 
 	// Application bytes into the stack.
-	taken := 0
-	var werr error
-	for taken < len(wbuf) {
-		n, err := sc.Write(wbuf[taken:])
-		taken += n
-		if err != nil {
-			if !errors.Is(err, stack.ErrWouldBlock) {
-				werr = err
-			}
-			break
-		}
+	taken, werr := loopToStack(sc, wa)
+	if taken == len(wa) && werr == nil {
+		var k int
+		k, werr = loopToStack(sc, wb)
+		taken += k
 	}
-	if (wantCW || wantClose) && taken == len(wbuf) && werr == nil && !lc.sentCloseWrite {
+	if (wantCW || wantClose) && taken == len(wa)+len(wb) && werr == nil && !lc.sentCloseWrite {
 		lc.sentCloseWrite = true
 		if err := sc.CloseWrite(); err != nil && !errors.Is(err, stack.ErrClosed) {
 			werr = err
 		}
 	}
 
-	// Stack bytes into the application's buffer.
-	var got []byte
-	var rerr error
-	for space > 0 {
-		if len(lc.scratch) == 0 {
-			lc.scratch = make([]byte, 16<<10)
-		}
-		buf := lc.scratch[:min(space, len(lc.scratch))]
-		n, err := sc.Read(buf)
-		if n > 0 {
-			if !readClosed {
-				got = append(got, buf[:n]...)
-				space -= n
-			}
-			continue
-		}
-		if err != nil && !errors.Is(err, stack.ErrWouldBlock) {
-			rerr = err
-		}
-		break
+	// Stack bytes into the application's ring, or into the ring's free
+	// space as a scratch area to discard them after CloseRead.
+	got, rfull, rerr := loopFromStack(sc, ra, rb)
+	for readClosed && rfull && rerr == nil {
+		_, rfull, rerr = loopFromStack(sc, ra, rb)
 	}
 
 	if wantClose && lc.sentCloseWrite {
@@ -169,15 +252,14 @@ func (c *Conn) serviceOnce() {
 	}
 
 	c.mu.Lock()
-	lc.wbuf = lc.wbuf[taken:]
-	if len(lc.wbuf) == 0 {
-		lc.wbuf = nil
-	}
+	lc.wbuf.consume(taken)
 	if werr != nil && lc.werr == nil {
 		lc.werr = werr
 	}
-	lc.rbuf = append(lc.rbuf, got...)
-	lc.rfull = space == 0
+	if !c.readClosed && !readClosed {
+		lc.rbuf.commit(got)
+		lc.rfull = rfull
+	}
 	if rerr != nil && lc.rerr == nil {
 		lc.rerr = rerr
 	}
@@ -203,6 +285,44 @@ func (c *Conn) serviceOnce() {
 	}
 	lc.cond.Broadcast()
 	c.mu.Unlock()
+}
+
+// loopToStack writes p into the stack's send buffer and returns how much it
+// took, and the error that stopped it other than a full buffer.
+func loopToStack(sc *stack.Conn, p []byte) (int, error) {
+	taken := 0
+	for taken < len(p) {
+		n, err := sc.Write(p[taken:])
+		taken += n
+		if err != nil {
+			if errors.Is(err, stack.ErrWouldBlock) {
+				err = nil
+			}
+			return taken, err
+		}
+	}
+	return taken, nil
+}
+
+// loopFromStack reads from the stack into a and then b. It returns how many
+// bytes it read, whether it stopped only because a and b were full, and the
+// error that stopped it other than an empty buffer (io.EOF included).
+func loopFromStack(sc *stack.Conn, a, b []byte) (int, bool, error) {
+	got := 0
+	for _, p := range [2][]byte{a, b} {
+		for len(p) > 0 {
+			n, err := sc.Read(p)
+			got += n
+			p = p[n:]
+			if n == 0 || err != nil {
+				if errors.Is(err, stack.ErrWouldBlock) {
+					err = nil
+				}
+				return got, false, err
+			}
+		}
+	}
+	return got, true, nil
 }
 
 func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
@@ -266,15 +386,11 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return 0, io.EOF
 		case len(p) == 0:
 			return 0, nil // as the net package: an empty read never blocks
-		case len(lc.rbuf) > 0:
-			n := copy(p, lc.rbuf)
-			lc.rbuf = lc.rbuf[n:]
-			if len(lc.rbuf) == 0 {
-				lc.rbuf = nil
-			}
-			if lc.rfull && len(lc.rbuf) <= loopBufSize/2 {
+		case lc.rbuf.n > 0:
+			n := lc.rbuf.read(p)
+			if lc.rfull && lc.rbuf.n <= loopBufSize/2 {
 				lc.rfull = false
-				c.kick()
+				c.kickLocked()
 			}
 			return n, nil
 		case lc.rerr != nil:
@@ -304,11 +420,9 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 		case deadlinePassed(c.wdl):
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
-		if space := loopBufSize - len(lc.wbuf); space > 0 {
-			take := min(space, len(p)-done)
-			lc.wbuf = append(lc.wbuf, p[done:done+take]...)
-			done += take
-			c.kick()
+		if lc.wbuf.free() > 0 {
+			done += lc.wbuf.write(p[done:])
+			c.kickLocked()
 			continue
 		}
 		lc.cond.Wait()
@@ -323,12 +437,12 @@ func (c *Conn) loopClose() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	c.closed, c.readClosed = true, true
-	if len(lc.rbuf) > 0 {
+	if lc.rbuf.n > 0 {
 		// Unread data: reset, as Linux does (RFC 2525 §2.17).
 		lc.wantAbort = true
 	}
 	lc.wantClose = true
-	lc.rbuf = nil
+	lc.rbuf.consume(lc.rbuf.n)
 	c.stopTimers()
 	lc.cond.Broadcast()
 	c.mu.Unlock()
@@ -355,9 +469,9 @@ func (c *Conn) loopCloseRead() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	c.readClosed = true
-	c.lc.rbuf = nil
+	c.lc.rbuf.consume(c.lc.rbuf.n)
 	c.lc.cond.Broadcast()
-	c.kick()
+	c.kickLocked()
 	return nil
 }
 
