@@ -28,7 +28,7 @@ type ConnInfo struct {
 	SACK                     bool   // selective acknowledgments in use (RFC 2018)
 
 	SRTT, RTTVar, RTO time.Duration // RFC 6298 estimator; RTO before backoff
-	Backoff           uint          // consecutive timeouts
+	Backoff           uint          // RTO doublings in force (RFC 6298 §5.5); a valid RTT sample clears them
 
 	SegsSent, SegsReceived     uint64
 	BytesSent                  uint64 // payload bytes sent, retransmissions included

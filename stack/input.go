@@ -44,6 +44,12 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		segLen++
 	}
 
+	if c.state == StateSynReceived && syn && !rst && f&segment.FlagACK != 0 && c.listener == nil &&
+		seq == c.irs && th.Ack.GreaterThan(c.sndUna) && th.Ack.LessThanEq(c.sndMax) {
+		c.inputSimultaneousSynAck(th, payload, fin)
+		return
+	}
+
 	// First: check the sequence number.
 	wnd := c.advertisedRemaining()
 	if !acceptable(seq, segLen, c.rcvNxt, wnd) {
@@ -175,6 +181,33 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 	c.output()
 }
 
+// inputSimultaneousSynAck completes a simultaneous open (RFC 9293 §3.5,
+// Figure 8, line 6): in SYN_RECEIVED reached from SYN_SENT, the peer's
+// SYN,ACK repeats the SYN we already answered (SEG.SEQ = IRS) and
+// acknowledges ours. The figure has the host enter ESTABLISHED on it. Taken
+// literally, §3.10.7.4's first step would reject the segment (its one
+// sequence number, the SYN, is below RCV.NXT) and its fourth step would
+// answer the SYN with a challenge ACK, leaving the open to wait for a later
+// bare ACK that a peer in the same state never has to send. Linux
+// (tcp_validate_incoming) exempts exactly this case and then processes the
+// ACK; so do we. The repeated SYN is acknowledged, as Linux does for an old
+// sequence number, and any text after it is taken as at RCV.NXT.
+func (c *Conn) inputSimultaneousSynAck(th *segment.Header, payload []byte, fin bool) {
+	c.ackSyn(th.Ack)
+	c.sndWnd = uint32(th.Window) // the window of a SYN is never scaled (RFC 7323 §2.2)
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1, c.sndWl2 = th.Seq, th.Ack
+	c.establish()
+	c.ackNow = true
+	if len(payload) > 0 || fin {
+		c.processText(c.rcvNxt, payload, fin)
+		if c.state == StateClosed {
+			return
+		}
+	}
+	c.output()
+}
+
 // acceptable is RFC 9293 §3.10.7.4's table of four cases for the
 // sequence-number check.
 func acceptable(seq segment.Seq, segLen uint32, rcvNxt segment.Seq, rcvWnd uint32) bool {
@@ -286,10 +319,13 @@ func (c *Conn) newAck(ack segment.Seq) {
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // after a go-back-N rollback, the peer had more than we resent
 	}
-	// Linux clears the backoff on any forward progress (tcp_ack); RFC 6298
-	// §5.7 would keep the backed-off RTO until a fresh sample. We follow
-	// Linux so that a path recovering from loss is not stuck with a large RTO.
-	c.backoff = 0
+	// Forward progress restarts the count of retransmissions for the
+	// DataRetries limit (RFC 9293 §3.8.3 R2 counts them per segment), but
+	// not the timer's backoff: an ACK of retransmitted data gives no RTT
+	// sample (Karn), so the backed-off RTO stays in force until a fresh
+	// sample collapses it (RFC 6298 §3 and the note after §5.7; rttSample
+	// clears backoff). Linux does the same (tcp_ack_update_rtt).
+	c.rtxCount = 0
 	retransmit := c.cc.onAck(acked)
 	// RFC 6298 §5.2 and §5.3: stop the timer when all is acknowledged,
 	// otherwise restart it.

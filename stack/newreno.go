@@ -110,7 +110,7 @@ func (r *newReno) onRTO() {
 	c := r.c
 	// RFC 5681 §3.1: after an RTO, ssthresh = max(FlightSize/2, 2*SMSS),
 	// but held constant when the same segment times out again.
-	if c.backoff == 0 {
+	if c.rtxCount == 0 {
 		c.ssthresh = r.halve()
 	}
 	c.cwnd = uint32(c.sndMSS) // loss window LW = 1 SMSS

@@ -34,6 +34,11 @@ func (c *Conn) rttSample(r time.Duration) {
 	// RTO <- SRTT + max(G, K*RTTVAR), then (2.4)/(2.5) clamp.
 	c.rto = c.srtt + max(clockGranularity, 4*c.rttvar)
 	c.rto = min(max(c.rto, c.h.cfg.RTOMin), c.h.cfg.RTOMax)
+	// A valid sample ends the exponential backoff: the new RTO replaces the
+	// backed-off one (RFC 6298 §5, the note after rule 5.7: a new
+	// measurement may "collapse" the RTO; Karn's algorithm keeps the
+	// backed-off value until then).
+	c.backoff = 0
 }
 
 // currentRTO is the RTO with exponential backoff applied (RFC 6298 §5.5),
@@ -90,17 +95,18 @@ func (c *Conn) onRetransmitTimer() {
 	// A peer that keeps answering with a zero window is alive: do not count
 	// those timeouts against DataRetries (Linux, tcp_retransmit_timer).
 	zeroWindowAlive := c.sndWnd == 0 && now-c.lastAckAt < h.cfg.RTOMax
-	if int(c.backoff) >= h.cfg.DataRetries && !zeroWindowAlive {
+	if int(c.rtxCount) >= h.cfg.DataRetries && !zeroWindowAlive {
 		c.fail(errTimedOut)
 		return
 	}
 	h.counters.TCPTimeouts++
 	c.stats.timeouts++
-	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses backoff == 0 for "first timeout"
+	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses rtxCount == 0 for "first timeout"
 	// RFC 2018 §8: the receiver may have discarded SACKed data (reneging);
 	// after a timeout start from a clean scoreboard.
 	c.sacked.reset()
 	c.backoff++ // RFC 6298 §5.5: back off the timer
+	c.rtxCount++
 	c.rttTiming = false
 	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment. Like
 	// Linux, everything outstanding is considered lost: sndNxt goes back to

@@ -221,8 +221,9 @@ func TestSynSent_RSTRefused(t *testing.T) {
 }
 
 // Simultaneous open (RFC 9293 §3.5 Figure 8): SYN in SYN_SENT → SYN_RECEIVED
-// and SYN,ACK with the same ISS; the peer's SYN,ACK is answered by an ACK;
-// its ACK completes the handshake.
+// and SYN,ACK with the same ISS; the peer's SYN,ACK (line 6) completes the
+// handshake at once and is answered by an ACK; a later bare ACK changes
+// nothing.
 func TestSynSent_SimultaneousOpen(t *testing.T) {
 	s := newScript(t, scriptCfg())
 	s.c, _ = s.h.Connect(addrA, s.peer)
@@ -236,8 +237,12 @@ func TestSynSent_SimultaneousOpen(t *testing.T) {
 		t.Fatalf("state %v", s.c.State())
 	}
 	s.inject(seg{flags: SA, seq: 0, ack: 1, win: 65535, mss: 1460})
-	s.expect("Flags [.], ack 1, win 64000, length 0")
+	s.expect("Flags [.], ack 1, win 64000, length 0 @5ms")
+	if s.c.State() != StateEstablished {
+		t.Fatalf("state after the peer's SYN,ACK %v, want ESTABLISHED", s.c.State())
+	}
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.none()
 	if s.c.State() != StateEstablished {
 		t.Fatalf("state %v", s.c.State())
 	}

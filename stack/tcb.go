@@ -92,7 +92,8 @@ type tcb struct {
 	srtt      time.Duration // smoothed RTT; 0 before the first sample
 	rttvar    time.Duration // RTT variation
 	rto       time.Duration // current RTO before backoff; RTOMin ≤ rto ≤ RTOMax
-	backoff   uint          // consecutive RTO expiries; the timer runs rto << backoff (RFC 6298 §5.5)
+	backoff   uint          // RTO doublings in force: the timer runs rto << backoff (RFC 6298 §5.5); cleared only by a valid RTT sample (Karn)
+	rtxCount  uint          // RTO expiries since SND.UNA last advanced: the DataRetries (R2) count
 	rttTiming bool          // a sample is being taken on rttSeq (one per RTT, Karn's rule)
 	rttSeq    segment.Seq   // sample completes when SEG.ACK > rttSeq
 	rttStart  time.Duration // when the timed segment was sent

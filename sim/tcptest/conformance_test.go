@@ -21,11 +21,16 @@ func TestScripts(t *testing.T) {
 // TestKnownBugs runs the scripts in testdata/known-bugs, each of which
 // records an engine bug, and requires each to fail on a script line (not
 // to be unparseable). When one passes, the bug is fixed and the script
-// belongs in testdata/.
+// belongs in testdata/. With none recorded (the folder empty or absent, as
+// git keeps no empty folders) there is nothing to check: it passes and says so.
 func TestKnownBugs(t *testing.T) {
 	files, err := filepath.Glob("testdata/known-bugs/*.pkt")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Log("no known bugs are recorded (testdata/known-bugs/ has no scripts)")
+		return
 	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".pkt"), func(t *testing.T) {

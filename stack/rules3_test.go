@@ -1,0 +1,189 @@
+package stack
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ============================================================
+// Simultaneous open completed by the peer's SYN,ACK: RFC 9293 §3.5
+// Figure 8, line 6
+// ============================================================
+
+// simultaneousToSynReceived runs Connect, the crossing SYN at 5 ms and our
+// SYN,ACK, leaving the host in SYN_RECEIVED from an active open.
+func simultaneousToSynReceived(s *script) {
+	s.t.Helper()
+	var err error
+	s.c, err = s.h.Connect(addrA, s.peer)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.c.SetNotify(func(e Event) { s.events = append(s.events, e) })
+	s.local = s.c.LocalAddr()
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.expect("Flags [S], seq 0, win 64000, options [mss 1460], length 0 @0s")
+	s.advance(5 * time.Millisecond)
+	s.inject(seg{flags: S, seq: 0, win: 65535, mss: 1460})
+	s.expect("Flags [S.], seq 0, ack 1, win 64000, options [mss 1460], length 0 @5ms")
+	if st := s.c.State(); st != StateSynReceived {
+		s.t.Fatalf("state %v, want SYN_RECEIVED", st)
+	}
+}
+
+// The peer's SYN,ACK (SEG.SEQ = IRS, acknowledging our SYN) enters
+// ESTABLISHED, draws an ACK, tells the application, takes the peer's
+// unscaled window, and text riding on it is delivered.
+func TestSynReceived_SimultaneousSynAckEstablishes(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	simultaneousToSynReceived(s)
+	s.advance(5 * time.Millisecond)
+	s.inject(seg{flags: SA | P, seq: 0, ack: 1, win: 30000, mss: 1460, data: []byte("hi")})
+	s.expect("Flags [.], ack 3, win 63998, length 0 @10ms")
+	s.none()
+	if st := s.c.State(); st != StateEstablished {
+		t.Fatalf("state %v, want ESTABLISHED", st)
+	}
+	var ev Event
+	for _, e := range s.events {
+		ev |= e
+	}
+	if ev&EventEstablished == 0 || ev&EventReadable == 0 {
+		t.Fatalf("events %v: want established and readable", ev)
+	}
+	if got := s.read(); got != "hi" {
+		t.Fatalf("read %q", got)
+	}
+	if i := s.c.Info(); i.SndWnd != 30000 || i.Backoff != 0 {
+		t.Fatalf("info %+v", i)
+	}
+	// The retransmission timer for our SYN,ACK is off: nothing more is sent.
+	s.advance(10 * time.Second)
+	s.none()
+	// Data flows at once.
+	s.c.Write([]byte("ok"))
+	s.expect("Flags [P.], seq 1:3, ack 3, win 63998, length 2 @10.01s") // 2 bytes read: below the SWS threshold
+}
+
+// A SYN,ACK that acknowledges something we never sent does not complete the
+// open: it falls to the ordinary checks (an old sequence number: ACK and
+// drop, RFC 9293 §3.10.7.4 first step).
+func TestSynReceived_SimultaneousSynAckBadAck(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	simultaneousToSynReceived(s)
+	s.inject(seg{flags: SA, seq: 0, ack: 7, win: 65535, mss: 1460})
+	s.expect("Flags [.], ack 1, win 64000, length 0")
+	if st := s.c.State(); st != StateSynReceived {
+		t.Fatalf("state %v, want SYN_RECEIVED", st)
+	}
+	// A SYN,ACK with another sequence number is not the peer's SYN again.
+	s.inject(seg{flags: SA, seq: 77, ack: 1, win: 65535, mss: 1460})
+	if st := s.c.State(); st != StateSynReceived {
+		t.Fatalf("state %v, want SYN_RECEIVED", st)
+	}
+}
+
+// A passive open never sent a bare SYN, so a SYN,ACK in its SYN_RECEIVED
+// is not Figure 8's line 6 and does not establish the connection.
+func TestSynReceived_PassiveIgnoresSynAck(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.l, _ = s.h.Listen(80, 8)
+	s.inject(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: SA, seq: 0, ack: 1, win: 65535, mss: 1460})
+	s.expect("Flags [.], ack 1, win 64000, length 0")
+	if _, err := s.l.Accept(); err != ErrWouldBlock {
+		t.Fatalf("accept: %v, want ErrWouldBlock", err)
+	}
+}
+
+// ============================================================
+// Karn's algorithm and the backed-off RTO: RFC 6298 §3 and §5
+// ============================================================
+
+// After a timeout, the ACK of the retransmitted segment gives no RTT sample
+// and keeps the backed-off RTO for the next segment (400 ms, not 200 ms);
+// a further expiry doubles it again; only a fresh sample (an ACK for a
+// segment sent once) collapses it back to the estimator's value.
+func TestEstablished_KarnKeepsBackoffUntilFreshSample(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen() // SRTT 10 ms: RTO 200 ms (the floor)
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @10ms")
+	s.advance(250 * time.Millisecond)
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @210ms")
+	s.inject(seg{flags: A, seq: 1, ack: 101, win: 65535}) // @260ms: acks a retransmission
+	if i := s.c.Info(); i.Backoff != 1 || i.SRTT != 10*time.Millisecond {
+		t.Fatalf("after the ambiguous ACK: backoff %d srtt %v, want 1 and 10ms (no sample)", i.Backoff, i.SRTT)
+	}
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @260ms")
+	s.advance(410 * time.Millisecond) // to 670 ms
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @660ms")
+	s.none()
+	s.inject(seg{flags: A, seq: 1, ack: 201, win: 65535}) // @670ms: again a retransmission
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 201:301, ack 1, win 64000, length 100 @670ms")
+	// Backoff 2: this segment's timer would run 800 ms. Its ACK (sent
+	// once, so a valid sample of 10 ms) arrives first and ends the backoff.
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: A, seq: 1, ack: 301, win: 65535})
+	if i := s.c.Info(); i.Backoff != 0 || i.RTO != 200*time.Millisecond {
+		t.Fatalf("after a fresh sample: backoff %d rto %v, want 0 and 200ms", i.Backoff, i.RTO)
+	}
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 301:401, ack 1, win 64000, length 100 @680ms")
+	s.advance(time.Second)
+	s.expect("Flags [P.], seq 301:401, ack 1, win 64000, length 100 @880ms")
+}
+
+// The same with the second segment timing out while the backoff is kept:
+// the timer runs from the backed-off RTO, not from the collapsed one.
+func TestEstablished_BackoffKeptAcrossAmbiguousAck(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.c.Write(data(100))
+	s.advance(550 * time.Millisecond) // to 560 ms, before the second expiry at 610 ms
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @10ms")
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @210ms")
+	s.none()
+	s.inject(seg{flags: A, seq: 1, ack: 101, win: 65535}) // @560ms
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @560ms")
+	s.advance(2 * time.Second)
+	// 400 ms, then 800 ms: backoff 1 kept, then doubled by the new expiry.
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @960ms")
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @1.76s")
+	s.none()
+}
+
+// DataRetries (RFC 9293 §3.8.3, R2) counts retransmissions of the segment
+// at SND.UNA: forward progress restarts the count even though it keeps the
+// timer's backoff.
+func TestEstablished_DataRetriesRestartOnProgress(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.DataRetries = 1
+	s := newScript(t, cfg)
+	s.passiveOpen()
+	s.c.Write(data(100))
+	s.advance(300 * time.Millisecond)
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @10ms")
+	s.expect("Flags [P.], seq 1:101, ack 1, win 64000, length 100 @210ms")
+	s.inject(seg{flags: A, seq: 1, ack: 101, win: 65535}) // @310ms
+	s.c.Write(data(100))
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @310ms")
+	s.advance(500 * time.Millisecond) // to 810 ms
+	// One retransmission of the new segment is allowed (400 ms, backoff kept).
+	s.expect("Flags [P.], seq 101:201, ack 1, win 64000, length 100 @710ms")
+	if s.c.Err() != nil {
+		t.Fatalf("failed after one retransmission of a new segment: %v", s.c.Err())
+	}
+	s.advance(2 * time.Second)
+	s.none()
+	if !errors.Is(s.c.Err(), syscall.ETIMEDOUT) || s.h.NumConns() != 0 {
+		t.Fatalf("err %v conns %d, want ETIMEDOUT and none", s.c.Err(), s.h.NumConns())
+	}
+}
