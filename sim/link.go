@@ -242,6 +242,8 @@ type frame struct {
 	decoded   int8 // 0 unknown, 1 ok
 	pkt       segment.Packet
 	decErr    error
+	arr       time.Duration // arrival time, while waiting in direction.fifo
+	eseq      uint64        // the arrival event's reserved sequence number
 }
 
 func (w *World) getFrame(pkt []byte) *frame {
@@ -295,6 +297,9 @@ type direction struct {
 	qHead    int
 	qLen     int
 	qBytes   int
+	fifo     []*frame // ring of in-order arrivals; only the head is in the heap
+	fHead    int
+	fLen     int
 	fp       FaultPacket
 	stats    DirStats
 	paretoXm float64
@@ -504,7 +509,52 @@ func (d *direction) enqueue(f *frame) {
 		d.lastArr = arr
 	}
 	arr += f.extra
-	d.w.Schedule(arr, PrioDefault, d, f)
+	d.deliverAt(f, arr)
+}
+
+// deliverAt schedules f's arrival at the far end at time arr.
+//
+// Arrivals in sending order (the usual case: no reordering jitter, no extra
+// delay from a fault) wait in a FIFO of which only the head is in the
+// scheduler's heap, so the heap holds one entry per direction rather than
+// one per packet in flight. Each arrival keeps the sequence number it would
+// have had if scheduled now (reserveSeq), so events run in exactly the same
+// order as if every arrival were in the heap. An arrival earlier than the
+// FIFO's tail is scheduled on its own.
+func (d *direction) deliverAt(f *frame, arr time.Duration) {
+	s := &d.w.Scheduler
+	if arr < s.now {
+		arr = s.now
+	}
+	seq := s.reserveSeq()
+	if d.fLen > 0 && arr < d.fifo[(d.fHead+d.fLen-1)&(len(d.fifo)-1)].arr {
+		s.pushSeq(arr, PrioDefault, d, nil, f, seq)
+		return
+	}
+	if d.fLen == len(d.fifo) {
+		d.growFifo()
+	}
+	f.arr, f.eseq = arr, seq
+	d.fifo[(d.fHead+d.fLen)&(len(d.fifo)-1)] = f
+	d.fLen++
+	if d.fLen == 1 {
+		s.pushSeq(arr, PrioDefault, d, nil, nil, seq)
+	} else {
+		s.held++
+	}
+}
+
+// growFifo doubles the arrival ring (its length stays a power of two).
+func (d *direction) growFifo() {
+	n := 2 * len(d.fifo)
+	if n == 0 {
+		n = 64
+	}
+	q := make([]*frame, n)
+	for i := 0; i < d.fLen; i++ {
+		q[i] = d.fifo[(d.fHead+i)&(len(d.fifo)-1)]
+	}
+	d.fifo, d.fHead = q, 0
 }
 
 func (d *direction) growQueue() {
@@ -544,8 +594,22 @@ func TxTime(size int, rate int64) time.Duration {
 }
 
 // HandleEvent delivers a frame at the far end (Handler).
+// arg is the frame, or nil for the head of the in-order FIFO.
 func (d *direction) HandleEvent(arg any) {
-	f := arg.(*frame)
+	var f *frame
+	if arg == nil {
+		f = d.fifo[d.fHead]
+		d.fifo[d.fHead] = nil
+		d.fHead = (d.fHead + 1) & (len(d.fifo) - 1)
+		d.fLen--
+		if d.fLen > 0 {
+			next := d.fifo[d.fHead]
+			d.w.held--
+			d.w.pushSeq(next.arr, PrioDefault, d, nil, nil, next.eseq)
+		}
+	} else {
+		f = arg.(*frame)
+	}
 	dst := &d.link.ends[d.to]
 	for _, c := range dst.taps {
 		c.write(d.w.now, f.buf)

@@ -291,3 +291,39 @@ func TestLinkCopiesPacket(t *testing.T) {
 		t.Fatal("delivered packet changed after the sender reused its buffer")
 	}
 }
+
+// Arrivals waiting in a direction's in-order FIFO (only its head is in the
+// heap) still run in (time, priority, scheduling order) among other events:
+// an event scheduled for the same instant before a packet was sent runs
+// before its arrival, one scheduled after runs after it. Len counts every
+// pending arrival.
+func TestLinkArrivalOrder(t *testing.T) {
+	w, _, a, b := pair(t, Config{}, LinkConfig{
+		AB: DirConfig{Delay: 10 * time.Millisecond, Rate: 8_000_000},
+	})
+	p := tcpPacket(t, addrA, addrB, segment.FlagACK, 1, 960) // 1 ms to serialise
+	ms := time.Millisecond
+	var order []string
+	b.onRecv = func(int, []byte) { order = append(order, "pkt") }
+	w.At(12*ms, func() { order = append(order, "before") })
+	w.At(0, func() {
+		for i := 0; i < 5; i++ {
+			a.ifaces[0].Send(p) // arrivals at 11, 12, 13, 14, 15 ms
+		}
+		if got := w.Len(); got != 6 {
+			t.Errorf("Len = %d with 5 arrivals and 1 event pending, want 6", got)
+		}
+		w.At(12*ms, func() { order = append(order, "after") })
+		w.At(14*ms, func() { order = append(order, "at14") })
+	})
+	if err := w.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"pkt", "before", "pkt", "after", "pkt", "pkt", "at14", "pkt"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+	if w.Len() != 0 {
+		t.Fatalf("Len = %d after the run, want 0", w.Len())
+	}
+}

@@ -75,6 +75,10 @@ type Scheduler struct {
 	free    []*event
 	fired   uint64
 	stopped bool
+	// held counts events whose key was taken with reserveSeq but that wait
+	// outside the heap (a link direction's in-order deliveries, see
+	// direction.enqueue); Len includes them.
+	held int
 }
 
 // Now returns the current virtual time: the time of the event being run, or
@@ -82,7 +86,7 @@ type Scheduler struct {
 func (s *Scheduler) Now() time.Duration { return s.now }
 
 // Len returns the number of queued events.
-func (s *Scheduler) Len() int { return len(s.heap) }
+func (s *Scheduler) Len() int { return len(s.heap) + s.held }
 
 // Fired returns how many events have run since the scheduler was created.
 func (s *Scheduler) Fired() uint64 { return s.fired }
@@ -138,6 +142,21 @@ func (s *Scheduler) push(t time.Duration, p Priority, h Handler, fn func(), arg 
 	if t < s.now {
 		t = s.now
 	}
+	s.seq++
+	return s.pushSeq(t, p, h, fn, arg, s.seq)
+}
+
+// reserveSeq takes the sequence number the next event scheduled would get,
+// so that an event can enter the heap later (with pushSeq) and still run
+// exactly where it would have run had it been scheduled now.
+func (s *Scheduler) reserveSeq() uint64 {
+	s.seq++
+	return s.seq
+}
+
+// pushSeq queues an event with an explicit sequence number (from push or
+// reserveSeq). t must not be before Now.
+func (s *Scheduler) pushSeq(t time.Duration, p Priority, h Handler, fn func(), arg any, seq uint64) Timer {
 	var e *event
 	if n := len(s.free); n > 0 {
 		e = s.free[n-1]
@@ -145,8 +164,7 @@ func (s *Scheduler) push(t time.Duration, p Priority, h Handler, fn func(), arg 
 	} else {
 		e = &event{}
 	}
-	s.seq++
-	e.at, e.prio, e.seq, e.h, e.fn, e.arg = t, p, s.seq, h, fn, arg
+	e.at, e.prio, e.seq, e.h, e.fn, e.arg = t, p, seq, h, fn, arg
 	e.idx = int32(len(s.heap))
 	s.heap = append(s.heap, e)
 	s.up(len(s.heap) - 1)
