@@ -115,8 +115,12 @@ func NewLoopNet(l *Loop, h *stack.Host) *Net {
 // "loop" are used only in scheduler context; the rest are guarded by the
 // Conn's mu.
 type loopConn struct {
-	id   uint64
-	cond *sync.Cond
+	id uint64
+	// rcond wakes goroutines blocked in Read or Dial, wcond those blocked
+	// in Write; rwait and wwait count them, so that the loop signals only
+	// when someone waits for what changed.
+	rcond, wcond *sync.Cond
+	rwait, wwait int
 
 	// rbuf holds received bytes not yet read by the application (the
 	// loop produces, the application consumes); wbuf holds bytes written
@@ -153,7 +157,8 @@ func (n *Net) newLoopConn(sc *stack.Conn) *Conn {
 		raddr: net.TCPAddrFromAddrPort(sc.RemoteAddr()),
 		lc:    &loopConn{id: loopIDs.Add(1)},
 	}
-	c.lc.cond = sync.NewCond(&c.mu)
+	c.lc.rcond = sync.NewCond(&c.mu)
+	c.lc.wcond = sync.NewCond(&c.mu)
 	c.lc.serviceFn = c.service
 	sc.SetNotify(func(stack.Event) { c.service() })
 	return c
@@ -216,7 +221,7 @@ func (c *Conn) serviceOnce() {
 		lc.gone = true
 		c.mu.Lock()
 		lc.wbuf.consume(lc.wbuf.n)
-		lc.cond.Broadcast()
+		lc.wakeAll()
 		c.mu.Unlock()
 		return
 	}
@@ -263,15 +268,16 @@ func (c *Conn) serviceOnce() {
 	if rerr != nil && lc.rerr == nil {
 		lc.rerr = rerr
 	}
+	wakeR := lc.rbuf.n > 0 || lc.rerr != nil
 	if !lc.dialed {
 		switch {
 		case sc.Err() != nil:
-			lc.dialed = true
+			lc.dialed, wakeR = true, true
 			if lc.rerr == nil {
 				lc.rerr = sc.Err()
 			}
 		case sc.State() >= stack.StateEstablished:
-			lc.dialed = true
+			lc.dialed, wakeR = true, true
 			c.established = true
 		}
 	}
@@ -280,11 +286,40 @@ func (c *Conn) serviceOnce() {
 			lc.werr = err
 		}
 		if lc.rerr == nil {
-			lc.rerr = err
+			lc.rerr, wakeR = err, true
 		}
 	}
-	lc.cond.Broadcast()
+	// Wake readers (and dialers) when there is something to return, and
+	// writers only once half the ring is free or on an error, so that a
+	// writer refills the ring in large pieces rather than one segment's
+	// worth per acknowledgment.
+	if lc.rwait > 0 && wakeR {
+		lc.rcond.Broadcast()
+	}
+	if lc.wwait > 0 && (lc.wbuf.free() >= loopBufSize/2 || lc.werr != nil) {
+		lc.wcond.Broadcast()
+	}
 	c.mu.Unlock()
+}
+
+// wakeAll wakes every goroutine blocked on the connection; c.mu is held.
+func (lc *loopConn) wakeAll() {
+	lc.rcond.Broadcast()
+	lc.wcond.Broadcast()
+}
+
+// waitRead and waitWrite block a reader or a writer until the loop or
+// another goroutine signals it; c.mu is held (and released while waiting).
+func (lc *loopConn) waitRead() {
+	lc.rwait++
+	lc.rcond.Wait()
+	lc.rwait--
+}
+
+func (lc *loopConn) waitWrite() {
+	lc.wwait++
+	lc.wcond.Wait()
+	lc.wwait--
 }
 
 // loopToStack writes p into the stack's send buffer and returns how much it
@@ -348,13 +383,13 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	lc := c.lc
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
-		lc.cond.Broadcast()
+		lc.rcond.Broadcast()
 		c.mu.Unlock()
 	})
 	defer stop()
 	c.mu.Lock()
 	for !lc.dialed && ctx.Err() == nil {
-		lc.cond.Wait()
+		lc.waitRead()
 	}
 	established, rerr := c.established, lc.rerr
 	if !established && rerr == nil {
@@ -398,7 +433,7 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 		case deadlinePassed(c.rdl):
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
-		lc.cond.Wait()
+		lc.waitRead()
 	}
 }
 
@@ -425,7 +460,7 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 			c.kickLocked()
 			continue
 		}
-		lc.cond.Wait()
+		lc.waitWrite()
 	}
 }
 
@@ -444,7 +479,7 @@ func (c *Conn) loopClose() error {
 	lc.wantClose = true
 	lc.rbuf.consume(lc.rbuf.n)
 	c.stopTimers()
-	lc.cond.Broadcast()
+	lc.wakeAll()
 	c.mu.Unlock()
 	c.kick()
 	return nil
@@ -470,7 +505,7 @@ func (c *Conn) loopCloseRead() error {
 	}
 	c.readClosed = true
 	c.lc.rbuf.consume(c.lc.rbuf.n)
-	c.lc.cond.Broadcast()
+	c.lc.wakeAll()
 	c.kickLocked()
 	return nil
 }
@@ -484,7 +519,7 @@ func (c *Conn) loopAbort() error {
 	c.closed, c.readClosed = true, true
 	c.lc.wantAbort = true
 	c.stopTimers()
-	c.lc.cond.Broadcast()
+	c.lc.wakeAll()
 	c.mu.Unlock()
 	c.kick()
 	return nil
@@ -504,7 +539,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 		}
 		*tm = time.AfterFunc(time.Until(t), func() {
 			c.mu.Lock()
-			lc.cond.Broadcast()
+			lc.wakeAll()
 			c.mu.Unlock()
 		})
 	}
@@ -516,7 +551,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 		c.wdl = t
 		arm(&lc.wtimer)
 	}
-	lc.cond.Broadcast()
+	lc.wakeAll()
 }
 
 // stopTimers stops deadline timers; c.mu is held.

@@ -89,4 +89,13 @@ func benchLoopBulk(b *testing.B, mtu, writeSize, readSize int) {
 		}
 		c.Close()
 	}
+	b.StopTimer()
+	// Packets each way per operation: how finely the socket path feeds
+	// the stack shows up here (small pieces mean more, smaller segments).
+	var fwd, rev DirStats
+	if err := l.Call(func() { fwd, rev = p.link.Stats(0), p.link.Stats(1) }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fwd.Sent)/float64(b.N), "pkts/op")
+	b.ReportMetric(float64(rev.Sent)/float64(b.N), "acks/op")
 }
