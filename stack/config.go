@@ -30,6 +30,7 @@ type TCPConfig struct {
 	SYNACKRetries int
 	// DataRetries is how many consecutive retransmission timeouts of the same
 	// data end the connection with ETIMEDOUT. Default 15 (Linux tcp_retries2).
+	// It also bounds zero-window probes in a row that draw no ACK.
 	DataRetries int
 	// ConnectTimeout bounds the whole active open; 0 means only SYNRetries
 	// limits it.

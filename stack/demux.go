@@ -17,6 +17,12 @@ func (h *Host) demux(ifIndex int, src, dst netip.Addr, th *segment.Header, paylo
 			// new SYN whose sequence number lies beyond the old
 			// connection's may end TIME_WAIT and open a new incarnation.
 			h.counters.TCPTimeWaitReuse++
+			// RFC 1122 §4.2.2.13 (1): the new incarnation's ISS must exceed
+			// the old one's highest sequence number, so that none of our old
+			// segments can fall in its window. Like Linux
+			// (tcp_timewait_state_process) we take the old SND.NXT plus a
+			// maximum unscaled window, 65535, plus 2.
+			h.twISN, h.twISNSet = c.sndMax.Add(65535+2), true
 			c.remove()
 		} else {
 			c.input(th, payload)
@@ -25,8 +31,10 @@ func (h *Host) demux(ifIndex int, src, dst netip.Addr, th *segment.Header, paylo
 	}
 	if l := h.findListener(dst, th.DstPort); l != nil {
 		l.input(src, dst, th, payload)
+		h.twISNSet = false // unused if the listener dropped the SYN
 		return
 	}
+	h.twISNSet = false
 	h.counters.TCPNoSocket++
 	// "If the state is CLOSED ... An incoming segment containing a RST is
 	// discarded. An incoming segment not containing a RST causes a RST to

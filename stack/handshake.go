@@ -47,6 +47,9 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.rto = h.cfg.RTOInitial
 	c.cc = newNewReno(c)
 	c.iss = segment.Seq(h.isnFor(key))
+	if h.twISNSet {
+		c.iss, h.twISNSet = h.twISN, false
+	}
 	c.sndUna, c.sndNxt, c.sndMax, c.sndSmall = c.iss, c.iss, c.iss, c.iss
 	c.sndBufStart = c.iss.Add(1)
 	h.conns[key] = c

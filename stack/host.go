@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
 )
 
 // HostConfig describes a host to NewHost.
@@ -51,6 +53,13 @@ type Host struct {
 	isnSecret [32]byte // RFC 6528 secret key
 	portKey   [32]byte // RFC 6056 secret key
 	portNext  uint32   // RFC 6056 Algorithm 3 "next_ephemeral"
+
+	// twISN is the ISS for the connection a SYN is about to open on a
+	// 4-tuple it took over from TIME_WAIT (set in demux, used once by
+	// newConn): RFC 1122 §4.2.2.13 requires it above every sequence number
+	// the old incarnation used.
+	twISN    segment.Seq
+	twISNSet bool
 
 	out      []byte        // scratch buffer for encoding one outbound packet
 	sending  bool          // inside Link.Send

@@ -242,6 +242,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
+	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
 	if c.sackOK && th.Options.NumSACK > 0 {
 		c.updateScoreboard(&th.Options, ack)
 	}

@@ -128,6 +128,16 @@ func (c *Conn) onPersistTimer() {
 		// sequence number SND.UNA−1, which the receiver must answer with an
 		// ACK carrying its current window (§3.10.7.4, first step), rather
 		// than a byte of new data.
+		//
+		// RFC 1122 §4.2.2.17: the window may stay closed for ever as long
+		// as the receiver answers the probes. One that stops answering is
+		// given up after DataRetries probes in a row without an ACK, as
+		// Linux's tcp_probe_timer does with tcp_retries2.
+		if int(c.probesOut) >= c.h.cfg.DataRetries {
+			c.fail(errTimedOut)
+			return
+		}
+		c.probesOut++
 		th := segment.Header{Seq: c.sndUna.Add(^uint32(0)), Ack: c.rcvNxt, Flags: segment.FlagACK}
 		th.Window = c.windowToAdvertise()
 		c.h.counters.TCPZeroWindowProbes++

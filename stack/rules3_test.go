@@ -187,3 +187,78 @@ func TestEstablished_DataRetriesRestartOnProgress(t *testing.T) {
 		t.Fatalf("err %v conns %d, want ETIMEDOUT and none", s.c.Err(), s.h.NumConns())
 	}
 }
+
+// ============================================================
+// Zero-window probing gives up only on a silent peer: RFC 1122 §4.2.2.17
+// ============================================================
+
+// Probes answered with a zero window keep the connection open however many
+// there are (RFC 9293 §3.8.6.1); the interval doubles each time. Once
+// DataRetries probes in a row draw no ACK the connection times out.
+func TestEstablished_ZeroWindowProbesGiveUpWhenUnanswered(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.DataRetries = 2
+	s := newScript(t, cfg)
+	s.passiveOpen()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 0})
+	s.c.Write(data(100))
+	s.none()
+	// Three probes, each answered (the window stays closed): more than
+	// DataRetries, and the connection lives on.
+	for _, at := range []time.Duration{210 * time.Millisecond, 610 * time.Millisecond, 1410 * time.Millisecond} {
+		s.advance(at - s.now)
+		s.expect(f("Flags [.], ack 1, win 64000, length 0 @%v", at))
+		s.inject(seg{flags: A, seq: 1, ack: 1, win: 0})
+		s.none()
+	}
+	if s.c.Err() != nil || s.c.State() != StateEstablished {
+		t.Fatalf("answered probes ended the connection: %v %v", s.c.State(), s.c.Err())
+	}
+	// Then silence: two unanswered probes (1.6 s and 3.2 s later), and at
+	// the next expiry (6.4 s later) ETIMEDOUT.
+	s.advance(12 * time.Second) // to 13.41 s
+	s.expect("Flags [.], ack 1, win 64000, length 0 @3.01s")
+	s.expect("Flags [.], ack 1, win 64000, length 0 @6.21s")
+	s.none()
+	if !errors.Is(s.c.Err(), syscall.ETIMEDOUT) || s.h.NumConns() != 0 {
+		t.Fatalf("err %v conns %d, want ETIMEDOUT and none", s.c.Err(), s.h.NumConns())
+	}
+	if n := s.h.Counters().TCPZeroWindowProbes; n != 5 {
+		t.Fatalf("%d probes counted, want 5", n)
+	}
+}
+
+// ============================================================
+// TIME_WAIT reuse: RFC 1122 §4.2.2.13
+// ============================================================
+
+// A SYN that ends TIME_WAIT opens the new incarnation with an ISS above
+// every sequence number the old one used (old SND.NXT + 65537, as Linux),
+// even when the clock-driven RFC 6528 ISN has not moved that far.
+func TestTimeWait_ReuseISSAboveOldSequenceSpace(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.c.Write(data(10000))
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 10001, win: 65535})
+	s.c.Close()
+	s.expect("Flags [F.], seq 10001, ack 1, win 64000, length 0")
+	s.inject(seg{flags: FA, seq: 1, ack: 10002, win: 65535})
+	s.expect("Flags [.], ack 2, win 64000, length 0")
+	if s.c.State() != StateTimeWait {
+		t.Fatalf("state %v", s.c.State())
+	}
+	s.advance(time.Millisecond)
+	s.inject(seg{flags: S, seq: 100000, win: 65535, mss: 1460})
+	// Relative to the old ISS: old SND.NXT is 10002 (data and FIN).
+	s.expect("Flags [S.], seq 75539, ack 100001, win 64000, options [mss 1460], length 0")
+	if s.h.Counters().TCPTimeWaitReuse != 1 {
+		t.Fatal("reuse not counted")
+	}
+	// The override is used once: the next connection gets its RFC 6528 ISN.
+	s.peer = netipAP(s.peer.Addr(), 40001)
+	s.inject(seg{flags: S, seq: 0, win: 65535, mss: 1460})
+	if got := uint32(s.out[0].pkt.TCP.Seq) - s.iss; got == 10002+65537 {
+		t.Fatalf("the TIME_WAIT ISS leaked into an unrelated connection")
+	}
+}

@@ -106,6 +106,7 @@ type tcb struct {
 	prevHighAck segment.Seq // sndUna before the last cumulative ACK advanced it (RFC 6582 §4.1 "prev_highest_ack")
 
 	persistBackoff uint          // zero-window probes sent without the window opening
+	probesOut      uint          // zero-window probes sent since an acceptable ACK last arrived
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	forceSend      bool          // the SWS override timer fired: send a small segment now
 }
