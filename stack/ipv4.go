@@ -239,21 +239,27 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	th.SrcPort, th.DstPort = local.Port(), remote.Port()
 	th.Raw, th.DataOffset, th.Checksum = true, 0, 0
 	tcpLen := th.Len() + len(p1) + len(p2)
-	ip := ippacket.Header{
-		ID:       h.nextIPID(),
-		Flags:    ippacket.FlagDF, // RFC 1191: we never fragment; DF set
-		TTL:      h.cfg.TTL,
-		Protocol: ippacket.ProtocolTCP,
-		Src:      local.Addr(),
-		Dst:      remote.Addr(),
-	}
-	b, err := ip.Encode(h.out[:0], tcpLen)
-	if err != nil {
-		h.counters.IPSendErrors++
-		return false
+	var b []byte
+	if local.Addr().Is4() && remote.Addr().Is4() && ippacket.HeaderLen+tcpLen <= 0xffff {
+		b = appendIPv4Header(h.out[:0], h.nextIPID(), h.cfg.TTL, local.Addr(), remote.Addr(), tcpLen)
+	} else {
+		// Let the codec name what is wrong.
+		ip := ippacket.Header{
+			ID:       h.nextIPID(),
+			Flags:    ippacket.FlagDF, // RFC 1191: we never fragment; DF set
+			TTL:      h.cfg.TTL,
+			Protocol: ippacket.ProtocolTCP,
+			Src:      local.Addr(),
+			Dst:      remote.Addr(),
+		}
+		var err error
+		if b, err = ip.Encode(h.out[:0], tcpLen); err != nil {
+			h.counters.IPSendErrors++
+			return false
+		}
 	}
 	start := len(b)
-	b, err = th.Encode(b, local.Addr(), remote.Addr(), nil)
+	b, err := th.Encode(b, local.Addr(), remote.Addr(), nil)
 	if err != nil {
 		h.counters.IPSendErrors++
 		return false
@@ -292,4 +298,36 @@ func pseudoHeaderSum(src, dst netip.Addr, length int) uint16 {
 	sum = sum>>16 + sum&0xffff
 	sum = sum>>16 + sum&0xffff
 	return uint16(sum)
+}
+
+// appendIPv4Header appends the 20-byte IPv4 header (RFC 791 §3.1) of every
+// packet the host sends: no options, DF set (RFC 1191: we never fragment),
+// protocol TCP, header checksum computed. The bytes are those that
+// ippacket.Header.Encode writes for the same fields; this runs for every
+// packet, without the codec's generic checks (src and dst must be IPv4 and
+// the total length must fit, which emit checks).
+func appendIPv4Header(dst []byte, id uint16, ttl uint8, src, dstAddr netip.Addr, payloadLen int) []byte {
+	s, d := src.As4(), dstAddr.As4()
+	total := uint16(ippacket.HeaderLen + payloadLen)
+	hdr := [ippacket.HeaderLen]byte{
+		0: ippacket.Version<<4 | ippacket.HeaderLen/4,
+		2: byte(total >> 8), 3: byte(total),
+		4: byte(id >> 8), 5: byte(id),
+		6: ippacket.FlagDF << 5,
+		8: ttl, 9: ippacket.ProtocolTCP,
+		12: s[0], 13: s[1], 14: s[2], 15: s[3],
+		16: d[0], 17: d[1], 18: d[2], 19: d[3],
+	}
+	// RFC 1071: ones' complement sum of the ten 16-bit words (the checksum
+	// word is zero), folded, complemented. The version word makes the sum
+	// non-zero, so the result is the same as ippacket.Checksum's.
+	var sum uint32
+	for i := 0; i < ippacket.HeaderLen; i += 2 {
+		sum += uint32(hdr[i])<<8 | uint32(hdr[i+1])
+	}
+	sum = sum>>16 + sum&0xffff
+	sum = sum>>16 + sum&0xffff
+	cs := ^uint16(sum)
+	hdr[10], hdr[11] = byte(cs>>8), byte(cs)
+	return append(dst, hdr[:]...)
 }
