@@ -20,6 +20,9 @@ type congestionControl interface {
 	// the first unacknowledged segment must be retransmitted (fast
 	// retransmit).
 	onDupAck() (retransmit bool)
+	// afterIdle handles a restart after an idle period (RFC 5681 §4.1):
+	// nothing in flight and no data sent for longer than the RTO.
+	afterIdle()
 	// onRTO handles an expiry of the retransmission timer (RFC 5681 §3.1,
 	// RFC 6582 §3.2 step 6 of the timeout rule).
 	onRTO()
@@ -27,4 +30,16 @@ type congestionControl interface {
 	inRecovery() bool
 	// name identifies the algorithm in Info.
 	name() string
+}
+
+// restartAfterIdle applies RFC 5681 §4.1 before new data leaves an idle
+// connection: "if the TCP has not sent data in an interval exceeding the
+// retransmission timeout", cwnd falls back to the restart window, so that
+// a burst after a pause does not rely on a path state that may have gone
+// stale. Linux does the same by default (tcp_slow_start_after_idle, which
+// also halves cwnd per idle RTO; we apply the RFC's single reduction).
+func (c *Conn) restartAfterIdle() {
+	if c.h.env.Now()-c.lastDataAt > c.currentRTO() {
+		c.cc.afterIdle()
+	}
 }

@@ -13,15 +13,19 @@ func newNewReno(c *Conn) *newReno { return &newReno{c: c} }
 func (r *newReno) name() string     { return "newreno" }
 func (r *newReno) inRecovery() bool { return r.recovering }
 
+// initialWindow is IW: TCPConfig.InitialWindow segments, or by default
+// RFC 6928 §2: IW = min(10*MSS, max(2*MSS, 14600)).
+func (r *newReno) initialWindow() uint32 {
+	smss := uint32(r.c.sndMSS)
+	if iw := r.c.h.cfg.InitialWindow; iw > 0 {
+		return uint32(iw) * smss
+	}
+	return min(10*smss, max(2*smss, 14600))
+}
+
 func (r *newReno) init() {
 	c := r.c
-	smss := uint32(c.sndMSS)
-	if iw := c.h.cfg.InitialWindow; iw > 0 {
-		c.cwnd = uint32(iw) * smss
-	} else {
-		// RFC 6928 §2: IW = min(10*MSS, max(2*MSS, 14600)).
-		c.cwnd = min(10*smss, max(2*smss, 14600))
-	}
+	c.cwnd = r.initialWindow()
 	// RFC 5681 §3.1: the initial ssthresh SHOULD be arbitrarily high.
 	c.ssthresh = 1 << 30
 	c.recover = c.iss // RFC 6582 §3.2 step 1: recover starts at the initial send sequence number
@@ -104,6 +108,12 @@ func (r *newReno) onDupAck() bool {
 	r.recovering = true
 	r.caBytes = 0
 	return true
+}
+
+// afterIdle is RFC 5681 §4.1: cwnd = min(RW, cwnd), with the restart
+// window RW = min(IW, cwnd).
+func (r *newReno) afterIdle() {
+	r.c.cwnd = min(r.c.cwnd, r.initialWindow())
 }
 
 func (r *newReno) onRTO() {

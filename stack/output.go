@@ -42,6 +42,9 @@ func (c *Conn) output() {
 		c.sendAck()
 	}
 	if c.state.canSendData() {
+		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
+			c.restartAfterIdle()
+		}
 		for c.sendOne() {
 		}
 	}
@@ -145,6 +148,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		}
 	} else if !c.rttTiming && n > 0 {
 		c.rttTiming, c.rttSeq, c.rttStart = true, seq, h.env.Now()
+	}
+	if n > 0 {
+		c.lastDataAt = h.env.Now()
 	}
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)

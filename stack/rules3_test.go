@@ -262,3 +262,49 @@ func TestTimeWait_ReuseISSAboveOldSequenceSpace(t *testing.T) {
 		t.Fatalf("the TIME_WAIT ISS leaked into an unrelated connection")
 	}
 }
+
+// ============================================================
+// Restarting an idle connection: RFC 5681 §4.1
+// ============================================================
+
+// growCwnd opens a passive connection, sends 10 segments (the initial
+// window) and acknowledges them one by one, so slow start doubles cwnd to
+// 20 segments.
+func growCwnd(s *script) {
+	s.t.Helper()
+	s.passiveOpen()
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	s.advance(10 * time.Millisecond)
+	for k := uint32(1); k <= 10; k++ { // RFC 5681 eq. (2): one SMSS per ACK
+		s.inject(seg{flags: A, seq: 1, ack: k*1460 + 1, win: 65535})
+	}
+	if i := s.c.Info(); i.Cwnd != 20*1460 {
+		s.t.Fatalf("cwnd %d, want %d", i.Cwnd, 20*1460)
+	}
+}
+
+// After sending nothing for longer than the RTO, cwnd falls back to the
+// restart window (the initial window, 10 segments) before new data leaves;
+// without the pause the grown window is used.
+func TestEstablished_IdleRestartWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		idle time.Duration
+		want int // segments sent at once
+	}{
+		{"busy", 0, 20},
+		{"idle-below-rto", 150 * time.Millisecond, 20},
+		{"idle-above-rto", 300 * time.Millisecond, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScript(t, scriptCfg())
+			growCwnd(s) // RTO 200 ms; last data sent at 10 ms, ACK at 20 ms
+			s.advance(tc.idle)
+			s.c.Write(data(30 * 1460))
+			if len(s.out) != tc.want {
+				t.Fatalf("%d segments sent after %v idle, want %d", len(s.out), tc.idle, tc.want)
+			}
+		})
+	}
+}

@@ -108,6 +108,7 @@ type tcb struct {
 	persistBackoff uint          // zero-window probes sent without the window opening
 	probesOut      uint          // zero-window probes sent since an acceptable ACK last arrived
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
+	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
 }
 
