@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
 )
 
 // ============================================================
@@ -307,4 +309,105 @@ func TestEstablished_IdleRestartWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ============================================================
+// Sequence acceptability: RFC 9293 §3.10.7.4 first step
+// ============================================================
+
+// The four cases of the acceptability table, at and around the window's
+// edges, and across the 2^32 wrap.
+func TestAcceptable_Table(t *testing.T) {
+	const top = ^uint32(0)
+	for _, tc := range []struct {
+		seq, segLen, rcvNxt, rcvWnd uint32
+		want                        bool
+	}{
+		// SEG.LEN = 0, RCV.WND = 0: only SEG.SEQ = RCV.NXT.
+		{100, 0, 100, 0, true},
+		{101, 0, 100, 0, false},
+		{99, 0, 100, 0, false},
+		// SEG.LEN = 0, RCV.WND > 0: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND.
+		{100, 0, 100, 10, true},
+		{109, 0, 100, 10, true},
+		{110, 0, 100, 10, false},
+		{99, 0, 100, 10, false},
+		// SEG.LEN > 0, RCV.WND = 0: never.
+		{100, 1, 100, 0, false},
+		// SEG.LEN > 0, RCV.WND > 0: the first or the last octet in the window.
+		{100, 5, 100, 10, true},
+		{95, 6, 100, 10, true},   // last octet 100: straddles the left edge
+		{95, 5, 100, 10, false},  // last octet 99: entirely old
+		{109, 50, 100, 10, true}, // first octet in, the rest beyond
+		{110, 5, 100, 10, false}, // entirely beyond
+		// Across the wrap.
+		{top - 1, 4, top - 2, 10, true},
+		{3, 1, top - 2, 10, true},
+		{8, 1, top - 2, 10, false},
+		{top - 5, 4, top - 2, 10, true}, // octets top-5..top-2: the last is RCV.NXT
+		{top - 6, 4, top - 2, 10, false},
+	} {
+		got := acceptable(segment.Seq(tc.seq), tc.segLen, segment.Seq(tc.rcvNxt), tc.rcvWnd)
+		if got != tc.want {
+			t.Errorf("acceptable(seq %d, len %d, rcv.nxt %d, rcv.wnd %d) = %v, want %v",
+				tc.seq, tc.segLen, tc.rcvNxt, tc.rcvWnd, got, tc.want)
+		}
+	}
+}
+
+// A segment straddling the left edge (old octets, then new ones) is
+// acceptable; only the new part is taken ("only the new parts are
+// processed") and the application reads each octet once.
+func TestEstablished_StraddlingSegmentTrimmed(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: []byte("abcdef")})
+	s.inject(seg{flags: PA, seq: 4, ack: 1, win: 65535, data: []byte("defghi")})
+	s.advance(100 * time.Millisecond)
+	s.expect("Flags [.], ack 10, win 63991, length 0 @50ms") // the delayed ACK: 9 octets, less than two segments
+	if got := s.read(); got != "abcdefghi" {
+		t.Fatalf("read %q", got)
+	}
+	if c := s.h.Counters(); c.TCPOutOfWindow != 0 {
+		t.Fatalf("a straddling segment counted out of window: %d", c.TCPOutOfWindow)
+	}
+}
+
+// ============================================================
+// Receiver SWS avoidance: RFC 9293 §3.8.6.2.2
+// ============================================================
+
+// After a zero window, small reads do not move the right edge: the window
+// is reopened only when it can grow by min(RCV.BUFF/2, MSS); a segment sent
+// meanwhile still shows the old right edge (the window never shrinks and
+// never creeps).
+func TestEstablished_ReceiverSWSAvoidance(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RecvBuffer = 4000
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.inject(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(2000)})
+	s.inject(seg{flags: A, seq: 2001, ack: 1, win: 65535, data: data(2000)})
+	s.expect("Flags [.], ack 4001, win 0, length 0")
+	buf := make([]byte, 500)
+	if n, _ := s.c.Read(buf); n != 500 {
+		t.Fatal(n)
+	}
+	s.none() // 500 < min(2000, 1460): no window update
+	s.c.SetNoDelay(true)
+	s.c.Write([]byte("x")) // our data shows the old right edge: window 0
+	s.expect("Flags [P.], seq 1:2, ack 4001, win 0, length 1")
+	if n, _ := s.c.Read(buf); n != 500 {
+		t.Fatal(n)
+	}
+	s.none() // 1000 free: still below 1460
+	if n, _ := s.c.Read(buf); n != 500 {
+		t.Fatal(n)
+	}
+	s.expect("Flags [.], ack 4001, win 1500, length 0") // 1500 ≥ 1460: update
 }
