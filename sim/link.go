@@ -341,6 +341,21 @@ func (d *direction) init(w *World, l *Link, from int, cfg DirConfig) error {
 
 func (d *direction) logEvent(end int, dir Dir, v Verdict, reason string, f *frame, data []byte, wait time.Duration, bit int) {
 	e := &d.link.ends[end]
+	if lg := d.w.log; lg.streamOnly {
+		// Nothing is kept: fill the log's scratch event in place.
+		if f != nil {
+			data = f.buf
+		}
+		lg.scratch = Event{
+			Time: d.w.now, Node: e.nodeName, Link: d.link.name, End: end, Dir: dir,
+			Verdict: v, Reason: reason, Len: len(data), Wait: wait, Bit: bit,
+		}
+		if f != nil {
+			lg.scratch.PktSeq = f.seq
+		}
+		lg.stream(data)
+		return
+	}
 	ev := Event{
 		Time: d.w.now, Node: e.nodeName, Link: d.link.name, End: end, Dir: dir,
 		Verdict: v, Reason: reason, Len: len(data), Wait: wait, Bit: bit,
@@ -368,8 +383,12 @@ func (d *direction) send(pkt []byte) {
 		c.write(d.w.now, pkt)
 	}
 	var logged []byte
-	if d.w.log != nil {
-		logged = d.w.log.add(Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
+	if lg := d.w.log; lg != nil && lg.streamOnly {
+		lg.scratch = Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
+			Verdict: Sent, PktSeq: d.seq, Len: len(pkt)}
+		lg.stream(pkt)
+	} else if lg != nil {
+		logged = lg.add(Event{Time: d.w.now, Node: src.nodeName, Link: d.link.name, End: d.from, Dir: Out,
 			Verdict: Sent, PktSeq: d.seq, Len: len(pkt)}, pkt)
 	}
 	if len(pkt) == 0 || len(pkt) > d.mtu {

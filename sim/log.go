@@ -314,15 +314,23 @@ func (l *Log) Hash() [32]byte {
 	return out
 }
 
+// stream passes l.scratch, filled by the caller, to onEvent with data as
+// its bytes (stream-only mode). Filling scratch in place saves copying the
+// Event on every packet event.
+func (l *Log) stream(data []byte) {
+	e := &l.scratch
+	e.Index, e.Data = l.streamed, data
+	l.streamed++
+	l.onEvent(e)
+	e.Data = nil
+}
+
 // add appends an event. data is copied when the log keeps packet bytes (or
 // e.Data, already in the log, is kept as is); add returns the stored copy.
 func (l *Log) add(e Event, data []byte) []byte {
 	if l.streamOnly {
-		e.Index, e.Data = l.streamed, data
-		l.streamed++
 		l.scratch = e
-		l.onEvent(&l.scratch)
-		l.scratch.Data = nil
+		l.stream(data)
 		return nil
 	}
 	e.Index = l.n
