@@ -36,7 +36,8 @@ type TCPConfig struct {
 	// limits it.
 	ConnectTimeout time.Duration
 	// DelayedAck is the delayed-ACK timer. Default 40 ms (Linux's minimum
-	// ATO; RFC 9293 §3.8.6.3 requires less than 0.5 s). A negative value
+	// ATO; RFC 9293 §3.8.6.3 requires less than 0.5 s, and NewHost rejects
+	// 500 ms or more). A negative value
 	// disables delayed ACKs: every data segment is acknowledged at once.
 	DelayedAck time.Duration
 	// SendBuffer and RecvBuffer are the per-connection buffer sizes in
@@ -109,6 +110,10 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 	if c.DelayedAck == 0 {
 		c.DelayedAck = DefaultDelayedAck
+	}
+	if c.DelayedAck >= 500*time.Millisecond {
+		// RFC 9293 §3.8.6.3 (MUST-40): an ACK may be delayed by less than 0.5 s only.
+		return fmt.Errorf("stack: TCPConfig.DelayedAck is %v; RFC 9293 §3.8.6.3 requires less than 500ms", c.DelayedAck)
 	}
 	if c.RTOMin > c.RTOMax {
 		return fmt.Errorf("stack: TCPConfig.RTOMin %v exceeds RTOMax %v", c.RTOMin, c.RTOMax)

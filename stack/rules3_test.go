@@ -2,6 +2,7 @@ package stack
 
 import (
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -410,4 +411,16 @@ func TestEstablished_ReceiverSWSAvoidance(t *testing.T) {
 		t.Fatal(n)
 	}
 	s.expect("Flags [.], ack 4001, win 1500, length 0") // 1500 ≥ 1460: update
+}
+
+// RFC 9293 §3.8.6.3 (MUST-40): an ACK must not be delayed by 0.5 s or more;
+// the configuration says so by name and value. 499 ms is accepted.
+func TestConfig_DelayedAckBound(t *testing.T) {
+	_, err := NewHost(HostConfig{Env: &script{}, TCP: TCPConfig{DelayedAck: 500 * time.Millisecond}})
+	if err == nil || !strings.Contains(err.Error(), "DelayedAck is 500ms") {
+		t.Errorf("DelayedAck 500ms: %v", err)
+	}
+	if _, err := NewHost(HostConfig{Env: &script{}, TCP: TCPConfig{DelayedAck: 499 * time.Millisecond}}); err != nil {
+		t.Errorf("DelayedAck 499ms: %v", err)
+	}
 }
