@@ -194,11 +194,12 @@ func (h *Host) deliver(ifIndex int, pkt []byte) {
 		return
 	}
 	h.counters.IPDelivered++
-	h.tcpInput(ifIndex, src, dst, v.Payload())
+	h.tcpInput(ifIndex, src, dst, addrSum(v[12:16], v[16:20]), v.Payload())
 }
 
 // tcpInput validates the TCP header of an IPv4 payload and demultiplexes it.
-func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, seg []byte) {
+// addrs is addrSum of src and dst, for the pseudo-header.
+func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, addrs uint32, seg []byte) {
 	h.counters.TCPReceived++
 	if len(seg) < segment.HeaderLen {
 		h.counters.TCPDropTruncated++
@@ -206,7 +207,7 @@ func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, seg []byte) {
 	}
 	// len(seg) >= segment.HeaderLen: the same test as segment.VerifyChecksum,
 	// with the pseudo-header summed inline (this runs for every segment).
-	if ippacket.Checksum(seg, pseudoHeaderSum(src, dst, len(seg))) != 0 {
+	if ippacket.Checksum(seg, pseudoHeaderSum(addrs, len(seg))) != 0 {
 		h.counters.TCPDropChecksum++
 		return
 	}
@@ -240,8 +241,11 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	th.Raw, th.DataOffset, th.Checksum = true, 0, 0
 	tcpLen := th.Len() + len(p1) + len(p2)
 	var b []byte
+	var addrs uint32
 	if local.Addr().Is4() && remote.Addr().Is4() && ippacket.HeaderLen+tcpLen <= 0xffff {
-		b = appendIPv4Header(h.out[:0], h.nextIPID(), h.cfg.TTL, local.Addr(), remote.Addr(), tcpLen)
+		s, d := local.Addr().As4(), remote.Addr().As4()
+		addrs = addrSum(s[:], d[:])
+		b = appendIPv4Header(h.out[:0], h.nextIPID(), h.cfg.TTL, s, d, addrs, tcpLen)
 	} else {
 		// Let the codec name what is wrong.
 		ip := ippacket.Header{
@@ -269,7 +273,7 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	seg := b[start:]
 	// The checksum field is zero (th.Checksum above), so summing the whole
 	// segment gives the same value as segment.Checksum.
-	cs := ippacket.Checksum(seg, pseudoHeaderSum(local.Addr(), remote.Addr(), len(seg)))
+	cs := ippacket.Checksum(seg, pseudoHeaderSum(addrs, len(seg)))
 	seg[16], seg[17] = byte(cs>>8), byte(cs)
 	h.out = b[:0]
 	h.counters.IPSent++
@@ -280,54 +284,50 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	return true
 }
 
-// pseudoHeaderSum is segment.PseudoHeaderSum (RFC 9293 §3.1) without the
-// generic byte loop: the five 16-bit words of two IPv4 addresses, the
-// protocol and the length, added with end-around carry. The result is the
-// same uint16 (a non-zero ones' complement sum has one representation in
-// 1..0xffff, and the protocol word makes the sum non-zero).
-func pseudoHeaderSum(src, dst netip.Addr, length int) uint16 {
-	if !src.Is4() || !dst.Is4() {
-		return segment.PseudoHeaderSum(src, dst, length)
-	}
-	s, d := src.As4(), dst.As4()
-	sum := uint32(s[0])<<8 | uint32(s[1])
-	sum += uint32(s[2])<<8 | uint32(s[3])
-	sum += uint32(d[0])<<8 | uint32(d[1])
-	sum += uint32(d[2])<<8 | uint32(d[3])
-	sum += uint32(ippacket.ProtocolTCP) + uint32(uint16(length))
+// addrSum adds the four 16-bit words of an IPv4 source and destination
+// address (4 bytes each), unfolded: both the IPv4 header checksum and the
+// TCP pseudo-header (RFC 9293 §3.1) include them.
+func addrSum(src, dst []byte) uint32 {
+	_, _ = src[3], dst[3]
+	return (uint32(src[0])<<8 | uint32(src[1])) + (uint32(src[2])<<8 | uint32(src[3])) +
+		(uint32(dst[0])<<8 | uint32(dst[1])) + (uint32(dst[2])<<8 | uint32(dst[3]))
+}
+
+// fold16 folds a 32-bit sum of at most a few hundred 16-bit words into their
+// 16-bit ones' complement sum (end-around carry, RFC 1071 §2).
+func fold16(sum uint32) uint16 {
 	sum = sum>>16 + sum&0xffff
 	sum = sum>>16 + sum&0xffff
 	return uint16(sum)
+}
+
+// pseudoHeaderSum is segment.PseudoHeaderSum (RFC 9293 §3.1) for addresses
+// already summed by addrSum: the addresses, the protocol and the length.
+// The result is the same uint16 (a non-zero ones' complement sum has one
+// representation in 1..0xffff, and the protocol word makes it non-zero).
+func pseudoHeaderSum(addrs uint32, length int) uint16 {
+	return fold16(addrs + uint32(ippacket.ProtocolTCP) + uint32(uint16(length)))
 }
 
 // appendIPv4Header appends the 20-byte IPv4 header (RFC 791 §3.1) of every
 // packet the host sends: no options, DF set (RFC 1191: we never fragment),
 // protocol TCP, header checksum computed. The bytes are those that
 // ippacket.Header.Encode writes for the same fields; this runs for every
-// packet, without the codec's generic checks (src and dst must be IPv4 and
-// the total length must fit, which emit checks).
-func appendIPv4Header(dst []byte, id uint16, ttl uint8, src, dstAddr netip.Addr, payloadLen int) []byte {
-	s, d := src.As4(), dstAddr.As4()
+// packet, without the codec's generic checks (the total length must fit,
+// which emit checks). addrs is addrSum(s, d).
+func appendIPv4Header(dst []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint32, payloadLen int) []byte {
 	total := uint16(ippacket.HeaderLen + payloadLen)
-	hdr := [ippacket.HeaderLen]byte{
-		0: ippacket.Version<<4 | ippacket.HeaderLen/4,
-		2: byte(total >> 8), 3: byte(total),
-		4: byte(id >> 8), 5: byte(id),
-		6: ippacket.FlagDF << 5,
-		8: ttl, 9: ippacket.ProtocolTCP,
-		12: s[0], 13: s[1], 14: s[2], 15: s[3],
-		16: d[0], 17: d[1], 18: d[2], 19: d[3],
-	}
-	// RFC 1071: ones' complement sum of the ten 16-bit words (the checksum
-	// word is zero), folded, complemented. The version word makes the sum
-	// non-zero, so the result is the same as ippacket.Checksum's.
-	var sum uint32
-	for i := 0; i < ippacket.HeaderLen; i += 2 {
-		sum += uint32(hdr[i])<<8 | uint32(hdr[i+1])
-	}
-	sum = sum>>16 + sum&0xffff
-	sum = sum>>16 + sum&0xffff
-	cs := ^uint16(sum)
-	hdr[10], hdr[11] = byte(cs>>8), byte(cs)
-	return append(dst, hdr[:]...)
+	const verIHL = ippacket.Version<<4 | ippacket.HeaderLen/4
+	const flags = ippacket.FlagDF << 5
+	// RFC 1071: the ones' complement sum of the header's ten 16-bit words
+	// (the checksum word is zero), complemented. The version word makes the
+	// sum non-zero, so the result is the same as ippacket.Checksum's.
+	cs := ^fold16(verIHL<<8 + uint32(total) + uint32(id) + flags<<8 +
+		(uint32(ttl)<<8 | ippacket.ProtocolTCP) + addrs)
+	return append(dst,
+		verIHL, 0, byte(total>>8), byte(total),
+		byte(id>>8), byte(id), flags, 0,
+		ttl, ippacket.ProtocolTCP, byte(cs>>8), byte(cs),
+		s[0], s[1], s[2], s[3],
+		d[0], d[1], d[2], d[3])
 }
