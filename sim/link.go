@@ -166,6 +166,7 @@ type LinkEnd struct {
 	idx      int
 	out      *direction // packets sent from this end
 	node     Node
+	vnode    verifiedNode // node, when it accepts packets known to be intact
 	nodeName string
 	ifIndex  int
 	taps     []*Capture
@@ -191,12 +192,26 @@ func (e *LinkEnd) MTU() int { return e.out.mtu }
 // Attaching again replaces the previous node.
 func (e *LinkEnd) Attach(name string, n Node, ifIndex int) {
 	e.node, e.nodeName, e.ifIndex = n, name, ifIndex
+	e.vnode, _ = n.(verifiedNode)
+}
+
+// verifiedNode is a Node that can skip verifying checksums of packets known
+// to be intact (*stack.Host: see stack.OffloadLink).
+type verifiedNode interface {
+	DeliverVerified(ifIndex int, pkt []byte)
 }
 
 // Send transmits one IPv4 packet from this end (stack.Link). It must be
 // called in scheduler context. pkt is copied into a pooled buffer before
 // Send returns.
-func (e *LinkEnd) Send(pkt []byte) { e.out.send(pkt) }
+func (e *LinkEnd) Send(pkt []byte) { e.out.send(pkt, false) }
+
+// SendVerified is Send for a packet whose checksums the sending host has
+// just computed (stack.OffloadLink). If no fault corrupts it, the far end's
+// node receives it through DeliverVerified when it has that method, and
+// does not sum the same bytes again; what it does with the packet is the
+// same as with Deliver.
+func (e *LinkEnd) SendVerified(pkt []byte) { e.out.send(pkt, true) }
 
 // NewLink creates an unattached link. Use LinkEnd.Attach to connect nodes,
 // or World.Connect to create and attach in one step. Settings are validated;
@@ -242,6 +257,7 @@ type frame struct {
 	decoded   int8 // 0 unknown, 1 ok
 	pkt       segment.Packet
 	decErr    error
+	intact    bool          // sent with SendVerified and not corrupted since
 	arr       time.Duration // arrival time, while waiting in direction.fifo
 	eseq      uint64        // the arrival event's reserved sequence number
 }
@@ -263,7 +279,7 @@ func (w *World) getFrame(pkt []byte) *frame {
 	}
 	f.buf = f.buf[:len(pkt)]
 	copy(f.buf, pkt)
-	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData, f.quick = 0, 0, false, 0, nil, nil, 0
+	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData, f.quick, f.intact = 0, 0, false, 0, nil, nil, 0, false
 	return f
 }
 
@@ -374,7 +390,7 @@ func (d *direction) logEvent(end int, dir Dir, v Verdict, reason string, f *fram
 	f.logData = d.w.log.add(ev, f.buf)
 }
 
-func (d *direction) send(pkt []byte) {
+func (d *direction) send(pkt []byte, intact bool) {
 	d.seq++
 	d.stats.Sent++
 	d.stats.SentBytes += uint64(len(pkt))
@@ -414,6 +430,7 @@ func (d *direction) send(pkt []byte) {
 	f := d.w.getFrame(pkt)
 	f.seq = d.seq
 	f.logData = logged
+	f.intact = intact
 	d.inject(f, 0)
 }
 
@@ -439,7 +456,8 @@ func (d *direction) inject(f *frame, i int) {
 			}
 			f.buf[bit/8] ^= 1 << (7 - uint(bit%8))
 			f.decoded, f.quick = 0, 0
-			f.logData = nil // the bytes changed: the log needs a new copy
+			f.logData = nil  // the bytes changed: the log needs a new copy
+			f.intact = false // and the far end must verify the checksums
 			d.stats.Corrupted++
 			if d.w.log != nil {
 				d.logEvent(d.from, Out, Corrupted, st.name, f, nil, 0, bit)
@@ -456,7 +474,7 @@ func (d *direction) inject(f *frame, i int) {
 		if act.Duplicate {
 			c := d.w.getFrame(f.buf)
 			c.seq = f.seq
-			c.extra, c.immediate, c.logData = f.extra, f.immediate, f.logData
+			c.extra, c.immediate, c.logData, c.intact = f.extra, f.immediate, f.logData, f.intact
 			d.stats.Duplicated++
 			d.stats.Sent++
 			d.stats.SentBytes += uint64(len(c.buf))
@@ -645,7 +663,11 @@ func (d *direction) HandleEvent(arg any) {
 	if d.w.log != nil {
 		d.logEvent(d.to, In, Delivered, "", f, nil, 0, 0)
 	}
-	dst.node.Deliver(dst.ifIndex, f.buf)
+	if f.intact && dst.vnode != nil {
+		dst.vnode.DeliverVerified(dst.ifIndex, f.buf)
+	} else {
+		dst.node.Deliver(dst.ifIndex, f.buf)
+	}
 	d.w.putFrame(f)
 }
 

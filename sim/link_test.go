@@ -327,3 +327,63 @@ func TestLinkArrivalOrder(t *testing.T) {
 		t.Fatalf("Len = %d after the run, want 0", w.Len())
 	}
 }
+
+// offloadNode counts which delivery path the link used.
+type offloadNode struct{ plain, verified int }
+
+func (n *offloadNode) Deliver(int, []byte)         { n.plain++ }
+func (n *offloadNode) DeliverVerified(int, []byte) { n.verified++ }
+
+// A packet sent with SendVerified reaches a node that has DeliverVerified
+// through it, duplicates included, unless a fault corrupted it; packets
+// sent with Send, and every packet to a node without the method, go
+// through Deliver.
+func TestLinkChecksumOffload(t *testing.T) {
+	p := tcpPacket(t, addrA, addrB, segment.FlagACK, 1, 100)
+	for _, tc := range []struct {
+		name            string
+		faults          []Fault
+		verifiedSend    bool
+		plain, verified int
+	}{
+		{"verified", nil, true, 0, 4},
+		{"plain send", nil, false, 4, 0},
+		{"duplicated", []Fault{Duplicate{P: 1}}, true, 0, 8},
+		{"corrupted", []Fault{Corrupt{P: 1}}, true, 4, 0},
+		{"corrupted duplicate", []Fault{Duplicate{P: 1}, Corrupt{P: 1}}, true, 8, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := New(Config{})
+			l, err := w.NewLink(LinkConfig{AB: DirConfig{Delay: time.Millisecond, Faults: tc.faults}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := &offloadNode{}
+			l.End(1).Attach("b", n, 0)
+			w.At(0, func() {
+				for range 4 {
+					if tc.verifiedSend {
+						l.End(0).SendVerified(p)
+					} else {
+						l.End(0).Send(p)
+					}
+				}
+			})
+			if err := w.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if n.plain != tc.plain || n.verified != tc.verified {
+				t.Fatalf("Deliver %d, DeliverVerified %d; want %d and %d", n.plain, n.verified, tc.plain, tc.verified)
+			}
+		})
+	}
+	// A node without DeliverVerified gets everything through Deliver.
+	w, l, _, b := pair(t, Config{}, LinkConfig{})
+	w.At(0, func() { l.End(0).SendVerified(p) })
+	if err := w.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if b.count != 1 {
+		t.Fatalf("plain node got %d packets, want 1", b.count)
+	}
+}
