@@ -8,11 +8,17 @@ package stack
 // Bytes [0, n) counted from head are the buffer's contents. The receive
 // side also stores out-of-order data at offsets beyond n (writeAt) and
 // later extends n over it (see reassembly.go).
+//
+// When the ring becomes empty, with nothing stored beyond n either, head
+// moves back to the start of buf: a reader that keeps up (the usual case on
+// the receive side) then keeps using the same few cache-hot kilobytes
+// instead of walking the whole buffer. Only where the bytes sit changes.
 type ring struct {
 	buf   []byte // backing array; len is 0 or a power of two ≥ 1 KiB, or limit
 	head  int    // index in buf of the first byte
 	n     int    // bytes of content; 0 ≤ n ≤ limit
 	limit int    // logical capacity
+	hi    int    // end of the furthest byte stored (content or beyond), from head
 }
 
 func newRing(limit int) ring { return ring{limit: limit} }
@@ -94,6 +100,9 @@ func (r *ring) writeAt(off int, p []byte) {
 	start := r.index(off)
 	k := copy(r.buf[start:], p)
 	copy(r.buf, p[k:])
+	if e := off + len(p); e > r.hi {
+		r.hi = e
+	}
 }
 
 // read moves up to len(p) bytes from the front into p.
@@ -110,8 +119,13 @@ func (r *ring) discard(k int) {
 		return
 	}
 	r.n -= k
+	r.hi -= k
+	if r.n == 0 && r.hi <= 0 {
+		r.head, r.hi = 0, 0
+		return
+	}
 	r.head = r.index(k)
 }
 
 // release frees the backing array (the connection is gone).
-func (r *ring) release() { r.buf, r.head, r.n = nil, 0, 0 }
+func (r *ring) release() { r.buf, r.head, r.n, r.hi = nil, 0, 0, 0 }
