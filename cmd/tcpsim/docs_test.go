@@ -50,3 +50,32 @@ func TestDocsDescribeEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// README.md shows the output of its first command; the test runs that
+// command and requires the same text, so the README stays true to the code.
+func TestReadmeFirstCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdRe := regexp.MustCompile("(?m)^go run \\./cmd/tcpsim (get .*)$")
+	m := cmdRe.FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no `go run ./cmd/tcpsim get ...` line")
+	}
+	args := strings.Fields(string(m[1]))
+	const head = "## What the first command prints\n\n```\n"
+	i := strings.Index(string(readme), head)
+	if i < 0 {
+		t.Fatalf("README.md has no section %q", strings.TrimSpace(head))
+	}
+	shown := string(readme[i+len(head):])
+	shown = shown[:strings.Index(shown, "```")]
+	got := runOK(t, args...)
+	if got != shown {
+		t.Errorf("README.md shows for `tcpsim %s`:\n%s\nbut it prints:\n%s", strings.Join(args, " "), shown, got)
+	}
+	if !strings.Contains(got, "1 retransmitted") {
+		t.Errorf("the README's first command no longer shows a retransmission:\n%s", got)
+	}
+}
