@@ -177,6 +177,40 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return 0, ErrWouldBlock
 }
 
+// Discard drops up to n received in-order bytes without copying them out,
+// for a reader that does not need them (a sink). Apart from the copy it is
+// Read with a buffer of n bytes: the same bytes are consumed, the same
+// window updates follow, and it returns the same errors.
+func (c *Conn) Discard(n int) (int, error) {
+	if c.rdClosed || c.aborted {
+		return 0, ErrClosed
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("stack: Discard of %d bytes, want n >= 0", n)
+	}
+	if c.rcvBuf.n > 0 {
+		if n == 0 {
+			return 0, nil
+		}
+		c.h.enter()
+		k := min(n, c.rcvBuf.n)
+		c.rcvBuf.discard(k)
+		c.afterRead()
+		c.h.exit()
+		return k, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.rcvFin {
+		return 0, io.EOF
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return 0, ErrWouldBlock
+}
+
 // Write queues bytes from p for sending and returns how many it took; it
 // may take fewer than len(p) (a partial write) and returns ErrWouldBlock
 // when the send buffer is full. After CloseWrite or Close it returns

@@ -112,13 +112,15 @@ func runTransfer(stdout io.Writer, o *options) error {
 	return nil
 }
 
-var sinkBuf [64 << 10]byte
+// sinkChunk is how many bytes drain consumes per call, as a reader with a
+// buffer of that size would (the window updates depend on it).
+const sinkChunk = 64 << 10
 
-// drain reads and discards everything c has received; at the client's FIN
-// it closes c. It runs in scheduler context.
+// drain discards everything c has received, without copying it out; at the
+// client's FIN it closes c. It runs in scheduler context.
 func drain(c *stack.Conn, errs *[]error) {
 	for {
-		_, err := c.Read(sinkBuf[:])
+		_, err := c.Discard(sinkChunk)
 		switch {
 		case err == nil:
 			continue
