@@ -87,11 +87,19 @@ func (o *Options) AddSACK(b SACKBlock) bool {
 // Linux's layout, or the packed one when that would exceed MaxOptionsLen
 // (see encode). A result above MaxOptionsLen means Encode will refuse them.
 func (o *Options) Len() int {
-	n := o.linuxLen()
-	if n > MaxOptionsLen {
-		n = o.packedLen()
-	}
+	n, _ := o.layout()
 	return (n + 3) &^ 3
+}
+
+// layout returns the length before padding and whether the options are
+// packed (written without NOPs) because Linux's layout does not fit; encode
+// takes both, so that each is worked out once per header.
+func (o *Options) layout() (n int, packed bool) {
+	n = o.linuxLen()
+	if n > MaxOptionsLen {
+		return o.packedLen(), true
+	}
+	return n, false
 }
 
 // linuxLen is the length before padding in the layout Linux uses, with NOPs
@@ -154,9 +162,15 @@ func (o *Options) packedLen() int {
 // written in the same order without any NOP, which always fits if the parsed
 // original did.
 func (o *Options) encode(b []byte) []byte {
-	start := len(b)
+	n, packed := o.layout()
+	return o.encodeAs(b, n, packed)
+}
+
+// encodeAs is encode with n and packed as layout returns them, for a caller
+// that has them already.
+func (o *Options) encodeAs(b []byte, n int, packed bool) []byte {
 	k := o.nsack()
-	if o.linuxLen() > MaxOptionsLen {
+	if packed {
 		if o.HasMSS {
 			b = append(b, OptMSS, 4, byte(o.MSS>>8), byte(o.MSS))
 		}
@@ -195,7 +209,7 @@ func (o *Options) encode(b []byte) []byte {
 		}
 	}
 	b = append(b, o.Unknown...)
-	for (len(b)-start)%4 != 0 {
+	for range (4 - n%4) % 4 {
 		b = append(b, OptEOL)
 	}
 	return b

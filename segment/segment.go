@@ -149,7 +149,8 @@ func (h *Header) Encode(dst []byte, src, dstAddr netip.Addr, payload []byte) ([]
 	if h.Options.NumSACK < 0 || h.Options.NumSACK > MaxSACKBlocks {
 		return dst, fmt.Errorf("%w: NumSACK %d, want 0..%d", ErrEncode, h.Options.NumSACK, MaxSACKBlocks)
 	}
-	olen := h.Options.Len()
+	on, packed := h.Options.layout()
+	olen := (on + 3) &^ 3
 	if olen > MaxOptionsLen {
 		return dst, fmt.Errorf("%w: options need %d bytes, at most %d fit", ErrEncode, olen, MaxOptionsLen)
 	}
@@ -170,17 +171,15 @@ func (h *Header) Encode(dst []byte, src, dstAddr netip.Addr, payload []byte) ([]
 		doff = h.DataOffset
 	}
 	start := len(dst)
-	dst = append(dst, make([]byte, HeaderLen)...)
-	b := dst[start:]
-	put16(b[offSrcPort:], h.SrcPort)
-	put16(b[offDstPort:], h.DstPort)
-	put32(b[offSeq:], uint32(h.Seq))
-	put32(b[offAck:], uint32(h.Ack))
-	b[offDataOffset] = doff<<4 | h.Reserved
-	b[offFlags] = byte(h.Flags)
-	put16(b[offWindow:], h.Window)
-	put16(b[offUrgent:], h.Urgent)
-	dst = h.Options.encode(dst)
+	seq, ack := uint32(h.Seq), uint32(h.Ack)
+	// The fixed header in RFC 9293 §3.1 order; the checksum goes in below.
+	dst = append(dst,
+		byte(h.SrcPort>>8), byte(h.SrcPort), byte(h.DstPort>>8), byte(h.DstPort),
+		byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq),
+		byte(ack>>24), byte(ack>>16), byte(ack>>8), byte(ack),
+		doff<<4|h.Reserved, byte(h.Flags), byte(h.Window>>8), byte(h.Window),
+		0, 0, byte(h.Urgent>>8), byte(h.Urgent))
+	dst = h.Options.encodeAs(dst, on, packed)
 	dst = append(dst, payload...)
 	seg := dst[start:]
 	if h.Raw {
