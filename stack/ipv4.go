@@ -272,30 +272,19 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	f := &h.ifaces[ifIndex]
 	th.SrcPort, th.DstPort = local.Port(), remote.Port()
 	th.Raw, th.DataOffset, th.Checksum = true, 0, 0
-	tcpLen := th.Len() + len(p1) + len(p2)
-	var b []byte
-	var addrs uint32
-	if local.Addr().Is4() && remote.Addr().Is4() && ippacket.HeaderLen+tcpLen <= 0xffff {
-		s, d := local.Addr().As4(), remote.Addr().As4()
-		addrs = addrSum(s[:], d[:])
-		b = appendIPv4Header(h.out[:0], h.nextIPID(), h.cfg.TTL, s, d, addrs, tcpLen)
-	} else {
-		// Let the codec name what is wrong.
-		ip := ippacket.Header{
-			ID:       h.nextIPID(),
-			Flags:    ippacket.FlagDF, // RFC 1191: we never fragment; DF set
-			TTL:      h.cfg.TTL,
-			Protocol: ippacket.ProtocolTCP,
-			Src:      local.Addr(),
-			Dst:      remote.Addr(),
-		}
-		var err error
-		if b, err = ip.Encode(h.out[:0], tcpLen); err != nil {
-			h.counters.IPSendErrors++
-			return false
-		}
+	if !local.Addr().Is4() || !remote.Addr().Is4() {
+		// Not reachable through the socket API, whose addresses are IPv4;
+		// the IP ID is used up as it would be for a packet that was built.
+		h.nextIPID()
+		h.counters.IPSendErrors++
+		return false
 	}
-	start := len(b)
+	s, d := local.Addr().As4(), remote.Addr().As4()
+	addrs := addrSum(s[:], d[:])
+	id := h.nextIPID()
+	// The TCP segment goes in after room for the IPv4 header, which is
+	// filled in once the segment's length is known.
+	b := append(h.out[:0], make([]byte, ippacket.HeaderLen)...)
 	b, err := th.Encode(b, local.Addr(), remote.Addr(), nil)
 	if err != nil {
 		h.counters.IPSendErrors++
@@ -303,7 +292,12 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	}
 	b = append(b, p1...)
 	b = append(b, p2...)
-	seg := b[start:]
+	if len(b) > 0xffff {
+		h.counters.IPSendErrors++
+		return false
+	}
+	putIPv4Header(b[:ippacket.HeaderLen], id, h.cfg.TTL, s, d, addrs, len(b)-ippacket.HeaderLen)
+	seg := b[ippacket.HeaderLen:]
 	// The checksum field is zero (th.Checksum above), so summing the whole
 	// segment gives the same value as segment.Checksum.
 	cs := ippacket.Checksum(seg, pseudoHeaderSum(addrs, len(seg)))
@@ -353,6 +347,13 @@ func pseudoHeaderSum(addrs uint32, length int) uint16 {
 // packet, without the codec's generic checks (the total length must fit,
 // which emit checks). addrs is addrSum(s, d).
 func appendIPv4Header(dst []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint32, payloadLen int) []byte {
+	dst = append(dst, make([]byte, ippacket.HeaderLen)...)
+	putIPv4Header(dst[len(dst)-ippacket.HeaderLen:], id, ttl, s, d, addrs, payloadLen)
+	return dst
+}
+
+// putIPv4Header writes appendIPv4Header's 20 bytes into b[:20], in place.
+func putIPv4Header(b []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint32, payloadLen int) {
 	total := uint16(ippacket.HeaderLen + payloadLen)
 	const verIHL = ippacket.Version<<4 | ippacket.HeaderLen/4
 	const flags = ippacket.FlagDF << 5
@@ -361,10 +362,10 @@ func appendIPv4Header(dst []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint
 	// sum non-zero, so the result is the same as ippacket.Checksum's.
 	cs := ^fold16(verIHL<<8 + uint32(total) + uint32(id) + flags<<8 +
 		(uint32(ttl)<<8 | ippacket.ProtocolTCP) + addrs)
-	return append(dst,
-		verIHL, 0, byte(total>>8), byte(total),
-		byte(id>>8), byte(id), flags, 0,
-		ttl, ippacket.ProtocolTCP, byte(cs>>8), byte(cs),
-		s[0], s[1], s[2], s[3],
-		d[0], d[1], d[2], d[3])
+	b = b[:ippacket.HeaderLen]
+	b[0], b[1], b[2], b[3] = verIHL, 0, byte(total>>8), byte(total)
+	b[4], b[5], b[6], b[7] = byte(id>>8), byte(id), flags, 0
+	b[8], b[9], b[10], b[11] = ttl, ippacket.ProtocolTCP, byte(cs>>8), byte(cs)
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
 }
