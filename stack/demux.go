@@ -11,7 +11,14 @@ import (
 // nobody (RFC 9293 §3.10.7.1: CLOSED, answered with a RST).
 func (h *Host) demux(ifIndex int, src, dst netip.Addr, th *segment.Header, payload []byte) {
 	key := connKey{local: netip.AddrPortFrom(dst, th.DstPort), remote: netip.AddrPortFrom(src, th.SrcPort)}
-	if c, ok := h.conns[key]; ok {
+	c := h.lastConn
+	if c == nil || c.key != key {
+		c = h.conns[key]
+		if c != nil {
+			h.lastConn = c
+		}
+	}
+	if c != nil {
 		if c.state == StateTimeWait && c.timeWaitReusable(th) {
 			// RFC 1122 §4.2.2.13 and RFC 6191 §2 (without timestamps): a
 			// new SYN whose sequence number lies beyond the old

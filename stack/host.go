@@ -42,6 +42,7 @@ type Host struct {
 	routes []route
 
 	conns     map[connKey]*Conn       // every connection not yet CLOSED, TIME_WAIT included
+	lastConn  *Conn                   // the conn demux found last (in conns), or nil: a bulk flow skips the map
 	listeners map[listenKey]*Listener // open listeners
 	nextID    uint64                  // creation counter: gives Conns a deterministic order
 

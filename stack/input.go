@@ -524,6 +524,9 @@ func (c *Conn) remove() {
 	if h.conns[c.key] == c {
 		delete(h.conns, c.key)
 	}
+	if h.lastConn == c {
+		h.lastConn = nil
+	}
 	if l := c.listener; l != nil {
 		l.unlink(c)
 		c.listener = nil
