@@ -213,6 +213,18 @@ func (e *LinkEnd) Send(pkt []byte) { e.out.send(pkt, false) }
 // same as with Deliver.
 func (e *LinkEnd) SendVerified(pkt []byte) { e.out.send(pkt, true) }
 
+// SendHandoff is SendVerified that keeps pkt's backing array as the frame
+// in flight instead of copying it (stack.HandoffLink): the caller must not
+// touch pkt again. It returns a buffer the caller may reuse for its next
+// packet, empty and with room for at least len(pkt) bytes.
+func (e *LinkEnd) SendHandoff(pkt []byte) (spare []byte) {
+	if spare = e.out.sendOwned(pkt); spare == nil {
+		// The link did not keep pkt (dropped before queueing).
+		return pkt[:0]
+	}
+	return spare[:0]
+}
+
 // NewLink creates an unattached link. Use LinkEnd.Attach to connect nodes,
 // or World.Connect to create and attach in one step. Settings are validated;
 // an invalid one returns an error naming the field and the value.
@@ -281,6 +293,25 @@ func (w *World) getFrame(pkt []byte) *frame {
 	copy(f.buf, pkt)
 	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData, f.quick, f.intact = 0, 0, false, 0, nil, nil, 0, false
 	return f
+}
+
+// takeFrame is getFrame for a pkt whose backing array the link may keep:
+// pkt becomes the frame's buffer, and the buffer the pooled frame had is
+// returned (with at least getFrame's capacity) for the sender to reuse.
+func (w *World) takeFrame(pkt []byte) (f *frame, spare []byte) {
+	if n := len(w.frames); n > 0 {
+		f = w.frames[n-1]
+		w.frames = w.frames[:n-1]
+	} else {
+		f = &frame{}
+	}
+	spare = f.buf
+	if cap(spare) < len(pkt) {
+		spare = make([]byte, 0, max(2048, len(pkt)))
+	}
+	f.buf = pkt
+	f.seq, f.extra, f.immediate, f.decoded, f.decErr, f.logData, f.quick, f.intact = 0, 0, false, 0, nil, nil, 0, false
+	return f, spare
 }
 
 func (w *World) putFrame(f *frame) { w.frames = append(w.frames, f) }
@@ -390,7 +421,16 @@ func (d *direction) logEvent(end int, dir Dir, v Verdict, reason string, f *fram
 	f.logData = d.w.log.add(ev, f.buf)
 }
 
-func (d *direction) send(pkt []byte, intact bool) {
+func (d *direction) send(pkt []byte, intact bool) { d.transmit(pkt, intact, false) }
+
+// sendOwned is send of a verified packet whose backing array the link may
+// keep; it returns the buffer given back to the sender, or nil when pkt was
+// not kept.
+func (d *direction) sendOwned(pkt []byte) []byte { return d.transmit(pkt, true, true) }
+
+// transmit is send; with own, pkt itself becomes the frame's buffer and the
+// pooled buffer it replaces is returned (nil when pkt was not kept).
+func (d *direction) transmit(pkt []byte, intact, own bool) []byte {
 	d.seq++
 	d.stats.Sent++
 	d.stats.SentBytes += uint64(len(pkt))
@@ -425,13 +465,20 @@ func (d *direction) send(pkt []byte, intact bool) {
 				d.w.log.add(ev, pkt)
 			}
 		}
-		return
+		return nil
 	}
-	f := d.w.getFrame(pkt)
+	var f *frame
+	var spare []byte
+	if own {
+		f, spare = d.w.takeFrame(pkt)
+	} else {
+		f = d.w.getFrame(pkt)
+	}
 	f.seq = d.seq
 	f.logData = logged
 	f.intact = intact
 	d.inject(f, 0)
+	return spare
 }
 
 // inject runs f through faults[i:] and then into the queue. A duplicate

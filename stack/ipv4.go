@@ -159,6 +159,17 @@ type OffloadLink interface {
 	SendVerified(pkt []byte)
 }
 
+// HandoffLink is an optional interface of an OffloadLink that keeps the
+// packet's buffer instead of copying it. The host calls SendHandoff instead
+// of SendVerified and does not touch pkt afterwards; the link returns an
+// empty buffer (with room for at least len(pkt) bytes) that the host
+// encodes its next packet into. The simulator's links implement it, which
+// saves copying every packet once.
+type HandoffLink interface {
+	OffloadLink
+	SendHandoff(pkt []byte) (spare []byte)
+}
+
 // DeliverVerified is Deliver for a packet whose IPv4 header and TCP
 // checksums are known to be correct: a host computed them (see OffloadLink)
 // and nothing changed the bytes since. Every check but the two checksum sums
@@ -306,10 +317,13 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	h.counters.IPSent++
 	h.counters.TCPSent++
 	h.sending = true
-	if ol, ok := f.link.(OffloadLink); ok {
-		ol.SendVerified(b)
-	} else {
-		f.link.Send(b)
+	switch l := f.link.(type) {
+	case HandoffLink:
+		h.out = l.SendHandoff(b)
+	case OffloadLink:
+		l.SendVerified(b)
+	default:
+		l.Send(b)
 	}
 	h.sending = false
 	return true
