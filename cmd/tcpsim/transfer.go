@@ -124,6 +124,9 @@ func drain(c *stack.Conn, errs *[]error) {
 		switch {
 		case err == nil:
 			continue
+		case err == stack.ErrWouldBlock:
+			// Nothing more for now: the common end of a call, tested
+			// first because errors.Is costs more than the rest of it.
 		case errors.Is(err, stack.ErrWouldBlock), errors.Is(err, stack.ErrClosed):
 		case errors.Is(err, io.EOF):
 			c.Close()
