@@ -15,9 +15,11 @@ import (
 // derived from it), and fragments we receive are dropped and counted.
 
 type iface struct {
-	prefix netip.Prefix // address and on-link subnet
-	link   Link
-	mtu    int
+	prefix  netip.Prefix // address and on-link subnet
+	link    Link
+	mtu     int
+	offload OffloadLink // link as an OffloadLink, or nil
+	handoff HandoffLink // link as a HandoffLink, or nil
 }
 
 type route struct {
@@ -55,7 +57,11 @@ func (h *Host) AddInterface(addr netip.Prefix, link Link, mtu int) (int, error) 
 		}
 	}
 	idx := len(h.ifaces)
-	h.ifaces = append(h.ifaces, iface{prefix: addr, link: link, mtu: mtu})
+	f := iface{prefix: addr, link: link, mtu: mtu}
+	// The optional interfaces are looked up once here, not per packet.
+	f.offload, _ = link.(OffloadLink)
+	f.handoff, _ = link.(HandoffLink)
+	h.ifaces = append(h.ifaces, f)
 	h.routes = append(h.routes, route{dst: addr.Masked(), ifIndex: idx})
 	if idx == 0 {
 		h.routes = append(h.routes, route{dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), ifIndex: idx})
@@ -317,13 +323,13 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	h.counters.IPSent++
 	h.counters.TCPSent++
 	h.sending = true
-	switch l := f.link.(type) {
-	case HandoffLink:
-		h.out = l.SendHandoff(b)
-	case OffloadLink:
-		l.SendVerified(b)
+	switch {
+	case f.handoff != nil:
+		h.out = f.handoff.SendHandoff(b)
+	case f.offload != nil:
+		f.offload.SendVerified(b)
 	default:
-		l.Send(b)
+		f.link.Send(b)
 	}
 	h.sending = false
 	return true
