@@ -103,6 +103,9 @@ The link flags apply between tcpsim and the device, in both directions.`,
 			if err := o.validate(cmd.Flags()); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("file") && o.file == "" {
+				return errors.New(`--file "": want the name of a file to serve`)
+			}
 			if cmd.Flags().Changed("size") && o.file != "" {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
 			}
@@ -127,7 +130,10 @@ The link flags apply between tcpsim and the device, in both directions.`,
 	cmd.Flags().Var(&t.port, "port", "TCP port to serve HTTP on")
 	cmd.Flags().Var(&o.size, "size", "size of the page at /, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` at / instead of a generated page")
-	cmd.Flags().Lookup("timeout").Usage = "stop after this much time (default: run until Ctrl-C)"
+	// serve applies --timeout only when it is given, so the shared flag's
+	// default (the simulated commands' virtual-time limit) is not shown.
+	tf := cmd.Flags().Lookup("timeout")
+	tf.Usage, tf.DefValue = "stop after this much wall time (unset: run until Ctrl-C)", ""
 	return cmd
 }
 

@@ -45,6 +45,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--tun", "tun0", "--port", "0"}, "--port"},
 		{[]string{"serve", "--tun", "tun0", "--reorder", "10%"}, "needs a non-zero --delay"},
 		{[]string{"serve", "--tun", "tun0", "extra"}, "unknown command"},
+		{[]string{"serve", "--tun", "tun0", "--file", ""}, `--file "": want the name of a file to serve`},
 		{[]string{"get", "--tun", "tun0", "--size", "1MB", "http://192.0.2.1/"}, "--size does not apply with --tun"},
 		{[]string{"get", "--tun", "tun0", "--reorder", "5%", "http://192.0.2.1/"}, "needs a non-zero --delay"},
 	} {
