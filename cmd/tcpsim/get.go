@@ -36,6 +36,7 @@ type getResult struct {
 }
 
 func runGet(stdout io.Writer, o *options, u getURL) error {
+	defer oneThread()()
 	body, err := o.pageSource()
 	if err != nil {
 		return err

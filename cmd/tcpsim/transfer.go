@@ -16,6 +16,7 @@ const transferPort = 5001
 // runTransfer sends --size bytes from the client to the server on each of
 // --flows connections at once, then prints a summary per flow.
 func runTransfer(stdout io.Writer, o *options) error {
+	defer oneThread()()
 	var verbose io.Writer
 	if o.verbose {
 		verbose = stdout
