@@ -145,8 +145,16 @@ func TestBulkWithGVisor(t *testing.T) {
 				t.Errorf("no packet was dropped (a→b %+v, b→a %+v): the faults did not act", ab, ba)
 			}
 			c := m.counters(t)
-			if c.TCPRstSent+c.TCPRstReceived != 0 {
-				t.Errorf("resets: tcpsim sent %d, received %d", c.TCPRstSent, c.TCPRstReceived)
+			// No reset may cut a connection short. A reset that reaches a
+			// tcpsim connection already past both FINs (TIME_WAIT) is
+			// allowed: with SACK negotiated gVisor runs RACK-TLP on the wall
+			// clock, and on a loaded machine its tail-loss probe can resend
+			// its FIN before it has processed our ACK; we ACK the copy from
+			// TIME_WAIT (RFC 9293 §3.10.7.4), and gVisor, closed by then,
+			// answers with a reset (§3.10.7.1). Both ends are right.
+			if c.TCPRstSent != 0 || c.TCPEstabResets != 0 || c.TCPAttemptFails != 0 {
+				t.Errorf("resets: tcpsim sent %d, received %d (%d in synchronized states, %d failed attempts)",
+					c.TCPRstSent, c.TCPRstReceived, c.TCPEstabResets, c.TCPAttemptFails)
 			}
 		})
 	}

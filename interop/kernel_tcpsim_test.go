@@ -152,9 +152,9 @@ func logFaults(t testing.TB, a *tun.Attachment, f kernelFaults) {
 }
 
 // kernelSizes are the body sizes of the kernel tests: 1 MB and 20 MB. With
-// faults, tcpsim (NewReno without SACK, see docs/tcp.md) recovers most
-// losses by timeout, so the 20 MB runs take minutes: they run only with
-// TCPSIM_LONG=1.
+// faults, tcpsim (NewReno with a subset of RFC 6675 SACK recovery, see
+// docs/tcp.md) recovers many losses by timeout, so the 20 MB runs take
+// minutes: they run only with TCPSIM_LONG=1.
 func kernelSizes(f kernelFaults) []int64 {
 	if f.loss > 0 && !long() {
 		return []int64{1 << 20}

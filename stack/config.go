@@ -54,10 +54,11 @@ type TCPConfig struct {
 	InitialWindow int
 	// DisableWindowScale turns off the RFC 7323 window scale option.
 	DisableWindowScale bool
-	// SACK offers and uses selective acknowledgments (RFC 2018): as a
-	// receiver, ACKs carry SACK blocks for out-of-order data; as a sender,
-	// fast recovery retransmits the holes the peer reports. Default off.
-	SACK bool
+	// DisableSACK turns off selective acknowledgments (RFC 2018), which are
+	// on by default as in Linux: the SYN offers SACK-permitted; when both
+	// SYNs carry it, ACKs carry SACK blocks for out-of-order data and fast
+	// recovery retransmits the holes the peer reports.
+	DisableSACK bool
 	// FinWait2Timeout bounds FIN_WAIT_2 for connections the application has
 	// fully closed (Linux tcp_fin_timeout). Default 60 s.
 	FinWait2Timeout time.Duration

@@ -115,8 +115,8 @@ func TestTransferImpaired(t *testing.T) {
 			reorder:      r.Float64() * 0.1,
 			reorderDelay: 20 * time.Millisecond,
 		}
-		// Odd seeds use SACK (RFC 2018) on both ends.
-		transfer(t, seed, size, f, TCPConfig{MSL: time.Second, SACK: seed%2 == 1})
+		// Even seeds turn SACK (RFC 2018) off on both ends.
+		transfer(t, seed, size, f, TCPConfig{MSL: time.Second, DisableSACK: seed%2 == 0})
 	}
 }
 
@@ -179,11 +179,11 @@ func TestTransferSmallBuffers(t *testing.T) {
 			reorderDelay: 30 * time.Millisecond,
 		}
 		cfg := TCPConfig{
-			MSL:        time.Second,
-			SendBuffer: minBuffer + r.IntN(6000),
-			RecvBuffer: minBuffer + r.IntN(6000),
-			SACK:       r.IntN(2) == 0,
-			NoDelay:    r.IntN(2) == 0,
+			MSL:         time.Second,
+			SendBuffer:  minBuffer + r.IntN(6000),
+			RecvBuffer:  minBuffer + r.IntN(6000),
+			DisableSACK: r.IntN(2) != 0,
+			NoDelay:     r.IntN(2) == 0,
 		}
 		if r.IntN(3) == 0 {
 			cfg.DelayedAck = -1

@@ -17,7 +17,7 @@
 // fragmentation or IPv6; docs/tcp.md lists the details and the defaults.
 //
 // Read RFC 9293 (TCP), RFC 6298 (retransmission timer), RFC 5681 and RFC 6582
-// (congestion control), RFC 3042 (limited transmit), RFC 2018 (SACK, opt-in),
+// (congestion control), RFC 3042 (limited transmit), RFC 2018 (SACK, on unless TCPConfig.DisableSACK),
 // RFC 5961 (RST, SYN and ACK checks), RFC 6528 and
 // RFC 6056 (initial sequence numbers and ephemeral ports) before changing the
 // engine.

@@ -142,7 +142,7 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 		mss = int(o.MSS)
 	}
 	c.sndMSS = max(minSendMSS, min(mss, c.rcvMSS))
-	c.sackOK = o.SACKPermitted && c.h.cfg.SACK
+	c.sackOK = o.SACKPermitted && !c.h.cfg.DisableSACK
 	if o.HasWindowScale && !c.h.cfg.DisableWindowScale {
 		c.wsOK = true
 		c.sndWndShift = o.WindowScale // already clamped to 14 by the codec (RFC 7323 §2.3)
@@ -159,7 +159,7 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 func (c *Conn) sendSyn() {
 	th := segment.Header{Seq: c.iss, Flags: segment.FlagSYN}
 	th.Options.HasMSS, th.Options.MSS = true, uint16(min(c.rcvMSS, 0xffff))
-	offerWS, offerSACK := !c.h.cfg.DisableWindowScale, c.h.cfg.SACK
+	offerWS, offerSACK := !c.h.cfg.DisableWindowScale, !c.h.cfg.DisableSACK
 	if c.state == StateSynReceived {
 		th.Flags |= segment.FlagACK
 		th.Ack = c.rcvNxt

@@ -339,8 +339,17 @@ func (c *Conn) newAck(ack segment.Seq) {
 		c.sacked.trimBelow(ack)
 	}
 	if retransmit {
-		c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
-		if c.sackOK {
+		switch {
+		case !c.sackOK:
+			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
+		case c.sndUna.LessThan(c.rtxNext):
+			// The segment at SND.UNA was already retransmitted in this
+			// recovery (a hole below rtxNext, RFC 6675 §5 HighRxt): sending
+			// it again would be spurious. Spend the ACK on the next hole
+			// not yet retransmitted, if any (RFC 6675 §5, NextSeg rule 1).
+			c.retransmitHole()
+		default:
+			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
 			c.rtxNext = c.rtxNext.Max(c.sndUna.Add(uint32(c.sndMSS)))
 		}
 	}

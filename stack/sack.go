@@ -2,8 +2,8 @@ package stack
 
 import "github.com/tcpsim/tcpsim/segment"
 
-// Selective acknowledgment (RFC 2018), when TCPConfig.SACK is set and both
-// SYNs carried SACK-permitted.
+// Selective acknowledgment (RFC 2018), on unless TCPConfig.DisableSACK is
+// set, and used when both SYNs carried SACK-permitted.
 //
 // Receiver: every ACK sent while out-of-order data is held carries up to
 // four SACK blocks (no timestamps, so four fit), the block holding the most
@@ -14,8 +14,11 @@ import "github.com/tcpsim/tcpsim/segment"
 // SND.UNA. In fast recovery, each further duplicate ACK retransmits the
 // next hole below the highest SACKed byte (one segment per ACK, in place of
 // the new segment NewReno's inflation would allow), and partial ACKs
-// retransmit the first hole as NewReno does. This is a conservative subset
-// of RFC 6675: no pipe estimate, no rescue retransmission.
+// retransmit the first hole as NewReno does unless it was already
+// retransmitted in this recovery (rtxNext plays RFC 6675's HighRxt). Data
+// is freed only when cumulatively acknowledged; an RTO clears the
+// scoreboard (RFC 2018 §8). This is a conservative subset of RFC 6675: no
+// pipe estimate, no rescue retransmission.
 
 // addSACKBlocks fills o with SACK blocks, using at most room bytes of
 // option space.

@@ -1,18 +1,19 @@
 package stack
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 )
 
 // ============================================================
-// SACK (RFC 2018), with TCPConfig.SACK set
+// SACK (RFC 2018), on by default
 // ============================================================
 
 func sackScript(t *testing.T) *script {
 	cfg := scriptCfg()
-	cfg.SACK = true
 	s := newScript(t, cfg)
 	s.l, _ = s.h.Listen(80, 1)
 	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
@@ -106,5 +107,131 @@ func TestSACK_LossDetectedBySACKedBytes(t *testing.T) {
 	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
 	if !s.c.Info().InRecovery {
 		t.Fatal("not in recovery")
+	}
+}
+
+// RFC 2018 §2: SACK-permitted is offered on our SYN by default, and not
+// at all with DisableSACK.
+func TestSACK_OfferedByDefaultNotWhenDisabled(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		cfg := scriptCfg()
+		cfg.DisableSACK = off
+		s := newScript(t, cfg)
+		c, err := s.h.Connect(netip.Addr{}, s.peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.local = c.LocalAddr()
+		s.iss = uint32(s.out[0].pkt.TCP.Seq)
+		if off {
+			s.expect("Flags [S], seq 0, win 64000, options [mss 1460], length 0")
+		} else {
+			s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,sackOK], length 0")
+		}
+	}
+}
+
+// RFC 2018 §2: without SACK-permitted on the peer's SYN, the blocks the
+// peer sends anyway are ignored and our ACKs carry none.
+func TestSACK_IgnoredWhenNotNegotiated(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen() // the peer's SYN has no SACK-permitted
+	if s.c.Info().SACK {
+		t.Fatal("SACK in use without the peer's SACK-permitted")
+	}
+	s.inject(seg{flags: A, seq: 101, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 1, win 64000, length 0")
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	// 4·SMSS "SACKed": with SACK this starts fast retransmit at once.
+	s.sack = [][2]uint32{{1 + 1460, 1 + 5*1460}}
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.sack = nil
+	s.none()
+	if s.c.Info().InRecovery {
+		t.Fatal("in recovery after one duplicate ACK with unnegotiated SACK blocks")
+	}
+}
+
+// RFC 6675 §5.1 (and RFC 2018 §3, which leaves them to the sender): blocks
+// not inside (SND.UNA, SND.MAX] are ignored; they neither count as SACKed
+// bytes nor start recovery.
+func TestSACK_InvalidBlocksIgnored(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sndMax := uint32(1 + 10*1460)
+	for _, blk := range [][2]uint32{
+		{1 + 1460, sndMax + 1},        // right edge beyond SND.MAX
+		{1, 1 + 4*1460},               // left edge at SND.UNA
+		{1 + 5*1460, 1 + 1460},        // left above right
+		{sndMax + 100, sndMax + 5000}, // entirely above SND.MAX
+	} {
+		s.sack = [][2]uint32{blk}
+		s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+		s.sack = nil
+		if s.c.Info().InRecovery {
+			t.Fatalf("block %v started recovery", blk)
+		}
+		s.dupReset()
+	}
+	s.none()
+}
+
+// dupReset clears the duplicate-ACK count (as a new cumulative ACK would)
+// so that each case above is judged on its block alone.
+func (s *script) dupReset() { s.c.dupAcks = 0 }
+
+// RFC 2018 §8: SACKed data is never freed before it is cumulatively
+// acknowledged, since the receiver may renege. After an RTO the scoreboard
+// is cleared and data the peer had SACKed is sent again.
+func TestSACK_RenegingTolerated(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(4 * 1460))
+	s.out = nil
+	s.sack = [][2]uint32{{1 + 1460, 1 + 4*1460}} // all but the first segment SACKed
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.sack = nil
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460") // IsLost: fast retransmit
+	// The peer reneges: the retransmission is lost and nothing else is
+	// acknowledged, so the timer fires.
+	for len(s.out) == 0 {
+		s.advance(10 * time.Millisecond)
+	}
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+	s.out = nil
+	// Only the first segment is acknowledged: the SACKed ones are still
+	// held and go out again.
+	s.inject(seg{flags: A, seq: 1, ack: 1461, win: 65535})
+	s.expect("Flags [.], seq 1461:2921, ack 1, win 64000, length 1460")
+}
+
+// RFC 6675 §5 (HighRxt): a partial ACK does not retransmit a segment
+// already retransmitted as a hole in this recovery; the next hole not yet
+// retransmitted, if any, goes instead.
+func TestSACK_PartialAckNoSpuriousRetransmit(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sg := func(i int) uint32 { return uint32(1 + 1460*i) }
+	dup := func(ack uint32, blocks ...[2]uint32) {
+		s.sack = blocks
+		s.inject(seg2(A, 1, ack, 65535))
+		s.sack = nil
+	}
+	// Segments 0 and 2 are lost.
+	dup(1, [2]uint32{sg(1), sg(2)})
+	dup(1, [2]uint32{sg(3), sg(4)}, [2]uint32{sg(1), sg(2)})
+	s.none()
+	dup(1, [2]uint32{sg(3), sg(5)}, [2]uint32{sg(1), sg(2)})
+	s.expect(f("Flags [.], seq 1:%d, ack 1, win 64000, length 1460", sg(1)))
+	dup(1, [2]uint32{sg(3), sg(6)}, [2]uint32{sg(1), sg(2)})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(2), sg(3)))
+	// Segment 0's retransmission arrives: a partial ACK up to the hole at
+	// segment 2, whose retransmission is already on its way.
+	dup(sg(2), [2]uint32{sg(3), sg(7)})
+	s.none()
+	if !s.c.Info().InRecovery {
+		t.Fatal("left recovery on a partial ACK")
 	}
 }

@@ -483,6 +483,13 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 		}
 		tcp.DisableWindowScale = !on
 		return nil
+	case "sack":
+		var on bool
+		if err := flag(&on); err != nil {
+			return err
+		}
+		tcp.DisableSACK = !on
+		return nil
 	case "ttl":
 		n, err := strconv.ParseUint(c.Value, 10, 8)
 		if err != nil {
@@ -500,5 +507,5 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 	}
 	return fmt.Errorf("unknown config %q (want msl, rto_initial, rto_min, rto_max, delayed_ack, connect_timeout, "+
 		"fin_wait2_timeout, syn_retries, synack_retries, data_retries, send_buffer, recv_buffer, initial_window, "+
-		"nodelay, window_scale, ttl or seed)", c.Name)
+		"nodelay, window_scale, sack, ttl or seed)", c.Name)
 }
