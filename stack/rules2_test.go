@@ -411,12 +411,7 @@ func TestEstablished_ZeroWindowDropsDataAndItsFIN(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RecvBuffer = 1000
 	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.inject(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.out = nil
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s.acceptSilently(seg{flags: S, win: 65535, mss: 1460})
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(1000)})
 	s.advance(50 * time.Millisecond)
 	s.expect("Flags [.], ack 1001, win 0, length 0 @40ms") // delayed ACK

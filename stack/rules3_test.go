@@ -386,12 +386,7 @@ func TestEstablished_ReceiverSWSAvoidance(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RecvBuffer = 4000
 	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.inject(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.out = nil
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s.acceptSilently(seg{flags: S, win: 65535, mss: 1460})
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(2000)})
 	s.inject(seg{flags: A, seq: 2001, ack: 1, win: 65535, data: data(2000)})
 	s.expect("Flags [.], ack 4001, win 0, length 0")

@@ -219,6 +219,27 @@ func (s *script) passiveOpen() {
 	}
 }
 
+// acceptSilently is passiveOpen without its expectations: it listens,
+// injects syn, drops the SYN-ACK from the output, completes the handshake at
+// the same instant and accepts. For tests about what happens afterwards.
+func (s *script) acceptSilently(syn seg) {
+	s.t.Helper()
+	var err error
+	if s.l, err = s.h.Listen(80, 1); err != nil {
+		s.t.Fatal(err)
+	}
+	s.inject(syn)
+	if len(s.out) != 1 {
+		s.t.Fatalf("%d packets answer the SYN, want one SYN-ACK", len(s.out))
+	}
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+	if s.c, err = s.l.Accept(); err != nil {
+		s.t.Fatalf("accept: %v", err)
+	}
+}
+
 // activeOpen runs Connect → SYN_SENT → ESTABLISHED with the peer answering
 // after 10 ms; the host's port is learnt from its SYN.
 func (s *script) activeOpen() {
