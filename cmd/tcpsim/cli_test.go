@@ -25,7 +25,7 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 		{"bad percent", []string{"transfer", "--loss", "150%"}, `"150%" for "--loss"`},
 		{"bad duplicate", []string{"transfer", "--duplicate", "x"}, `"x" for "--duplicate"`},
 		{"bad corrupt", []string{"transfer", "--corrupt", "-1%"}, `"-1%" for "--corrupt"`},
-		{"bad reorder", []string{"transfer", "--reorder", "2"}, `"2" for "--reorder"`},
+		{"bad reorder", []string{"transfer", "--reorder", "101"}, `"101" for "--reorder"`},
 		{"bad gemodel", []string{"transfer", "--loss-ge", "1%,2%,3%,4%,5%"}, `"1%,2%,3%,4%,5%" for "--loss-ge"`},
 		{"bad gap", []string{"transfer", "--reorder", "25%", "--gap", "0"}, `"0" for "--gap"`},
 		{"gap without reorder", []string{"transfer", "--gap", "5"}, "--gap 5 needs --reorder"},
@@ -92,6 +92,20 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "Usage:") {
 			t.Errorf("run(%q) printed no usage:\n%s", args, stdout.String())
+		}
+	}
+}
+
+// A bare number given to a percentage flag is a percentage, as in tc netem:
+// "--loss 5" is 5 %, not an error and not 500 %; the "%" form stays.
+func TestBarePercentIsPercent(t *testing.T) {
+	for _, arg := range []string{"5", "5%"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"transfer", "--size", "10KB", "--loss", arg}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("--loss %s: exit %d; stderr:\n%s", arg, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "loss 5%") {
+			t.Errorf("--loss %s: the link line does not say loss 5%%:\n%s", arg, stdout.String())
 		}
 	}
 }

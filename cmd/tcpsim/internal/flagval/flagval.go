@@ -115,22 +115,21 @@ func FormatRate(bps int64) string {
 	return strconv.FormatInt(bps, 10) + "bit"
 }
 
-// Percent is a probability written as a percentage ("1%", "0.1%") or as a
-// bare fraction between 0 and 1 ("0.01"), as netem accepts both. It holds
-// the probability (0..1).
+// Percent is a probability written as a percentage, with or without the
+// sign: "1%", "1" and "0.1%" mean 1 %, 1 % and 0.1 %, as in tc netem, whose
+// parser divides a bare number by 100 too ("loss 1" is 1 %). It holds the
+// probability (0..1).
 type Percent float64
 
 // ParsePercent reads one probability.
 func ParsePercent(s string) (float64, error) {
 	t := strings.TrimSpace(s)
-	pct, isPct := strings.CutSuffix(t, "%")
+	pct, _ := strings.CutSuffix(t, "%")
 	f, err := strconv.ParseFloat(pct, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("want a percentage such as 1%% or 0.5%%")
+		return 0, fmt.Errorf("want a percentage such as 1%%, 0.5%% or 5")
 	}
-	if isPct {
-		f /= 100
-	}
+	f /= 100
 	if f < 0 || f > 1 {
 		return 0, fmt.Errorf("must be between 0%% and 100%%")
 	}

@@ -34,14 +34,16 @@ func TestRate(t *testing.T) {
 }
 
 func TestPercent(t *testing.T) {
-	good := map[string]float64{"1%": 0.01, "0.1%": 0.001, "100%": 1, "0": 0, "0.25": 0.25, "25%": 0.25}
+	good := map[string]float64{"1%": 0.01, "0.1%": 0.001, "100%": 1, "0": 0, "0.25": 0.0025, "25%": 0.25,
+		// A bare number is a percentage, as in tc netem ("loss 1" is 1 %).
+		"1": 0.01, "5": 0.05, "100": 1}
 	for in, want := range good {
 		var p Percent
 		if err := p.Set(in); err != nil || float64(p) != want {
 			t.Errorf("Percent.Set(%q) = %v, %v; want %v", in, p, err, want)
 		}
 	}
-	for _, in := range []string{"", "%", "101%", "-1%", "2", "lots", "1%%"} {
+	for _, in := range []string{"", "%", "101%", "101", "-1%", "-1", "lots", "1%%"} {
 		var p Percent
 		if err := p.Set(in); err == nil {
 			t.Errorf("Percent.Set(%q) accepted %v", in, p)
