@@ -88,7 +88,7 @@ func (r *newReno) onDupAck() bool {
 		return false
 	}
 	if c.dupAcks != 3 {
-		return false // RFC 5681 §3.2: DupThresh is 3 (limited transmit not implemented)
+		return false // RFC 5681 §3.2: DupThresh is 3; the first two send new data by RFC 3042 limited transmit (output.go)
 	}
 	// RFC 6582 §3.2 step 2: enter fast recovery only if the ACK covers
 	// more than recover; otherwise these duplicates belong to a loss
