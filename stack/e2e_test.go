@@ -29,7 +29,26 @@ func transfer(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig) *pai
 // (at most slowRead bytes every 10 ms).
 func transferOpts(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig, slowRead int) *pair {
 	t.Helper()
-	p := newPair(t, seed, 5*time.Millisecond, f, cfg)
+	return transferMTU(t, seed, size, f, cfg, slowRead, 1500)
+}
+
+// transferMTU is transferOpts with both hosts' interfaces at mtu; every
+// packet either host sends is checked against it.
+func transferMTU(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig, slowRead, mtu int) *pair {
+	t.Helper()
+	p := newPairMTU(t, seed, 5*time.Millisecond, f, cfg, mtu)
+	tooBig := 0
+	p.ab.tap = func(pkt []byte) {
+		if len(pkt) > mtu {
+			tooBig++
+		}
+	}
+	p.ba.tap = p.ab.tap
+	defer func() {
+		if tooBig > 0 {
+			t.Errorf("seed %d: %d packets larger than the MTU %d", seed, tooBig, mtu)
+		}
+	}()
 	l, err := p.b.Listen(80, 16)
 	if err != nil {
 		t.Fatal(err)

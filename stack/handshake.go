@@ -141,7 +141,9 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 	if o.HasMSS {
 		mss = int(o.MSS)
 	}
-	c.sndMSS = max(minSendMSS, min(mss, c.rcvMSS))
+	// The floor guards against a peer's tiny option; our own interface's
+	// MTU still caps the result (an MTU below 104 leaves less than the floor).
+	c.sndMSS = min(max(minSendMSS, mss), c.rcvMSS)
 	c.sackOK = o.SACKPermitted && !c.h.cfg.DisableSACK
 	if o.HasWindowScale && !c.h.cfg.DisableWindowScale {
 		c.wsOK = true

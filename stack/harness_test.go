@@ -185,6 +185,12 @@ type pair struct {
 
 func newPair(t testing.TB, seed uint64, delay time.Duration, f faults, cfg TCPConfig) *pair {
 	t.Helper()
+	return newPairMTU(t, seed, delay, f, cfg, 1500)
+}
+
+// newPairMTU is newPair with both interfaces at the given MTU.
+func newPairMTU(t testing.TB, seed uint64, delay time.Duration, f faults, cfg TCPConfig, mtu int) *pair {
+	t.Helper()
 	n := newTestNet(t, seed)
 	ea, eb := &hostEnv{n: n}, &hostEnv{n: n}
 	a, err := NewHost(HostConfig{Name: "a", Env: ea, Seed: seed*2 + 1, TCP: cfg})
@@ -199,10 +205,10 @@ func newPair(t testing.TB, seed uint64, delay time.Duration, f faults, cfg TCPCo
 	p := &pair{n: n, a: a, b: b}
 	p.ab = &testLink{n: n, to: b, delay: delay, f: f}
 	p.ba = &testLink{n: n, to: a, delay: delay, f: f}
-	if _, err := a.AddInterface(netip.PrefixFrom(addrA, 24), p.ab, 1500); err != nil {
+	if _, err := a.AddInterface(netip.PrefixFrom(addrA, 24), p.ab, mtu); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.AddInterface(netip.PrefixFrom(addrB, 24), p.ba, 1500); err != nil {
+	if _, err := b.AddInterface(netip.PrefixFrom(addrB, 24), p.ba, mtu); err != nil {
 		t.Fatal(err)
 	}
 	return p

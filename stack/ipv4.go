@@ -28,10 +28,12 @@ type route struct {
 	ifIndex int
 }
 
-// minMTU is the smallest MTU an interface may have: RFC 791 requires every
-// host to accept 576-byte datagrams, and a TCP segment needs 40 bytes of
-// headers.
-const minMTU = 576
+// minMTU is the smallest MTU an interface may have: RFC 791's 68 bytes,
+// which every IPv4 module must pass without fragmenting. A TCP segment needs
+// 40 bytes of headers, so the least MTU leaves a 28-byte MSS; the send MSS
+// is never above the interface's MTU − 40 (processSynOptions), and option
+// space on bare ACKs shrinks to fit it.
+const minMTU = 68
 
 // AddInterface attaches a link with address addr (e.g. 10.0.0.1/24) and the
 // given MTU, and returns its index for Deliver and AddRoute. The subnet of

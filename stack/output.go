@@ -189,7 +189,7 @@ func (c *Conn) sendAck() {
 	}
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
-	c.addSACKBlocks(&th.Options, segment.MaxOptionsLen)
+	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.rcvMSS)) // fits the interface MTU
 	c.stats.segsOut++
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 	c.afterAckSent()

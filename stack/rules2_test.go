@@ -87,7 +87,7 @@ func TestAPI_Errors(t *testing.T) {
 		t.Errorf("tiny RecvBuffer: %v", err)
 	}
 	s := newScript(t, scriptCfg())
-	if _, err := s.h.AddInterface(netip.MustParsePrefix("10.0.1.1/24"), s, 100); err == nil || !strings.Contains(err.Error(), "mtu 100") {
+	if _, err := s.h.AddInterface(netip.MustParsePrefix("10.0.1.1/24"), s, 67); err == nil || !strings.Contains(err.Error(), "mtu 67") {
 		t.Errorf("mtu: %v", err)
 	}
 	if _, err := s.h.AddInterface(netip.MustParsePrefix("10.0.0.1/24"), s, 1500); err == nil {

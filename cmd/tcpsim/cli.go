@@ -67,9 +67,9 @@ func defaultOptions() *options {
 		delay:      flagval.Duration(25 * time.Millisecond),
 		rate:       flagval.Rate(10e6),
 		gap:        flagval.IntRange{V: 0, Min: 1, Max: 1 << 20},
-		mtu:        flagval.IntRange{V: 1500, Min: 576, Max: 65535},
+		mtu:        flagval.IntRange{V: 1500, Min: 68, Max: 65535}, // RFC 791's least MTU
 		queue:      flagval.IntRange{V: 100, Min: 1, Max: 1 << 20},
-		mss:        flagval.IntRange{V: 0, Min: 536, Max: 65495}, // hosts' MTU is MSS+40, at least 576 (RFC 791)
+		mss:        flagval.IntRange{V: 0, Min: 28, Max: 65495}, // hosts' MTU is MSS+40, at least 68 (RFC 791)
 		delayedAck: true,
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
