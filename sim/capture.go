@@ -30,6 +30,9 @@ type Capture struct {
 // Capture starts a pcap capture at end, writing to out. It writes the file
 // header at once. Stop it with Capture.Close; out is not closed.
 func (w *World) Capture(end *LinkEnd, out io.Writer) (*Capture, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	if end == nil || end.link == nil || end.link.w != w {
 		return nil, fmt.Errorf("%w: capture end is not a link end of this world", ErrInvalid)
 	}

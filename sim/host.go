@@ -15,6 +15,9 @@ import (
 // that should carry that address; its first interface also becomes its
 // default route.
 func (w *World) AddHost(name string, addr netip.Prefix, tcp stack.TCPConfig) (*stack.Host, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	if !addr.IsValid() || !addr.Addr().Is4() {
 		return nil, fmt.Errorf("%w: host %q: address %v is not an IPv4 prefix", ErrInvalid, name, addr)
 	}
@@ -60,7 +63,10 @@ type HostEnv struct {
 }
 
 // NewHostEnv returns an unbound HostEnv.
-func (w *World) NewHostEnv() *HostEnv { return &HostEnv{w: w} }
+func (w *World) NewHostEnv() *HostEnv {
+	w.mustBeUsable()
+	return &HostEnv{w: w}
+}
 
 // Bind sets the Advancer that WakeAt's events call.
 func (e *HostEnv) Bind(a Advancer) { e.target = a }

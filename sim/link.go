@@ -117,8 +117,31 @@ func (d *DirConfig) validate(where string) error {
 			msg := strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
 			return &faultError{msg: fmt.Sprintf("%v: %s: Faults[%d] (%s): %s", ErrInvalid, where, i, f.FaultName(), msg), err: err}
 		}
+		if reorders(f) && d.Delay == 0 {
+			return &faultError{msg: fmt.Sprintf("%v: %s: Faults[%d] (reorder) needs a non-zero Delay: a reordered packet skips the delay to overtake those in flight, and with no delay there is nothing to overtake (netem refuses it too)", ErrInvalid, where, i), err: ErrReorderNeedsDelay}
+		}
 	}
 	return nil
+}
+
+// Validate checks d as NewLink does, naming the offending field. Front ends
+// (the CLI, scenario files) call it to reject a configuration before they
+// build anything, so that one rule set serves them all.
+func (d DirConfig) Validate() error { return d.validate("DirConfig") }
+
+// ErrReorderNeedsDelay is wrapped by the error for a Reorder fault with a
+// non-zero probability on a direction whose Delay is zero.
+var ErrReorderNeedsDelay = fmt.Errorf("%w: reorder needs a non-zero delay", ErrInvalid)
+
+// reorders reports whether f is a Reorder fault that can act.
+func reorders(f Fault) bool {
+	switch r := f.(type) {
+	case Reorder:
+		return r.P > 0
+	case *Reorder:
+		return r != nil && r.P > 0
+	}
+	return false
 }
 
 // DirStats counts what happened in one link direction.
@@ -229,6 +252,9 @@ func (e *LinkEnd) SendHandoff(pkt []byte) (spare []byte) {
 // or World.Connect to create and attach in one step. Settings are validated;
 // an invalid one returns an error naming the field and the value.
 func (w *World) NewLink(cfg LinkConfig) (*Link, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("link%d", len(w.links))
 	}

@@ -56,6 +56,9 @@ type kickEnt struct {
 // world belongs to it: do not call Run, RunUntil or any World method from
 // other goroutines; use Kick, Do or Call.
 func (w *World) StartLoop() (*Loop, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	if w.loop != nil {
 		return nil, errors.New("sim: a Loop is already driving this world")
 	}

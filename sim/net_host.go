@@ -46,7 +46,19 @@ type Net struct {
 // NewTaskNet returns the blocking socket API of h for tasks on w's virtual
 // driver. h must be attached to w (its Env a HostEnv of w).
 func NewTaskNet(w *World, h *stack.Host) *Net {
+	w.mustBeUsable()
+	if h == nil {
+		panic("sim: NewTaskNet: nil *stack.Host; pass a host from World.AddHost")
+	}
 	return &Net{w: w, h: h, name: h.Name()}
+}
+
+// usable reports a Net that neither NewTaskNet nor NewLoopNet made.
+func (n *Net) usable() error {
+	if n == nil || n.w == nil || n.h == nil {
+		return fmt.Errorf("%w: this sim.Net was not created by sim.NewTaskNet or sim.NewLoopNet (a zero Net has no host)", ErrInvalid)
+	}
+	return nil
 }
 
 // Host returns the stack host the Net opens sockets on.
@@ -59,6 +71,9 @@ func (n *Net) World() *World { return n.w }
 // virtual time for the virtual driver, time.Now() for a Loop. Use it to
 // compute deadlines.
 func (n *Net) Now() time.Time {
+	if err := n.usable(); err != nil {
+		panic(err.Error())
+	}
 	if n.loop != nil {
 		return time.Now()
 	}
@@ -82,6 +97,9 @@ func (n *Net) virtual(t time.Time) time.Duration {
 // resolve turns "host:port" into an IPv4 address and port, looking host up
 // in the hosts table unless it is an address literal.
 func (n *Net) resolve(op, network, address string) (netip.AddrPort, error) {
+	if err := n.usable(); err != nil {
+		return netip.AddrPort{}, &net.OpError{Op: op, Net: network, Err: err}
+	}
 	if network != "tcp" && network != "tcp4" {
 		return netip.AddrPort{}, &net.OpError{Op: op, Net: network, Err: fmt.Errorf("%w: network %q", ErrNetwork, network)}
 	}

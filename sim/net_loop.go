@@ -108,6 +108,9 @@ var loopIDs atomic.Uint64
 // NewLoopNet returns the blocking socket API of h for ordinary goroutines,
 // driven by l. h must belong to l's world.
 func NewLoopNet(l *Loop, h *stack.Host) *Net {
+	if l == nil || h == nil {
+		panic("sim: NewLoopNet needs the *Loop from World.StartLoop and a *stack.Host from World.AddHost")
+	}
 	return &Net{w: l.World(), h: h, loop: l, name: h.Name()}
 }
 

@@ -23,9 +23,17 @@ func (w *World) Run() error { return w.run(maxTime, true) }
 func (w *World) RunUntil(t time.Duration) error { return w.run(t, false) }
 
 // RunFor runs for d of virtual time from Now (RunUntil(Now()+d)).
-func (w *World) RunFor(d time.Duration) error { return w.run(w.now+d, false) }
+func (w *World) RunFor(d time.Duration) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	return w.run(w.now+d, false)
+}
 
 func (w *World) run(until time.Duration, idle bool) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
 	ts := &w.tasks
 	if ts.err != nil {
 		return ts.err

@@ -92,6 +92,10 @@ func (ts *taskState) init(w *World) {
 // after the events already queued for this instant. It may be called before
 // the world runs, from an event or from another task.
 func (w *World) Spawn(name string, fn func(*Task)) *Task {
+	w.mustBeUsable()
+	if fn == nil {
+		panic(fmt.Sprintf("sim: Spawn(%q, nil): the task needs a function", name))
+	}
 	ts := &w.tasks
 	ts.nextID++
 	t := &Task{w: w, id: ts.nextID, name: name, fn: fn, wake: make(chan struct{})}
@@ -478,6 +482,9 @@ func (ts *taskState) watch(timeout time.Duration, stop, done chan struct{}) {
 // world. Tasks stuck outside the simulator cannot be ended; Close reports
 // them. Close must not be called from a task.
 func (w *World) Close() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
 	ts := &w.tasks
 	if ts.err != nil {
 		return ts.err

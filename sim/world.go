@@ -118,6 +118,25 @@ func New(cfg Config) *World {
 	return w
 }
 
+// usable reports a World that New did not make: a nil pointer, or a zero
+// World, which has no maps, task state or epoch. Methods that return an
+// error return this one; the others panic with it (mustBeUsable).
+func (w *World) usable() error {
+	if w == nil {
+		return fmt.Errorf("%w: nil *sim.World; create one with sim.New(sim.Config{})", ErrInvalid)
+	}
+	if w.hosts == nil {
+		return fmt.Errorf("%w: this sim.World was not created by sim.New (a zero World is not usable); create it with sim.New(sim.Config{})", ErrInvalid)
+	}
+	return nil
+}
+
+func (w *World) mustBeUsable() {
+	if err := w.usable(); err != nil {
+		panic(err.Error())
+	}
+}
+
 // Seed returns the world's seed.
 func (w *World) Seed() uint64 { return w.cfg.Seed }
 
@@ -171,6 +190,9 @@ func canonicalName(name string) string {
 // AddHostEntry adds name → addr to the hosts table (what Lookup answers).
 // Names are case-insensitive and a trailing dot is ignored.
 func (w *World) AddHostEntry(name string, addr netip.Addr) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
 	n := canonicalName(name)
 	if n == "" {
 		return fmt.Errorf("%w: host name %q is empty", ErrInvalid, name)
@@ -207,6 +229,9 @@ func (w *World) HostNames() []string {
 
 // AddNode registers a node under name so that Connect can refer to it.
 func (w *World) AddNode(name string, n Node) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
 	if name == "" {
 		return fmt.Errorf("%w: node name is empty", ErrInvalid)
 	}
@@ -238,6 +263,9 @@ func (w *World) Link(name string) *Link { return w.linkName[name] }
 // link is named cfg.Name, or "a-b" when that is empty. Both nodes must
 // implement Interfacer. Packets that a sends travel in direction cfg.AB.
 func (w *World) Connect(a string, aAddr netip.Prefix, b string, bAddr netip.Prefix, cfg LinkConfig) (*Link, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	na, ok := w.nodes[a]
 	if !ok {
 		return nil, fmt.Errorf("%w: node %q", ErrUnknownHost, a)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+	"github.com/tcpsim/tcpsim/sim"
 )
 
 // Exit statuses.
@@ -107,8 +108,12 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if fs.Changed("gap") && o.reorder == 0 {
 		return fmt.Errorf("--gap %d needs --reorder", o.gap.V)
 	}
-	if o.reorder > 0 && o.delay == 0 {
+	// The link's own rules (sim.DirConfig.Validate), in the flags' words
+	// where a rule concerns a combination of flags.
+	if err := o.dirConfig().Validate(); errors.Is(err, sim.ErrReorderNeedsDelay) {
 		return fmt.Errorf("--reorder %s needs a non-zero --delay (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)))
+	} else if err != nil {
+		return fmt.Errorf("link flags: %v", err)
 	}
 	if fs.Changed("loss") && o.lossGE.Given {
 		return fmt.Errorf("--loss %s and --loss-ge %s are exclusive", flagval.FormatPercent(float64(o.loss)), o.lossGE.String())

@@ -79,6 +79,18 @@ func (n *network) settled() bool {
 
 // faults turns the fault flags into the link's fault list, in netem's
 // order: loss, duplicate, corrupt, reorder.
+// dirConfig is each direction of the link the flags describe.
+func (o *options) dirConfig() sim.DirConfig {
+	return sim.DirConfig{
+		Delay:        time.Duration(o.delay),
+		Jitter:       time.Duration(o.jitter),
+		Rate:         int64(o.rate),
+		QueuePackets: o.queue.V,
+		MTU:          o.mtu.V,
+		Faults:       o.faults(),
+	}
+}
+
 func (o *options) faults() []sim.Fault {
 	var fs []sim.Fault
 	if o.loss > 0 {
@@ -158,15 +170,7 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if n.server, err = n.addHost(serverName, tcp); err != nil {
 		return nil, err
 	}
-	d := sim.DirConfig{
-		Delay:        time.Duration(o.delay),
-		Jitter:       time.Duration(o.jitter),
-		Rate:         int64(o.rate),
-		QueuePackets: o.queue.V,
-		MTU:          o.mtu.V,
-		Faults:       o.faults(),
-	}
-	n.link, err = n.w.NewLink(sim.Symmetric(linkName, d))
+	n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig()))
 	if err != nil {
 		return nil, err
 	}
