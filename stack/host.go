@@ -62,6 +62,11 @@ type Host struct {
 	twISN    segment.Seq
 	twISNSet bool
 
+	// testISN, set only by the package's tests, replaces the RFC 6528 ISN
+	// so that a test can start a connection at a chosen sequence number
+	// (near 2^32, to cross the wrap early).
+	testISN func(connKey) uint32
+
 	out      []byte        // scratch buffer for encoding one outbound packet
 	sending  bool          // inside Link.Send
 	deferred []deferredPkt // packets delivered from inside Link.Send, processed in exit
@@ -247,6 +252,9 @@ func (h *Host) requestWake() {
 // is a clock ticking every 4 µs of virtual time and F is SHA-256 keyed with
 // the host's seeded secret.
 func (h *Host) isnFor(k connKey) uint32 {
+	if h.testISN != nil {
+		return h.testISN(k)
+	}
 	var buf [32 + 12]byte
 	copy(buf[:], h.isnSecret[:])
 	putTuple(buf[32:], k)
