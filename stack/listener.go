@@ -11,7 +11,8 @@ import (
 // Listener is a passive open (RFC 9293 §3.10.1) on a local address and
 // port. SYNs create connections in SYN_RECEIVED; once their handshake
 // completes they wait in the accept queue. At most backlog connections may
-// be half-open or waiting; further SYNs are dropped and counted
+// be half-open or waiting; further SYNs get a SYN cookie (syncookie.go)
+// while the accept queue has room, and are otherwise dropped and counted
 // (Counters.TCPListenOverflows), so the client retransmits its SYN.
 type Listener struct {
 	h       *Host

@@ -8,7 +8,7 @@ import (
 	"github.com/tcpsim/tcpsim/segment"
 )
 
-// SYN cookies (RFC 4987 §3.6), in the layout Linux uses
+// SYN cookies (RFC 4987 §3.6), after Linux's scheme
 // (net/ipv4/syncookies.c). When a listener's SYN queue is full, a SYN is
 // answered with a SYN-ACK whose ISS is a cookie and no state is kept. The
 // cookie is
@@ -25,7 +25,7 @@ import (
 // Linux adds the data to a hash of the tuple and count, and the peer's ISN
 // only outside it, so a cookie or an ISN off by one still decodes (as
 // another MSS index). Here the MAC covers the ISN and the data: changing
-// any bit of either is caught, except with probability 2⁻²¹.
+// any bit of the cookie, or the ISN, is caught except with probability 2⁻²¹.
 //
 // A cookie has no room for window scale and SACK-permitted. With RFC 7323
 // timestamps the SYN-ACK's TSval carries them in its low bits
