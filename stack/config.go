@@ -64,6 +64,16 @@ type TCPConfig struct {
 	FinWait2Timeout time.Duration
 	// TTL is the IPv4 time to live of outgoing packets. Default 64.
 	TTL uint8
+
+	// SYN cookies (issue 10 item 5, syncookie.go).
+
+	// SYNCookies chooses when a listener answers a SYN with a cookie
+	// (RFC 4987 §3.6) instead of keeping a half-open connection. 0 (the
+	// default, Linux tcp_syncookies=1): when the SYN queue is full, so that
+	// a SYN flood does not lock legitimate clients out. 1: always (Linux
+	// tcp_syncookies=2). Negative: never; a SYN that finds the queue full is
+	// dropped. A full accept queue drops SYNs in every mode.
+	SYNCookies int
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -151,6 +161,9 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
+	}
+	if c.SYNCookies > 1 {
+		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)
 	}
 	return nil
 }

@@ -58,4 +58,12 @@ type Counters struct {
 	TCPDelayedAcks       uint64 // ACKs sent by the delayed-ACK timer
 	TCPTimeWaitReuse     uint64 // TIME_WAIT connections ended by a new SYN (RFC 6191)
 	TCPDropInState       uint64 // segments dropped because the state accepts none (e.g. no ACK bit)
+
+	// SYN cookies (issue 10 item 5, syncookie.go; Linux SyncookiesSent,
+	// SyncookiesRecv, SyncookiesFailed). A valid cookie ACK that finds the
+	// accept queue full is dropped and counted in TCPListenOverflows, as in
+	// Linux.
+	TCPSyncookiesSent   uint64 // SYN-ACKs sent with a cookie instead of a half-open connection
+	TCPSyncookiesRecv   uint64 // ACKs that carried a valid cookie
+	TCPSyncookiesFailed uint64 // ACKs checked as cookies (cookies sent lately) that were not valid: RST sent
 }

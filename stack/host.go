@@ -78,6 +78,11 @@ type Host struct {
 	pendL    []*Listener
 	wakeAt   time.Duration // the last WakeAt request that is still pending
 	wakeSet  bool
+
+	// SYN cookies (issue 10 item 5, syncookie.go).
+	cookieKey    [32]byte     // hash key, derived from isnSecret on first use
+	cookieKeySet bool         // cookieKey is derived
+	cookieTS     cookieTSHook // timestamps for cookies; nil while the host does not use them
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or

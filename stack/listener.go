@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 )
@@ -10,7 +11,8 @@ import (
 // Listener is a passive open (RFC 9293 §3.10.1) on a local address and
 // port. SYNs create connections in SYN_RECEIVED; once their handshake
 // completes they wait in the accept queue. At most backlog connections may
-// be half-open or waiting; further SYNs are dropped and counted
+// be half-open or waiting; further SYNs get a SYN cookie (syncookie.go)
+// while the accept queue has room, and are otherwise dropped and counted
 // (Counters.TCPListenOverflows), so the client retransmits its SYN.
 type Listener struct {
 	h       *Host
@@ -23,6 +25,10 @@ type Listener struct {
 	notify func(Event)
 	events Event
 	queued bool
+
+	// SYN cookies (issue 10 item 5, syncookie.go).
+	cookieAt   time.Duration // when the last cookie was sent
+	cookieSent bool          // a cookie was ever sent
 }
 
 // MaxBacklog caps the backlog argument of Listen.
@@ -175,6 +181,9 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	}
 	// Second: any ACK is bad in LISTEN: answer <SEQ=SEG.ACK><CTL=RST>.
 	if th.Flags&segment.FlagACK != 0 {
+		if l.cookieACK(key, th, payload) {
+			return // a SYN cookie: the connection exists now
+		}
 		h.counters.TCPListenDrops++
 		h.sendResetFor(key, th, len(payload))
 		return
@@ -182,6 +191,10 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	// Third: SYN.
 	if th.Flags&segment.FlagSYN == 0 {
 		h.counters.TCPListenDrops++ // "any other control or text-bearing segment ... drop it"
+		return
+	}
+	if l.wantCookie() {
+		l.sendCookie(key, th)
 		return
 	}
 	if len(l.embryo)+len(l.queue) >= l.backlog {

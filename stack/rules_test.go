@@ -88,9 +88,13 @@ func TestListen_ACKGetsRST_RSTIgnored(t *testing.T) {
 	s.none()
 }
 
-// Backlog: SYNs beyond the backlog are dropped and counted.
+// Backlog: with SYN cookies off, SYNs beyond the backlog are dropped and
+// counted (with cookies, the default, they get a cookie:
+// TestSYNCookieModes).
 func TestListen_BacklogOverflow(t *testing.T) {
-	s := newScript(t, scriptCfg())
+	cfg := scriptCfg()
+	cfg.SYNCookies = -1
+	s := newScript(t, cfg)
 	if _, err := s.h.Listen(80, 1); err != nil {
 		t.Fatal(err)
 	}
