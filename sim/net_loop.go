@@ -414,13 +414,18 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
+		// The order of the checks is the net package's: a closed socket,
+		// an empty read (never blocks, never fails), the deadline (even
+		// with data buffered), then what the socket holds.
 		switch {
 		case c.closed:
 			return 0, c.opErr("read", net.ErrClosed)
+		case len(p) == 0:
+			return 0, nil
+		case deadlinePassed(c.rdl):
+			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		case c.readClosed:
 			return 0, io.EOF
-		case len(p) == 0:
-			return 0, nil // as the net package: an empty read never blocks
 		case lc.rbuf.n > 0:
 			n := lc.rbuf.read(p)
 			if lc.rfull && lc.rbuf.n <= loopBufSize/2 {
@@ -430,8 +435,6 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return n, nil
 		case lc.rerr != nil:
 			return 0, c.opErr("read", lc.rerr)
-		case deadlinePassed(c.rdl):
-			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		lc.waitRead()
 	}
@@ -443,17 +446,21 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	done := 0
 	for {
+		// As the net package: a closed socket first, then the deadline
+		// (before any byte is taken, even when the ring has room).
 		switch {
 		case c.closed:
 			return done, c.opErr("write", net.ErrClosed)
+		case done == len(p) && done > 0:
+			return done, nil
+		case deadlinePassed(c.wdl):
+			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		case lc.werr != nil:
 			return done, c.opErr("write", lc.werr)
 		case lc.wantCloseWrite:
 			return done, c.opErr("write", os.NewSyscallError("write", syscall.EPIPE))
 		case done == len(p):
 			return done, nil
-		case deadlinePassed(c.wdl):
-			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if lc.wbuf.free() > 0 {
 			done += lc.wbuf.write(p[done:])
@@ -492,6 +499,9 @@ func (c *Conn) loopCloseWrite() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	c.lc.wantCloseWrite = true
+	// A Write blocked for ring space fails now with EPIPE, as on a
+	// *net.TCPConn, instead of waiting for the peer to drain the ring.
+	c.lc.wcond.Broadcast()
 	c.mu.Unlock()
 	c.kick()
 	return nil
