@@ -141,7 +141,7 @@ func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
 // Nagle on.
 func (c *Conn) SetNoDelay(noDelay bool) error {
 	if c.lc != nil {
-		return c.n.loop.Call(func() { c.sc.SetNoDelay(noDelay) })
+		return c.opErr("set", c.n.loop.Call(func() { c.sc.SetNoDelay(noDelay) }))
 	}
 	if c.n.w.CurrentTask() == nil {
 		return c.opErr("set", ErrNotInTask)

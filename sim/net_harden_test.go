@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -234,6 +235,118 @@ func TestLoopPastDeadline(t *testing.T) {
 		c.Close()
 		if b := <-got; string(b) != "bye" {
 			t.Errorf("server read %q, want %q (nothing written under a past deadline)", b, "bye")
+		}
+	})
+}
+
+// Item 12: closing the Loop fails the calls blocked in Read, Write, Accept
+// and Dial with net.ErrClosed at once, and later calls the same way; a
+// dial by name after the close is not a DNS failure.
+func TestLoopCloseFailsBlockedCalls(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, l, cn, sn := loopPair(t, Config{}, DirConfig{Delay: time.Millisecond, Rate: 100e6})
+		ln, err := sn.Listen("tcp", ":80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln2, err := sn.Listen("tcp", ":81")
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := ln.Accept()
+			accepted <- c // never reads or writes
+		}()
+		c, err := cn.Dial("tcp", "server.example:80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := <-accepted
+
+		type result struct {
+			call string
+			err  error
+			at   time.Time
+		}
+		results := make(chan result, 4)
+		report := func(call string, err error) { results <- result{call, err, time.Now()} }
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		defer func() { // frees calls a failing test left stranded
+			cancel()
+			c.Close()
+			ln2.Close()
+		}()
+		go func() { _, err := c.Read(make([]byte, 10)); report("Read", err) }()
+		go func() { _, err := c.Write(make([]byte, 10<<20)); report("Write", err) }()
+		go func() { _, err := ln2.Accept(); report("Accept", err) }()
+		// 10.0.0.3 is on the client's subnet, but no host answers it.
+		go func() { _, err := cn.DialContext(ctx, "tcp", "10.0.0.3:80"); report("Dial", err) }()
+		time.Sleep(time.Second)
+		synctest.Wait() // all four are blocked
+
+		l.Close()
+		closedAt := time.Now()
+		timeout := time.After(time.Minute)
+		for range 4 {
+			select {
+			case r := <-results:
+				var oe *net.OpError
+				if !errors.As(r.err, &oe) || !errors.Is(r.err, net.ErrClosed) {
+					t.Errorf("%s blocked across Loop.Close: %v, want *net.OpError with net.ErrClosed", r.call, r.err)
+				}
+				if !r.at.Equal(closedAt) {
+					t.Errorf("%s returned %v after Loop.Close, want at once", r.call, r.at.Sub(closedAt))
+				}
+			case <-timeout:
+				t.Fatalf("calls still blocked a minute after Loop.Close")
+			}
+		}
+
+		// Calls after the close.
+		if _, err := c.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Read after Loop.Close: %v, want net.ErrClosed", err)
+		}
+		if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Write after Loop.Close: %v, want net.ErrClosed", err)
+		}
+		for _, addr := range []string{"server.example:80", "10.0.0.2:80"} {
+			_, err := cn.Dial("tcp", addr)
+			var de *net.DNSError
+			if errors.As(err, &de) || !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) {
+				t.Errorf("Dial %s after Loop.Close: %v, want net.ErrClosed and sim.ErrClosed, no DNS error", addr, err)
+			}
+		}
+		if _, err := sn.Listen("tcp", ":82"); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Listen after Loop.Close: %v, want net.ErrClosed", err)
+		}
+		c.Close()
+		srv.Close()
+		ln.Close()
+		ln2.Close()
+	})
+}
+
+// Item 12: a Dial, by name or address, after Loop.Close fails with
+// net.ErrClosed, not with a DNS error; a name missing from the hosts table
+// is still a *net.DNSError while the loop runs.
+func TestLoopDialAfterClose(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, l, cn, _ := loopPair(t, Config{}, DirConfig{Delay: time.Millisecond})
+		var de *net.DNSError
+		if _, err := cn.Dial("tcp", "nowhere.example:80"); !errors.As(err, &de) || !de.IsNotFound {
+			t.Errorf("Dial of an unknown name: %v, want *net.DNSError", err)
+		}
+		l.Close()
+		for _, addr := range []string{"server.example:80", "nowhere.example:80", "10.0.0.2:80"} {
+			_, err := cn.Dial("tcp", addr)
+			var oe *net.OpError
+			if errors.As(err, &de) || !errors.As(err, &oe) || !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) {
+				t.Errorf("Dial %s after Loop.Close: %v, want *net.OpError with net.ErrClosed and sim.ErrClosed, no DNS error", addr, err)
+			}
 		}
 	})
 }
