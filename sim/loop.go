@@ -162,8 +162,10 @@ func (l *Loop) Dropped() int {
 // Close stops the loop gracefully: work already submitted with Kick, Do and
 // Call is serviced (with the events due before it), then the goroutine
 // exits. Events scheduled later stay queued; the world can be driven again
-// afterwards (by Run or another Loop). Close waits for the goroutine and
-// may be called more than once, but not from scheduler context.
+// afterwards (by Run or another Loop), but the sockets of a NewLoopNet on
+// this loop are finished: calls blocked on them, and later ones, fail with
+// net.ErrClosed. Close waits for the goroutine and may be called more than
+// once, but not from scheduler context.
 func (l *Loop) Close() error {
 	l.mu.Lock()
 	l.closing = true
