@@ -44,6 +44,10 @@ type Loop struct {
 	svcPending bool
 	runKicks   []kickEnt
 	runDos     []func()
+	// stopHooks run once the loop has stopped, in key order: the socket
+	// layer registers one per live socket (key = socket id) to fail the
+	// calls blocked on it, which nothing would service any more.
+	stopHooks map[uint64]func()
 }
 
 type kickEnt struct {
@@ -161,8 +165,10 @@ func (l *Loop) Dropped() int {
 // Close stops the loop gracefully: work already submitted with Kick, Do and
 // Call is serviced (with the events due before it), then the goroutine
 // exits. Events scheduled later stay queued; the world can be driven again
-// afterwards (by Run or another Loop). Close waits for the goroutine and
-// may be called more than once, but not from scheduler context.
+// afterwards (by Run or another Loop), but the sockets of a NewLoopNet on
+// this loop are finished: calls blocked on them, and later ones, fail with
+// net.ErrClosed. Close waits for the goroutine and may be called more than
+// once, but not from scheduler context.
 func (l *Loop) Close() error {
 	l.mu.Lock()
 	l.closing = true
@@ -185,6 +191,7 @@ func (l *Loop) wake() {
 func (l *Loop) run() {
 	w := l.w
 	defer close(l.done)
+	defer l.runStopHooks() // after the world is released (deferred below)
 	defer func() { w.loop = nil }()
 	defer w.tasks.stopWatchdog()
 	timer := time.NewTimer(time.Hour)
@@ -258,4 +265,30 @@ func (l *Loop) HandleEvent(any) {
 		l.runDos[i] = nil
 		fn()
 	}
+}
+
+// onStop registers fn to run on the loop goroutine when the loop stops,
+// after its last event, replacing an earlier fn with the same key. Hooks
+// run in ascending key order. Scheduler context only (the loop's own
+// goroutine), like offStop.
+func (l *Loop) onStop(key uint64, fn func()) {
+	if l.stopHooks == nil {
+		l.stopHooks = make(map[uint64]func())
+	}
+	l.stopHooks[key] = fn
+}
+
+// offStop removes the hook registered under key.
+func (l *Loop) offStop(key uint64) { delete(l.stopHooks, key) }
+
+func (l *Loop) runStopHooks() {
+	keys := make([]uint64, 0, len(l.stopHooks))
+	for k := range l.stopHooks {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		l.stopHooks[k]()
+	}
+	l.stopHooks = nil
 }

@@ -16,7 +16,9 @@ import (
 // *net.OpError values: errors.Is(err, syscall.ECONNRESET) after a reset,
 // syscall.ETIMEDOUT when retransmissions ran out, os.ErrDeadlineExceeded
 // (a net.Error whose Timeout is true) when a deadline passed, and
-// net.ErrClosed after Close.
+// net.ErrClosed after Close (or, for a Loop's Net, once the Loop closed).
+// As in the net package, a deadline that has passed fails Read and Write
+// before any byte moves, even when received data is waiting.
 type Conn struct {
 	n            *Net
 	sc           *stack.Conn // touched only in scheduler context
@@ -75,7 +77,8 @@ func (c *Conn) Close() error {
 }
 
 // CloseWrite sends a FIN after the queued data (half-close): the peer reads
-// io.EOF and this side can keep reading.
+// io.EOF and this side can keep reading. A Write blocked now, and every
+// later one, fails with syscall.EPIPE, as on a *net.TCPConn.
 func (c *Conn) CloseWrite() error {
 	if c.lc != nil {
 		return c.loopCloseWrite()
@@ -141,7 +144,7 @@ func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
 // Nagle on.
 func (c *Conn) SetNoDelay(noDelay bool) error {
 	if c.lc != nil {
-		return c.n.loop.Call(func() { c.sc.SetNoDelay(noDelay) })
+		return c.opErr("set", c.n.loop.Call(func() { c.sc.SetNoDelay(noDelay) }))
 	}
 	if c.n.w.CurrentTask() == nil {
 		return c.opErr("set", ErrNotInTask)

@@ -22,6 +22,18 @@ var (
 	ErrNetwork = errors.New("sim: only tcp over IPv4 is simulated")
 )
 
+// errLoopClosed is what the calls of a Loop's Net fail with once the
+// Loop has stopped: it matches both net.ErrClosed and ErrClosed.
+var errLoopClosed error = loopClosedError{}
+
+type loopClosedError struct{}
+
+func (loopClosedError) Error() string {
+	return "use of closed network connection (sim: the Loop was closed)"
+}
+
+func (loopClosedError) Is(target error) bool { return target == net.ErrClosed || target == ErrClosed }
+
 // opError wraps err in a *net.OpError the way the net package does:
 // syscall errnos inside an *os.SyscallError named after the call that
 // would have failed on a real socket.
@@ -52,6 +64,8 @@ func mapErr(op string, err error) error {
 			call = "read"
 		}
 		return os.NewSyscallError(call, ce.Errno)
+	case errors.Is(err, ErrClosed): // the Loop (sim.ErrClosed), errLoopClosed
+		return errLoopClosed
 	case errors.Is(err, stack.ErrClosed), errors.Is(err, net.ErrClosed):
 		return net.ErrClosed
 	case errors.Is(err, stack.ErrShutdown):

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -132,9 +133,12 @@ func (n *Net) resolve(op, network, address string) (netip.AddrPort, error) {
 	} else {
 		a, err = n.w.Lookup(host)
 	}
-	if err != nil {
+	if errors.Is(err, ErrUnknownHost) {
 		return netip.AddrPort{}, &net.OpError{Op: op, Net: network,
 			Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	if err != nil { // the Loop closed before it could look the name up
+		return netip.AddrPort{}, &net.OpError{Op: op, Net: network, Err: mapErr(op, err)}
 	}
 	return netip.AddrPortFrom(a, uint16(p)), nil
 }

@@ -141,6 +141,10 @@ type loopConn struct {
 	kicked bool
 
 	wantCloseWrite, wantClose, wantAbort bool
+	// stopped is set when the loop stopped (Loop.Close) before the
+	// application closed the socket: blocked and later calls fail with
+	// net.ErrClosed instead of waiting for a service that never comes.
+	stopped bool
 
 	rtimer, wtimer *time.Timer // wake blocked calls at a deadline
 
@@ -164,7 +168,16 @@ func (n *Net) newLoopConn(sc *stack.Conn) *Conn {
 	c.lc.wcond = sync.NewCond(&c.mu)
 	c.lc.serviceFn = c.service
 	sc.SetNotify(func(stack.Event) { c.service() })
+	n.loop.onStop(c.lc.id, c.loopStopped)
 	return c
+}
+
+// loopStopped fails the calls blocked on c once the loop has stopped.
+func (c *Conn) loopStopped() {
+	c.mu.Lock()
+	c.lc.stopped = true
+	c.lc.wakeAll()
+	c.mu.Unlock()
 }
 
 // kick asks the loop to service c.
@@ -211,17 +224,25 @@ func (c *Conn) serviceOnce() {
 	// Take views of the application's bytes and of the free receive space
 	// under the mutex, then copy between them and the stack without it:
 	// the application touches neither region until they are handed back.
+	// The receive ring is allocated only once there are bytes to put in
+	// it, so that an idle connection costs no ring.
+	readable := sc.Readable() > 0
 	c.mu.Lock()
 	lc.kicked = false
 	wa, wb := lc.wbuf.held()
 	wantCW, wantClose, wantAbort := lc.wantCloseWrite, lc.wantClose, lc.wantAbort
 	readClosed := c.readClosed
-	ra, rb := lc.rbuf.space()
+	ringless := lc.rbuf.buf == nil && !readable
+	var ra, rb []byte
+	if !ringless {
+		ra, rb = lc.rbuf.space()
+	}
 	c.mu.Unlock()
 
 	if wantAbort {
 		sc.Abort()
 		lc.gone = true
+		c.n.loop.offStop(lc.id)
 		c.mu.Lock()
 		lc.wbuf.consume(lc.wbuf.n)
 		lc.wakeAll()
@@ -245,9 +266,16 @@ func (c *Conn) serviceOnce() {
 
 	// Stack bytes into the application's ring, or into the ring's free
 	// space as a scratch area to discard them after CloseRead.
-	got, rfull, rerr := loopFromStack(sc, ra, rb)
-	for readClosed && rfull && rerr == nil {
-		_, rfull, rerr = loopFromStack(sc, ra, rb)
+	var got int
+	var rfull bool
+	var rerr error
+	if ringless {
+		rerr = loopStackErr(sc)
+	} else {
+		got, rfull, rerr = loopFromStack(sc, ra, rb)
+		for readClosed && rfull && rerr == nil {
+			_, rfull, rerr = loopFromStack(sc, ra, rb)
+		}
 	}
 
 	if wantClose && lc.sentCloseWrite {
@@ -257,6 +285,7 @@ func (c *Conn) serviceOnce() {
 			werr = err
 		}
 		lc.gone = true
+		c.n.loop.offStop(lc.id)
 	}
 
 	c.mu.Lock()
@@ -363,6 +392,17 @@ func loopFromStack(sc *stack.Conn, a, b []byte) (int, bool, error) {
 	return got, true, nil
 }
 
+// loopStackErr returns what a read would end with on a connection with no
+// received bytes: io.EOF, the terminal error, or nil while it may still
+// receive.
+func loopStackErr(sc *stack.Conn) error {
+	_, err := sc.Read(nil)
+	if errors.Is(err, stack.ErrWouldBlock) {
+		return nil
+	}
+	return err
+}
+
 func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
 	raddr := net.TCPAddrFromAddrPort(ap)
 	if err := ctx.Err(); err != nil {
@@ -391,22 +431,24 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	})
 	defer stop()
 	c.mu.Lock()
-	for !lc.dialed && ctx.Err() == nil {
+	for !lc.dialed && ctx.Err() == nil && !lc.stopped {
 		lc.waitRead()
 	}
-	established, rerr := c.established, lc.rerr
+	established, rerr, stopped := c.established, lc.rerr, lc.stopped
 	if !established && rerr == nil {
 		lc.wantAbort = true
 	}
 	c.mu.Unlock()
-	if established {
+	switch {
+	case established:
 		return c, nil
+	case rerr != nil:
+		return nil, c.opErr("dial", rerr)
+	case stopped:
+		return nil, c.opErr("dial", errLoopClosed)
 	}
-	if rerr == nil {
-		c.kick()
-		return nil, c.opErr("dial", ctx.Err())
-	}
-	return nil, c.opErr("dial", rerr)
+	c.kick()
+	return nil, c.opErr("dial", ctx.Err())
 }
 
 // deadlinePassed reports whether t is set and not in the future.
@@ -417,13 +459,18 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
+		// The order of the checks is the net package's: a closed socket,
+		// an empty read (never blocks, never fails), the deadline (even
+		// with data buffered), then what the socket holds.
 		switch {
 		case c.closed:
 			return 0, c.opErr("read", net.ErrClosed)
+		case len(p) == 0:
+			return 0, nil
+		case deadlinePassed(c.rdl):
+			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		case c.readClosed:
 			return 0, io.EOF
-		case len(p) == 0:
-			return 0, nil // as the net package: an empty read never blocks
 		case lc.rbuf.n > 0:
 			n := lc.rbuf.read(p)
 			if lc.rfull && lc.rbuf.n <= loopBufSize/2 {
@@ -433,8 +480,8 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return n, nil
 		case lc.rerr != nil:
 			return 0, c.opErr("read", lc.rerr)
-		case deadlinePassed(c.rdl):
-			return 0, c.opErr("read", os.ErrDeadlineExceeded)
+		case lc.stopped:
+			return 0, c.opErr("read", errLoopClosed)
 		}
 		lc.waitRead()
 	}
@@ -446,17 +493,23 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	done := 0
 	for {
+		// As the net package: a closed socket first, then the deadline
+		// (before any byte is taken, even when the ring has room).
 		switch {
 		case c.closed:
 			return done, c.opErr("write", net.ErrClosed)
+		case done == len(p) && done > 0:
+			return done, nil
+		case deadlinePassed(c.wdl):
+			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		case lc.werr != nil:
 			return done, c.opErr("write", lc.werr)
 		case lc.wantCloseWrite:
 			return done, c.opErr("write", os.NewSyscallError("write", syscall.EPIPE))
+		case lc.stopped:
+			return done, c.opErr("write", errLoopClosed)
 		case done == len(p):
 			return done, nil
-		case deadlinePassed(c.wdl):
-			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if lc.wbuf.free() > 0 {
 			done += lc.wbuf.write(p[done:])
@@ -495,6 +548,9 @@ func (c *Conn) loopCloseWrite() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	c.lc.wantCloseWrite = true
+	// A Write blocked for ring space fails now with EPIPE, as on a
+	// *net.TCPConn, instead of waiting for the peer to drain the ring.
+	c.lc.wcond.Broadcast()
 	c.mu.Unlock()
 	c.kick()
 	return nil
@@ -568,23 +624,40 @@ func (c *Conn) stopTimers() {
 }
 
 // loopListener is a Listener's state under the wall-clock driver.
+//
+// Connections are taken from the engine's accept queue only for Accept
+// calls that wait for them: the others stay in the engine, where the
+// listen backlog bounds them (and SYNs beyond it are dropped and counted,
+// stack.Counters.TCPListenOverflows), so a listener that nobody accepts on
+// costs no more than its backlog of engine connections, and no rings.
 type loopListener struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []*Conn // accepted in scheduler context, not yet taken
-	closed bool
+	id     uint64 // socket id: the key of the listener's kicks and stop hook
+	pollFn func() // l.loopPoll, made once
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*Conn // taken from the engine for a waiting Accept, not yet returned
+	waiting int     // Accept calls blocked now
+	kicked  bool    // a kick of loopPoll waits for the loop's service
+	closed  bool
+	stopped bool // the loop stopped: Accept fails with net.ErrClosed
+	pulled  int  // connections taken from the engine so far
 }
 
 func (n *Net) loopListen(ap netip.AddrPort) (net.Listener, error) {
 	laddr := net.TCPAddrFromAddrPort(ap)
 	l := &Listener{n: n, addr: laddr, lcl: &loopListener{}}
-	l.lcl.cond = sync.NewCond(&l.lcl.mu)
+	ll := l.lcl
+	ll.cond = sync.NewCond(&ll.mu)
+	ll.pollFn = l.loopPoll
 	var err error
 	if cerr := n.loop.Call(func() {
 		l.sl, err = n.h.ListenAddr(ap, listenBacklog)
 		if err == nil {
+			ll.id = loopIDs.Add(1)
 			l.addr = net.TCPAddrFromAddrPort(l.sl.Addr())
 			l.sl.SetNotify(func(stack.Event) { l.loopPoll() })
+			n.loop.onStop(ll.id, l.loopStopped)
 		}
 	}); cerr != nil {
 		err = cerr
@@ -595,9 +668,18 @@ func (n *Net) loopListen(ap netip.AddrPort) (net.Listener, error) {
 	return l, nil
 }
 
-// loopPoll accepts every ready connection (scheduler context).
+// loopPoll takes ready connections from the engine, as many as there are
+// Accept calls waiting without a connection (scheduler context).
 func (l *Listener) loopPoll() {
+	ll := l.lcl
 	for {
+		ll.mu.Lock()
+		ll.kicked = false
+		want := !ll.closed && ll.waiting > len(ll.queue)
+		ll.mu.Unlock()
+		if !want {
+			return
+		}
 		sc, err := l.sl.Accept()
 		if err != nil {
 			return
@@ -605,17 +687,26 @@ func (l *Listener) loopPoll() {
 		c := l.n.newLoopConn(sc)
 		c.established, c.lc.dialed = true, true
 		c.service()
-		ll := l.lcl
 		ll.mu.Lock()
 		if ll.closed {
 			ll.mu.Unlock()
-			sc.Abort()
+			c.Abort()
 			continue
 		}
 		ll.queue = append(ll.queue, c)
+		ll.pulled++
 		ll.cond.Broadcast()
 		ll.mu.Unlock()
 	}
+}
+
+// loopStopped fails the Accept calls blocked on l once the loop stopped.
+func (l *Listener) loopStopped() {
+	ll := l.lcl
+	ll.mu.Lock()
+	ll.stopped = true
+	ll.cond.Broadcast()
+	ll.mu.Unlock()
 }
 
 func (l *Listener) loopAccept() (net.Conn, error) {
@@ -623,15 +714,26 @@ func (l *Listener) loopAccept() (net.Conn, error) {
 	ll.mu.Lock()
 	defer ll.mu.Unlock()
 	for {
-		if ll.closed {
+		switch {
+		case ll.closed:
 			return nil, l.opErr(net.ErrClosed)
-		}
-		if len(ll.queue) > 0 {
+		case len(ll.queue) > 0:
 			c := ll.queue[0]
+			ll.queue[0] = nil
 			ll.queue = ll.queue[1:]
 			return c, nil
+		case ll.stopped:
+			return nil, l.opErr(errLoopClosed)
+		}
+		// Ask the loop for a connection: one that is already waiting in
+		// the engine raises no new event.
+		ll.waiting++
+		if !ll.kicked {
+			ll.kicked = true
+			l.n.loop.Kick(ll.id, ll.pollFn)
 		}
 		ll.cond.Wait()
+		ll.waiting--
 	}
 }
 
@@ -650,6 +752,10 @@ func (l *Listener) loopClose() error {
 	for _, c := range pending {
 		c.Abort()
 	}
-	l.n.loop.Do(func() { l.sl.Close() })
+	// The engine resets the connections still in its accept queue.
+	l.n.loop.Do(func() {
+		l.sl.Close()
+		l.n.loop.offStop(ll.id)
+	})
 	return nil
 }

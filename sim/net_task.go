@@ -138,8 +138,18 @@ func (c *Conn) taskRead(p []byte) (int, error) {
 		return 0, c.opErr("read", ErrNotInTask)
 	}
 	for {
+		// The order of the checks is the net package's: a closed socket,
+		// then an empty read (never blocks, never fails), then the
+		// deadline (even with data buffered), then the socket itself.
 		if c.closed {
 			return 0, c.opErr("read", net.ErrClosed)
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		dl := c.n.virtual(c.rdl)
+		if dl != 0 && dl <= t.Now() {
+			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		if c.readClosed {
 			return 0, io.EOF
@@ -147,10 +157,6 @@ func (c *Conn) taskRead(p []byte) (int, error) {
 		n, err := c.sc.Read(p)
 		if !errors.Is(err, stack.ErrWouldBlock) {
 			return n, c.opErr("read", err)
-		}
-		dl := c.n.virtual(c.rdl)
-		if dl != 0 && dl <= t.Now() {
-			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		t.Wait(c.rq, dl)
 	}
@@ -163,11 +169,20 @@ func (c *Conn) taskWrite(p []byte) (int, error) {
 	}
 	done := 0
 	for {
+		// As the net package: a closed socket first, then the deadline
+		// (before any byte is taken, even when the buffer has room).
 		if c.closed {
 			return done, c.opErr("write", net.ErrClosed)
 		}
-		if done == len(p) {
+		if done == len(p) && done > 0 {
 			return done, nil
+		}
+		dl := c.n.virtual(c.wdl)
+		if dl != 0 && dl <= t.Now() {
+			return done, c.opErr("write", os.ErrDeadlineExceeded)
+		}
+		if done == len(p) {
+			return 0, nil
 		}
 		n, err := c.sc.Write(p[done:])
 		done += n
@@ -176,10 +191,6 @@ func (c *Conn) taskWrite(p []byte) (int, error) {
 		}
 		if !errors.Is(err, stack.ErrWouldBlock) {
 			return done, c.opErr("write", err)
-		}
-		dl := c.n.virtual(c.wdl)
-		if dl != 0 && dl <= t.Now() {
-			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		t.Wait(c.wq, dl)
 	}
@@ -203,7 +214,12 @@ func (c *Conn) taskCloseWrite() error {
 	if c.closed {
 		return c.opErr("close", net.ErrClosed)
 	}
-	return c.opErr("close", c.sc.CloseWrite())
+	err := c.sc.CloseWrite()
+	// A Write blocked for buffer space fails now with EPIPE, as on a
+	// *net.TCPConn: the stack refuses bytes after the FIN is queued, but
+	// it raises no event that would wake the writer.
+	c.wq.WakeAll()
+	return c.opErr("close", err)
 }
 
 func (c *Conn) taskCloseRead() error {

@@ -42,9 +42,14 @@ type Task struct {
 
 	killed, exiting bool
 	done            atomic.Bool
-	gid             uint64
-	panicVal        any
-	panicStack      []byte
+	// gid is the goroutine's id, for the watchdog's report. The task's
+	// goroutine stores it when it starts and the watchdog loads it from
+	// its own goroutine; a task that blocks outside the simulator on its
+	// first run never hands off through a channel in between, so the
+	// access must be atomic.
+	gid        atomic.Uint64
+	panicVal   any
+	panicStack []byte
 }
 
 type taskStatus uint8
@@ -112,7 +117,7 @@ func (w *World) CurrentTask() *Task { return w.tasks.current }
 func (w *World) Tasks() []*Task { return append([]*Task(nil), w.tasks.all...) }
 
 func (t *Task) main() {
-	t.gid = goroutineID()
+	t.gid.Store(goroutineID())
 	ts := &t.w.tasks
 	defer func() {
 		if r := recover(); r != nil {
@@ -464,7 +469,7 @@ func (ts *taskState) watch(timeout time.Duration, stop, done chan struct{}) {
 			continue
 		}
 		if t := ts.running.Load(); t != nil {
-			ts.stack = goroutineStack(t.gid)
+			ts.stack = goroutineStack(t.gid.Load())
 		}
 		close(ts.abort)
 		// Tell the scheduler, which waits for the task to park. If the task
