@@ -64,6 +64,19 @@ type TCPConfig struct {
 	FinWait2Timeout time.Duration
 	// TTL is the IPv4 time to live of outgoing packets. Default 64.
 	TTL uint8
+
+	// Issue 10 item 1: the limiter of ACKs that answer unacceptable
+	// segments (out of window, ACK of unsent data, ACK too old, challenge
+	// ACKs for RST and SYN); see ratelimit.go.
+
+	// InvalidAckInterval is the least time between two such ACKs of one
+	// connection. Default 500 ms (Linux tcp_invalid_ratelimit); negative
+	// disables the per-connection limit.
+	InvalidAckInterval time.Duration
+	// ChallengeAckLimit bounds such ACKs per host and second (RFC 5961 §7,
+	// Linux tcp_challenge_ack_limit); each second's budget is randomised
+	// around it as in Linux. Default 1000; negative disables the host limit.
+	ChallengeAckLimit int
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -152,5 +165,6 @@ func (c *TCPConfig) applyDefaults() error {
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
+	c.applyAckLimitDefaults()
 	return nil
 }

@@ -73,6 +73,12 @@ type Host struct {
 	pendL    []*Listener
 	wakeAt   time.Duration // the last WakeAt request that is still pending
 	wakeSet  bool
+
+	// Issue 10 item 1: the host stage of the invalid-ACK limiter
+	// (ratelimit.go): ACKs still allowed in the second invalidAckSec.
+	invalidAckSec    int64
+	invalidAckSecSet bool
+	invalidAckBudget int
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or
