@@ -67,4 +67,7 @@ type Counters struct {
 	TCPACKSkippedTimeWait  uint64 // per-connection limit: out-of-window segment in TIME_WAIT
 	TCPACKSkippedChallenge uint64 // per-connection limit: challenge ACK (RST, SYN, ACK too old)
 	TCPACKSkippedHostLimit uint64 // per-host limit (ChallengeAckLimit per second); Linux counts none
+
+	// Issue 10 item 9.
+	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
 }
