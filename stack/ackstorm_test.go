@@ -200,3 +200,52 @@ func TestInvalidAckLimitPerHost(t *testing.T) {
 		t.Fatalf("skipped %d challenge %d, sent %d", c.TCPACKSkippedHostLimit, c.TCPChallengeACKs, total)
 	}
 }
+
+// In TIME_WAIT and SYN_RECEIVED the per-connection limit counts under its
+// own name; a retransmitted FIN in TIME_WAIT is always acknowledged (it
+// occupies sequence space, so it is exempt) and still restarts 2×MSL.
+func TestInvalidAckLimitTimeWaitAndSynRecv(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	s.c.Close()
+	s.inject(seg{flags: FA, seq: 1, ack: 2, win: 65535})
+	if s.c.State() != StateTimeWait {
+		t.Fatalf("state %v", s.c.State())
+	}
+	s.out = nil
+	s.inject(seg{flags: A, seq: 90000, ack: 2, win: 65535})
+	s.inject(seg{flags: A, seq: 90000, ack: 2, win: 65535})
+	s.expect("Flags [.], ack 2, win 64000, length 0")
+	s.none()
+	for range 3 { // the peer's FIN again: answered every time
+		s.inject(seg{flags: FA, seq: 1, ack: 2, win: 65535})
+		s.expect("Flags [.], ack 2, win 64000, length 0")
+	}
+	if c := s.h.Counters(); c.TCPACKSkippedTimeWait != 1 || c.TCPACKSkippedSeq != 0 {
+		t.Fatalf("TIME_WAIT skipped %d, seq skipped %d", c.TCPACKSkippedTimeWait, c.TCPACKSkippedSeq)
+	}
+	// 2×MSL is 20 s here; a FIN after 15 s restarts it.
+	s.advance(15 * time.Second)
+	s.inject(seg{flags: FA, seq: 1, ack: 2, win: 65535})
+	s.expect("Flags [.], ack 2, win 64000, length 0")
+	s.advance(15 * time.Second)
+	if s.c.State() != StateTimeWait {
+		t.Fatalf("TIME_WAIT not restarted by the FIN: %v", s.c.State())
+	}
+	s.advance(6 * time.Second)
+	if s.c.State() != StateClosed {
+		t.Fatalf("TIME_WAIT outlived 2×MSL: %v", s.c.State())
+	}
+
+	s = newScript(t, scriptCfg())
+	if _, err := s.h.Listen(80, 8); err != nil {
+		t.Fatal(err)
+	}
+	s.inject(seg{flags: S, win: 65535})
+	s.out = nil
+	s.inject(seg{flags: A, seq: 90000, ack: 1, win: 65535})
+	s.inject(seg{flags: A, seq: 90000, ack: 1, win: 65535})
+	if len(s.out) != 1 || s.h.Counters().TCPACKSkippedSynRecv != 1 {
+		t.Fatalf("SYN_RECEIVED: %d ACKs, skipped %d", len(s.out), s.h.Counters().TCPACKSkippedSynRecv)
+	}
+}
