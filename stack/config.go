@@ -74,6 +74,19 @@ type TCPConfig struct {
 	// tcp_syncookies=2). Negative: never; a SYN that finds the queue full is
 	// dropped. A full accept queue drops SYNs in every mode.
 	SYNCookies int
+
+	// Issue 10 item 1: the limiter of ACKs that answer unacceptable
+	// segments (out of window, ACK of unsent data, ACK too old, challenge
+	// ACKs for RST and SYN); see ratelimit.go.
+
+	// InvalidAckInterval is the least time between two such ACKs of one
+	// connection. Default 500 ms (Linux tcp_invalid_ratelimit); negative
+	// disables the per-connection limit.
+	InvalidAckInterval time.Duration
+	// ChallengeAckLimit bounds such ACKs per host and second (RFC 5961 §7,
+	// Linux tcp_challenge_ack_limit); each second's budget is randomised
+	// around it as in Linux. Default 1000; negative disables the host limit.
+	ChallengeAckLimit int
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -165,5 +178,7 @@ func (c *TCPConfig) applyDefaults() error {
 	if c.SYNCookies > 1 {
 		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)
 	}
+
+	c.applyAckLimitDefaults()
 	return nil
 }

@@ -44,10 +44,10 @@ type Counters struct {
 	TCPEstabResets       uint64 // resets of synchronized connections
 	TCPListenOverflows   uint64 // SYNs dropped because the backlog was full
 	TCPListenDrops       uint64 // other segments a listener dropped
-	TCPOutOfWindow       uint64 // unacceptable segments (RFC 9293 §3.10.7.4 first step): ACK sent
-	TCPChallengeACKs     uint64 // challenge ACKs sent for RST or SYN (RFC 5961)
-	TCPAckTooNew         uint64 // ACKs of data never sent: dropped, ACK sent
-	TCPAckTooOld         uint64 // ACKs below SND.UNA − MAX.SND.WND (RFC 5961 §5.2): dropped, ACK sent
+	TCPOutOfWindow       uint64 // unacceptable segments (RFC 9293 §3.10.7.4 first step): ACK sent (rate-limited)
+	TCPChallengeACKs     uint64 // RSTs and SYNs answered by a challenge ACK (RFC 5961), rate-limited
+	TCPAckTooNew         uint64 // ACKs of data never sent: dropped, ACK sent (rate-limited)
+	TCPAckTooOld         uint64 // ACKs below SND.UNA − MAX.SND.WND (RFC 5961 §5.2): dropped, ACK sent (rate-limited)
 	TCPRstReceived       uint64 // RSTs that were accepted
 	TCPRstIgnored        uint64 // RSTs dropped as unacceptable
 	TCPRstSent           uint64 // RSTs sent
@@ -66,4 +66,16 @@ type Counters struct {
 	TCPSyncookiesSent   uint64 // SYN-ACKs sent with a cookie instead of a half-open connection
 	TCPSyncookiesRecv   uint64 // ACKs that carried a valid cookie
 	TCPSyncookiesFailed uint64 // ACKs checked as cookies (cookies sent lately) that were not valid: RST sent
+
+	// Issue 10 item 1: ACKs in answer to unacceptable segments suppressed
+	// by the rate limiter (ratelimit.go). The segment itself is counted as
+	// before (TCPOutOfWindow, TCPAckTooNew, TCPAckTooOld, TCPChallengeACKs).
+	TCPACKSkippedSeq       uint64 // per-connection limit: out-of-window segment or ACK of unsent data
+	TCPACKSkippedSynRecv   uint64 // per-connection limit: out-of-window segment in SYN_RECEIVED
+	TCPACKSkippedTimeWait  uint64 // per-connection limit: out-of-window segment in TIME_WAIT
+	TCPACKSkippedChallenge uint64 // per-connection limit: challenge ACK (RST, SYN, ACK too old)
+	TCPACKSkippedHostLimit uint64 // per-host limit (ChallengeAckLimit per second); Linux counts none
+
+	// Issue 10 item 9.
+	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
 }

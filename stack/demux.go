@@ -18,30 +18,24 @@ func (h *Host) demux(ifIndex int, src, dst netip.Addr, th *segment.Header, paylo
 			h.lastConn = c
 		}
 	}
+	var tw *Conn
 	if c != nil {
 		if c.state == StateTimeWait && c.timeWaitReusable(th) {
 			// RFC 1122 §4.2.2.13 and RFC 6191 §2 (without timestamps): a
 			// new SYN whose sequence number lies beyond the old
 			// connection's may end TIME_WAIT and open a new incarnation.
-			h.counters.TCPTimeWaitReuse++
-			// RFC 1122 §4.2.2.13 (1): the new incarnation's ISS must exceed
-			// the old one's highest sequence number, so that none of our old
-			// segments can fall in its window. Like Linux
-			// (tcp_timewait_state_process) we take the old SND.NXT plus a
-			// maximum unscaled window, 65535, plus 2.
-			h.twISN, h.twISNSet = c.sndMax.Add(65535+2), true
-			c.remove()
+			// The listener ends it only if it really creates the new
+			// connection (Listener.input).
+			tw = c
 		} else {
 			c.input(th, payload)
 			return
 		}
 	}
 	if l := h.findListener(dst, th.DstPort); l != nil {
-		l.input(src, dst, th, payload)
-		h.twISNSet = false // unused if the listener dropped the SYN
+		l.input(src, dst, th, payload, tw)
 		return
 	}
-	h.twISNSet = false
 	h.counters.TCPNoSocket++
 	// "If the state is CLOSED ... An incoming segment containing a RST is
 	// discarded. An incoming segment not containing a RST causes a RST to

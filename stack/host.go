@@ -83,6 +83,12 @@ type Host struct {
 	cookieKey    [32]byte     // hash key, derived from isnSecret on first use
 	cookieKeySet bool         // cookieKey is derived
 	cookieTS     cookieTSHook // timestamps for cookies; nil while the host does not use them
+
+	// Issue 10 item 1: the host stage of the invalid-ACK limiter
+	// (ratelimit.go): ACKs still allowed in the second invalidAckSec.
+	invalidAckSec    int64
+	invalidAckSecSet bool
+	invalidAckBudget int
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or

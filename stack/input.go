@@ -83,7 +83,14 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 				// FIN is acknowledged and restarts the 2 MSL timeout.
 				c.setTimer(&c.tm.closeAt, h.env.Now()+2*h.cfg.MSL)
 			}
-			c.sendAck()
+			if segLen > 0 && !syn {
+				// Data or a FIN the peer sent on its own: not part of an
+				// ACK loop, and its ACK resynchronises the sender, so it
+				// is not rate-limited (Linux tcp_oow_rate_limited).
+				c.sendAck()
+			} else {
+				c.sendInvalidAck(ackOutOfWindow)
+			}
 			return
 		}
 	}
@@ -93,7 +100,7 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 	if rst {
 		if seq != c.rcvNxt {
 			h.counters.TCPChallengeACKs++
-			c.sendAck()
+			c.sendInvalidAck(ackChallenge)
 			return
 		}
 		h.counters.TCPRstReceived++
@@ -121,7 +128,7 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 	// §3.10.7.4 fourth step).
 	if syn {
 		h.counters.TCPChallengeACKs++
-		c.sendAck()
+		c.sendInvalidAck(ackChallenge)
 		return
 	}
 
@@ -231,14 +238,14 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	// send an ACK, drop the segment, and return." (sndMax is RFC's SND.NXT.)
 	if ack.GreaterThan(c.sndMax) {
 		c.h.counters.TCPAckTooNew++
-		c.ackNow = true
+		c.sendInvalidAck(ackUnsentData)
 		return false
 	}
 	// RFC 5961 §5.2: an ACK older than SND.UNA − MAX.SND.WND cannot come
 	// from the peer's current view: send an ACK and drop the segment.
 	if c.maxSndWnd > 0 && ack.LessThan(c.sndUna.Add(-c.maxSndWnd)) {
 		c.h.counters.TCPAckTooOld++
-		c.ackNow = true
+		c.sendInvalidAck(ackChallenge) // Linux sends it as a challenge ACK
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()

@@ -171,7 +171,9 @@ func (l *Listener) unlink(c *Conn) {
 }
 
 // input handles a segment for a listener: RFC 9293 §3.10.7.2 (LISTEN).
-func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte) {
+// tw, when not nil, is the TIME_WAIT connection on the segment's 4-tuple
+// that this SYN may take over (demux checked timeWaitReusable).
+func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte, tw *Conn) {
 	h := l.h
 	key := connKey{local: netip.AddrPortFrom(dst, th.DstPort), remote: netip.AddrPortFrom(src, th.SrcPort)}
 	// First: an incoming RST is ignored.
@@ -193,11 +195,28 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 		h.counters.TCPListenDrops++ // "any other control or text-bearing segment ... drop it"
 		return
 	}
-	if l.wantCookie() {
+	if th.Flags&segment.FlagFIN != 0 {
+		// SYN and FIN together: no real TCP sends it (it opens and closes
+		// in one segment; scanners do). RFC 9293 would open a connection
+		// and queue the FIN; Linux drops it (tcp_rcv_state_process,
+		// SKB_DROP_REASON_TCP_FLAGS), and so do we.
+		h.counters.TCPDropSynFin++
+		return
+	}
+	full := len(l.embryo)+len(l.queue) >= l.backlog
+	if tw != nil {
+		// A SYN taking over TIME_WAIT continues the old incarnation's
+		// sequence space (demux checked it). A cookie would lose the ISS
+		// rule below and leave TIME_WAIT in place to catch the cookie's
+		// ACK, so such a SYN gets a real embryo while the accept queue has
+		// room, even beyond a full SYN queue: at most one extra per
+		// TIME_WAIT connection.
+		full = len(l.queue) >= l.backlog
+	} else if l.wantCookie() {
 		l.sendCookie(key, th)
 		return
 	}
-	if len(l.embryo)+len(l.queue) >= l.backlog {
+	if full {
 		h.counters.TCPListenOverflows++
 		return
 	}
@@ -205,6 +224,20 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	if !ok {
 		h.counters.IPNoRoute++
 		return
+	}
+	if tw != nil {
+		// The new incarnation is certain now; only now does TIME_WAIT end.
+		// A SYN dropped above leaves it in place, so that the old
+		// connection's sequence space stays guarded and the retransmitted
+		// SYN still gets the ISS below.
+		h.counters.TCPTimeWaitReuse++
+		// RFC 1122 §4.2.2.13 (1): the new incarnation's ISS must exceed
+		// the old one's highest sequence number, so that none of our old
+		// segments can fall in its window. Like Linux
+		// (tcp_timewait_state_process) we take the old SND.NXT plus a
+		// maximum unscaled window, 65535, plus 2.
+		h.twISN, h.twISNSet = tw.sndMax.Add(65535+2), true
+		tw.remove()
 	}
 	h.counters.TCPPassiveOpens++
 	c := h.newConn(key, ifIdx)

@@ -110,6 +110,11 @@ type tcb struct {
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
+
+	// Issue 10 item 1: when this connection last sent an ACK in answer to
+	// an unacceptable segment (ratelimit.go).
+	invalidAckAt  time.Duration
+	invalidAckSet bool
 }
 
 // connStats are the per-connection counts reported by Info.
