@@ -75,6 +75,28 @@ type TCPConfig struct {
 	// dropped. A full accept queue drops SYNs in every mode.
 	SYNCookies int
 
+	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
+	// keepalive.go.
+
+	// KeepAlive turns keep-alive probes on for new connections
+	// (SO_KEEPALIVE); Conn.SetKeepAlive changes it per connection. Default
+	// off, as RFC 1122 requires and Linux does.
+	KeepAlive bool
+	// KeepAliveIdle is how long a connection hears nothing before the first
+	// probe. Default 2 h (RFC 1122's least default; Linux tcp_keepalive_time).
+	KeepAliveIdle time.Duration
+	// KeepAliveInterval separates unanswered probes. Default 75 s (Linux
+	// tcp_keepalive_intvl).
+	KeepAliveInterval time.Duration
+	// KeepAliveProbes is how many unanswered probes end the connection with
+	// a RST and ETIMEDOUT. Default 9 (Linux tcp_keepalive_probes).
+	KeepAliveProbes int
+	// UserTimeout, when positive, bounds how long a connection may have
+	// data to deliver without any of it being acknowledged (TCP_USER_TIMEOUT,
+	// RFC 5482); it then fails with ETIMEDOUT and replaces DataRetries as
+	// the retransmission limit. Default 0: none.
+	UserTimeout time.Duration
+
 	// Issue 10 item 1: the limiter of ACKs that answer unacceptable
 	// segments (out of window, ACK of unsent data, ACK too old, challenge
 	// ACKs for RST and SYN); see ratelimit.go.
@@ -180,5 +202,5 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 
 	c.applyAckLimitDefaults()
-	return nil
+	return c.applyKeepAliveDefaults()
 }

@@ -78,4 +78,8 @@ type Counters struct {
 
 	// Issue 10 item 9.
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
+
+	// Keep-alives and the user timeout (keepalive.go).
+	TCPKeepAlive      uint64 // keep-alive probes sent
+	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives or the user timeout
 }

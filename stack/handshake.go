@@ -42,6 +42,7 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 		rcvBuf: newRing(h.cfg.RecvBuffer),
 	}
 	c.noDelay = h.cfg.NoDelay
+	c.initKeepAlive()
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
@@ -288,6 +289,8 @@ func (c *Conn) establish() {
 	}
 	c.synRetries = 0
 	c.cc.init()
+	c.establishedAt = c.h.env.Now()
+	defer c.armKeepAlive() // once the state is set below
 	if c.wrClosed {
 		c.state = StateFinWait1
 	} else {

@@ -325,6 +325,7 @@ func (c *Conn) newAck(ack segment.Seq) {
 	c.prevHighAck = c.sndUna
 	c.sndUna = ack
 	c.pullMarksToUna()
+	c.noteDelivery(true)
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // after a go-back-N rollback, the peer had more than we resent
 	}

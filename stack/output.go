@@ -25,6 +25,7 @@ import (
 // allocated per segment.
 
 func (c *Conn) output() {
+	defer c.noteDelivery(false) // the user timeout sees what output left to deliver
 	switch c.state {
 	case StateClosed, StateSynSent:
 		return

@@ -95,7 +95,8 @@ func (c *Conn) onRetransmitTimer() {
 	// A peer that keeps answering with a zero window is alive: do not count
 	// those timeouts against DataRetries (Linux, tcp_retransmit_timer).
 	zeroWindowAlive := c.sndWnd == 0 && now-c.lastAckAt < h.cfg.RTOMax
-	if int(c.rtxCount) >= h.cfg.DataRetries && !zeroWindowAlive {
+	// A user timeout, when set, is the only limit (keepalive.go), as in Linux.
+	if int(c.rtxCount) >= h.cfg.DataRetries && !zeroWindowAlive && c.ka.userTimeout == 0 {
 		c.fail(errTimedOut)
 		return
 	}
@@ -133,7 +134,7 @@ func (c *Conn) onPersistTimer() {
 		// as the receiver answers the probes. One that stops answering is
 		// given up after DataRetries probes in a row without an ACK, as
 		// Linux's tcp_probe_timer does with tcp_retries2.
-		if int(c.probesOut) >= c.h.cfg.DataRetries {
+		if int(c.probesOut) >= c.h.cfg.DataRetries && c.ka.userTimeout == 0 {
 			c.fail(errTimedOut)
 			return
 		}

@@ -115,6 +115,10 @@ type tcb struct {
 	// an unacceptable segment (ratelimit.go).
 	invalidAckAt  time.Duration
 	invalidAckSet bool
+
+	// Keep-alives and the user timeout (keepalive.go).
+	ka            keepAliveState
+	establishedAt time.Duration // when the handshake completed
 }
 
 // connStats are the per-connection counts reported by Info.
