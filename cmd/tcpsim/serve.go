@@ -278,7 +278,7 @@ func (r *tunRun) stop(w io.Writer) error {
 	if r.pcapFile != nil {
 		errs = append(errs, r.pcapFile.Close())
 	}
-	for i, f := range r.an.flows {
+	for i, f := range r.an.Flows() {
 		printSummary(w, fmt.Sprintf("[%d] ", i+1), f)
 	}
 	return errors.Join(errs...)

@@ -79,11 +79,11 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if o.verbose {
 		fmt.Fprintln(stdout)
 	}
-	for i, f := range n.an.flows {
+	for i, f := range n.an.Flows() {
 		printSummary(stdout, fmt.Sprintf("flow %d: ", i+1), f)
 		fmt.Fprintln(stdout)
 	}
-	if len(n.an.flows) > 1 {
+	if len(n.an.Flows()) > 1 {
 		printTotals(stdout, n)
 	}
 	printHostDrops(stdout, "", n)
@@ -173,13 +173,13 @@ func printTotals(w io.Writer, n *network) {
 	var payload int64
 	var retrans int
 	var first, last time.Duration
-	for i, f := range n.an.flows {
-		payload += f.dir[0].payload - retransBytes(&f.dir[0])
-		retrans += f.dir[0].retrans + f.dir[1].retrans
-		if i == 0 || f.dir[0].firstData < first {
-			first = f.dir[0].firstData
+	for i, f := range n.an.Flows() {
+		payload += f.Dir[0].Payload - retransBytes(&f.Dir[0])
+		retrans += f.Dir[0].Retrans + f.Dir[1].Retrans
+		if i == 0 || f.Dir[0].FirstData < first {
+			first = f.Dir[0].FirstData
 		}
-		last = max(last, f.dir[0].lastData)
+		last = max(last, f.Dir[0].LastData)
 	}
 	fmt.Fprintf(w, "all flows: %d bytes, %d retransmissions", payload, retrans)
 	if last > first {

@@ -225,7 +225,7 @@ func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error)
 // What their deferred clean-up sends is not part of the run: the analyzer
 // stops listening first.
 func (n *network) close() {
-	n.an.stopped = true
+	n.an.Stop()
 	n.w.Close()
 }
 
