@@ -105,7 +105,9 @@ func connection(t *testing.T, a *Analyzer, cport uint16, iss uint32, n int, at t
 		pktSpec{sim.Sent, false, A, 7001, iss + 1 + uint32(n), 0, at + 3*ms},
 		pktSpec{sim.Delivered, false, A, 7001, iss + 1 + uint32(n), 0, at + 4*ms},
 		pktSpec{sim.Sent, true, F | A, iss + 1 + uint32(n), 7001, 0, at + 4*ms},
+		pktSpec{sim.Delivered, true, F | A, iss + 1 + uint32(n), 7001, 0, at + 5*ms},
 		pktSpec{sim.Sent, false, F | A, 7001, iss + 2 + uint32(n), 0, at + 5*ms},
+		pktSpec{sim.Delivered, false, F | A, 7001, iss + 2 + uint32(n), 0, at + 6*ms},
 	)
 }
 
@@ -131,6 +133,31 @@ func TestNewFlowOnReusedTuple(t *testing.T) {
 		if d, ok := f.CompletionTime(); !ok || d != 3*time.Millisecond {
 			t.Errorf("flow %d: completion %v %v, want 3ms", i+1, d, ok)
 		}
+	}
+}
+
+// A flow is complete only once its FIN is acknowledged: delivered data
+// alone does not finish it.
+func TestCompleteNeedsFINAcked(t *testing.T) {
+	a := New()
+	const S, A = segment.FlagSYN, segment.FlagACK
+	feed(t, a, 40000,
+		pktSpec{sim.Sent, true, S, 100, 0, 0, 0},
+		pktSpec{sim.Sent, false, S | A, 7000, 101, 0, time.Millisecond},
+		pktSpec{sim.Sent, true, A, 101, 7001, 500, 2 * time.Millisecond},
+		pktSpec{sim.Delivered, true, A, 101, 7001, 500, 3 * time.Millisecond},
+		pktSpec{sim.Delivered, false, A, 7001, 601, 0, 4 * time.Millisecond},
+	)
+	f := a.Flows()[0]
+	if f.Complete() {
+		t.Fatal("a flow whose data is acknowledged but which sent no FIN is complete")
+	}
+	feed(t, a, 40000,
+		pktSpec{sim.Sent, true, segment.FlagFIN | A, 601, 7001, 0, 5 * time.Millisecond},
+		pktSpec{sim.Delivered, false, A, 7001, 602, 0, 6 * time.Millisecond},
+	)
+	if d, ok := f.CompletionTime(); !ok || d != 3*time.Millisecond {
+		t.Fatalf("after the FIN's ACK: complete %v, FCT %v; want 3ms", ok, d)
 	}
 }
 

@@ -61,12 +61,34 @@ func (f *Flow) Main() *Direction {
 	return &f.Dir[0]
 }
 
-// CompletionTime is the flow completion time: from the first SYN to the
-// delivery of the last new payload byte, in whichever direction came last
-// (ns-3 FlowMonitor measures first transmission to last reception). ok is
-// false for a flow that delivered no payload or failed.
+// Complete reports whether every direction that carried payload also sent
+// its FIN and saw all of it, FIN included, acknowledged: the transfer
+// finished. (The log cannot see an application's intent; a flow that keeps
+// its connection open is never complete by this rule.)
+func (f *Flow) Complete() bool {
+	if f.Failure != "" {
+		return false
+	}
+	data := false
+	for i := range f.Dir {
+		d := &f.Dir[i]
+		if d.Payload == 0 {
+			continue
+		}
+		data = true
+		if d.FINs == 0 || !d.AckSeen || d.AckedEnd.LessThan(d.MaxEnd.Add(1)) {
+			return false
+		}
+	}
+	return data
+}
+
+// CompletionTime is the flow completion time of a complete flow: from the
+// first SYN to the delivery of the last new payload byte, in whichever
+// direction came last (ns-3 FlowMonitor measures first transmission to last
+// reception). ok is false for a flow that is not complete.
 func (f *Flow) CompletionTime() (d time.Duration, ok bool) {
-	if f.Failure != "" || !f.Dir[0].SYNSeen {
+	if !f.Complete() {
 		return 0, false
 	}
 	var last time.Duration

@@ -59,6 +59,10 @@ type options struct {
 	file  string
 	flows flagval.IntRange
 
+	// transfer: when flows start, and machine-readable output.
+	startSpread flagval.Duration
+	json, csv   bool
+
 	// progress is where progress is drawn, or nil.
 	progress io.Writer
 }
@@ -74,7 +78,7 @@ func defaultOptions() *options {
 		delayedAck: true,
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
-		flows:      flagval.IntRange{V: 1, Min: 1, Max: 1000},
+		flows:      flagval.IntRange{V: 1, Min: 1, Max: maxFlows},
 	}
 }
 
@@ -252,6 +256,12 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.size == 0 {
 				return errors.New("--size 0B: nothing to transfer")
 			}
+			if o.json && o.csv {
+				return errors.New("--json and --csv are exclusive: choose one output format")
+			}
+			if (o.json || o.csv) && o.verbose {
+				return errors.New("-v prints packet lines to standard output, which --json and --csv keep for the document; use one or the other")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -265,6 +275,9 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
+	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
 	return cmd
 }
 

@@ -59,6 +59,10 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 		{"no host", []string{"get", "http:///index.html"}, "no host"},
 		{"bad port", []string{"get", "http://server.example:0/"}, `port "0"`},
 		{"transfer with argument", []string{"transfer", "extra"}, `unknown command "extra"`},
+		{"json and csv", []string{"transfer", "--json", "--csv"}, "--json and --csv are exclusive"},
+		{"json and verbose", []string{"transfer", "--json", "-v"}, "-v prints packet lines"},
+		{"too many flows", []string{"transfer", "--flows", "20000"}, `"20000" for "--flows"`},
+		{"bad start spread", []string{"transfer", "--start-spread", "soon"}, `"soon" for "--start-spread"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
