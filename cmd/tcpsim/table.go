@@ -114,12 +114,12 @@ func newSummaryDoc(s flows.Summary) summaryDoc {
 
 // runDoc is the whole --json document.
 type runDoc struct {
-	Command string      `json:"command"`
-	Seed    uint64      `json:"seed"`
-	Link    string      `json:"link"`
-	Flows   []flowRow   `json:"flows"`
-	Summary summaryDoc  `json:"summary"`
-	Error   string      `json:"error,omitempty"`
+	Command string     `json:"command"`
+	Seed    uint64     `json:"seed"`
+	Link    string     `json:"link"`
+	Flows   []flowRow  `json:"flows"`
+	Summary summaryDoc `json:"summary"`
+	Error   string     `json:"error,omitempty"`
 }
 
 func writeJSON(w io.Writer, doc runDoc) error {
@@ -200,4 +200,3 @@ func failureText(err error) string {
 	}
 	return s
 }
-
