@@ -45,12 +45,12 @@ func TestCubicWindowFunction(t *testing.T) {
 		t.Fatalf("K = %.6f, want ∛75 = 4.2172", k)
 	}
 	for _, c := range []struct{ t, w float64 }{
-		{0, 70},                  // the window starts at cwnd_epoch
-		{1, 100 - 0.4*33.2997},   // 0.4·(1−4.2172)³ = −13.32: concave, fast at first
-		{k, 100},                 // plateau at W_max
-		{k + 1, 100.4},           // convex: +C·1³
-		{k + 2, 103.2},           // +C·2³
-		{k + 5, 100 + 0.4 * 125}, // 150: probing fast above the old maximum
+		{0, 70},                // the window starts at cwnd_epoch
+		{1, 100 - 0.4*33.2997}, // 0.4·(1−4.2172)³ = −13.32: concave, fast at first
+		{k, 100},               // plateau at W_max
+		{k + 1, 100.4},         // convex: +C·1³
+		{k + 2, 103.2},         // +C·2³
+		{k + 5, 100 + 0.4*125}, // 150: probing fast above the old maximum
 	} {
 		if got := cubicW(c.t, k, 100); !near(got, c.w, 0.01) {
 			t.Errorf("W_cubic(%.4f) = %.4f, want %.4f", c.t, got, c.w)
