@@ -34,7 +34,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 	}
 	fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
 		flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
-	fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
+	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
+	o.printCC(stdout)
+	fmt.Fprintln(stdout)
 	if o.verbose {
 		fmt.Fprintln(stdout, verboseHeader)
 	}
