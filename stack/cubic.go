@@ -11,7 +11,9 @@ import (
 // recovery (newreno.go). Windows inside the algorithm are in segments of
 // SMSS, as the RFC writes them, held as float64; the control block's cwnd
 // stays in bytes. Time is the host's virtual clock, so a run is exactly
-// reproducible.
+// reproducible; products are converted with float64() before any addition,
+// which forbids the compiler's fused multiply-add, so that the same seed
+// gives the same packets on every architecture.
 //
 // What it does, by section of RFC 9438:
 //
@@ -65,7 +67,7 @@ func cubicK(wMax, cwndEpoch float64) float64 {
 // segments, t and k in seconds.
 func cubicW(t, k, wMax float64) float64 {
 	d := t - k
-	return cubicC*d*d*d + wMax
+	return float64(cubicC*d*d*d) + wMax // float64(): no fused multiply-add, same result on every GOARCH
 }
 
 type cubic struct {
@@ -133,7 +135,7 @@ func (w *cubic) avoid(acked uint32, now time.Duration) {
 	}
 	t := (now - w.epochStart).Seconds()
 	// §4.3: W_est grows like Reno with AIMD(α, β) per segment acknowledged.
-	w.wEst += w.alpha * (float64(acked) / smss) / cwnd
+	w.wEst += float64(w.alpha * (float64(acked) / smss) / cwnd)
 	if w.wEst >= w.cwndPrior {
 		w.alpha = 1
 	}
@@ -147,7 +149,7 @@ func (w *cubic) avoid(acked uint32, now time.Duration) {
 	// Concave or convex region: grow towards W_cubic one SRTT ahead.
 	target := cubicW(t+c.srtt.Seconds(), w.k, w.wMax)
 	target = min(max(target, cwnd), 1.5*cwnd)
-	w.acc += (target - cwnd) / cwnd * float64(acked)
+	w.acc += float64((target - cwnd) / cwnd * float64(acked))
 	if w.acc >= 1 {
 		inc := math.Floor(w.acc)
 		w.acc -= inc
@@ -170,7 +172,7 @@ func (w *cubic) reduce(updateMax bool) uint32 {
 		w.cwndPrior = cwnd
 	}
 	w.inEpoch, w.alpha, w.acc = false, cubicAlpha, 0
-	w.hs.active = false // RFC 9406 §4.2: a loss ends HyStart++; the algorithm's own reduction applies
+	w.hs.active, w.hs.css = false, false // RFC 9406 §4.2: a loss ends HyStart++; the algorithm's own reduction applies
 	return max(uint32(float64(c.flightSize())*cubicBeta), 2*smss)
 }
 
