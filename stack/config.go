@@ -109,6 +109,15 @@ type TCPConfig struct {
 	// Linux tcp_challenge_ack_limit); each second's budget is randomised
 	// around it as in Linux. Default 1000; negative disables the host limit.
 	ChallengeAckLimit int
+
+	// Issue 11: congestion control (congestion.go, cubic.go, hystart.go).
+
+	// CongestionControl names the window algorithm of each new connection:
+	// "newreno" (RFC 5681 slow start and congestion avoidance, the default
+	// when empty) or "cubic" (RFC 9438 CUBIC with HyStart++, RFC 9406, in
+	// its initial slow start, as Linux's default). Both share the RFC 6582
+	// fast recovery. NewHost rejects any other name.
+	CongestionControl string
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -202,5 +211,8 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 
 	c.applyAckLimitDefaults()
-	return c.applyKeepAliveDefaults()
+	if err := c.applyKeepAliveDefaults(); err != nil {
+		return err
+	}
+	return c.checkCongestionControl()
 }

@@ -46,7 +46,7 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
-	c.cc = newNewReno(c)
+	c.cc = newCongestionControl(c)
 	c.iss = segment.Seq(h.isnFor(key))
 	if h.twISNSet {
 		c.iss, h.twISNSet = h.twISN, false

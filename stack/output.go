@@ -153,6 +153,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if n > 0 {
 		c.lastDataAt = h.env.Now()
 	}
+	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)

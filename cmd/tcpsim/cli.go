@@ -47,6 +47,7 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
+	cc             ccFlag // --cc (cc.go)
 
 	// Run.
 	seed    flagval.Uint64
@@ -100,6 +101,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.rcvbuf, "rcvbuf", "TCP receive buffer size, e.g. 1MiB (default 256KiB, the stack's)")
 	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
 	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
+	addCCFlag(fs, o)
 
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")

@@ -60,6 +60,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	}
 	fmt.Fprintf(stdout, "tcpsim get %s (seed %d)\n", u.raw, o.seed)
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
+	o.printCC(stdout)
 	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n\n",
 		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
 	if o.verbose {

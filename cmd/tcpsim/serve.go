@@ -222,7 +222,7 @@ func startTUN(o *options, t *tunOptions, verbose io.Writer, name string, mtuGive
 	if mtuGiven {
 		d.MTU = o.mtu.V
 	}
-	tcp := stack.TCPConfig{SendBuffer: int(o.sndbuf), RecvBuffer: int(o.rcvbuf), NoDelay: o.nodelay}
+	tcp := stack.TCPConfig{SendBuffer: int(o.sndbuf), RecvBuffer: int(o.rcvbuf), NoDelay: o.nodelay, CongestionControl: string(o.cc)}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}

@@ -20,6 +20,7 @@ type flowRow struct {
 	Flow      int     `json:"flow"`
 	Client    string  `json:"client"`
 	Server    string  `json:"server"`
+	CC        string  `json:"congestion_control"`
 	Status    string  `json:"status"` // "completed", "failed" or "incomplete"
 	Error     string  `json:"error,omitempty"`
 	Start     float64 `json:"start_s"`      // first SYN sent
@@ -43,11 +44,12 @@ type flowRow struct {
 	HandshakeMS float64        `json:"handshake_rtt_ms"` // SYN to SYN-ACK delivered
 }
 
-func newFlowRow(f *Flow) flowRow {
+func newFlowRow(f *Flow, cc string) flowRow {
 	r := flowRow{
 		Flow:   f.Index,
 		Client: f.Client.String(),
 		Server: f.Server.String(),
+		CC:     cc,
 		Start:  f.SYNAt.Seconds(),
 		Drops:  map[string]int{},
 	}
@@ -128,7 +130,7 @@ func writeJSON(w io.Writer, doc runDoc) error {
 	return enc.Encode(doc)
 }
 
-var csvHeader = []string{"flow", "client", "server", "status", "error", "start_s", "first_byte_s", "last_byte_s", "fct_s",
+var csvHeader = []string{"flow", "client", "server", "congestion_control", "status", "error", "start_s", "first_byte_s", "last_byte_s", "fct_s",
 	"bytes_c2s", "bytes_s2c", "bytes_sent_c2s", "bytes_sent_s2c", "packets_c2s", "packets_s2c", "delivered_c2s", "delivered_s2c",
 	"retrans_c2s", "retrans_s2c", "drops", "duplicated", "corrupted", "goodput_bps", "rtt_samples", "rtt_min_ms", "rtt_mean_ms", "rtt_p99_ms", "handshake_rtt_ms"}
 
@@ -141,7 +143,7 @@ func writeCSV(w io.Writer, rows []flowRow) error {
 		for _, n := range r.Drops {
 			drops += n
 		}
-		cw.Write([]string{strconv.Itoa(r.Flow), r.Client, r.Server, r.Status, r.Error, f(r.Start), f(r.FirstByte), f(r.LastByte), f(r.FCT),
+		cw.Write([]string{strconv.Itoa(r.Flow), r.Client, r.Server, r.CC, r.Status, r.Error, f(r.Start), f(r.FirstByte), f(r.LastByte), f(r.FCT),
 			strconv.FormatInt(r.Bytes[0], 10), strconv.FormatInt(r.Bytes[1], 10), strconv.FormatInt(r.BytesSent[0], 10), strconv.FormatInt(r.BytesSent[1], 10),
 			strconv.Itoa(r.Packets[0]), strconv.Itoa(r.Packets[1]), strconv.Itoa(r.Delivered[0]), strconv.Itoa(r.Delivered[1]),
 			strconv.Itoa(r.Retrans[0]), strconv.Itoa(r.Retrans[1]), strconv.Itoa(drops), strconv.Itoa(r.Duplicated), strconv.Itoa(r.Corrupted),

@@ -11,7 +11,7 @@ import (
 // --json prints one JSON document and nothing else: every flow with its
 // 4-tuple, status and counts, and the aggregates.
 func TestTransferJSON(t *testing.T) {
-	out := runOK(t, "transfer", "--size", "200KB", "--flows", "4", "--loss", "1%", "--seed", "3", "--json")
+	out := runOK(t, "transfer", "--size", "200KB", "--flows", "4", "--loss", "1%", "--seed", "3", "--cc", "cubic", "--json")
 	var doc runDoc
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
@@ -26,7 +26,7 @@ func TestTransferJSON(t *testing.T) {
 	}
 	ports := map[string]bool{}
 	for i, f := range doc.Flows {
-		if f.Flow != i+1 || f.Status != "completed" || f.Bytes[0] != 200000 || f.FCT <= 0 || f.Goodput <= 0 || f.RTTSamples == 0 || f.RTTp99 < f.RTTMin {
+		if f.Flow != i+1 || f.CC != "cubic" || f.Status != "completed" || f.Bytes[0] != 200000 || f.FCT <= 0 || f.Goodput <= 0 || f.RTTSamples == 0 || f.RTTp99 < f.RTTMin {
 			t.Errorf("flow %d: %+v", i+1, f)
 		}
 		ports[f.Client] = true
@@ -51,7 +51,7 @@ func TestTransferCSV(t *testing.T) {
 		t.Fatalf("%d records; header %v", len(recs), recs[0])
 	}
 	for _, r := range recs[1:] {
-		if len(r) != len(csvHeader) || r[3] != "completed" || r[9] != "100000" {
+		if len(r) != len(csvHeader) || r[3] != "newreno" || r[4] != "completed" || r[10] != "100000" {
 			t.Errorf("record %v", r)
 		}
 	}
@@ -78,11 +78,11 @@ func TestTransferStartSpread(t *testing.T) {
 		t.Fatalf("%d records, want 1001", len(recs))
 	}
 	for _, r := range recs[1:] {
-		if r[3] != "completed" {
+		if r[4] != "completed" {
 			t.Fatalf("with --start-spread a flow did not complete: %v", r)
 		}
 	}
-	if recs[1000][5] != "0.999" {
-		t.Errorf("the last flow starts at %s s, want 0.999", recs[1000][5])
+	if recs[1000][6] != "0.999" {
+		t.Errorf("the last flow starts at %s s, want 0.999", recs[1000][6])
 	}
 }

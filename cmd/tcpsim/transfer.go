@@ -44,7 +44,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 		if o.startSpread > 0 {
 			fmt.Fprintf(stdout, "starts: spread evenly over %v\n", time.Duration(o.startSpread))
 		}
-		fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
+		fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
+		o.printCC(stdout)
+		fmt.Fprintln(stdout)
 	}
 	if o.verbose {
 		fmt.Fprintln(stdout, verboseHeader)
@@ -189,7 +191,7 @@ func sendFlow(n *network, size int64, done *int64) error {
 func report(w io.Writer, o *options, n *network, fs []*Flow, runErr error) error {
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f)
+		rows[i] = newFlowRow(f, o.cc.String())
 	}
 	switch {
 	case o.json:

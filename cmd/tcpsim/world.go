@@ -159,6 +159,8 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		SendBuffer: int(o.sndbuf),
 		RecvBuffer: int(o.rcvbuf),
 		NoDelay:    o.nodelay,
+
+		CongestionControl: string(o.cc),
 	}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
