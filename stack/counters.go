@@ -58,4 +58,8 @@ type Counters struct {
 	TCPDelayedAcks       uint64 // ACKs sent by the delayed-ACK timer
 	TCPTimeWaitReuse     uint64 // TIME_WAIT connections ended by a new SYN (RFC 6191)
 	TCPDropInState       uint64 // segments dropped because the state accepts none (e.g. no ACK bit)
+
+	// RFC 7323 timestamps (issue 10, item 2).
+	PAWSEstabRejected  uint64 // segments of a synchronized connection dropped by PAWS (RFC 7323 §5.3 R1): ACK sent
+	PAWSActiveRejected uint64 // SYN-ACKs whose TSecr echoes no timestamp of our SYN: RST sent (as Linux)
 }

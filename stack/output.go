@@ -143,6 +143,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++
 		c.stats.retrans++
+		c.tsRetransmit()
 		if c.rttTiming && c.rttSeq.GreaterThanEq(seq) && c.rttSeq.LessThan(next) {
 			c.rttTiming = false // Karn: the timed segment is ambiguous now
 		}
@@ -154,6 +155,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	}
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
+	c.stampTimestamps(&th)
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
 	if next.GreaterThan(c.sndNxt) {
@@ -191,6 +193,7 @@ func (c *Conn) sendAck() {
 	th.Window = c.windowToAdvertise()
 	c.addSACKBlocks(&th.Options, segment.MaxOptionsLen)
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 	c.afterAckSent()
 }
@@ -201,6 +204,7 @@ func (c *Conn) sendReset() {
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagRST | segment.FlagACK}
 	c.h.counters.TCPRstSent++
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 }
 

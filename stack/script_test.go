@@ -255,7 +255,7 @@ func (s *script) activeOpen() {
 		s.t.Fatal("no SYN")
 	}
 	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,sackOK], length 0 @0s")
+	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val 1603323636 ecr 0], length 0 @0s")
 	s.advance(10 * time.Millisecond)
 	s.inject(seg{flags: segment.FlagSYN | segment.FlagACK, seq: 0, ack: 1, win: 65535, mss: 1460})
 	s.expect("Flags [.], ack 1, win 64000, length 0 @10ms")
