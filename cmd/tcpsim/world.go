@@ -147,6 +147,8 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		SendBuffer: int(o.sndbuf),
 		RecvBuffer: int(o.rcvbuf),
 		NoDelay:    o.nodelay,
+		// --timestamps off (issue 10, item 2).
+		DisableTimestamps: !bool(o.timestamps),
 	}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
