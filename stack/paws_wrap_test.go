@@ -63,7 +63,7 @@ type wrapRun struct {
 	// The fault.
 	forge      bool  // make the copy from the early segment (CI) rather than wait a wrap
 	captureAt  int64 // offset of the early segment to copy
-	triggerAt  int64 // the hole: the first segment at or beyond this offset (forge), or holding captureAt + 2^32
+	triggerAt  int64 // the hole (forge): the first full segment at or beyond this offset
 	iss        segment.Seq
 	hi         int64  // highest stream offset seen on the link
 	stale      []byte // the early segment as sent
@@ -185,8 +185,12 @@ func (r *wrapRun) onLink(pkt []byte) bool {
 		if copyPkt, err = old.Encode(nil); err != nil {
 			r.t.Fatal(err)
 		}
-	case !r.forge && off <= r.staleOff+(1<<32) && r.staleOff+(1<<32) < off+int64(len(p.Payload)):
-		copyPkt = r.stale // one wrap later: the same sequence numbers, unchanged
+	case !r.forge && off >= r.staleOff+(1<<32) && off < r.staleOff+(1<<32)+int64(len(p.Payload)):
+		// One wrap later the segment boundaries have moved (2^32 is no
+		// multiple of the MSS): the lost segment is the one that starts
+		// inside the copy's sequence numbers, so that the copy, unchanged,
+		// reaches from bytes already received into the hole.
+		copyPkt = r.stale
 	default:
 		return false
 	}
@@ -256,8 +260,8 @@ func TestPAWSLongTransferWrap(t *testing.T) {
 		if !off && (r.mismatch >= 0 || paws == 0) {
 			t.Errorf("timestamps on: first wrong byte at %d, PAWSEstabRejected %d", r.mismatch, paws)
 		}
-		if off && r.mismatch < 0 {
-			t.Errorf("timestamps off: the stream arrived intact; the stale copy was expected to corrupt it")
+		if off && (r.mismatch != r.holeOff || paws != 0) {
+			t.Errorf("timestamps off: first wrong byte at %d, want %d (the hole), PAWSEstabRejected %d", r.mismatch, r.holeOff, paws)
 		}
 	}
 }

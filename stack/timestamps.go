@@ -221,11 +221,11 @@ func (c *Conn) tsRTT(th *segment.Header, ack segment.Seq) {
 const tsMaxAge = 1 << 30
 
 // tsRetransmit records a retransmission: from now on only an echo of this
-// copy or a later segment gives an RTT sample (see tsRTT).
+// copy or a later segment gives an RTT sample (see tsRTT). A retransmitted
+// SYN counts too, before timestamps are known to be in use: a SYN-ACK
+// echoing the first SYN gives no sample.
 func (c *Conn) tsRetransmit() {
-	if c.tsOK {
-		c.tsEchoMin = c.tsNow()
-	}
+	c.tsEchoMin = c.tsNow()
 }
 
 // synAckEchoBad is Linux's check of a SYN-ACK in SYN_SENT

@@ -325,3 +325,32 @@ func TestTimestamps_ThreeSACKBlocks(t *testing.T) {
 		t.Fatalf("last ACK options %+v, want timestamps and 3 SACK blocks in 40 bytes", o)
 	}
 }
+
+// The same for a retransmitted SYN: a SYN-ACK echoing the retransmission
+// gives the first RTT sample; one echoing the first SYN gives none, and
+// RFC 6298 §5.7's 3 s RTO follows.
+func TestTimestamps_RTTSampleAfterSYNRetransmission(t *testing.T) {
+	for _, tc := range []struct {
+		ecr      uint32
+		wantSRTT time.Duration
+		wantRTO  time.Duration
+	}{
+		{tsAt(time.Second), 10 * time.Millisecond, DefaultRTOMin},
+		{tsAt(0), 0, 3 * time.Second},
+	} {
+		s := newScript(t, scriptCfg())
+		c, err := s.h.Connect(netip.Addr{}, s.peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.c, s.local = c, c.LocalAddr()
+		s.iss = uint32(s.out[0].pkt.TCP.Seq)
+		s.advance(time.Second + 10*time.Millisecond)
+		s.expect(f("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val %d ecr 0], length 0 @0s", tsAt(0)))
+		s.expect(f("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val %d ecr 0], length 0 @1s", tsAt(time.Second)))
+		s.inject(seg{flags: SA, ack: 1, win: 65535, mss: 1460, ts: true, tsval: 7000, tsecr: tc.ecr})
+		if in := c.Info(); in.State != StateEstablished || in.SRTT != tc.wantSRTT || in.RTO != tc.wantRTO {
+			t.Fatalf("echo %d: state %v SRTT %v RTO %v, want ESTABLISHED, %v, %v", tc.ecr, in.State, in.SRTT, in.RTO, tc.wantSRTT, tc.wantRTO)
+		}
+	}
+}
