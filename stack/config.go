@@ -118,6 +118,16 @@ type TCPConfig struct {
 	// its initial slow start, as Linux's default). Both share the RFC 6582
 	// fast recovery. NewHost rejects any other name.
 	CongestionControl string
+
+	// RFC 7323 timestamps (issue 10, item 2).
+
+	// DisableTimestamps turns off the RFC 7323 timestamps option, which is
+	// on by default as in Linux (tcp_timestamps): the SYN offers it, and
+	// when both SYNs carry it every segment carries TSval and TSecr, old
+	// duplicates are rejected by PAWS (§5) and RTT samples come from the
+	// echoed timestamps (§4). Without it a connection is safe from old
+	// duplicates only while rate × MSL stays below 2^31 bytes.
+	DisableTimestamps bool
 }
 
 // Defaults, named so that tests and docs refer to one place.

@@ -75,6 +75,7 @@ type Counters struct {
 	TCPACKSkippedTimeWait  uint64 // per-connection limit: out-of-window segment in TIME_WAIT
 	TCPACKSkippedChallenge uint64 // per-connection limit: challenge ACK (RST, SYN, ACK too old)
 	TCPACKSkippedHostLimit uint64 // per-host limit (ChallengeAckLimit per second); Linux counts none
+	TCPACKSkippedPAWS      uint64 // per-connection limit: ACK for a segment PAWS rejected (timestamps.go)
 
 	// Issue 10 item 9.
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
@@ -82,4 +83,8 @@ type Counters struct {
 	// Keep-alives and the user timeout (keepalive.go).
 	TCPKeepAlive      uint64 // keep-alive probes sent
 	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives or the user timeout
+
+	// RFC 7323 timestamps (issue 10, item 2).
+	PAWSEstabRejected  uint64 // segments of a synchronized connection dropped by PAWS (RFC 7323 §5.3 R1): ACK sent
+	PAWSActiveRejected uint64 // SYN-ACKs whose TSecr echoes no timestamp of our SYN: RST sent (as Linux)
 }

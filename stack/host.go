@@ -137,6 +137,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		binary.LittleEndian.PutUint64(h.portKey[i:], h.rng.Uint64())
 	}
 	h.ipID = uint16(h.rng.Uint32())
+	if !tcp.DisableTimestamps {
+		h.cookieTS = cookieTimestamps{h} // cookies carry window scale and SACK in TSval
+	}
 	return h, nil
 }
 

@@ -42,6 +42,10 @@ type ConnInfo struct {
 	OutOfOrderBlocks           int    // gaps' worth of data held now
 	OutOfOrderBytes            int    // bytes held out of order now
 	SendBuffered, RecvBuffered int    // bytes in the send buffer (unacked+unsent) and readable
+
+	// RFC 7323 timestamps (issue 10, item 2).
+	Timestamps bool   // both SYNs carried the timestamps option: PAWS and TSecr RTT samples in use
+	TSRecent   uint32 // TS.Recent, the peer's timestamp we echo (0 without timestamps)
 }
 
 // Info returns a snapshot of the connection's state and counters.
@@ -86,5 +90,7 @@ func (c *Conn) Info() ConnInfo {
 		OutOfOrderBytes:        c.reasm.bytes,
 		SendBuffered:           c.sndBuf.n,
 		RecvBuffered:           c.rcvBuf.n,
+		Timestamps:             c.tsOK,
+		TSRecent:               c.tsRecent,
 	}
 }

@@ -50,6 +50,11 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		return
 	}
 
+	// RFC 7323 §5.3 R1 (PAWS) comes before the window check.
+	if !c.pawsAccept(th, len(payload)) {
+		return
+	}
+
 	// First: check the sequence number.
 	wnd := c.advertisedRemaining()
 	if !acceptable(seq, segLen, c.rcvNxt, wnd) {
@@ -145,11 +150,15 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			h.sendResetFor(c.key, th, len(payload))
 			return
 		}
+		c.tsRTT(th, th.Ack)
 		c.ackSyn(th.Ack)
 		c.sndWnd = uint32(th.Window) << c.sndWndShift
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = seq, th.Ack
 		c.establish()
+	}
+	if !th.Ack.GreaterThan(c.sndMax) {
+		c.tsUpdateRecent(th) // RFC 7323 §5.3 R3, for a segment not dropped below
 	}
 	if !c.processAck(th, len(payload)) {
 		c.output()
@@ -256,6 +265,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
 	case ack.GreaterThan(c.sndUna):
+		c.tsRTT(th, ack) // RFC 7323 §4.1: before newAck restarts the timer
 		c.newAck(ack)
 	case ack == c.sndUna && payloadLen == 0 && th.Flags&(segment.FlagSYN|segment.FlagFIN) == 0 &&
 		win == c.sndWnd && c.sndMax != c.sndUna:

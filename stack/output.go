@@ -144,6 +144,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++
 		c.stats.retrans++
+		c.tsRetransmit()
 		if c.rttTiming && c.rttSeq.GreaterThanEq(seq) && c.rttSeq.LessThan(next) {
 			c.rttTiming = false // Karn: the timed segment is ambiguous now
 		}
@@ -156,6 +157,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
+	c.stampTimestamps(&th)
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
 	if next.GreaterThan(c.sndNxt) {
@@ -191,8 +193,13 @@ func (c *Conn) sendAck() {
 	}
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
-	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.rcvMSS)) // fits the interface MTU
+	room := min(segment.MaxOptionsLen, c.rcvMSS) // the bare ACK must fit the interface MTU
+	if c.tsOK {
+		room -= tsOptLen // with TSopt beside the blocks
+	}
+	c.addSACKBlocks(&th.Options, room)
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 	c.afterAckSent()
 }
@@ -203,6 +210,7 @@ func (c *Conn) sendReset() {
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagRST | segment.FlagACK}
 	c.h.counters.TCPRstSent++
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 }
 

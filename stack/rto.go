@@ -143,6 +143,7 @@ func (c *Conn) onPersistTimer() {
 		th.Window = c.windowToAdvertise()
 		c.h.counters.TCPZeroWindowProbes++
 		c.stats.segsOut++
+		c.stampTimestamps(&th)
 		c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 		c.afterAckSent()
 		c.persistBackoff++

@@ -26,6 +26,9 @@ func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 	if !c.sackOK || c.reasm.empty() {
 		return
 	}
+	if c.tsOK {
+		room = min(room, segment.MaxOptionsLen-tsOptLen) // TSopt shares the 40 bytes: three blocks at most
+	}
 	maxBlocks := min((room-4)/8, segment.MaxSACKBlocks)
 	if maxBlocks <= 0 {
 		return

@@ -119,6 +119,17 @@ type tcb struct {
 	// Keep-alives and the user timeout (keepalive.go).
 	ka            keepAliveState
 	establishedAt time.Duration // when the handshake completed
+
+	// RFC 7323 timestamps (issue 10, item 2; timestamps.go).
+	tsOK        bool          // both SYNs carried TSopt (the RFC's Snd.TS.OK): every segment we send carries it
+	tsOffset    uint32        // added to the millisecond clock to make our TSval (per address pair, keyed hash)
+	tsFirst     uint32        // TSval when the connection was created: an echo below it is not ours
+	tsEchoMin   uint32        // lowest TSecr that may give an RTT sample: our TSval at the last retransmission
+	tsRecent    uint32        // TS.Recent: the TSval we echo in TSecr (§4.3)
+	tsRecentAt  time.Duration // when TS.Recent was last set; older than 24 days it is invalid (§5.5)
+	tsRecentOK  bool          // TS.Recent holds a value
+	lastAckSent segment.Seq   // Last.ACK.sent: the ACK field of the last segment we sent (§4.3)
+	tsRTTSeq    segment.Seq   // a TSecr RTT sample needs SEG.ACK beyond it: at most one per round trip
 }
 
 // connStats are the per-connection counts reported by Info.

@@ -49,6 +49,8 @@ type options struct {
 	delayedAck     flagval.OnOff
 	cc             ccFlag // --cc (cc.go)
 
+	timestamps flagval.OnOff
+
 	// Run.
 	seed    flagval.Uint64
 	timeout flagval.Duration
@@ -77,6 +79,7 @@ func defaultOptions() *options {
 		queue:      flagval.IntRange{V: 100, Min: 1, Max: 1 << 20},
 		mss:        flagval.IntRange{V: 0, Min: 28, Max: 65495}, // hosts' MTU is MSS+40, at least 68 (RFC 791)
 		delayedAck: true,
+		timestamps: true,
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
 		flows:      flagval.IntRange{V: 1, Min: 1, Max: maxFlows},
@@ -102,6 +105,8 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
 	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
 	addCCFlag(fs, o)
+
+	fs.Var(&o.timestamps, "timestamps", "RFC 7323 timestamps (PAWS, RTT measurement) on or off")
 
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
@@ -229,6 +234,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u, _ := parseGetURL(args[0])
 			o.progress = progressWriter(stderr)
+			warnSeqWrap(stderr, o)
 			if err := runGet(stdout, o, u); err != nil {
 				return &runError{err}
 			}
@@ -268,6 +274,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.progress = progressWriter(stderr)
+			warnSeqWrap(stderr, o)
 			if err := runTransfer(stdout, o); err != nil {
 				return &runError{err}
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every kind of bad flag or argument exits with status 2 and prints one
@@ -110,6 +111,42 @@ func TestBarePercentIsPercent(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "loss 5%") {
 			t.Errorf("--loss %s: the link line does not say loss 5%%:\n%s", arg, stdout.String())
+		}
+	}
+}
+
+// With --timestamps off, a link fast enough to wrap the sequence space
+// within the MSL (rate × MSL ≥ 2^31 bytes) draws one warning line on
+// stderr; a slower link, or timestamps on, draws none (issue 10, item 2).
+func TestSeqWrapWarning(t *testing.T) {
+	if got := seqWrapLimit(30 * time.Second); got != 572662306 {
+		t.Fatalf("limit at a 30 s MSL = %d bit/s, want 572662306 (2^31 bytes in 30 s)", got)
+	}
+	cases := []struct {
+		args []string
+		warn string // substring of the warning, "" for none
+	}{
+		{[]string{"--rate", "1gbit", "--timestamps", "off"}, "--rate 1gbit with --timestamps off"},
+		{[]string{"--rate", "0", "--timestamps", "off"}, "an unlimited --rate with --timestamps off"},
+		{[]string{"--rate", "572mbit", "--timestamps", "off"}, ""},
+		{[]string{"--rate", "1gbit"}, ""},
+		{[]string{"--rate", "0"}, ""},
+	}
+	for _, c := range cases {
+		args := append([]string{"transfer", "--size", "100KB", "--delay", "1ms"}, c.args...)
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("run(%q) = %d; stderr %s", args, code, stderr.String())
+		}
+		got := stderr.String()
+		if c.warn == "" {
+			if got != "" {
+				t.Errorf("run(%q): stderr %q, want nothing", args, got)
+			}
+			continue
+		}
+		if !strings.HasPrefix(got, "tcpsim: warning: ") || !strings.Contains(got, c.warn) || !strings.Contains(got, "2^31 bytes") || strings.Count(got, "\n") != 1 {
+			t.Errorf("run(%q): stderr %q, want one warning line with %q", args, got, c.warn)
 		}
 	}
 }

@@ -161,6 +161,9 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		NoDelay:    o.nodelay,
 
 		CongestionControl: string(o.cc),
+
+		// --timestamps off (issue 10, item 2).
+		DisableTimestamps: !bool(o.timestamps),
 	}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1

@@ -490,6 +490,13 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 		}
 		tcp.DisableSACK = !on
 		return nil
+	case "timestamps":
+		var on bool
+		if err := flag(&on); err != nil {
+			return err
+		}
+		tcp.DisableTimestamps = !on
+		return nil
 	case "ttl":
 		n, err := strconv.ParseUint(c.Value, 10, 8)
 		if err != nil {
