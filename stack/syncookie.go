@@ -296,7 +296,7 @@ func (l *Listener) cookieACK(key connKey, th *segment.Header, payload []byte) bo
 	c.sndNxt, c.sndMax, c.sndBufStart = iss.Add(1), iss.Add(1), iss.Add(1)
 	c.irs = irs
 	c.rcvNxt = irs.Add(1)
-	c.rcvAdv = c.rcvNxt.Add(min(c.rcvWnd(), 0xffff)) // the SYN-ACK's window
+	c.rcvAdv = c.rcvNxt.Add(min(c.rcvWnd(), 0xffff))                    // the SYN-ACK's window
 	c.sndMSS = min(max(minSendMSS, int(cookieMSSTable[idx])), c.rcvMSS) // as processSynOptions
 	c.sackOK = o.sackOK
 	if o.wsOK {
