@@ -26,6 +26,7 @@ type (
 type analyzer struct {
 	*flows.Analyzer
 	verbose io.Writer
+	anatomy bool // -X
 	pkt     segment.Packet
 	line    []byte
 }
@@ -46,6 +47,10 @@ func (a *analyzer) event(e *sim.Event) {
 			return
 		}
 		a.print(e, &a.pkt)
+		if a.anatomy && e.Verdict == sim.Sent {
+			a.line = appendAnatomy(a.line[:0], e.Data)
+			a.verbose.Write(a.line)
+		}
 	}
 }
 

@@ -55,6 +55,7 @@ type options struct {
 	seed    flagval.Uint64
 	timeout flagval.Duration
 	verbose bool
+	hex     bool // -X: each packet's anatomy under its line (implies verbose)
 	pcap    string
 
 	// Payload.
@@ -111,11 +112,15 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
+	fs.BoolVarP(&o.hex, "hex", "X", false, "with -v's lines, each sent packet's bytes as hex, every IPv4 and TCP header field and option named, HTTP as text (implies -v)")
 	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture, taken at the client's end of the link, to `FILE`")
 }
 
 // validate checks what single flags cannot: combinations.
 func (o *options) validate(fs *pflag.FlagSet) error {
+	if o.hex {
+		o.verbose = true
+	}
 	if fs.Changed("gap") && o.reorder == 0 {
 		return fmt.Errorf("--gap %d needs --reorder", o.gap.V)
 	}

@@ -144,6 +144,7 @@ func (o *options) describeLink() string {
 // every packet event as it happens.
 func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error) {
 	n := &network{an: newAnalyzer(verbose)}
+	n.an.anatomy = o.hex
 	onEvent := n.an.event
 	if progress := prog.hook(n.an); progress != nil {
 		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
