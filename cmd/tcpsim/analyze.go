@@ -26,7 +26,8 @@ type (
 type analyzer struct {
 	*flows.Analyzer
 	verbose io.Writer
-	anatomy bool // -X
+	anatomy bool    // -X
+	ladder  *ladder // get --ladder, or nil
 	pkt     segment.Packet
 	line    []byte
 }
@@ -41,6 +42,9 @@ func (a *analyzer) event(e *sim.Event) {
 		return
 	}
 	a.Analyzer.Event(e)
+	if a.ladder != nil {
+		a.ladder.event(e)
+	}
 	if a.verbose != nil && e.Verdict != sim.Delivered {
 		if a.pkt.Decode(e.Data, false) != nil {
 			a.printRaw(e)

@@ -56,7 +56,11 @@ type options struct {
 	timeout flagval.Duration
 	verbose bool
 	hex     bool // -X: each packet's anatomy under its line (implies verbose)
-	pcap    string
+
+	// get --ladder (ladder.go).
+	ladder    ladderMode
+	ladderMax flagval.IntRange
+	pcap      string
 
 	// Payload.
 	size  flagval.Size
@@ -84,6 +88,7 @@ func defaultOptions() *options {
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
 		flows:      flagval.IntRange{V: 1, Min: 1, Max: maxFlows},
+		ladderMax:  flagval.IntRange{V: 200, Min: 1, Max: 1 << 20},
 	}
 }
 
@@ -249,6 +254,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
+	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
+	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
+	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }

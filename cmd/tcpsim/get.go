@@ -88,6 +88,9 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	if o.verbose {
 		fmt.Fprintln(stdout)
 	}
+	if l := n.an.ladder; l != nil {
+		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", clientPrefix.Addr(), l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
+	}
 	printStory(stdout, n, u, &res)
 	printHostDrops(stdout, "  ", n)
 	switch {

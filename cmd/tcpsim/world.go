@@ -145,6 +145,9 @@ func (o *options) describeLink() string {
 func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error) {
 	n := &network{an: newAnalyzer(verbose)}
 	n.an.anatomy = o.hex
+	if o.ladder != "" {
+		n.an.ladder = newLadder(o.ladderMax.V)
+	}
 	onEvent := n.an.event
 	if progress := prog.hook(n.an); progress != nil {
 		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
