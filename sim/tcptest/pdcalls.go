@@ -31,9 +31,9 @@ var pdSymbols = map[string]int64{
 	"POLLRDNORM": 0x40, "POLLRDBAND": 0x80, "POLLWRNORM": 0x100, "POLLWRBAND": 0x200, "POLLRDHUP": 0x2000,
 	"MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x40, "MSG_EOR": 0x80, "MSG_MORE": 0x8000, "MSG_ZEROCOPY": 0x4000000,
 	"SOCK_NONBLOCK": 0x800,
-	"TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
+	"TCP_CA_Open":   0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
 	"TCP_INFINITE_SSTHRESH": 0x7fffffff,
-	"TCP_ESTABLISHED": 1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4, "TCP_FIN_WAIT2": 5,
+	"TCP_ESTABLISHED":       1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4, "TCP_FIN_WAIT2": 5,
 	"TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8, "TCP_LAST_ACK": 9, "TCP_LISTEN": 10, "TCP_CLOSING": 11,
 }
 
@@ -904,6 +904,12 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			continue
 		}
 		fields := strings.Fields(line)
+		if strings.HasSuffix(fields[0], "set_sysctls.py") && len(fields) > 1 {
+			// packetdrill's helper: set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...
+			line = "sysctl " + strings.ReplaceAll(strings.Join(fields[1:], " "), "/proc/sys/", "")
+			line = strings.ReplaceAll(line, "/", ".")
+			fields = strings.Fields(line)
+		}
 		if fields[0] != "sysctl" {
 			return r.unsupported(lineNo, col, "shell command %q", line)
 		}

@@ -96,9 +96,9 @@ type pdRunner struct {
 	pending       *pdPending
 	pollTimeout   *time.Duration // set by prepare for a poll with a timeout
 	pollOnTimeout func() (int64, string)
-	inPoke    bool
-	fail      error // first failure found inside a callback
-	assertErr error // first failed %{ }% assertion, reported at the end
+	inPoke        bool
+	fail          error // first failure found inside a callback
+	assertErr     error // first failed %{ }% assertion, reported at the end
 
 	tsMap                    map[uint32]uint32
 	tsFound                  bool
