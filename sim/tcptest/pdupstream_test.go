@@ -17,7 +17,10 @@ import (
 // GPLv2 and is not copied into this repository; the tests read it from a
 // checkout named by -tcpsim.packetdrill or $TCPSIM_PACKETDRILL (the
 // gtests/net/tcp directory). sim/tcptest/fetch-packetdrill.sh makes one.
-var pdCorpus = flag.String("tcpsim.packetdrill", "", "directory of the upstream packetdrill corpus (gtests/net/tcp of google/packetdrill)")
+var (
+	pdCorpus      = flag.String("tcpsim.packetdrill", "", "directory of the upstream packetdrill corpus (gtests/net/tcp of google/packetdrill)")
+	pdUpdateSlice = flag.Bool("tcpsim.packetdrill.update", false, "rewrite testdata/packetdrill/slice.txt with today's outcomes")
+)
 
 func pdCorpusDir(t *testing.T) string {
 	dir := *pdCorpus
@@ -141,9 +144,11 @@ func TestPacketdrillSlice(t *testing.T) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	n := 0
+	var out strings.Builder
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
+			out.WriteString(sc.Text() + "\n")
 			continue
 		}
 		fields := strings.Fields(line)
@@ -152,6 +157,11 @@ func TestPacketdrillSlice(t *testing.T) {
 		}
 		path, want := fields[0], fields[1]
 		n++
+		if *pdUpdateSlice {
+			got, _ := pdOutcome(filepath.Join(dir, path))
+			fmt.Fprintf(&out, "%-62s %s\n", path, got)
+			continue
+		}
 		t.Run(path, func(t *testing.T) {
 			got, why := pdOutcome(filepath.Join(dir, path))
 			t.Logf("%s: %s %s", path, got, why)
@@ -162,5 +172,10 @@ func TestPacketdrillSlice(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("slice.txt lists no script")
+	}
+	if *pdUpdateSlice {
+		if err := os.WriteFile("testdata/packetdrill/slice.txt", []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
