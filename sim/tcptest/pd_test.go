@@ -72,7 +72,11 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"sysctl", "`sysctl -q net.ipv4.tcp_frto=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_frto=2 (tcpsim has no such mechanism to set)"},
 		{"sysctl-unknown", "`sysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_foo"},
 		{"tcpi", pdHandshake + "  +0 %{ assert tcpi_lost == 0 }%\n", "x.pkt:9:6: unsupported: tcpi_lost"},
-		{"syscall", pdHandshake + "+0 epoll_create(1) = 5\n", "x.pkt:9:4: unsupported: system call epoll_create"},
+		{"syscall", pdHandshake + "+0 ioctl(4, SIOCINQ, [0]) = 0\n", "x.pkt:9:4: unsupported: system call ioctl"},
+		{"epoll-edge-once", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT|EPOLLET, fd=4}) = 0\n" +
+			"+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n", "x.pkt:12: epoll_wait returned 0, want 1"},
+		{"epoll-level", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, fd=4}) = 0\n" +
+			"+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n", ""},
 		{"sockopt", pdHandshake + "+0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0\n", "x.pkt:9:27: unsupported: setsockopt TCP_CORK"},
 		{"option", "--ip_version=ipv6\n" + pdHandshake, "x.pkt:1:1: unsupported: --ip_version=ipv6"},
 		{"bad-flags", pdHandshake + "+0 > SX 0:0(0)\n", "x.pkt:9:6: bad flags \"SX\""},

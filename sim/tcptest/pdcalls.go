@@ -159,7 +159,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		return ok(int64(f.num)), nil
 	}
 	switch ev.name {
-	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "ioctl", "sendmsg", "recvmsg", "splice",
+	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
+		return r.epollCall(ev)
+	case "ioctl", "sendmsg", "recvmsg", "splice",
 		"sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}

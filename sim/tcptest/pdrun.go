@@ -63,6 +63,7 @@ type pdFD struct {
 	keepCnt   int
 	userTO    time.Duration
 	soErr     error // reported once by SO_ERROR
+	epoll     *pdEpoll
 }
 
 type pdPending struct {
@@ -379,7 +380,10 @@ func (r *pdRunner) finish(pd *pdPending, ret int64, errno string, at time.Durati
 }
 
 func (r *pdRunner) watch(c *stack.Conn) {
-	c.SetNotify(func(stack.Event) { r.poke() })
+	c.SetNotify(func(ev stack.Event) {
+		r.signal(c, ev)
+		r.poke()
+	})
 }
 
 // ---- packets ----
@@ -759,7 +763,7 @@ var pdErrnos = map[string]syscall.Errno{
 	"EAGAIN": syscall.EAGAIN, "EWOULDBLOCK": syscall.EAGAIN, "ECONNRESET": syscall.ECONNRESET,
 	"ECONNREFUSED": syscall.ECONNREFUSED, "ETIMEDOUT": syscall.ETIMEDOUT, "EPIPE": syscall.EPIPE,
 	"EBADF": syscall.EBADF, "EINPROGRESS": syscall.EINPROGRESS, "ENOTCONN": syscall.ENOTCONN,
-	"EINVAL": syscall.EINVAL, "EISCONN": syscall.EISCONN, "EALREADY": syscall.EALREADY,
+	"EINVAL": syscall.EINVAL, "ENOENT": syscall.ENOENT, "EEXIST": syscall.EEXIST, "EISCONN": syscall.EISCONN, "EALREADY": syscall.EALREADY,
 	"EADDRINUSE": syscall.EADDRINUSE, "ENOPROTOOPT": syscall.ENOPROTOOPT, "EFAULT": syscall.EFAULT,
 	"ENOTSOCK": syscall.ENOTSOCK, "EOPNOTSUPP": syscall.EOPNOTSUPP,
 }
