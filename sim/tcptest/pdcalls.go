@@ -502,6 +502,9 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 	if a, err := r.arg(ev, 1); err == nil && a.kind == pxString {
 		return 0, r.unsupported(a.line, a.col, "a literal buffer in %s", ev.name)
 	}
+	if a, err := r.arg(ev, 1); err == nil && (a.kind == pxInt || a.kind == pxWord && a.s == "NULL") {
+		return -1, nil // an address: tcpsim has no user memory, so every one is bad (EFAULT)
+	}
 	n, err := r.intArg(ev, 2)
 	if n < 0 || n > 1<<30 {
 		return 0, r.failAt(ev.line, "%s of %d bytes", ev.name, n)
@@ -532,6 +535,9 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	dontwait, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
+	}
+	if n < 0 {
+		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
@@ -573,6 +579,9 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	dontwait, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
+	}
+	if n < 0 {
+		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "ENOTCONN", true }, nil

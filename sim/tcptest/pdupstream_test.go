@@ -53,11 +53,19 @@ func pdOutcome(path string) (string, string) {
 
 // TestUpstream runs every .pkt under the corpus directory and prints a
 // table: passed, failed (first mismatch), unsupported (construct). It
-// fails only if a script panics; the figures are the output.
+// fails only if a script panics; the figures are the output. Given a file
+// instead of a directory, it runs that script and shows its transcript.
 //
 //	go test ./sim/tcptest -run TestUpstream -tcpsim.packetdrill=DIR -v
 func TestUpstream(t *testing.T) {
 	dir := pdCorpusDir(t)
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		// One script: show its whole outcome, transcript included.
+		_, err := RunPacketdrillFile(dir)
+		o, _ := pdOutcome(dir)
+		t.Logf("%s: %s\n%v", dir, o, err)
+		return
+	}
 	var files []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".pkt") {
