@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -845,6 +844,8 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		return is("0", "0x70403", "1"), nil // no TFO: the scripts that use it stop at its option or calls
 	case "tcp_reordering":
 		return is("3"), nil
+	case "tcp_mtu_probing":
+		return is("0"), nil // tcpsim does no path MTU probing
 	case "tcp_fack":
 		return is("0"), nil
 	case "tcp_frto", "tcp_dsack", "tcp_early_retrans", "tcp_recovery":
@@ -894,13 +895,14 @@ var pdDefaults = [][2]string{
 var pdSysctlArg = regexp.MustCompile(`([a-z0-9_.]+)=("[^"]*"|'[^']*'|\S+)`)
 
 func (r *pdRunner) command(ev *pdEvent) error {
-	for i, line := range strings.FieldsFunc(ev.text, func(c rune) bool { return c == '\n' || c == ';' }) {
+	// A backslash at the end of a line continues the command.
+	text := strings.ReplaceAll(ev.text, "\\\n", "  ")
+	for _, line := range strings.FieldsFunc(text, func(c rune) bool { return c == '\n' || c == ';' }) {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
-		lineNo := ev.textLine + strings.Count(ev.text[:strings.Index(ev.text, line)], "\n")
-		_ = i
+		lineNo := ev.textLine + strings.Count(text[:strings.Index(text, line)], "\n")
 		col := ev.textCol
 		if strings.HasSuffix(line, "defaults.sh") && !strings.ContainsAny(line, " \t") {
 			for _, d := range pdDefaults {
@@ -1006,7 +1008,7 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 	},
 	"tcpi_snd_cwnd": func(i *stack.ConnInfo) int64 { return int64(i.Cwnd) / int64(max(i.SndMSS, 1)) },
 	"tcpi_snd_ssthresh": func(i *stack.ConnInfo) int64 {
-		if i.Ssthresh >= math.MaxInt32 {
+		if i.Ssthresh >= 1<<30 { // tcpsim's initial "infinite" value
 			return 0x7fffffff
 		}
 		return int64(i.Ssthresh) / int64(max(i.SndMSS, 1))

@@ -112,11 +112,11 @@ func pdLex(name string, src string) ([]pdToken, error) {
 			if j >= len(rest) {
 				return nil, errAt(l0, c0, "unterminated %c", c)
 			}
-			k := pdString
+			k, text := pdString, pdUnescape(rest[1:j])
 			if c == '`' {
-				k = pdBackq
+				k, text = pdBackq, rest[1:j] // a shell command: its backslashes are the shell's
 			}
-			toks = append(toks, pdToken{kind: k, text: pdUnescape(rest[1:j]), line: l0, col: c0})
+			toks = append(toks, pdToken{kind: k, text: text, line: l0, col: c0})
 			advance(j + 1)
 		case strings.HasPrefix(rest, "..."):
 			toks = append(toks, pdToken{kind: pdEllipsis, text: "...", line: l0, col: c0})
