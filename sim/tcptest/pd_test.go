@@ -1,6 +1,7 @@
 package tcptest
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,8 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"sysctl", "`sysctl -q net.ipv4.tcp_frto=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_frto=2 (tcpsim has no such mechanism to set)"},
 		{"sysctl-unknown", "`sysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_foo"},
 		{"tcpi", pdHandshake + "  +0 %{ assert tcpi_lost == 0 }%\n", "x.pkt:9:6: unsupported: tcpi_lost"},
-		{"syscall", pdHandshake + "+0 ioctl(4, SIOCINQ, [0]) = 0\n", "x.pkt:9:4: unsupported: system call ioctl"},
+		{"syscall", pdHandshake + "+0 splice(4, ..., 5, ..., 100, 0) = 0\n", "x.pkt:9:4: unsupported: system call splice"},
+		{"siocinq", pdHandshake + "+0 < P. 1:101(100) ack 1 win 257\n+0 ioctl(4, SIOCINQ, [100]) = 0\n+0 ioctl(4, SIOCINQ, [99]) = 0\n", "x.pkt:11: ioctl returned [100], want [99]"},
 		{"epoll-edge-once", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT|EPOLLET, fd=4}) = 0\n" +
 			"+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n", "x.pkt:12: epoll_wait returned 0, want 1"},
 		{"epoll-level", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, fd=4}) = 0\n" +
@@ -116,4 +118,33 @@ func TestPacketdrillNoPanic(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzPacketdrill parses and runs arbitrary packetdrill scripts: errors
+// carry a position, and nothing panics or runs away.
+func FuzzPacketdrill(f *testing.F) {
+	f.Add([]byte(pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n"))
+	f.Add([]byte("--tolerance_usecs=100\n`sysctl -q net.ipv4.tcp_sack=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0...0.1 connect(3, ..., ...) = 0\n* > S 0:0(0) <...>\n"))
+	f.Add([]byte("0 poll([{fd=3, events=POLLIN|POLLOUT, revents=0}], 1, 10) = 0\n+0 %{ assert tcpi_rtt > 0, 'x' }%\n/* c */ 1~2 < [ect0] S. 0:0(0) ack 1 win 1 <sack 1:2 3:4,TS val 1 ecr 2>\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := ParsePacketdrill("fuzz.pkt", src)
+		if err != nil {
+			var pe *ParseError
+			var ue *UnsupportedError
+			switch {
+			case errors.As(err, &pe):
+				if pe.Line < 1 || pe.Col < 1 {
+					t.Fatalf("bad position in %v", err)
+				}
+			case errors.As(err, &ue):
+				if ue.Line < 1 || ue.Col < 1 {
+					t.Fatalf("bad position in %v", err)
+				}
+			default:
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		RunPacketdrill(s)
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -29,12 +28,16 @@ var pdSymbols = map[string]int64{
 	"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20,
 	"POLLRDNORM": 0x40, "POLLRDBAND": 0x80, "POLLWRNORM": 0x100, "POLLWRBAND": 0x200, "POLLRDHUP": 0x2000,
 	"MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x40, "MSG_EOR": 0x80, "MSG_MORE": 0x8000, "MSG_ZEROCOPY": 0x4000000,
-	"SOCK_NONBLOCK": 0x800,
-	"TCP_CA_Open":   0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
+	"SOCK_NONBLOCK": 0x800, "SIOCINQ": 0x541B, "FIONREAD": 0x541B, "SIOCOUTQ": 0x5411, "TIOCOUTQ": 0x5411, "NULL": 0,
+	"TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
 	"TCP_INFINITE_SSTHRESH": 0x7fffffff,
 	"TCP_ESTABLISHED":       1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4, "TCP_FIN_WAIT2": 5,
 	"TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8, "TCP_LAST_ACK": 9, "TCP_LISTEN": 10, "TCP_CLOSING": 11,
 }
+
+// pdMaxBuf bounds byte counts and buffer sizes a script may ask for, so
+// that a bad script cannot make the test allocate without limit.
+const pdMaxBuf = 64 << 20
 
 // intExpr evaluates an integer expression: a number, a constant, a|b, or
 // a one-element array [n].
@@ -160,7 +163,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 	switch ev.name {
 	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
 		return r.epollCall(ev)
-	case "ioctl", "sendmsg", "recvmsg", "splice",
+	case "sendmsg", "recvmsg", "splice",
 		"sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}
@@ -279,6 +282,31 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			}
 		}
 		return ok(0), nil
+	case "ioctl":
+		req, err := r.intArg(ev, 1)
+		if err != nil {
+			return nil, err
+		}
+		want, err := r.intArg(ev, 2)
+		if err != nil {
+			return nil, err
+		}
+		if req != 0x541B && req != 0x5411 {
+			return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "ioctl request %#x", req)
+		}
+		return func() (int64, string, bool) {
+			if f.conn == nil {
+				return -1, "EINVAL", true
+			}
+			got := int64(f.conn.Readable()) // SIOCINQ: bytes ready to read
+			if req == 0x5411 {
+				got = int64(f.conn.Info().SendBuffered) // SIOCOUTQ: unacknowledged and unsent bytes
+			}
+			if got != want && r.fail == nil {
+				r.fail = r.failAt(ev.line, "ioctl returned [%d], want [%d]", got, want)
+			}
+			return 0, "", true
+		}, nil
 	case "fcntl":
 		cmd, err := r.intArg(ev, 1)
 		if err != nil {
@@ -397,6 +425,9 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		if r.p != nil {
 			return nil, unsup(" after the host started (tcpsim sizes buffers per host, before any connection)")
 		}
+		if v <= 0 || v > pdMaxBuf {
+			return nil, unsup(fmt.Sprintf(" of %d bytes (tcpsim takes 1 to %d)", v, pdMaxBuf))
+		}
 		if name == 7 {
 			r.cfg.TCP.SendBuffer = int(v)
 		} else {
@@ -495,6 +526,9 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 				return 0, err
 			}
 			n += int(l)
+			if l < 0 || n > pdMaxBuf {
+				return 0, r.unsupported(iov.line, iov.col, "iovec of more than %d bytes in all", pdMaxBuf)
+			}
 		}
 		return n, nil
 	}
@@ -505,10 +539,13 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 		return -1, nil // an address: tcpsim has no user memory, so every one is bad (EFAULT)
 	}
 	n, err := r.intArg(ev, 2)
-	if n < 0 || n > 1<<30 {
-		return 0, r.failAt(ev.line, "%s of %d bytes", ev.name, n)
+	if err != nil {
+		return 0, err
 	}
-	return int(n), err
+	if n < 0 || n > pdMaxBuf {
+		return 0, r.unsupported(ev.args[2].line, ev.args[2].col, "%s of %d bytes (more than %d)", ev.name, n, pdMaxBuf)
+	}
+	return int(n), nil
 }
 
 // msgFlags reads the flags of send/recv: 0 or MSG_DONTWAIT.
@@ -785,6 +822,9 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		if err != nil {
 			return 0, err
 		}
+		if v[2] <= 0 || v[2] > pdMaxBuf || v[1] <= 0 || v[1] > pdMaxBuf {
+			return 0, fmt.Errorf("sysctl %s: tcpsim takes buffers of 1 to %d bytes", name, pdMaxBuf)
+		}
 		// Linux derives its window scale from the largest buffer.
 		tcp.RecvBuffer = v[2]
 		return pdApplied, nil
@@ -792,6 +832,9 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		v, err := three()
 		if err != nil {
 			return 0, err
+		}
+		if v[1] <= 0 || v[1] > pdMaxBuf {
+			return 0, fmt.Errorf("sysctl %s: tcpsim takes buffers of 1 to %d bytes", name, pdMaxBuf)
 		}
 		tcp.SendBuffer = v[1]
 		return pdApplied, nil
@@ -985,15 +1028,6 @@ func (r *pdRunner) code(ev *pdEvent) error {
 	return nil
 }
 
-var pdTcpiNames []string
-
-func init() {
-	for k := range pdTcpi {
-		pdTcpiNames = append(pdTcpiNames, k)
-	}
-	sort.Strings(pdTcpiNames)
-}
-
 // pdTcpi maps struct tcp_info fields onto stack.ConnInfo.
 var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 	"tcpi_state": func(i *stack.ConnInfo) int64 {
@@ -1051,7 +1085,7 @@ func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 		return f(&i), nil
 	}
 	if strings.HasPrefix(s, "tcpi_") {
-		return 0, r.unsupported(line, col, "%s (stack.ConnInfo has no such field; mapped: %s)", s, strings.Join(pdTcpiNames, " "))
+		return 0, r.unsupported(line, col, "%s (stack.ConnInfo has no such field)", s)
 	}
 	return 0, r.unsupported(line, col, "python expression %q", s)
 }

@@ -217,7 +217,7 @@ func (p *pdParser) number(what string) (time.Duration, error) {
 	t := p.next()
 	switch t.kind {
 	case pdInt:
-		if t.ival < 0 || strings.HasPrefix(t.text, "0x") {
+		if t.ival < 0 || t.ival > 1e6 || strings.HasPrefix(t.text, "0x") {
 			return 0, p.errAt(t, "bad %s %q", what, t.text)
 		}
 		return time.Duration(t.ival) * time.Second, nil

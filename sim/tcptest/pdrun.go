@@ -529,6 +529,9 @@ func (r *pdRunner) outbound(ev *pdEvent, sched, end time.Duration) error {
 	if r.p == nil {
 		return r.failAt(ev.line, "expected %s, but the host does not exist yet (no socket call before)", pdFormat(pk))
 	}
+	if _, ok := pdECN(pk.ecn); pk.ecn != "" && !ok {
+		return r.unsupported(pk.ecnLine, pk.ecnCol, "IP information [%s]", pk.ecn)
+	}
 	from, to := sched-r.tolerance(sched), sched+r.tolerance(sched)
 	switch ev.tm.kind {
 	case pdAbsRange, pdRelRange:
