@@ -488,6 +488,8 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
+	case level == 6 && name == 2 && f.conn != nil: // TCP_MAXSEG of a connection: the send MSS
+		got = int64(f.conn.Info().SndMSS)
 	default:
 		return nil, r.unsupported(ev.args[2].line, ev.args[2].col, "getsockopt %s", sym)
 	}
