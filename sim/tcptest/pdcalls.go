@@ -112,7 +112,7 @@ func (r *pdRunner) syscall(ev *pdEvent, at time.Duration) error {
 		if ev.hasEnd && ev.tm.kind != pdAny {
 			end := ev.endT
 			if ev.tm.kind == pdRel {
-				end += at - ev.tm.t
+				end += r.offset
 			}
 			pd := &pdPending{ev: ev, start: at, end: end}
 			r.finish(pd, ret, errno, at)
@@ -122,7 +122,7 @@ func (r *pdRunner) syscall(ev *pdEvent, at time.Duration) error {
 	}
 	pd := &pdPending{ev: ev, attempt: attempt, start: at, end: ev.endT}
 	if ev.tm.kind == pdRel {
-		pd.end += at - ev.tm.t
+		pd.end += r.offset
 	}
 	if r.pollTimeout != nil {
 		pd.hasDeadline, pd.deadline, pd.onDeadline = true, at+*r.pollTimeout, r.pollOnTimeout

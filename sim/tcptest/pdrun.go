@@ -93,6 +93,7 @@ type pdRunner struct {
 	now       time.Duration
 	lastSched time.Duration
 	hasLast   bool
+	offset    time.Duration // the base of the current event's relative times
 
 	pending       *pdPending
 	pollTimeout   *time.Duration // set by prepare for a poll with a timeout
@@ -246,6 +247,7 @@ func (r *pdRunner) event(ev *pdEvent) error {
 	case pdAny:
 		sched = r.now
 	}
+	r.offset = sched - ev.tm.t // what a relative time counts from
 	defer func() { r.lastSched, r.hasLast = sched, true }()
 	if ev.kind == pdPacket && !ev.pkt.inbound {
 		return r.outbound(ev, sched, end)
