@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -36,8 +37,22 @@ func (e *RunError) Error() string {
 func (e *RunError) Unwrap() error { return e.Err }
 
 // RunScriptFile parses and runs the script at path.
+// A file in packetdrill's own syntax (IsPacketdrill) runs with
+// RunPacketdrill.
 func RunScriptFile(path string) error {
-	s, err := ParseScriptFile(path)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if IsPacketdrill(src) {
+		s, err := ParsePacketdrill(path, src)
+		if err != nil {
+			return err
+		}
+		_, err = RunPacketdrill(s)
+		return err
+	}
+	s, err := ParseScript(path, src)
 	if err != nil {
 		return err
 	}
