@@ -882,7 +882,12 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		tcp.TTL = uint8(n)
 		return pdApplied, nil
 	case "tcp_timestamps":
-		return is("0"), nil
+		n, err := num()
+		if err != nil {
+			return 0, err
+		}
+		tcp.DisableTimestamps = n == 0 // RFC 7323 (Linux 1 and 2 both send them)
+		return pdApplied, nil
 	case "tcp_ecn":
 		return is("0"), nil
 	case "tcp_fastopen":
@@ -898,7 +903,16 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 	case "tcp_slow_start_after_idle":
 		return is("1"), nil
 	case "tcp_congestion_control":
-		return is("reno", "newreno"), nil
+		v := strings.TrimSpace(val)
+		switch v {
+		case "reno", "newreno":
+			tcp.CongestionControl = stack.CCNewReno
+		case "cubic":
+			tcp.CongestionControl = stack.CCCubic
+		default:
+			return pdUnknown, nil
+		}
+		return pdApplied, nil
 	case "tcp_notsent_lowat":
 		return is("4294967295", "-1"), nil
 	case "tcp_tso_win_divisor", "tcp_min_tso_segs", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
