@@ -128,6 +128,21 @@ type TCPConfig struct {
 	// echoed timestamps (§4). Without it a connection is safe from old
 	// duplicates only while rate × MSL stays below 2^31 bytes.
 	DisableTimestamps bool
+
+	// Orphans (issue 10 item 4, orphan.go): connections the application
+	// has closed with Close that are not yet fully closed.
+
+	// OrphanRetries is how many retransmission timeouts in a row, or
+	// zero-window probes since the window last opened (answered or not),
+	// an orphan gets before it is reset. Default 8 (Linux
+	// tcp_orphan_retries, whose default 0 means 8). Negative: orphans are
+	// limited only as other connections are (DataRetries), so a peer that
+	// answers every probe with a zero window keeps one for ever.
+	OrphanRetries int
+	// MaxOrphans caps the orphans of the host: a Close beyond it resets the
+	// connection instead (Linux tcp_max_orphans). Default 65536. Negative:
+	// no cap.
+	MaxOrphans int
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -143,6 +158,8 @@ const (
 	DefaultBuffer          = 256 << 10
 	DefaultFinWait2Timeout = 60 * time.Second
 	DefaultTTL             = 64
+	DefaultOrphanRetries   = 8
+	DefaultMaxOrphans      = 65536
 	// maxBuffer bounds SendBuffer and RecvBuffer: with the largest window
 	// scale (14) a window can describe 1 GiB, and we keep well below.
 	maxBuffer = 64 << 20
@@ -215,6 +232,12 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
+	}
+	if c.OrphanRetries == 0 {
+		c.OrphanRetries = DefaultOrphanRetries
+	}
+	if c.MaxOrphans == 0 {
+		c.MaxOrphans = DefaultMaxOrphans
 	}
 	if c.SYNCookies > 1 {
 		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)

@@ -82,9 +82,12 @@ type Counters struct {
 
 	// Keep-alives and the user timeout (keepalive.go).
 	TCPKeepAlive      uint64 // keep-alive probes sent
-	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives or the user timeout
+	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives, the user timeout, or an orphan past OrphanRetries (orphan.go)
 
 	// RFC 7323 timestamps (issue 10, item 2).
 	PAWSEstabRejected  uint64 // segments of a synchronized connection dropped by PAWS (RFC 7323 §5.3 R1): ACK sent
 	PAWSActiveRejected uint64 // SYN-ACKs whose TSecr echoes no timestamp of our SYN: RST sent (as Linux)
+
+	// Orphans (issue 10 item 4, orphan.go; Linux TCPAbortOnMemory).
+	TCPAbortOnMemory uint64 // orphans reset for MaxOrphans or for lack of buffer memory
 }

@@ -89,6 +89,9 @@ type Host struct {
 	invalidAckSec    int64
 	invalidAckSecSet bool
 	invalidAckBudget int
+
+	// Orphans (issue 10 item 4, orphan.go).
+	orphans int // connections with orphan set
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or

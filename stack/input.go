@@ -505,6 +505,7 @@ func (c *Conn) receiveFin() {
 // enterTimeWait starts the 2×MSL TIME_WAIT (RFC 9293 §3.10.7.4).
 func (c *Conn) enterTimeWait() {
 	c.state = StateTimeWait
+	c.orphanDone()
 	c.tm.rtxAt, c.tm.persistAt = 0, 0
 	// Everything we sent is acknowledged: the send ring's memory can go
 	// now rather than after 2×MSL (a receive ring holding unread data
@@ -560,6 +561,7 @@ func (c *Conn) remove() {
 		c.listener = nil
 	}
 	c.state = StateClosed
+	c.orphanDone()
 	c.tm = connTimers{}
 	c.sndBuf.release()
 	c.reasm.reset()

@@ -285,6 +285,7 @@ func (c *Conn) Close() error {
 	if c.state == StateFinWait2 {
 		c.setTimer(&c.tm.closeAt, c.h.env.Now()+c.h.cfg.FinWait2Timeout)
 	}
+	c.orphanOnClose()
 	return nil
 }
 
