@@ -437,6 +437,11 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		p = p[:limit.Sub(seq)]
 		end = limit
 	}
+	if p = c.memFit(seq, p); len(p) == 0 {
+		c.ackNow = true // memory.go: no room in the host's memory
+		return
+	}
+	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {
 		c.rcvSegMax = min(len(p), c.rcvMSS)
 	}
@@ -565,8 +570,8 @@ func (c *Conn) remove() {
 	c.tm = connTimers{}
 	c.sndBuf.release()
 	c.reasm.reset()
-	if c.aborted {
-		c.rcvBuf.release()
+	if c.aborted || c.rcvBuf.n == 0 {
+		c.rcvBuf.release() // nothing left for the application to read
 	}
 	h.notifyConn(c, EventClosed)
 }

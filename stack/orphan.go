@@ -45,7 +45,7 @@ func (c *Conn) orphanOnClose() {
 	h := c.h
 	c.orphan = true
 	h.orphans++
-	if h.cfg.MaxOrphans >= 0 && h.orphans > h.cfg.MaxOrphans {
+	if (h.cfg.MaxOrphans >= 0 && h.orphans > h.cfg.MaxOrphans) || (h.mem.exhausted && c.sndBuf.n > 0) {
 		h.counters.TCPAbortOnMemory++
 		c.abort()
 	}
@@ -72,7 +72,7 @@ func (c *Conn) orphanGiveUp(tries uint) bool {
 	if h.env.Now()-c.lastDataAt > 2*h.cfg.RTOMax {
 		shift = 1 // nothing sent for long: penalise it (tcp_out_of_resources)
 	}
-	if h.cfg.MaxOrphans >= 0 && h.orphans<<shift > h.cfg.MaxOrphans {
+	if (h.cfg.MaxOrphans >= 0 && h.orphans<<shift > h.cfg.MaxOrphans) || h.mem.exhausted {
 		h.counters.TCPAbortOnMemory++
 		c.abort()
 		return true

@@ -133,6 +133,9 @@ type tcb struct {
 
 	// Orphans (issue 10 item 4, orphan.go).
 	orphan bool // closed by the application, not yet fully closed: counted in Host.orphans
+
+	// Host memory (issue 10 item 6, memory.go).
+	memBlocked bool // in Host.mem.blocked: a write was cut short for memory
 }
 
 // connStats are the per-connection counts reported by Info.
