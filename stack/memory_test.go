@@ -80,7 +80,7 @@ func (s *memSrv) pump() {
 // with ENOBUFS, cuts its own writes, and keeps every right edge it has
 // advertised. Once the applications read, memory is given back, a new
 // connection succeeds, every byte arrives intact and the account returns
-// to zero.
+// to zero. Windows opened under pressure are smaller than otherwise.
 func TestHostMemoryBound(t *testing.T) {
 	const (
 		N    = 32
@@ -92,6 +92,9 @@ func TestHostMemoryBound(t *testing.T) {
 	// Right edges advertised by b never move left (RFC 9293 §3.8.6).
 	edges := map[uint16]segment.Seq{}
 	shrunk := 0
+	// The largest window b offers, moving a right edge on, while under
+	// memory pressure and otherwise.
+	var offerPressure, offerFree uint32
 	var pkt segment.Packet
 	p.ba.tap = func(b []byte) {
 		if pkt.Decode(b, false) != nil || pkt.TCP.Flags&(segment.FlagSYN|segment.FlagRST) != 0 {
@@ -106,6 +109,12 @@ func TestHostMemoryBound(t *testing.T) {
 		}
 		if !ok || edge.GreaterThan(old) {
 			edges[pkt.TCP.DstPort] = edge
+			w := edge.Sub(pkt.TCP.Ack)
+			if p.b.Memory().UnderPressure {
+				offerPressure = max(offerPressure, w)
+			} else {
+				offerFree = max(offerFree, w)
+			}
 		}
 	}
 	l, err := p.b.Listen(80, 64)
@@ -229,10 +238,16 @@ func TestHostMemoryBound(t *testing.T) {
 	if shrunk > 0 {
 		t.Fatalf("b moved an advertised right edge left %d times", shrunk)
 	}
+	// Under pressure a window opens only over memory already held (or
+	// 4 MSS): here the 128 KiB arrays the readers had filled, against the
+	// full 256 KiB buffer otherwise.
+	if offerPressure == 0 || offerPressure > offerFree/2 {
+		t.Fatalf("largest window offered under pressure %d, otherwise %d", offerPressure, offerFree)
+	}
 	if p.b.Memory().Peak > high {
 		t.Fatalf("peak %d", p.b.Memory().Peak)
 	}
-	t.Logf("recovered by %v; peak %d", p.n.now, p.b.Memory().Peak)
+	t.Logf("recovered by %v; peak %d; largest window offered under pressure %d, otherwise %d", p.n.now, p.b.Memory().Peak, offerPressure, offerFree)
 }
 
 // TestMemoryPruneOFO: in-order data that finds no memory makes the

@@ -72,7 +72,7 @@ func (c *Conn) orphanGiveUp(tries uint) bool {
 	if h.env.Now()-c.lastDataAt > 2*h.cfg.RTOMax {
 		shift = 1 // nothing sent for long: penalise it (tcp_out_of_resources)
 	}
-	if (h.cfg.MaxOrphans >= 0 && h.orphans<<shift > h.cfg.MaxOrphans) || h.mem.exhausted {
+	if (h.cfg.MaxOrphans >= 0 && h.orphans<<shift > h.cfg.MaxOrphans) || (h.mem.exhausted && c.sndBuf.n > 0) {
 		h.counters.TCPAbortOnMemory++
 		c.abort()
 		return true
