@@ -212,3 +212,20 @@ func TestOrphanCountLeavesAtTimeWait(t *testing.T) {
 		t.Fatalf("%v, %d orphans, server got %d", c, p.a.NumOrphans(), srv.got)
 	}
 }
+
+// TestOrphanUserTimeout: with a user timeout the orphan is bounded by it
+// instead of OrphanRetries, as in Linux.
+func TestOrphanUserTimeout(t *testing.T) {
+	p, clis, _ := stuckConns(t, 1, TCPConfig{UserTimeout: 10 * time.Minute})
+	closedAt := p.n.now
+	clis[0].Close()
+	p.n.run(closedAt+5*time.Minute, nil)
+	if clis[0].State() != StateFinWait1 {
+		t.Fatalf("orphan with a 10 min user timeout gone after 5 min: %v", clis[0])
+	}
+	p.n.run(closedAt+20*time.Minute, func() bool { return p.a.NumConns() == 0 })
+	if p.a.NumConns() != 0 || p.a.NumOrphans() != 0 || p.a.Counters().TCPAbortOnTimeout != 1 {
+		t.Fatalf("after 20 min: %v, %d orphans, TCPAbortOnTimeout %d", clis[0], p.a.NumOrphans(), p.a.Counters().TCPAbortOnTimeout)
+	}
+	t.Logf("gone %v after Close", p.n.now-closedAt)
+}
