@@ -39,9 +39,10 @@ func transferMTU(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig, s
 	if cfg.OrphanRetries == 0 {
 		// Both applications Close with data still in flight, which makes
 		// orphans. With Linux's 8 orphan retries an orphan is reset after
-		// about 100 s without progress: at 18 % loss seed 278 loses 8
-		// retransmissions in a row. This property is about delivery, so
-		// orphans get DataRetries here (orphan_test.go tests the limit).
+		// about 100 s without progress: at 17 % loss seed 1782 (of the
+		// TCPSIM_LONG run) loses 8 retransmissions in a row, and the RST is
+		// lost too. This property is about delivery, so orphans get
+		// DataRetries here (orphan_test.go tests the limit).
 		cfg.OrphanRetries = DefaultDataRetries
 	}
 	p := newPairMTU(t, seed, 5*time.Millisecond, f, cfg, mtu)
