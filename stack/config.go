@@ -128,6 +128,34 @@ type TCPConfig struct {
 	// echoed timestamps (§4). Without it a connection is safe from old
 	// duplicates only while rate × MSL stays below 2^31 bytes.
 	DisableTimestamps bool
+
+	// Orphans (issue 10 item 4, orphan.go): connections the application
+	// has closed with Close that are not yet fully closed.
+
+	// OrphanRetries is how many retransmission timeouts in a row, or
+	// zero-window probes since the window last opened (answered or not),
+	// an orphan gets before it is reset. Default 8 (Linux
+	// tcp_orphan_retries, whose default 0 means 8). Negative: orphans are
+	// limited only as other connections are (DataRetries), so a peer that
+	// answers every probe with a zero window keeps one for ever.
+	OrphanRetries int
+	// MaxOrphans caps the orphans of the host: a Close beyond it resets the
+	// connection instead (Linux tcp_max_orphans). Default 65536. Negative:
+	// no cap.
+	MaxOrphans int
+
+	// Host memory (issue 10 item 6, memory.go): bytes of send and receive
+	// ring arrays (out-of-order data included) all connections hold
+	// together, as Linux's tcp_mem but in bytes. Above MemPressure the host
+	// is under memory pressure until the total falls below MemLow: it
+	// refuses new connections, offers smaller windows and gives drained
+	// buffers back. MemHigh is never exceeded: writes and arriving data
+	// beyond it are cut. Defaults: MemHigh = max(1 GiB, 16 × (SendBuffer +
+	// RecvBuffer)); MemPressure = 2/3 and MemLow = 1/2 of MemHigh (Linux's
+	// ratios). A zero field takes its default; MemLow ≤ MemPressure ≤
+	// MemHigh is required. A negative MemHigh removes the bound (the memory
+	// is still accounted, Host.Memory).
+	MemLow, MemPressure, MemHigh int64
 }
 
 // Defaults, named so that tests and docs refer to one place.
@@ -143,6 +171,10 @@ const (
 	DefaultBuffer          = 256 << 10
 	DefaultFinWait2Timeout = 60 * time.Second
 	DefaultTTL             = 64
+	DefaultOrphanRetries   = 8
+	DefaultMaxOrphans      = 65536
+	// DefaultMemHigh is the least default MemHigh (see TCPConfig).
+	DefaultMemHigh int64 = 1 << 30
 	// maxBuffer bounds SendBuffer and RecvBuffer: with the largest window
 	// scale (14) a window can describe 1 GiB, and we keep well below.
 	maxBuffer = 64 << 20
@@ -216,6 +248,15 @@ func (c *TCPConfig) applyDefaults() error {
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
+	if c.OrphanRetries == 0 {
+		c.OrphanRetries = DefaultOrphanRetries
+	}
+	if c.MaxOrphans == 0 {
+		c.MaxOrphans = DefaultMaxOrphans
+	}
+	if err := c.memDefaults(); err != nil {
+		return err
+	}
 	if c.SYNCookies > 1 {
 		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)
 	}
@@ -225,4 +266,28 @@ func (c *TCPConfig) applyDefaults() error {
 		return err
 	}
 	return c.checkCongestionControl()
+}
+
+// memDefaults fills and checks MemLow, MemPressure and MemHigh (memory.go).
+func (c *TCPConfig) memDefaults() error {
+	if c.MemHigh < 0 {
+		c.MemLow, c.MemPressure = -1, -1
+		return nil
+	}
+	if c.MemLow < 0 || c.MemPressure < 0 {
+		return fmt.Errorf("stack: TCPConfig.MemLow %d and MemPressure %d must not be negative", c.MemLow, c.MemPressure)
+	}
+	if c.MemHigh == 0 {
+		c.MemHigh = max(DefaultMemHigh, 16*int64(c.SendBuffer+c.RecvBuffer))
+	}
+	if c.MemPressure == 0 {
+		c.MemPressure = c.MemHigh / 3 * 2
+	}
+	if c.MemLow == 0 {
+		c.MemLow = min(c.MemHigh/2, c.MemPressure)
+	}
+	if c.MemLow > c.MemPressure || c.MemPressure > c.MemHigh {
+		return fmt.Errorf("stack: TCPConfig memory thresholds MemLow %d ≤ MemPressure %d ≤ MemHigh %d do not hold", c.MemLow, c.MemPressure, c.MemHigh)
+	}
+	return nil
 }

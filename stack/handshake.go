@@ -43,6 +43,7 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	}
 	c.noDelay = h.cfg.NoDelay
 	c.initKeepAlive()
+	c.sndBuf.mem, c.rcvBuf.mem = &h.mem, &h.mem
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial

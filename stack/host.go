@@ -89,6 +89,12 @@ type Host struct {
 	invalidAckSec    int64
 	invalidAckSecSet bool
 	invalidAckBudget int
+
+	// Orphans (issue 10 item 4, orphan.go).
+	orphans int // connections with orphan set
+
+	// Host memory (issue 10 item 6, memory.go).
+	mem hostMem
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or
@@ -140,6 +146,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if !tcp.DisableTimestamps {
 		h.cookieTS = cookieTimestamps{h} // cookies carry window scale and SACK in TSval
 	}
+	h.mem.init(h, &h.cfg)
 	return h, nil
 }
 

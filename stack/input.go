@@ -437,6 +437,11 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		p = p[:limit.Sub(seq)]
 		end = limit
 	}
+	if p = c.memFit(seq, p); len(p) == 0 {
+		c.ackNow = true // memory.go: no room in the host's memory
+		return
+	}
+	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {
 		c.rcvSegMax = min(len(p), c.rcvMSS)
 	}
@@ -505,6 +510,7 @@ func (c *Conn) receiveFin() {
 // enterTimeWait starts the 2×MSL TIME_WAIT (RFC 9293 §3.10.7.4).
 func (c *Conn) enterTimeWait() {
 	c.state = StateTimeWait
+	c.orphanDone()
 	c.tm.rtxAt, c.tm.persistAt = 0, 0
 	// Everything we sent is acknowledged: the send ring's memory can go
 	// now rather than after 2×MSL (a receive ring holding unread data
@@ -560,11 +566,12 @@ func (c *Conn) remove() {
 		c.listener = nil
 	}
 	c.state = StateClosed
+	c.orphanDone()
 	c.tm = connTimers{}
 	c.sndBuf.release()
 	c.reasm.reset()
-	if c.aborted {
-		c.rcvBuf.release()
+	if c.aborted || c.rcvBuf.n == 0 {
+		c.rcvBuf.release() // nothing left for the application to read
 	}
 	h.notifyConn(c, EventClosed)
 }

@@ -226,7 +226,7 @@ func (c *Conn) afterAckSent() {
 // edge moves only when it can move by at least min(RCV.BUFF/2, MSS); the
 // window never shrinks (RFC 9293 §3.8.6, SHLD-14).
 func (c *Conn) windowToAdvertise() uint16 {
-	free := c.rcvWnd()
+	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	wnd := cur
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) {
@@ -250,7 +250,7 @@ func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() {
 		return
 	}
-	free := c.rcvWnd()
+	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) && cur < uint32(c.rcvBuf.limit/2) {
 		c.sendAck()

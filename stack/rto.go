@@ -92,6 +92,9 @@ func (c *Conn) onRetransmitTimer() {
 	if c.sndUna == c.sndMax {
 		return // nothing outstanding
 	}
+	if c.orphanGiveUp(c.rtxCount) {
+		return // orphan.go: no zero-window exemption for an orphan
+	}
 	// A peer that keeps answering with a zero window is alive: do not count
 	// those timeouts against DataRetries (Linux, tcp_retransmit_timer).
 	zeroWindowAlive := c.sndWnd == 0 && now-c.lastAckAt < h.cfg.RTOMax
@@ -134,6 +137,9 @@ func (c *Conn) onPersistTimer() {
 		// as the receiver answers the probes. One that stops answering is
 		// given up after DataRetries probes in a row without an ACK, as
 		// Linux's tcp_probe_timer does with tcp_retries2.
+		if c.orphanGiveUp(c.persistBackoff) {
+			return // orphan.go: answered probes count too
+		}
 		if int(c.probesOut) >= c.h.cfg.DataRetries && c.ka.userTimeout == 0 {
 			c.fail(errTimedOut)
 			return

@@ -130,6 +130,12 @@ type tcb struct {
 	tsRecentOK  bool          // TS.Recent holds a value
 	lastAckSent segment.Seq   // Last.ACK.sent: the ACK field of the last segment we sent (§4.3)
 	tsRTTSeq    segment.Seq   // a TSecr RTT sample needs SEG.ACK beyond it: at most one per round trip
+
+	// Orphans (issue 10 item 4, orphan.go).
+	orphan bool // closed by the application, not yet fully closed: counted in Host.orphans
+
+	// Host memory (issue 10 item 6, memory.go).
+	memBlocked bool // in Host.mem.blocked: a write was cut short for memory
 }
 
 // connStats are the per-connection counts reported by Info.
