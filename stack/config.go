@@ -75,6 +75,13 @@ type TCPConfig struct {
 	// dropped. A full accept queue drops SYNs in every mode.
 	SYNCookies int
 
+	// QuickAcks, when positive, turns on Linux's quick-ACK mode
+	// (quickack.go): at the start of a connection and after an idle time
+	// above the RTO, up to this many data segments are acknowledged at once
+	// each. Linux's TCP_MAX_QUICKACKS is 16 (DefaultQuickAcks), and the
+	// linux profile sets it. Default 0: off (RFC 9293 delayed ACKs).
+	QuickAcks int
+
 	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
 	// keepalive.go.
 
@@ -262,6 +269,9 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 
 	c.applyAckLimitDefaults()
+	if c.QuickAcks < 0 {
+		return fmt.Errorf("stack: TCPConfig.QuickAcks is %d; it must not be negative (0 turns quick-ACK mode off)", c.QuickAcks)
+	}
 	if err := c.applyKeepAliveDefaults(); err != nil {
 		return err
 	}

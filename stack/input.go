@@ -417,6 +417,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	if end.LessThanEq(c.rcvNxt) {
 		h.counters.TCPDuplicateSegments++
 		c.ackNow = true
+		c.quickAckOnData(true)
 		return
 	}
 	// Trim what we already have (RFC 9293 §3.10.7.4: "segments with
@@ -460,6 +461,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		h.counters.TCPOutOfOrder++
 		c.stats.oooSegsIn++
 		c.dupAckNow = true
+		c.quickAckOnData(true)
 		return
 	}
 	c.rcvBuf.writeAt(c.rcvBuf.n, p)
@@ -480,6 +482,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	if c.rcvUnacked >= 2*max(c.rcvSegMax, 1) || h.cfg.DelayedAck < 0 {
 		c.ackNow = true
 	}
+	c.quickAckOnData(false) // quickack.go: every segment at once at the start and after idle
 	h.notifyConn(c, EventReadable)
 	if c.finSeqValid && c.finSeq == c.rcvNxt {
 		c.finSeqValid = false

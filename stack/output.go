@@ -153,6 +153,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	}
 	if n > 0 {
 		c.lastDataAt = h.env.Now()
+		c.quickAckDataSent()
 	}
 	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
 	c.stats.segsOut++
@@ -216,6 +217,7 @@ func (c *Conn) sendReset() {
 
 // afterAckSent records that every segment we send acknowledges rcvNxt.
 func (c *Conn) afterAckSent() {
+	c.quickAckSent(c.rcvUnacked > 0)
 	c.ackNow, c.dupAckNow = false, false
 	c.rcvUnacked = 0
 	c.tm.delackAt = 0

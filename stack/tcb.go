@@ -116,6 +116,9 @@ type tcb struct {
 	invalidAckAt  time.Duration
 	invalidAckSet bool
 
+	// Quick-ACK mode (quickack.go).
+	qa quickAckState
+
 	// Keep-alives and the user timeout (keepalive.go).
 	ka            keepAliveState
 	establishedAt time.Duration // when the handshake completed

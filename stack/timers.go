@@ -85,6 +85,7 @@ func (c *Conn) runTimers(now time.Duration) {
 	}
 	if t := c.tm.delackAt; t != 0 && t <= now {
 		c.tm.delackAt = 0
+		c.quickAckDelayedTimer()
 		if c.ackPending() {
 			c.h.counters.TCPDelayedAcks++
 			c.sendAck()

@@ -47,3 +47,27 @@ func (o *options) printCC(w io.Writer) {
 		fmt.Fprintf(w, "tcp: %s congestion control on every connection\n", o.cc.String())
 	}
 }
+
+// profileFlag is --profile: a stack.Profile name; empty means linux, the
+// CLI's default, because tcpsim shows what TCP really does and the TCP most
+// people meet is Linux's.
+type profileFlag string
+
+func (f *profileFlag) String() string {
+	if *f == "" {
+		return stack.ProfileLinux
+	}
+	return string(*f)
+}
+
+func (f *profileFlag) Set(s string) error {
+	for _, k := range stack.Profiles() {
+		if s == k {
+			*f = profileFlag(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown profile (known: %s)", strings.Join(stack.Profiles(), ", "))
+}
+
+func (f *profileFlag) Type() string { return "name" }

@@ -59,10 +59,11 @@ func TestCCFlagChoosesAlgorithm(t *testing.T) {
 		}
 		return strings.Join(keep, "\n")
 	}
-	if strip(out["newreno"]) != out[""] {
-		t.Errorf("--cc newreno differs from the default:\n%s\nvs\n%s", out["newreno"], out[""])
+	// The default profile, linux, uses CUBIC.
+	if strip(out["cubic"]) != out[""] {
+		t.Errorf("--cc cubic differs from the default (the linux profile's CUBIC):\n%s\nvs\n%s", out["cubic"], out[""])
 	}
-	if strip(out["cubic"]) == out[""] {
-		t.Errorf("--cc cubic ran exactly as newreno: the flag did not reach the stack")
+	if strip(out["newreno"]) == out[""] {
+		t.Errorf("--cc newreno ran exactly as cubic: the flag did not reach the stack")
 	}
 }

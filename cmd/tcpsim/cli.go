@@ -48,6 +48,7 @@ type options struct {
 	nodelay        bool
 	delayedAck     flagval.OnOff
 	cc             ccFlag // --cc (cc.go)
+	profile        profileFlag
 
 	timestamps flagval.OnOff
 
@@ -111,6 +112,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
 	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
 	addCCFlag(fs, o)
+	fs.Var(&o.profile, "profile", "TCP defaults: linux (Linux 6.x as tcpsim models it: CUBIC, quick-ACK, RTO 200 ms to 120 s) or rfc (the RFCs' text: NewReno, RTO 1 s to 60 s, MSL 2 min)")
 
 	fs.Var(&o.timestamps, "timestamps", "RFC 7323 timestamps (PAWS, RTT measurement) on or off")
 

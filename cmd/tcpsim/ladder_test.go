@@ -26,22 +26,22 @@ func TestGetLadder(t *testing.T) {
 			rows++
 		}
 	}
-	// The story counts 14 + 18 packets sent.
-	if rows != 32 {
-		t.Errorf("%d rows, want 32 (one per packet):\n%s", rows, lad)
+	// The story counts 20 + 18 packets sent.
+	if !strings.Contains(out, "client sent 20, server sent 18") || rows != 38 {
+		t.Errorf("%d rows, want 38 (one per packet):\n%s", rows, lad)
 	}
 	for _, want := range []string{
 		"|-S 0 win 65535 mss 1460 ---",
 		"|-P. 1:80 ack 1 win 32768 ------------x              | lost (loss)",
 		"|-P. 1:80 ack 1 win 32768 [retransmit] ------------->| 0.275200",
-		"[dup ack]",
+		"|-F. 80 ack 20104 win 32768 [retransmit] ----------->| 0.581189",
 	} {
 		if !strings.Contains(lad, want) {
 			t.Errorf("ladder lacks %q:\n%s", want, lad)
 		}
 	}
 	uni := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
-	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, "... 27 more packets of this connection not drawn (--ladder-max 5)") {
+	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, "... 33 more packets of this connection not drawn (--ladder-max 5)") {
 		t.Errorf("unicode ladder cut at 5:\n%s", uni)
 	}
 }

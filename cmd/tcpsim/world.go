@@ -159,20 +159,19 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		StreamOnly: true,
 		OnEvent:    onEvent,
 	})
-	tcp := stack.TCPConfig{
-		SendBuffer: int(o.sndbuf),
-		RecvBuffer: int(o.rcvbuf),
-		NoDelay:    o.nodelay,
-
-		CongestionControl: string(o.cc),
-
-		// --timestamps off (issue 10, item 2).
-		DisableTimestamps: !bool(o.timestamps),
+	// The profile first (--profile, linux by default), then the flags.
+	tcp, err := stack.Profile(o.profile.String())
+	if err != nil {
+		return nil, err
 	}
+	tcp.SendBuffer, tcp.RecvBuffer, tcp.NoDelay = int(o.sndbuf), int(o.rcvbuf), o.nodelay
+	if o.cc != "" {
+		tcp.CongestionControl = string(o.cc)
+	}
+	tcp.DisableTimestamps = !bool(o.timestamps) // --timestamps off (issue 10, item 2)
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}
-	var err error
 	if n.client, err = n.addHost(clientName, tcp); err != nil {
 		return nil, err
 	}

@@ -135,6 +135,9 @@ func RunPacketdrill(s *PDScript) (*PDResult, error) {
 			MTU:  1500,
 		},
 	}
+	// The corpus is written for Linux: start from the linux profile, then
+	// apply defaults.sh and the script's own sysctls on top.
+	r.cfg.TCP, _ = stack.Profile(stack.ProfileLinux)
 	for _, o := range s.Options {
 		if err := r.option(o); err != nil {
 			return r.res, err
