@@ -51,7 +51,7 @@ func TestTransferCSV(t *testing.T) {
 		t.Fatalf("%d records; header %v", len(recs), recs[0])
 	}
 	for _, r := range recs[1:] {
-		if len(r) != len(csvHeader) || r[3] != "newreno" || r[4] != "completed" || r[10] != "100000" {
+		if len(r) != len(csvHeader) || r[3] != "cubic" || r[4] != "completed" || r[10] != "100000" {
 			t.Errorf("record %v", r)
 		}
 	}

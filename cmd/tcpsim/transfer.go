@@ -191,7 +191,7 @@ func sendFlow(n *network, size int64, done *int64) error {
 func report(w io.Writer, o *options, n *network, fs []*Flow, runErr error) error {
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f, o.cc.String())
+		rows[i] = newFlowRow(f, n.client.Config().CongestionControl)
 	}
 	switch {
 	case o.json:
