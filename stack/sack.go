@@ -7,8 +7,9 @@ import "github.com/tcpsim/tcpsim/segment"
 //
 // Receiver: every ACK sent while out-of-order data is held carries up to
 // four SACK blocks (no timestamps, so four fit), the block holding the most
-// recently received segment first (RFC 2018 §4), the rest from the highest
-// down. Data segments carry as many as fit beside their payload.
+// recently received segment first, then the blocks most recently reported
+// (RFC 2018 §4), then any others from the highest down. Data segments carry
+// as many as fit beside their payload.
 //
 // Sender: the blocks the peer reports form a scoreboard of ranges above
 // SND.UNA. In fast recovery, each further duplicate ACK retransmits the
@@ -21,9 +22,17 @@ import "github.com/tcpsim/tcpsim/segment"
 // pipe estimate, no rescue retransmission.
 
 // addSACKBlocks fills o with SACK blocks, using at most room bytes of
-// option space.
+// option space. RFC 2018 §4: the first block holds the segment that arrived
+// most recently (lastOOO), the others repeat the most recently reported
+// blocks (sackSent, the blocks of the last segments we sent, first blocks
+// first), so that each block is reported in at least three successive ACKs
+// while it lasts and the loss of a few ACKs loses no information. Blocks
+// never reported fill what room is left, the highest first. A reported block
+// that has grown by merging is reported at its current extent; one that
+// RCV.NXT has reached is dropped.
 func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 	if !c.sackOK || c.reasm.empty() {
+		c.nSackSent = 0 // the history only means something while data is held
 		return
 	}
 	maxBlocks := min((room-4)/8, segment.MaxSACKBlocks)
@@ -31,19 +40,64 @@ func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 		return
 	}
 	b := c.reasm.blocks
-	first := -1
-	for i, blk := range b {
-		if c.lastOOO.InRange(blk.start, blk.end) {
-			first = i
-			o.AddSACK(segment.SACKBlock{Left: blk.start, Right: blk.end})
+	var idx [segment.MaxSACKBlocks]int // indices in b of the blocks chosen
+	n := 0
+	add := func(i int) {
+		if i < 0 || n >= maxBlocks {
+			return
+		}
+		for _, j := range idx[:n] {
+			if j == i {
+				return
+			}
+		}
+		idx[n] = i
+		n++
+	}
+	add(c.reasm.find(c.lastOOO))
+	for _, r := range c.sackSent[:c.nSackSent] {
+		add(c.reasm.find(r.start))
+	}
+	for i := len(b) - 1; i >= 0 && n < maxBlocks; i-- {
+		add(i)
+	}
+	// The new history: the blocks just sent, then the older history they
+	// did not repeat (a data segment may have had room for fewer).
+	var hist [segment.MaxSACKBlocks]seqRange
+	h := 0
+	for _, i := range idx[:n] {
+		o.AddSACK(segment.SACKBlock{Left: b[i].start, Right: b[i].end})
+		hist[h] = b[i]
+		h++
+	}
+	for _, r := range c.sackSent[:c.nSackSent] {
+		if h == len(hist) {
 			break
 		}
-	}
-	for i := len(b) - 1; i >= 0 && o.NumSACK < maxBlocks; i-- {
-		if i != first {
-			o.AddSACK(segment.SACKBlock{Left: b[i].start, Right: b[i].end})
+		i := c.reasm.find(r.start)
+		if i < 0 {
+			continue
+		}
+		dup := false
+		for _, r := range hist[:h] {
+			dup = dup || r.start == b[i].start
+		}
+		if !dup {
+			hist[h] = b[i]
+			h++
 		}
 	}
+	c.sackSent, c.nSackSent = hist, h
+}
+
+// find returns the index of the block holding seq, or -1.
+func (q *reassembly) find(seq segment.Seq) int {
+	for i, blk := range q.blocks {
+		if seq.InRange(blk.start, blk.end) {
+			return i
+		}
+	}
+	return -1
 }
 
 // updateScoreboard records the peer's SACK blocks. Blocks outside

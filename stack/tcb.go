@@ -115,6 +115,10 @@ type tcb struct {
 	// an unacceptable segment (ratelimit.go).
 	invalidAckAt  time.Duration
 	invalidAckSet bool
+
+	// Issue 11, loss recovery (sack.go, rfc6675.go).
+	sackSent  [segment.MaxSACKBlocks]seqRange // blocks on the last segment sent, first block first (RFC 2018 §4); valid while out-of-order data is held
+	nSackSent int
 }
 
 // connStats are the per-connection counts reported by Info.
