@@ -78,4 +78,9 @@ type Counters struct {
 
 	// Issue 10 item 9.
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
+
+	// Issue 11, loss recovery (rfc6675.go).
+	TCPSackRecovery  uint64 // SACK-based recoveries started (RFC 6675 §5 step 4; Linux TCPSackRecovery)
+	TCPSACKReneging  uint64 // scoreboards cleared because the peer reneged on SACKed data (RFC 2018 §8; Linux TCPSACKReneging)
+	TCPRescueRetrans uint64 // rescue retransmissions (RFC 6675 NextSeg rule 4); Linux has none
 }

@@ -250,11 +250,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	}
 	c.lastAckAt = c.h.env.Now()
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
-	if c.sackOK && th.Options.NumSACK > 0 {
-		c.updateScoreboard(&th.Options, ack)
-	}
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
+	case c.sackOK:
+		c.onSACKAck(th) // RFC 6675 (rfc6675.go)
 	case ack.GreaterThan(c.sndUna):
 		c.newAck(ack)
 	case ack == c.sndUna && payloadLen == 0 && th.Flags&(segment.FlagSYN|segment.FlagFIN) == 0 &&
@@ -263,21 +262,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		// data, SYN or FIN, leaves the window unchanged, and arrives while
 		// data is outstanding.
 		c.stats.dupAcksIn++
-		if c.sackOK && !c.cc.inRecovery() && c.dupAcks < 2 && c.sacked.bytes > 2*c.sndMSS {
-			// RFC 6675 §5 (IsLost): more than (DupThresh − 1)·SMSS bytes
-			// SACKed above SND.UNA mean the first segment is lost even if
-			// fewer than three duplicate ACKs made it back.
-			c.dupAcks = 2
-		}
 		if c.cc.onDupAck() {
 			c.h.counters.TCPFastRetrans++
 			c.stats.fastRetrans++
 			c.retransmitFirst()
-			c.rtxNext = c.sndUna.Add(uint32(c.sndMSS))
-		} else if c.sackOK && c.cc.inRecovery() && c.retransmitHole() {
-			// The duplicate ACK's inflation of cwnd paid for a hole's
-			// retransmission instead of new data (packet conservation).
-			c.cwnd -= min(c.cwnd-uint32(c.sndMSS), uint32(c.sndMSS))
 		}
 	}
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
@@ -346,20 +334,8 @@ func (c *Conn) newAck(ack segment.Seq) {
 	if c.sackOK {
 		c.sacked.trimBelow(ack)
 	}
-	if retransmit {
-		switch {
-		case !c.sackOK:
-			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
-		case c.sndUna.LessThan(c.rtxNext):
-			// The segment at SND.UNA was already retransmitted in this
-			// recovery (a hole below rtxNext, RFC 6675 §5 HighRxt): sending
-			// it again would be spurious. Spend the ACK on the next hole
-			// not yet retransmitted, if any (RFC 6675 §5, NextSeg rule 1).
-			c.retransmitHole()
-		default:
-			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
-			c.rtxNext = c.rtxNext.Max(c.sndUna.Add(uint32(c.sndMSS)))
-		}
+	if retransmit && !c.sackOK {
+		c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK (with SACK, NextSeg decides: rfc6675.go)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
 )
 
 // ============================================================
@@ -92,5 +94,143 @@ func TestSACK_EachBlockReportedThreeTimes(t *testing.T) {
 		if acked != uint32(1+100*n) {
 			t.Fatalf("round %d: ack %d after all segments", round, acked)
 		}
+	}
+}
+
+// sg is the relative sequence number of the i-th full-sized segment.
+func sg(i int) uint32 { return uint32(1 + 1460*i) }
+
+// sackAck injects a bare ACK with the given window and SACK blocks.
+func sackAck(s *script, ack uint32, win uint16, blocks ...[2]uint32) {
+	s.t.Helper()
+	s.sack = blocks
+	s.inject(seg{flags: A, seq: 1, ack: ack, win: win})
+	s.sack = nil
+}
+
+// RFC 6675 §2: an ACK that moves SND.UNA and SACKs new data is also a
+// DupAck, and §5 (2.a) counts DupThresh of them even when the SACKed
+// segments are too small for IsLost's byte rule. Here 500-byte segments:
+// the first ACK acknowledges segment 0 and SACKs segment 2, the next two
+// SACK segments 4 and 6; the third starts recovery. Counting only RFC 5681
+// duplicates, the first did not count and nothing was sent.
+func TestRFC6675_DupAckThatMovesSndUna(t *testing.T) {
+	s := sackScript(t)
+	s.c.SetNoDelay(true)
+	for i := 0; i < 10; i++ {
+		s.c.Write(data(500))
+	}
+	if len(s.out) != 10 {
+		t.Fatalf("%d segments sent, want 10", len(s.out))
+	}
+	s.out = nil
+	sackAck(s, 501, 65535, [2]uint32{1001, 1501})
+	sackAck(s, 501, 65535, [2]uint32{2001, 2501}, [2]uint32{1001, 1501})
+	s.none()
+	sackAck(s, 501, 65535, [2]uint32{3001, 3501}, [2]uint32{2001, 2501}, [2]uint32{1001, 1501})
+	s.expect("Flags [.], seq 501:1001, ack 1, win 64000, length 500")
+	s.none()
+	if !s.c.Info().InRecovery || s.h.Counters().TCPSackRecovery != 1 {
+		t.Fatal("not in SACK recovery")
+	}
+}
+
+// RFC 6675 §2: a SACKing ACK is a DupAck even if its window differs from
+// the last one (RFC 5681's duplicate must not change it). Three ACKs, each
+// SACKing one more segment and each advertising another window.
+func TestRFC6675_DupAcksWithChangingWindow(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sackAck(s, 1, 60000, [2]uint32{sg(1), sg(2)})
+	sackAck(s, 1, 61000, [2]uint32{sg(3), sg(4)}, [2]uint32{sg(1), sg(2)})
+	s.none()
+	sackAck(s, 1, 62000, [2]uint32{sg(5), sg(6)}, [2]uint32{sg(3), sg(4)}, [2]uint32{sg(1), sg(2)})
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+	s.none()
+	if i := s.c.Info(); !i.InRecovery || i.SndWnd != 62000 {
+		t.Fatalf("in recovery %v, window %d", i.InRecovery, i.SndWnd)
+	}
+}
+
+// RFC 6675 §5 (B): during recovery every ACK's SACK information is used,
+// even an old ACK below SND.UNA (reordered on the way back). Segments 1
+// and 5 are lost; in recovery, an old ACK (ACK 1, below SND.UNA = segment
+// 1) SACKs segments 6-8: the hole at segment 5 is lost now (three segments
+// SACKed above it) and pipe has room, so it is retransmitted at once.
+// Ignoring the old ACK's blocks left it to a later ACK.
+func TestRFC6675_AckBelowSndUnaInRecovery(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sackAck(s, sg(1), 65535)
+	s.none()
+	for k := 3; k <= 5; k++ {
+		sackAck(s, sg(1), 65535, [2]uint32{sg(2), sg(k)})
+	}
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(1), sg(2)))
+	s.none()
+	sackAck(s, 1, 65535, [2]uint32{sg(6), sg(9)}, [2]uint32{sg(2), sg(5)})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(5), sg(6)))
+	s.none()
+	if i := s.c.Info(); !i.InRecovery || i.SndUna != s.c.iss+segment.Seq(sg(1)) {
+		t.Fatalf("in recovery %v, SND.UNA %d", i.InRecovery, i.SndUna-s.c.iss)
+	}
+}
+
+// RFC 6675 §5.1: after an RTO the scoreboard is kept, and the go-back-N
+// resending skips what the peer SACKed, before the timeout (segment 8) or
+// after it (segments 2-5).
+func TestRFC6675_NoResendOfSACKedDataAfterRTO(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sackAck(s, 1, 65535, [2]uint32{sg(8), sg(9)})
+	s.none()
+	for len(s.out) == 0 {
+		s.advance(10 * time.Millisecond)
+	}
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+	if s.h.Counters().TCPTimeouts != 1 {
+		t.Fatal("no RTO")
+	}
+	sackAck(s, sg(1), 65535, [2]uint32{sg(2), sg(6)}, [2]uint32{sg(8), sg(9)})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(1), sg(2)))
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(6), sg(7)))
+	s.none()
+	sackAck(s, sg(6), 65535, [2]uint32{sg(8), sg(9)})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(7), sg(8)))
+	s.expect(f("Flags [P.], seq %d:%d, ack 1, win 64000, length 1460", sg(9), sg(10)))
+	s.none()
+}
+
+// RFC 6675 NextSeg rule (4): segments 0, 8 and 9 are lost. Once the
+// retransmission of segment 0 is acknowledged (SND.UNA passes RescueRxt)
+// and nothing else may go, one rescue retransmission carries the highest
+// unSACKed segment (9, not 8 as NewReno's partial ACK would). Its SACK then
+// lets rule (3) resend segment 8.
+func TestRFC6675_RescueRetransmission(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	for k := 2; k <= 8; k++ {
+		sackAck(s, 1, 65535, [2]uint32{sg(1), sg(k)})
+		if k == 4 {
+			s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+		}
+		s.none()
+	}
+	sackAck(s, sg(8), 65535)
+	s.expect(f("Flags [P.], seq %d:%d, ack 1, win 64000, length 1460", sg(9), sg(10)))
+	s.none()
+	if n := s.h.Counters().TCPRescueRetrans; n != 1 {
+		t.Fatalf("TCPRescueRetrans = %d", n)
+	}
+	sackAck(s, sg(8), 65535, [2]uint32{sg(9), sg(10)})
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(8), sg(9)))
+	s.none()
+	sackAck(s, sg(10), 65535)
+	if s.c.Info().InRecovery {
+		t.Fatal("still in recovery after the full ACK")
 	}
 }

@@ -12,14 +12,9 @@ import "github.com/tcpsim/tcpsim/segment"
 // as many as fit beside their payload.
 //
 // Sender: the blocks the peer reports form a scoreboard of ranges above
-// SND.UNA. In fast recovery, each further duplicate ACK retransmits the
-// next hole below the highest SACKed byte (one segment per ACK, in place of
-// the new segment NewReno's inflation would allow), and partial ACKs
-// retransmit the first hole as NewReno does unless it was already
-// retransmitted in this recovery (rtxNext plays RFC 6675's HighRxt). Data
-// is freed only when cumulatively acknowledged; an RTO clears the
-// scoreboard (RFC 2018 §8). This is a conservative subset of RFC 6675: no
-// pipe estimate, no rescue retransmission.
+// SND.UNA, which drives RFC 6675 loss recovery (rfc6675.go). Data is freed
+// only when cumulatively acknowledged; the scoreboard outlives an RTO and is
+// cleared only when the peer is seen to renege (RFC 2018 §8).
 
 // addSACKBlocks fills o with SACK blocks, using at most room bytes of
 // option space. RFC 2018 §4: the first block holds the segment that arrived
@@ -100,33 +95,21 @@ func (q *reassembly) find(seq segment.Seq) int {
 	return -1
 }
 
-// updateScoreboard records the peer's SACK blocks. Blocks outside
-// (max(ack, SND.UNA), SND.MAX] are ignored (RFC 2018 §3 leaves invalid
-// blocks to the sender; RFC 6675 §5.1 ignores them).
-func (c *Conn) updateScoreboard(o *segment.Options, ack segment.Seq) {
+// updateScoreboard records the peer's SACK blocks and returns how many
+// bytes they SACK that were neither acknowledged nor SACKed before (RFC 6675
+// §2 DupAck: new SACK information). Blocks outside (max(ack, SND.UNA),
+// SND.MAX] are ignored (RFC 2018 §3 leaves invalid blocks to the sender;
+// RFC 6675 §5.1 ignores them).
+func (c *Conn) updateScoreboard(o *segment.Options, ack segment.Seq) uint32 {
 	low := ack.Max(c.sndUna)
+	before := c.sacked.bytes
 	for _, blk := range o.SACKBlocks() {
 		if !blk.Left.LessThan(blk.Right) || !blk.Left.GreaterThan(low) || blk.Right.GreaterThan(c.sndMax) {
 			continue
 		}
 		c.sacked.insert(blk.Left, blk.Right) // a full scoreboard just ignores more blocks
 	}
-}
-
-// retransmitHole retransmits one segment from the first hole at or above
-// rtxNext that lies below a SACKed range, and reports whether it did.
-func (c *Conn) retransmitHole() bool {
-	s := c.rtxNext.Max(c.sndUna)
-	for _, blk := range c.sacked.blocks {
-		if s.LessThan(blk.start) {
-			n := min(blk.start.Sub(s), uint32(c.sndMSS))
-			c.sendData(s, n, false)
-			c.rtxNext = s.Add(n)
-			return true
-		}
-		s = s.Max(blk.end)
-	}
-	return false
+	return uint32(c.sacked.bytes - before)
 }
 
 // trimBelow forgets scoreboard ranges below seq (cumulatively acknowledged).

@@ -119,6 +119,7 @@ type tcb struct {
 	// Issue 11, loss recovery (sack.go, rfc6675.go).
 	sackSent  [segment.MaxSACKBlocks]seqRange // blocks on the last segment sent, first block first (RFC 2018 §4); valid while out-of-order data is held
 	nSackSent int
+	rescueRxt segment.Seq // RFC 6675 RescueRxt: a rescue retransmission is allowed once SND.UNA passes it
 }
 
 // connStats are the per-connection counts reported by Info.
