@@ -87,6 +87,15 @@ type TCPConfig struct {
 	// Linux tcp_challenge_ack_limit); each second's budget is randomised
 	// around it as in Linux. Default 1000; negative disables the host limit.
 	ChallengeAckLimit int
+
+	// Issue 11, loss recovery (prr.go).
+
+	// PRRConservative makes Proportional Rate Reduction use its
+	// conservative reduction bound (PRR-CRB, RFC 6937 §3) when pipe falls
+	// below ssthresh: strict packet conservation, no slow start back up to
+	// ssthresh. The default is the slow-start reduction bound (PRR-SSRB),
+	// as in Linux.
+	PRRConservative bool
 }
 
 // Defaults, named so that tests and docs refer to one place.

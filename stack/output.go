@@ -152,6 +152,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if fin {
 		next = next.Add(1)
 	}
+	if c.sackOK {
+		c.prrSent(n) // prr_out (prr.go)
+	}
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++
 		c.stats.retrans++

@@ -234,3 +234,107 @@ func TestRFC6675_RescueRetransmission(t *testing.T) {
 		t.Fatal("still in recovery after the full ACK")
 	}
 }
+
+// PRR's arithmetic (RFC 6937 §3) on the RFC's §4 examples, in segments:
+// cwnd = FlightSize = RecoverFS = 20, ssthresh = 10. With a single loss
+// pipe stays above ssthresh and every ACK delivers one segment: the
+// proportional part sends one segment for every second ACK, ssthresh in
+// all by the time RecoverFS has been delivered. After a burst of losses
+// pipe is far below ssthresh: PRR-SSRB sends what was delivered plus one
+// segment on each ACK that advances SND.UNA without new loss (SafeACK), so
+// pipe grows by one per ACK up to ssthresh and no further; other ACKs and
+// PRR-CRB only keep pipe level (packet conservation).
+func TestPRR_RFC6937Examples(t *testing.T) {
+	const mss = 1
+	// Single loss.
+	var prrDelivered, prrOut uint64
+	pipe := uint64(19)
+	var sends []uint64
+	for ack := 0; ack < 19; ack++ { // the 19 segments not lost, each a DupAck
+		prrDelivered++
+		pipe--
+		n := prrSndcnt(prrDelivered, prrOut, 1, pipe, 10, 20, mss, false, false)
+		if prrOut == 0 {
+			n = max(n, mss)
+		}
+		sends = append(sends, n)
+		prrOut += n
+		pipe += n
+	}
+	// Once pipe is down to ssthresh (after 17 ACKs) the reduction bound
+	// holds it there.
+	want := []uint64{1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1}
+	for i := range want {
+		if sends[i] != want[i] {
+			t.Fatalf("single loss: sndcnt %v, want %v", sends, want)
+		}
+	}
+	if prrOut != 10 || pipe != 10 {
+		t.Fatalf("single loss: sent %d, pipe %d at the end; want ssthresh, 10, for both", prrOut, pipe)
+	}
+	// Burst loss: pipe 4 after the losses are detected, sending balanced.
+	for _, tc := range []struct {
+		name      string
+		safe, crb bool
+		want      []uint64 // pipe after each ACK
+	}{
+		{"SSRB, SND.UNA advancing", true, false, []uint64{5, 6, 7, 8, 9, 10, 10, 10}},
+		{"SSRB, duplicate ACKs", false, false, []uint64{4, 4, 4, 4, 4, 4, 4, 4}},
+		{"CRB", true, true, []uint64{4, 4, 4, 4, 4, 4, 4, 4}},
+	} {
+		prrDelivered, prrOut, pipe = 16, 16, 4
+		var got []uint64
+		for ack := 0; ack < 8; ack++ {
+			prrDelivered++
+			pipe--
+			n := prrSndcnt(prrDelivered, prrOut, 1, pipe, 10, 20, mss, tc.safe, tc.crb)
+			prrOut += n
+			pipe += n
+			got = append(got, pipe)
+		}
+		for i := range tc.want {
+			if got[i] != tc.want[i] {
+				t.Fatalf("%s: pipe %v, want %v", tc.name, got, tc.want)
+			}
+		}
+	}
+}
+
+// PRR in a connection: 20 segments in flight (initial window 20), segment
+// 0 lost, more data queued. Limited transmit sends segments 20 and 21 on
+// the first two DupAcks; the third starts recovery with ssthresh =
+// FlightSize/2 = 11 segments and RecoverFS = 22: the fast retransmit goes
+// at once, and then one new segment for every second ACK (11/22) until
+// pipe is down to ssthresh, then one per ACK. RFC 6675 alone (cwnd =
+// ssthresh) sent nothing for the next 7 ACKs and then one per ACK.
+func TestPRR_SpreadsSendingOverRecovery(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.InitialWindow = 20
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.c.Write(data(40 * 1460))
+	if len(s.out) != 20 {
+		t.Fatalf("%d segments in the initial window", len(s.out))
+	}
+	s.out = nil
+	var pattern []int
+	for k := 2; k <= 21; k++ {
+		sackAck(s, 1, 65535, [2]uint32{sg(1), sg(k)})
+		pattern = append(pattern, len(s.out))
+		if k == 4 {
+			s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
+		}
+		s.out = nil
+	}
+	want := []int{1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1}
+	for i := range want {
+		if pattern[i] != want[i] {
+			t.Fatalf("segments sent per ACK %v, want %v", pattern, want)
+		}
+	}
+}

@@ -62,18 +62,23 @@ import (
 // the ACK is acceptable (input.go processAck).
 func (c *Conn) onSACKAck(th *segment.Header) {
 	ack := th.Ack
+	una, sackedBefore := c.sndUna, c.sacked.bytes
+	lostBefore := c.lossBoundary()
 	var newly uint32
 	if th.Options.NumSACK > 0 {
 		newly = c.updateScoreboard(&th.Options, ack)
 	}
-	if ack.GreaterThan(c.sndUna) {
+	advanced := ack.GreaterThan(una)
+	if advanced {
 		c.newAck(ack) // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
 		c.checkReneging()
 	}
+	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
+	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore
 	if c.cc.inRecovery() {
-		// (B): the scoreboard is updated; output() runs step (C). The
-		// window stays at ssthresh during the recovery (4.2).
-		c.cwnd = c.ssthresh
+		// (B): the scoreboard is updated; PRR sets cwnd (prr.go) and
+		// output() runs step (C).
+		c.prrAck(delivered, advanced && !c.lossBoundary().GreaterThan(lostBefore))
 		return
 	}
 	if newly == 0 || c.sndMax == c.sndUna {
@@ -94,15 +99,18 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	}
 	c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
 	if c.cc.onDupAck() {
-		c.enterSACKRecovery()
+		c.enterSACKRecovery(delivered)
 	}
 }
 
 // enterSACKRecovery is §5 step (4) after the controller has set ssthresh
 // and RecoveryPoint.
-func (c *Conn) enterSACKRecovery() {
+func (c *Conn) enterSACKRecovery(delivered int) {
 	c.h.counters.TCPSackRecovery++
-	c.cwnd = c.ssthresh // (4.2)
+	// (4.2) would set cwnd = ssthresh; PRR (prr.go) sets it on each ACK,
+	// starting with this one.
+	c.prrStart()
+	c.prrAck(delivered, false)
 	// (4.3): retransmit the first segment, and set HighRxt and RescueRxt
 	// to its end.
 	n := c.firstSegLen()

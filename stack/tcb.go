@@ -120,6 +120,11 @@ type tcb struct {
 	sackSent  [segment.MaxSACKBlocks]seqRange // blocks on the last segment sent, first block first (RFC 2018 §4); valid while out-of-order data is held
 	nSackSent int
 	rescueRxt segment.Seq // RFC 6675 RescueRxt: a rescue retransmission is allowed once SND.UNA passes it
+
+	// PRR (RFC 6937, prr.go), valid during a SACK recovery.
+	prrRecoverFS uint32 // SND.NXT − SND.UNA when the recovery started
+	prrDelivered uint64 // bytes delivered to the peer during the recovery
+	prrOut       uint64 // bytes sent during the recovery
 }
 
 // connStats are the per-connection counts reported by Info.
