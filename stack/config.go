@@ -96,6 +96,11 @@ type TCPConfig struct {
 	// ssthresh. The default is the slow-start reduction bound (PRR-SSRB),
 	// as in Linux.
 	PRRConservative bool
+
+	// DisableDSACK stops reporting duplicate segments in D-SACK blocks
+	// (RFC 2883; Linux tcp_dsack). D-SACK blocks the peer sends are
+	// recognised either way.
+	DisableDSACK bool
 }
 
 // Defaults, named so that tests and docs refer to one place.

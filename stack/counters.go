@@ -83,4 +83,10 @@ type Counters struct {
 	TCPSackRecovery  uint64 // SACK-based recoveries started (RFC 6675 §5 step 4; Linux TCPSackRecovery)
 	TCPSACKReneging  uint64 // scoreboards cleared because the peer reneged on SACKed data (RFC 2018 §8; Linux TCPSACKReneging)
 	TCPRescueRetrans uint64 // rescue retransmissions (RFC 6675 NextSeg rule 4); Linux has none
+
+	// Issue 11, D-SACK (RFC 2883, dsack.go), Linux's names.
+	TCPDSACKOldSent uint64 // D-SACKs sent for a duplicate below RCV.NXT
+	TCPDSACKOfoSent uint64 // D-SACKs sent for a duplicate of out-of-order data held
+	TCPDSACKRecv    uint64 // D-SACK blocks received
+	TCPDSACKOfoRecv uint64 // of which above the ACK's cumulative acknowledgment
 }

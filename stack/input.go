@@ -77,6 +77,7 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			h.counters.TCPOutOfWindow++
 			if len(payload) > 0 && seq.Add(uint32(len(payload))).LessThanEq(c.rcvNxt) {
 				h.counters.TCPDuplicateSegments++
+				c.noteDuplicate(seq, seq.Add(uint32(len(payload)))) // D-SACK (dsack.go)
 			}
 			if c.state == StateTimeWait && fin {
 				// RFC 9293 §3.10.7.4 eighth step, TIME-WAIT: a retransmitted
@@ -381,6 +382,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	end := seq.Add(uint32(len(p)))
 	if end.LessThanEq(c.rcvNxt) {
 		h.counters.TCPDuplicateSegments++
+		c.noteDuplicate(seq, end) // D-SACK (dsack.go)
 		c.ackNow = true
 		return
 	}
@@ -388,6 +390,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	// higher beginning sequence numbers ... the part before RCV.NXT is
 	// trimmed").
 	if seq.LessThan(c.rcvNxt) {
+		c.noteDuplicate(seq, c.rcvNxt) // D-SACK (dsack.go)
 		p = p[c.rcvNxt.Sub(seq):]
 		seq = c.rcvNxt
 	}
@@ -410,6 +413,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		// §3.10.7.4) and send an immediate duplicate ACK (RFC 5681 §4.2:
 		// "A TCP receiver SHOULD send an immediate duplicate ACK when an
 		// out-of-order segment arrives").
+		c.noteOOODuplicate(seq, end) // D-SACK (dsack.go)
 		if !c.reasm.insert(seq, end) {
 			h.counters.TCPReassemblyDrops++
 			c.ackNow = true

@@ -338,3 +338,75 @@ func TestPRR_SpreadsSendingOverRecovery(t *testing.T) {
 		}
 	}
 }
+
+// RFC 2883 §4, as the receiver: a duplicate below RCV.NXT is reported in
+// the first block of the ACK it draws, once; a duplicate of held
+// out-of-order data comes first with the block holding it second; the part
+// of a segment below RCV.NXT is reported when the rest is new.
+func TestDSACK_Receiver(t *testing.T) {
+	s := sackScript(t)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(100)})
+	s.advance(time.Second) // the delayed ACK
+	s.expect("Flags [.], ack 101, win 63900, length 0")
+	// 4.1.1: a retransmitted segment that had arrived.
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 101, win 63900, options [nop,nop,sack 1 {1001:1101}], length 0")
+	// Out of order, then the same again: D-SACK, then the block.
+	s.inject(seg{flags: A, seq: 201, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 101, win 63900, options [nop,nop,sack 1 {1201:1301}], length 0")
+	s.inject(seg{flags: A, seq: 201, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 101, win 63900, options [nop,nop,sack 2 {1201:1301}{1201:1301}], length 0")
+	// Once only: the next ACK has the plain block.
+	s.inject(seg{flags: A, seq: 401, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 101, win 63900, options [nop,nop,sack 2 {1401:1501}{1201:1301}], length 0")
+	// Bytes 51-100 again with 101-200 new: the new part fills the gap.
+	s.inject(seg{flags: A, seq: 51, ack: 1, win: 65535, data: data(150)})
+	s.expect("Flags [.], ack 301, win 63700, options [nop,nop,sack 2 {1051:1101}{1401:1501}], length 0")
+	c := s.h.Counters()
+	if c.TCPDSACKOldSent != 2 || c.TCPDSACKOfoSent != 1 {
+		t.Fatalf("TCPDSACKOldSent %d, TCPDSACKOfoSent %d; want 2 and 1", c.TCPDSACKOldSent, c.TCPDSACKOfoSent)
+	}
+}
+
+// With DisableDSACK, duplicates are acknowledged without D-SACK blocks.
+func TestDSACK_Disabled(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.DisableDSACK = true
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(100)})
+	s.advance(time.Second)
+	s.expect("Flags [.], ack 101, win 63900, length 0")
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(100)})
+	s.expect("Flags [.], ack 101, win 63900, length 0")
+}
+
+// RFC 2883 §4, as the sender: a first block below the cumulative ACK, or
+// inside the second block, is a D-SACK. It is counted and is no new SACK
+// information: three ACKs carrying only D-SACKs are no DupAcks and start
+// no recovery, and the scoreboard does not grow.
+func TestDSACK_SenderRecognises(t *testing.T) {
+	s := sackScript(t)
+	s.c.Write(data(10 * 1460))
+	s.out = nil
+	sackAck(s, sg(1), 65535)
+	for i := 0; i < 3; i++ {
+		sackAck(s, sg(1), 65535, [2]uint32{1, sg(1)}) // below the ACK
+	}
+	sackAck(s, sg(1), 65535, [2]uint32{sg(3), sg(4)})
+	for i := 0; i < 3; i++ {
+		sackAck(s, sg(1), 65535, [2]uint32{sg(3), sg(4)}, [2]uint32{sg(3), sg(4)}) // inside the second
+	}
+	s.none()
+	c := s.h.Counters()
+	if c.TCPDSACKRecv != 6 || c.TCPDSACKOfoRecv != 3 {
+		t.Fatalf("TCPDSACKRecv %d, TCPDSACKOfoRecv %d; want 6 and 3", c.TCPDSACKRecv, c.TCPDSACKOfoRecv)
+	}
+	if i := s.c.Info(); i.InRecovery || s.c.dupAcks != 1 || s.c.sacked.bytes != 1460 {
+		t.Fatalf("in recovery %v, DupAcks %d, SACKed %d", i.InRecovery, s.c.dupAcks, s.c.sacked.bytes)
+	}
+}

@@ -26,8 +26,7 @@ import "github.com/tcpsim/tcpsim/segment"
 // that has grown by merging is reported at its current extent; one that
 // RCV.NXT has reached is dropped.
 func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
-	if !c.sackOK || c.reasm.empty() {
-		c.nSackSent = 0 // the history only means something while data is held
+	if !c.sackOK {
 		return
 	}
 	maxBlocks := min((room-4)/8, segment.MaxSACKBlocks)
@@ -48,6 +47,18 @@ func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 		}
 		idx[n] = i
 		n++
+	}
+	if c.dsackValid {
+		// A D-SACK block goes first, once (dsack.go); the block holding
+		// the duplicate, if any, follows (RFC 2883 §4).
+		c.dsackValid = false
+		o.AddSACK(segment.SACKBlock{Left: c.dsack.start, Right: c.dsack.end})
+		maxBlocks--
+		add(c.reasm.find(c.dsack.start))
+	}
+	if c.reasm.empty() {
+		c.nSackSent = 0 // the history only means something while data is held
+		return
 	}
 	add(c.reasm.find(c.lastOOO))
 	for _, r := range c.sackSent[:c.nSackSent] {
@@ -103,7 +114,11 @@ func (q *reassembly) find(seq segment.Seq) int {
 func (c *Conn) updateScoreboard(o *segment.Options, ack segment.Seq) uint32 {
 	low := ack.Max(c.sndUna)
 	before := c.sacked.bytes
-	for _, blk := range o.SACKBlocks() {
+	blocks := o.SACKBlocks()
+	if c.isDSACK(o, ack) {
+		blocks = blocks[1:] // a D-SACK reports a duplicate, not new data (dsack.go)
+	}
+	for _, blk := range blocks {
 		if !blk.Left.LessThan(blk.Right) || !blk.Left.GreaterThan(low) || blk.Right.GreaterThan(c.sndMax) {
 			continue
 		}

@@ -125,6 +125,10 @@ type tcb struct {
 	prrRecoverFS uint32 // SND.NXT − SND.UNA when the recovery started
 	prrDelivered uint64 // bytes delivered to the peer during the recovery
 	prrOut       uint64 // bytes sent during the recovery
+
+	// D-SACK (RFC 2883, dsack.go): a duplicate to report in the next SACK option.
+	dsack      seqRange
+	dsackValid bool
 }
 
 // connStats are the per-connection counts reported by Info.
