@@ -29,6 +29,10 @@ func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 	if !c.sackOK {
 		return
 	}
+	if c.reasm.empty() && !c.dsackValid {
+		c.nSackSent = 0 // the history only means something while data is held
+		return
+	}
 	maxBlocks := min((room-4)/8, segment.MaxSACKBlocks)
 	if maxBlocks <= 0 {
 		return
