@@ -198,6 +198,15 @@ func TestGoldenOptions(t *testing.T) {
 				0x01, 0x01, 0x08, 0x0a, 0, 0, 0, 9, 0, 0, 0, 8, // NOP NOP timestamps 9, 8
 				0x01, 0x01, 0x05, 0x0a, 0, 0, 0, 1, 0, 0, 0, 2, // NOP NOP SACK {1:2}
 			}, "nop,nop,TS val 9 ecr 8,nop,nop,sack 1 {1:2}"},
+		{"timestamps with three SACK blocks: all 40 bytes, as an ACK of ours with timestamps on",
+			Options{HasTimestamps: true, TSVal: 0xfffffffe, TSEcr: 1, NumSACK: 3, SACK: [4]SACKBlock{{1, 2}, {3, 4}, {0xfffffff0, 0x10}}},
+			[]byte{
+				0x01, 0x01, 0x08, 0x0a, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 1, // NOP NOP timestamps 4294967294, 1
+				0x01, 0x01, 0x05, 0x1a, // NOP NOP SACK, length 2+3*8 = 26
+				0, 0, 0, 1, 0, 0, 0, 2, // {1:2}
+				0, 0, 0, 3, 0, 0, 0, 4, // {3:4}
+				0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0x10, // a block across the wrap
+			}, "nop,nop,TS val 4294967294 ecr 1,nop,nop,sack 3 {1:2}{3:4}{4294967280:16}"},
 		{"unknown option kept verbatim", Options{Unknown: []byte{0xfd, 0x04, 0xab, 0xcd}},
 			[]byte{
 				0xfd, 0x04, 0xab, 0xcd, // kind 253 (RFC 6994 experiment), length 4, data abcd

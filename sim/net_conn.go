@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -151,6 +152,57 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 	}
 	c.sc.SetNoDelay(noDelay)
 	return nil
+}
+
+// inStack runs f in scheduler context for either driver.
+func (c *Conn) inStack(f func() error) error {
+	var err error
+	if c.lc != nil {
+		if cerr := c.n.loop.Call(func() { err = f() }); cerr != nil {
+			return c.opErr("set", cerr)
+		}
+		return c.opErr("set", err)
+	}
+	if c.n.w.CurrentTask() == nil {
+		return c.opErr("set", ErrNotInTask)
+	}
+	return c.opErr("set", f())
+}
+
+// SetKeepAlive turns keep-alive probes on or off, as
+// (*net.TCPConn).SetKeepAlive. The stack's default is off (RFC 1122).
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	return c.inStack(func() error { c.sc.SetKeepAlive(keepalive); return nil })
+}
+
+// SetKeepAlivePeriod sets the idle time before the first probe and the
+// time between probes, as (*net.TCPConn).SetKeepAlivePeriod does on Linux.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	if d <= 0 {
+		return c.opErr("set", fmt.Errorf("keep-alive period %v: must be positive", d))
+	}
+	return c.inStack(func() error { return c.sc.SetKeepAliveParams(d, d, 0) })
+}
+
+// SetKeepAliveConfig applies a net.KeepAliveConfig, as
+// (*net.TCPConn).SetKeepAliveConfig: Enable, and Idle, Interval and Count
+// where positive (zero and negative leave the current value, as the stack's
+// defaults stand for the system's).
+func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
+	return c.inStack(func() error {
+		if err := c.sc.SetKeepAliveParams(max(cfg.Idle, 0), max(cfg.Interval, 0), max(cfg.Count, 0)); err != nil {
+			return err
+		}
+		c.sc.SetKeepAlive(cfg.Enable)
+		return nil
+	})
+}
+
+// SetUserTimeout sets the user timeout (TCP_USER_TIMEOUT, RFC 5482): the
+// connection fails with ETIMEDOUT when data goes unacknowledged that long.
+// Zero removes it.
+func (c *Conn) SetUserTimeout(d time.Duration) error {
+	return c.inStack(func() error { return c.sc.SetUserTimeout(d) })
 }
 
 // Stack returns the engine's connection, for inspection (State, Info) in

@@ -89,10 +89,13 @@ type bulk struct {
 	target int
 }
 
-func newBulk(tb testing.TB, mtu int) *bulk {
+func newBulk(tb testing.TB, mtu int) *bulk { return newBulkCC(tb, mtu, "") }
+
+// newBulkCC is newBulk with the named congestion control on both hosts.
+func newBulkCC(tb testing.TB, mtu int, cc string) *bulk {
 	tb.Helper()
 	n := &fastNet{}
-	cfg := TCPConfig{MSL: time.Second}
+	cfg := TCPConfig{MSL: time.Second, CongestionControl: cc}
 	a, err := NewHost(HostConfig{Name: "a", Env: fastEnv{n}, Seed: 1, TCP: cfg})
 	if err != nil {
 		tb.Fatal(err)
@@ -157,34 +160,44 @@ func (k *bulk) round(size int) {
 // unlimited-rate in-memory link; one op moves 1 MiB. MB/s is payload.
 //
 //	go test ./stack -run XXX -bench BenchmarkBulk -benchmem -benchtime 1s
+//
+// The NewReno cases keep their names (mtu=N); CUBIC's are cubic/mtu=N.
 func BenchmarkBulk(b *testing.B) {
-	for _, mtu := range []int{1500, 9000} {
-		b.Run("mtu="+itoa(mtu), func(b *testing.B) {
-			k := newBulk(b, mtu)
-			k.round(4 << 20) // warm up: buffers, rings and queues reach their working size
-			segs0 := k.cli.Info().SegsSent
-			b.SetBytes(1 << 20)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				k.round(1 << 20)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(k.cli.Info().SegsSent-segs0)/float64(b.N), "segs/op")
-		})
+	for _, bc := range []struct{ cc, prefix string }{{"", ""}, {CCCubic, "cubic/"}} {
+		for _, mtu := range []int{1500, 9000} {
+			b.Run(bc.prefix+"mtu="+itoa(mtu), func(b *testing.B) {
+				benchBulk(b, newBulkCC(b, mtu, bc.cc))
+			})
+		}
 	}
 }
 
-// TestBulkZeroAllocs: in steady state, moving data allocates nothing: not
-// per segment, not per ACK, not per timer.
-func TestBulkZeroAllocs(t *testing.T) {
-	k := newBulk(t, 1500)
-	k.round(4 << 20)
-	allocs := testing.AllocsPerRun(5, func() { k.round(1 << 20) })
-	if allocs != 0 {
-		t.Fatalf("%.1f allocations per MiB transferred (about %d segments), want 0", allocs, (1<<20)/1460)
+func benchBulk(b *testing.B, k *bulk) {
+	k.round(4 << 20) // warm up: buffers, rings and queues reach their working size
+	segs0 := k.cli.Info().SegsSent
+	b.SetBytes(1 << 20)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		k.round(1 << 20)
 	}
-	if k.cli.Info().Retransmits != 0 {
-		t.Fatalf("retransmissions on a perfect link: %+v", k.cli.Info())
+	b.StopTimer()
+	b.ReportMetric(float64(k.cli.Info().SegsSent-segs0)/float64(b.N), "segs/op")
+}
+
+// TestBulkZeroAllocs: in steady state, moving data allocates nothing: not
+// per segment, not per ACK, not per timer. Both window algorithms (issue 11: CUBIC's float arithmetic and
+// HyStart++'s marks are in the control block, nothing per packet).
+func TestBulkZeroAllocs(t *testing.T) {
+	for _, cc := range CongestionControls() {
+		k := newBulkCC(t, 1500, cc)
+		k.round(4 << 20)
+		allocs := testing.AllocsPerRun(5, func() { k.round(1 << 20) })
+		if allocs != 0 {
+			t.Fatalf("%s: %.1f allocations per MiB transferred (about %d segments), want 0", cc, allocs, (1<<20)/1460)
+		}
+		if info := k.cli.Info(); info.Retransmits != 0 || info.CongestionControl != cc {
+			t.Fatalf("%s: retransmissions on a perfect link, or the wrong algorithm: %+v", cc, info)
+		}
 	}
 }

@@ -19,6 +19,10 @@ type ring struct {
 	n     int    // bytes of content; 0 ≤ n ≤ limit
 	limit int    // logical capacity
 	hi    int    // end of the furthest byte stored (content or beyond), from head
+
+	// Host memory (issue 10 item 6, memory.go): the account len(buf) is
+	// charged to; nil for a ring that belongs to no host.
+	mem *hostMem
 }
 
 func newRing(limit int) ring { return ring{limit: limit} }
@@ -29,16 +33,28 @@ func (r *ring) grow(size, keep int) {
 	if size <= len(r.buf) {
 		return
 	}
+	r.realloc(r.capFor(size), keep)
+}
+
+// capFor is the backing-array size grow allocates for size bytes: the
+// least power of two ≥ max(size, 1 KiB), at most limit.
+func (r *ring) capFor(size int) int {
 	c := 1024
 	for c < size {
 		c *= 2
 	}
-	if c > r.limit {
-		c = r.limit
-	}
+	return min(c, r.limit)
+}
+
+// realloc replaces the backing array by one of c bytes holding the first
+// keep bytes, and charges the difference to the host's memory account.
+func (r *ring) realloc(c, keep int) {
 	nb := make([]byte, c)
 	if keep > 0 {
 		r.copyOut(nb[:keep], 0)
+	}
+	if r.mem != nil {
+		r.mem.charge(c - len(r.buf))
 	}
 	r.buf, r.head = nb, 0
 }
@@ -122,10 +138,18 @@ func (r *ring) discard(k int) {
 	r.hi -= k
 	if r.n == 0 && r.hi <= 0 {
 		r.head, r.hi = 0, 0
-		return
+	} else {
+		r.head = r.index(k)
 	}
-	r.head = r.index(k)
+	if r.mem != nil && r.mem.pressure {
+		r.reclaim()
+	}
 }
 
 // release frees the backing array (the connection is gone).
-func (r *ring) release() { r.buf, r.head, r.n, r.hi = nil, 0, 0, 0 }
+func (r *ring) release() {
+	if r.mem != nil {
+		r.mem.charge(-len(r.buf))
+	}
+	r.buf, r.head, r.n, r.hi = nil, 0, 0, 0
+}

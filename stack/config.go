@@ -75,6 +75,28 @@ type TCPConfig struct {
 	// dropped. A full accept queue drops SYNs in every mode.
 	SYNCookies int
 
+	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
+	// keepalive.go.
+
+	// KeepAlive turns keep-alive probes on for new connections
+	// (SO_KEEPALIVE); Conn.SetKeepAlive changes it per connection. Default
+	// off, as RFC 1122 requires and Linux does.
+	KeepAlive bool
+	// KeepAliveIdle is how long a connection hears nothing before the first
+	// probe. Default 2 h (RFC 1122's least default; Linux tcp_keepalive_time).
+	KeepAliveIdle time.Duration
+	// KeepAliveInterval separates unanswered probes. Default 75 s (Linux
+	// tcp_keepalive_intvl).
+	KeepAliveInterval time.Duration
+	// KeepAliveProbes is how many unanswered probes end the connection with
+	// a RST and ETIMEDOUT. Default 9 (Linux tcp_keepalive_probes).
+	KeepAliveProbes int
+	// UserTimeout, when positive, bounds how long a connection may have
+	// data to deliver without any of it being acknowledged (TCP_USER_TIMEOUT,
+	// RFC 5482); it then fails with ETIMEDOUT and replaces DataRetries as
+	// the retransmission limit. Default 0: none.
+	UserTimeout time.Duration
+
 	// Issue 10 item 1: the limiter of ACKs that answer unacceptable
 	// segments (out of window, ACK of unsent data, ACK too old, challenge
 	// ACKs for RST and SYN); see ratelimit.go.
@@ -87,6 +109,53 @@ type TCPConfig struct {
 	// Linux tcp_challenge_ack_limit); each second's budget is randomised
 	// around it as in Linux. Default 1000; negative disables the host limit.
 	ChallengeAckLimit int
+
+	// Issue 11: congestion control (congestion.go, cubic.go, hystart.go).
+
+	// CongestionControl names the window algorithm of each new connection:
+	// "newreno" (RFC 5681 slow start and congestion avoidance, the default
+	// when empty) or "cubic" (RFC 9438 CUBIC with HyStart++, RFC 9406, in
+	// its initial slow start, as Linux's default). Both share the RFC 6582
+	// fast recovery. NewHost rejects any other name.
+	CongestionControl string
+
+	// RFC 7323 timestamps (issue 10, item 2).
+
+	// DisableTimestamps turns off the RFC 7323 timestamps option, which is
+	// on by default as in Linux (tcp_timestamps): the SYN offers it, and
+	// when both SYNs carry it every segment carries TSval and TSecr, old
+	// duplicates are rejected by PAWS (§5) and RTT samples come from the
+	// echoed timestamps (§4). Without it a connection is safe from old
+	// duplicates only while rate × MSL stays below 2^31 bytes.
+	DisableTimestamps bool
+
+	// Orphans (issue 10 item 4, orphan.go): connections the application
+	// has closed with Close that are not yet fully closed.
+
+	// OrphanRetries is how many retransmission timeouts in a row, or
+	// zero-window probes since the window last opened (answered or not),
+	// an orphan gets before it is reset. Default 8 (Linux
+	// tcp_orphan_retries, whose default 0 means 8). Negative: orphans are
+	// limited only as other connections are (DataRetries), so a peer that
+	// answers every probe with a zero window keeps one for ever.
+	OrphanRetries int
+	// MaxOrphans caps the orphans of the host: a Close beyond it resets the
+	// connection instead (Linux tcp_max_orphans). Default 65536. Negative:
+	// no cap.
+	MaxOrphans int
+
+	// Host memory (issue 10 item 6, memory.go): bytes of send and receive
+	// ring arrays (out-of-order data included) all connections hold
+	// together, as Linux's tcp_mem but in bytes. Above MemPressure the host
+	// is under memory pressure until the total falls below MemLow: it
+	// refuses new connections, offers smaller windows and gives drained
+	// buffers back. MemHigh is never exceeded: writes and arriving data
+	// beyond it are cut. Defaults: MemHigh = max(1 GiB, 16 × (SendBuffer +
+	// RecvBuffer)); MemPressure = 2/3 and MemLow = 1/2 of MemHigh (Linux's
+	// ratios). A zero field takes its default; MemLow ≤ MemPressure ≤
+	// MemHigh is required. A negative MemHigh removes the bound (the memory
+	// is still accounted, Host.Memory).
+	MemLow, MemPressure, MemHigh int64
 
 	// Issue 11, loss recovery (prr.go).
 
@@ -116,6 +185,10 @@ const (
 	DefaultBuffer          = 256 << 10
 	DefaultFinWait2Timeout = 60 * time.Second
 	DefaultTTL             = 64
+	DefaultOrphanRetries   = 8
+	DefaultMaxOrphans      = 65536
+	// DefaultMemHigh is the least default MemHigh (see TCPConfig).
+	DefaultMemHigh int64 = 1 << 30
 	// maxBuffer bounds SendBuffer and RecvBuffer: with the largest window
 	// scale (14) a window can describe 1 GiB, and we keep well below.
 	maxBuffer = 64 << 20
@@ -189,10 +262,46 @@ func (c *TCPConfig) applyDefaults() error {
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
+	if c.OrphanRetries == 0 {
+		c.OrphanRetries = DefaultOrphanRetries
+	}
+	if c.MaxOrphans == 0 {
+		c.MaxOrphans = DefaultMaxOrphans
+	}
+	if err := c.memDefaults(); err != nil {
+		return err
+	}
 	if c.SYNCookies > 1 {
 		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)
 	}
 
 	c.applyAckLimitDefaults()
+	if err := c.applyKeepAliveDefaults(); err != nil {
+		return err
+	}
+	return c.checkCongestionControl()
+}
+
+// memDefaults fills and checks MemLow, MemPressure and MemHigh (memory.go).
+func (c *TCPConfig) memDefaults() error {
+	if c.MemHigh < 0 {
+		c.MemLow, c.MemPressure = -1, -1
+		return nil
+	}
+	if c.MemLow < 0 || c.MemPressure < 0 {
+		return fmt.Errorf("stack: TCPConfig.MemLow %d and MemPressure %d must not be negative", c.MemLow, c.MemPressure)
+	}
+	if c.MemHigh == 0 {
+		c.MemHigh = max(DefaultMemHigh, 16*int64(c.SendBuffer+c.RecvBuffer))
+	}
+	if c.MemPressure == 0 {
+		c.MemPressure = c.MemHigh / 3 * 2
+	}
+	if c.MemLow == 0 {
+		c.MemLow = min(c.MemHigh/2, c.MemPressure)
+	}
+	if c.MemLow > c.MemPressure || c.MemPressure > c.MemHigh {
+		return fmt.Errorf("stack: TCPConfig memory thresholds MemLow %d ≤ MemPressure %d ≤ MemHigh %d do not hold", c.MemLow, c.MemPressure, c.MemHigh)
+	}
 	return nil
 }

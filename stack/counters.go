@@ -75,9 +75,32 @@ type Counters struct {
 	TCPACKSkippedTimeWait  uint64 // per-connection limit: out-of-window segment in TIME_WAIT
 	TCPACKSkippedChallenge uint64 // per-connection limit: challenge ACK (RST, SYN, ACK too old)
 	TCPACKSkippedHostLimit uint64 // per-host limit (ChallengeAckLimit per second); Linux counts none
+	TCPACKSkippedPAWS      uint64 // per-connection limit: ACK for a segment PAWS rejected (timestamps.go)
 
 	// Issue 10 item 9.
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
+
+	// Keep-alives and the user timeout (keepalive.go).
+	TCPKeepAlive      uint64 // keep-alive probes sent
+	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives, the user timeout, or an orphan past OrphanRetries (orphan.go)
+
+	// RFC 7323 timestamps (issue 10, item 2).
+	PAWSEstabRejected  uint64 // segments of a synchronized connection dropped by PAWS (RFC 7323 §5.3 R1): ACK sent
+	PAWSActiveRejected uint64 // SYN-ACKs whose TSecr echoes no timestamp of our SYN: RST sent (as Linux)
+
+	// Orphans (issue 10 item 4, orphan.go; Linux TCPAbortOnMemory).
+	TCPAbortOnMemory uint64 // orphans reset for MaxOrphans or for lack of buffer memory
+
+	// Host memory (issue 10 item 6, memory.go; Linux TCPMemoryPressures,
+	// PruneCalled, OfoPruned, TCPRcvQDrop, TCPOFODrop).
+	TCPMemoryPressures uint64 // times the host entered memory pressure (above MemPressure)
+	TCPMemSYNDrops     uint64 // SYNs a listener dropped under memory pressure
+	TCPMemConnectFails uint64 // Connect calls refused under memory pressure (ENOBUFS)
+	TCPMemWriteLimited uint64 // writes cut short because the send ring could not grow within MemHigh
+	TCPPruneCalled     uint64 // in-order data found no memory: the out-of-order queue is pruned if any
+	TCPOFOPruned       uint64 // out-of-order queues thrown away to make room for in-order data
+	TCPRcvQDrop        uint64 // in-order segments (or their tails) dropped for lack of memory
+	TCPOFODrop         uint64 // out-of-order segments (or their tails) dropped for lack of memory
 
 	// Issue 11, loss recovery (rfc6675.go).
 	TCPSackRecovery  uint64 // SACK-based recoveries started (RFC 6675 §5 step 4; Linux TCPSackRecovery)

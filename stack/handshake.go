@@ -42,16 +42,19 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 		rcvBuf: newRing(h.cfg.RecvBuffer),
 	}
 	c.noDelay = h.cfg.NoDelay
+	c.initKeepAlive()
+	c.sndBuf.mem, c.rcvBuf.mem = &h.mem, &h.mem
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
-	c.cc = newNewReno(c)
+	c.cc = newCongestionControl(c)
 	c.iss = segment.Seq(h.isnFor(key))
 	if h.twISNSet {
 		c.iss, h.twISNSet = h.twISN, false
 	}
 	c.sndUna, c.sndNxt, c.sndMax, c.sndSmall = c.iss, c.iss, c.iss, c.iss
 	c.sndBufStart = c.iss.Add(1)
+	c.tsInit()
 	h.conns[key] = c
 	return c
 }
@@ -153,6 +156,7 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 		c.wsOK = false
 		c.sndWndShift, c.rcvWndShift = 0, 0
 	}
+	c.tsNegotiate(o) // RFC 7323 §3.2: after sndMSS, which it reduces
 }
 
 // sendSyn sends (or resends) our SYN in SYN_SENT, or SYN-ACK in
@@ -161,14 +165,16 @@ func (c *Conn) processSynOptions(o *segment.Options) {
 func (c *Conn) sendSyn() {
 	th := segment.Header{Seq: c.iss, Flags: segment.FlagSYN}
 	th.Options.HasMSS, th.Options.MSS = true, uint16(min(c.rcvMSS, 0xffff))
-	offerWS, offerSACK := !c.h.cfg.DisableWindowScale, !c.h.cfg.DisableSACK
+	offerWS, offerSACK, offerTS := !c.h.cfg.DisableWindowScale, !c.h.cfg.DisableSACK, !c.h.cfg.DisableTimestamps
 	if c.state == StateSynReceived {
 		th.Flags |= segment.FlagACK
 		th.Ack = c.rcvNxt
 		offerWS = c.wsOK     // RFC 7323 §2.2: only in reply to a SYN that had it
 		offerSACK = c.sackOK // RFC 2018 §2: likewise
+		offerTS = c.tsOK     // RFC 7323 §3.2: likewise
 	}
 	th.Options.SACKPermitted = offerSACK
+	c.synTimestamps(&th, offerTS)
 	if offerWS {
 		th.Options.HasWindowScale = true
 		th.Options.WindowScale = c.h.wantWindowShift()
@@ -188,6 +194,7 @@ func (c *Conn) sendSyn() {
 		c.h.counters.TCPRetransSegs++
 		c.stats.retrans++
 		c.rttTiming = false
+		c.tsRetransmit()
 	}
 	c.sndNxt = c.iss.Add(1)
 	c.sndMax = c.sndNxt
@@ -215,6 +222,13 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 			return
 		}
 		ackOK = true // SND.UNA < SEG.ACK =< SND.NXT
+		if c.synAckEchoBad(th) {
+			// RFC 7323 timestamps: the echo is of no SYN of ours (Linux).
+			if f&segment.FlagRST == 0 {
+				h.sendResetFor(c.key, th, len(payload))
+			}
+			return
+		}
 	}
 	// Second: check the RST bit. Acceptable only with an acceptable ACK
 	// (RFC 9293 §3.10.7.3; RFC 5961 §3.2 leaves SYN-SENT to this rule).
@@ -239,6 +253,7 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 	if ackOK {
 		// Our SYN is acknowledged: ESTABLISHED. The window of a SYN-ACK is
 		// not scaled (RFC 7323 §2.2).
+		c.tsRTT(th, th.Ack)
 		c.ackSyn(th.Ack)
 		c.sndWnd = uint32(th.Window)
 		c.maxSndWnd = c.sndWnd
@@ -288,6 +303,8 @@ func (c *Conn) establish() {
 	}
 	c.synRetries = 0
 	c.cc.init()
+	c.establishedAt = c.h.env.Now()
+	defer c.armKeepAlive() // once the state is set below
 	if c.wrClosed {
 		c.state = StateFinWait1
 	} else {

@@ -89,6 +89,12 @@ type Host struct {
 	invalidAckSec    int64
 	invalidAckSecSet bool
 	invalidAckBudget int
+
+	// Orphans (issue 10 item 4, orphan.go).
+	orphans int // connections with orphan set
+
+	// Host memory (issue 10 item 6, memory.go).
+	mem hostMem
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or
@@ -137,6 +143,10 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		binary.LittleEndian.PutUint64(h.portKey[i:], h.rng.Uint64())
 	}
 	h.ipID = uint16(h.rng.Uint32())
+	if !tcp.DisableTimestamps {
+		h.cookieTS = cookieTimestamps{h} // cookies carry window scale and SACK in TSval
+	}
+	h.mem.init(h, &h.cfg)
 	return h, nil
 }
 

@@ -23,7 +23,7 @@ type ConnInfo struct {
 	RcvWnd                   uint32 // window we last advertised, remaining
 	Cwnd, Ssthresh           uint32 // congestion window and slow-start threshold, bytes
 	BytesInFlight            uint32 // sent, not yet acknowledged (RFC 5681 FlightSize)
-	CongestionControl        string // algorithm name, "newreno"
+	CongestionControl        string // window algorithm, "newreno" or "cubic" (TCPConfig.CongestionControl)
 	InRecovery               bool   // fast recovery in progress
 	SACK                     bool   // selective acknowledgments in use (RFC 2018)
 
@@ -42,6 +42,10 @@ type ConnInfo struct {
 	OutOfOrderBlocks           int    // gaps' worth of data held now
 	OutOfOrderBytes            int    // bytes held out of order now
 	SendBuffered, RecvBuffered int    // bytes in the send buffer (unacked+unsent) and readable
+
+	// RFC 7323 timestamps (issue 10, item 2).
+	Timestamps bool   // both SYNs carried the timestamps option: PAWS and TSecr RTT samples in use
+	TSRecent   uint32 // TS.Recent, the peer's timestamp we echo (0 without timestamps)
 }
 
 // Info returns a snapshot of the connection's state and counters.
@@ -86,5 +90,7 @@ func (c *Conn) Info() ConnInfo {
 		OutOfOrderBytes:        c.reasm.bytes,
 		SendBuffered:           c.sndBuf.n,
 		RecvBuffered:           c.rcvBuf.n,
+		Timestamps:             c.tsOK,
+		TSRecent:               c.tsRecent,
 	}
 }

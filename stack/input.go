@@ -50,6 +50,11 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		return
 	}
 
+	// RFC 7323 §5.3 R1 (PAWS) comes before the window check.
+	if !c.pawsAccept(th, len(payload)) {
+		return
+	}
+
 	// First: check the sequence number.
 	wnd := c.advertisedRemaining()
 	if !acceptable(seq, segLen, c.rcvNxt, wnd) {
@@ -146,11 +151,15 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			h.sendResetFor(c.key, th, len(payload))
 			return
 		}
+		c.tsRTT(th, th.Ack)
 		c.ackSyn(th.Ack)
 		c.sndWnd = uint32(th.Window) << c.sndWndShift
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = seq, th.Ack
 		c.establish()
+	}
+	if !th.Ack.GreaterThan(c.sndMax) {
+		c.tsUpdateRecent(th) // RFC 7323 §5.3 R3, for a segment not dropped below
 	}
 	if !c.processAck(th, len(payload)) {
 		c.output()
@@ -256,6 +265,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	case c.sackOK:
 		c.onSACKAck(th) // RFC 6675 (rfc6675.go)
 	case ack.GreaterThan(c.sndUna):
+		c.tsRTT(th, ack) // RFC 7323 §4.1: before newAck restarts the timer
 		c.newAck(ack)
 	case ack == c.sndUna && payloadLen == 0 && th.Flags&(segment.FlagSYN|segment.FlagFIN) == 0 &&
 		win == c.sndWnd && c.sndMax != c.sndUna:
@@ -314,6 +324,7 @@ func (c *Conn) newAck(ack segment.Seq) {
 	c.prevHighAck = c.sndUna
 	c.sndUna = ack
 	c.pullMarksToUna()
+	c.noteDelivery(true)
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // after a go-back-N rollback, the peer had more than we resent
 	}
@@ -405,6 +416,11 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		p = p[:limit.Sub(seq)]
 		end = limit
 	}
+	if p = c.memFit(seq, p); len(p) == 0 {
+		c.ackNow = true // memory.go: no room in the host's memory
+		return
+	}
+	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {
 		c.rcvSegMax = min(len(p), c.rcvMSS)
 	}
@@ -474,6 +490,7 @@ func (c *Conn) receiveFin() {
 // enterTimeWait starts the 2×MSL TIME_WAIT (RFC 9293 §3.10.7.4).
 func (c *Conn) enterTimeWait() {
 	c.state = StateTimeWait
+	c.orphanDone()
 	c.tm.rtxAt, c.tm.persistAt = 0, 0
 	// Everything we sent is acknowledged: the send ring's memory can go
 	// now rather than after 2×MSL (a receive ring holding unread data
@@ -529,11 +546,12 @@ func (c *Conn) remove() {
 		c.listener = nil
 	}
 	c.state = StateClosed
+	c.orphanDone()
 	c.tm = connTimers{}
 	c.sndBuf.release()
 	c.reasm.reset()
-	if c.aborted {
-		c.rcvBuf.release()
+	if c.aborted || c.rcvBuf.n == 0 {
+		c.rcvBuf.release() // nothing left for the application to read
 	}
 	h.notifyConn(c, EventClosed)
 }

@@ -203,6 +203,9 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 		h.counters.TCPDropSynFin++
 		return
 	}
+	if h.memRefuseSYN() {
+		return // memory.go: no new connections under memory pressure
+	}
 	full := len(l.embryo)+len(l.queue) >= l.backlog
 	if tw != nil {
 		// A SYN taking over TIME_WAIT continues the old incarnation's

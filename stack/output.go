@@ -25,6 +25,7 @@ import (
 // allocated per segment.
 
 func (c *Conn) output() {
+	defer c.noteDelivery(false) // the user timeout sees what output left to deliver
 	switch c.state {
 	case StateClosed, StateSynSent:
 		return
@@ -158,6 +159,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++
 		c.stats.retrans++
+		c.tsRetransmit()
 		if c.rttTiming && c.rttSeq.GreaterThanEq(seq) && c.rttSeq.LessThan(next) {
 			c.rttTiming = false // Karn: the timed segment is ambiguous now
 		}
@@ -167,8 +169,10 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	if n > 0 {
 		c.lastDataAt = h.env.Now()
 	}
+	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
+	c.stampTimestamps(&th)
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
 	if next.GreaterThan(c.sndNxt) {
@@ -205,8 +209,13 @@ func (c *Conn) sendAck() {
 	}
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
-	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.rcvMSS)) // fits the interface MTU
+	room := min(segment.MaxOptionsLen, c.rcvMSS) // the bare ACK must fit the interface MTU
+	if c.tsOK {
+		room -= tsOptLen // with TSopt beside the blocks
+	}
+	c.addSACKBlocks(&th.Options, room)
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 	c.afterAckSent()
 }
@@ -217,6 +226,7 @@ func (c *Conn) sendReset() {
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagRST | segment.FlagACK}
 	c.h.counters.TCPRstSent++
 	c.stats.segsOut++
+	c.stampTimestamps(&th)
 	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 }
 
@@ -232,7 +242,7 @@ func (c *Conn) afterAckSent() {
 // edge moves only when it can move by at least min(RCV.BUFF/2, MSS); the
 // window never shrinks (RFC 9293 §3.8.6, SHLD-14).
 func (c *Conn) windowToAdvertise() uint16 {
-	free := c.rcvWnd()
+	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	wnd := cur
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) {
@@ -256,7 +266,7 @@ func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() {
 		return
 	}
-	free := c.rcvWnd()
+	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) && cur < uint32(c.rcvBuf.limit/2) {
 		c.sendAck()

@@ -41,6 +41,7 @@ const (
 	ackOutOfWindow ackKind = iota // first check: sequence number outside the window
 	ackUnsentData                 // SEG.ACK > SND.NXT
 	ackChallenge                  // RST or SYN (RFC 5961 §3.2, §4.2), or an ACK too old (§5.2)
+	ackPAWS                       // an old duplicate PAWS rejected (RFC 7323 §5.3 R1)
 )
 
 // Defaults of the limiter.
@@ -79,6 +80,8 @@ func (h *Host) allowInvalidAck(c *Conn, kind ackKind) bool {
 			switch {
 			case kind == ackChallenge:
 				h.counters.TCPACKSkippedChallenge++
+			case kind == ackPAWS:
+				h.counters.TCPACKSkippedPAWS++
 			case c.state == StateTimeWait:
 				h.counters.TCPACKSkippedTimeWait++
 			case c.state == StateSynReceived:

@@ -92,10 +92,14 @@ func (c *Conn) onRetransmitTimer() {
 	if c.sndUna == c.sndMax {
 		return // nothing outstanding
 	}
+	if c.orphanGiveUp(c.rtxCount) {
+		return // orphan.go: no zero-window exemption for an orphan
+	}
 	// A peer that keeps answering with a zero window is alive: do not count
 	// those timeouts against DataRetries (Linux, tcp_retransmit_timer).
 	zeroWindowAlive := c.sndWnd == 0 && now-c.lastAckAt < h.cfg.RTOMax
-	if int(c.rtxCount) >= h.cfg.DataRetries && !zeroWindowAlive {
+	// A user timeout, when set, is the only limit (keepalive.go), as in Linux.
+	if int(c.rtxCount) >= h.cfg.DataRetries && !zeroWindowAlive && c.ka.userTimeout == 0 {
 		c.fail(errTimedOut)
 		return
 	}
@@ -133,7 +137,10 @@ func (c *Conn) onPersistTimer() {
 		// as the receiver answers the probes. One that stops answering is
 		// given up after DataRetries probes in a row without an ACK, as
 		// Linux's tcp_probe_timer does with tcp_retries2.
-		if int(c.probesOut) >= c.h.cfg.DataRetries {
+		if c.orphanGiveUp(c.persistBackoff) {
+			return // orphan.go: answered probes count too
+		}
+		if int(c.probesOut) >= c.h.cfg.DataRetries && c.ka.userTimeout == 0 {
 			c.fail(errTimedOut)
 			return
 		}
@@ -142,6 +149,7 @@ func (c *Conn) onPersistTimer() {
 		th.Window = c.windowToAdvertise()
 		c.h.counters.TCPZeroWindowProbes++
 		c.stats.segsOut++
+		c.stampTimestamps(&th)
 		c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
 		c.afterAckSent()
 		c.persistBackoff++

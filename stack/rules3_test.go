@@ -27,7 +27,7 @@ func simultaneousToSynReceived(s *script) {
 	s.c.SetNotify(func(e Event) { s.events = append(s.events, e) })
 	s.local = s.c.LocalAddr()
 	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,sackOK], length 0 @0s")
+	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val 1603323636 ecr 0], length 0 @0s")
 	s.advance(5 * time.Millisecond)
 	s.inject(seg{flags: S, seq: 0, win: 65535, mss: 1460})
 	s.expect("Flags [S.], seq 0, ack 1, win 64000, options [mss 1460], length 0 @5ms")

@@ -33,6 +33,9 @@ func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
 		c.nSackSent = 0 // the history only means something while data is held
 		return
 	}
+	if c.tsOK {
+		room = min(room, segment.MaxOptionsLen-tsOptLen) // TSopt shares the 40 bytes: three blocks at most
+	}
 	maxBlocks := min((room-4)/8, segment.MaxSACKBlocks)
 	if maxBlocks <= 0 {
 		return

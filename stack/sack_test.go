@@ -129,9 +129,9 @@ func TestSACK_OfferedByDefaultNotWhenDisabled(t *testing.T) {
 		s.local = c.LocalAddr()
 		s.iss = uint32(s.out[0].pkt.TCP.Seq)
 		if off {
-			s.expect("Flags [S], seq 0, win 64000, options [mss 1460], length 0")
+			s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,TS val 1603323636 ecr 0], length 0")
 		} else {
-			s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,sackOK], length 0")
+			s.expect("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val 1603323636 ecr 0], length 0")
 		}
 	}
 }

@@ -101,6 +101,9 @@ type seg struct {
 	wscale int    // window scale option when ≥ 0 (set -1 for none; zero value means none too)
 	hasWS  bool
 	absSeq bool // seq is absolute
+	// RFC 7323 timestamps option when ts is set (TSecr is absolute).
+	ts           bool
+	tsval, tsecr uint32
 }
 
 func (s *script) inject(g seg) {
@@ -125,6 +128,9 @@ func (s *script) inject(g seg) {
 	}
 	if g.hasWS {
 		th.Options.HasWindowScale, th.Options.WindowScale = true, uint8(g.wscale)
+	}
+	if g.ts {
+		th.Options.HasTimestamps, th.Options.TSVal, th.Options.TSEcr = true, g.tsval, g.tsecr
 	}
 	p := segment.Packet{
 		IP:      ippacket.Header{TTL: 64, Protocol: ippacket.ProtocolTCP, Src: s.peer.Addr(), Dst: s.local.Addr(), Flags: ippacket.FlagDF},
@@ -255,7 +261,7 @@ func (s *script) activeOpen() {
 		s.t.Fatal("no SYN")
 	}
 	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,nop,nop,sackOK], length 0 @0s")
+	s.expect("Flags [S], seq 0, win 64000, options [mss 1460,sackOK,TS val 1603323636 ecr 0], length 0 @0s")
 	s.advance(10 * time.Millisecond)
 	s.inject(seg{flags: segment.FlagSYN | segment.FlagACK, seq: 0, ack: 1, win: 65535, mss: 1460})
 	s.expect("Flags [.], ack 1, win 64000, length 0 @10ms")

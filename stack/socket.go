@@ -105,6 +105,9 @@ func (h *Host) Connect(local netip.Addr, remote netip.AddrPort) (*Conn, error) {
 func (h *Host) ConnectFrom(local, remote netip.AddrPort) (*Conn, error) {
 	h.enter()
 	defer h.exit()
+	if err := h.memRefuseConnect(remote); err != nil {
+		return nil, err
+	}
 	return h.activeOpen(local, remote)
 }
 
@@ -144,7 +147,7 @@ func (c *Conn) Writable() int {
 	if c.wrClosed || c.err != nil || c.aborted {
 		return 0
 	}
-	return c.sndBuf.limit - c.sndBuf.n
+	return c.memWritable()
 }
 
 // Read copies received in-order bytes into p. It returns n > 0 and nil when
@@ -162,6 +165,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.h.enter()
 		n := c.rcvBuf.read(p)
 		c.afterRead()
+		c.memAfterRead()
 		c.h.exit()
 		return n, nil
 	}
@@ -196,6 +200,7 @@ func (c *Conn) Discard(n int) (int, error) {
 		k := min(n, c.rcvBuf.n)
 		c.rcvBuf.discard(k)
 		c.afterRead()
+		c.memAfterRead()
 		c.h.exit()
 		return k, nil
 	}
@@ -231,7 +236,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.h.enter()
 	defer c.h.exit()
-	n := c.sndBuf.write(p)
+	n := c.sndBuf.write(c.memClip(p))
 	if n == 0 {
 		return 0, ErrWouldBlock
 	}
@@ -271,6 +276,7 @@ func (c *Conn) Close() error {
 	defer c.h.exit()
 	c.rdClosed = true
 	if c.err != nil || c.state == StateClosed {
+		c.rcvBuf.release() // nobody reads it now
 		return nil
 	}
 	if c.rcvBuf.n > 0 {
@@ -285,6 +291,7 @@ func (c *Conn) Close() error {
 	if c.state == StateFinWait2 {
 		c.setTimer(&c.tm.closeAt, c.h.env.Now()+c.h.cfg.FinWait2Timeout)
 	}
+	c.orphanOnClose()
 	return nil
 }
 

@@ -127,9 +127,9 @@ func cookieTSDecode(tsecr uint32) cookieOpts {
 // SYN-ACKs carry no timestamp, window scale or SACK-permitted, and the
 // timestamp option on a cookie ACK is ignored.
 type cookieTSHook interface {
-	// tsNow returns the host's timestamp clock: the TSval of a segment
-	// sent now.
-	tsNow() uint32
+	// tsNow returns the timestamp clock toward k's remote address: the
+	// TSval of a segment sent now on k.
+	tsNow(k connKey) uint32
 	// adopt gives c, just created from a cookie ACK th that carried
 	// timestamps, its timestamp state (TS.Recent from th's TSval; the
 	// connection sends timestamps).
@@ -242,7 +242,7 @@ func (l *Listener) sendCookie(key connKey, th *segment.Header) {
 			out.Options.HasWindowScale, out.Options.WindowScale = true, h.wantWindowShift()
 		}
 		out.Options.HasTimestamps = true
-		out.Options.TSVal, out.Options.TSEcr = cookieTSVal(ts.tsNow(), o), th.Options.TSVal
+		out.Options.TSVal, out.Options.TSEcr = cookieTSVal(ts.tsNow(key), o), th.Options.TSVal
 	}
 	h.counters.TCPSyncookiesSent++
 	l.cookieAt, l.cookieSent = h.env.Now(), true
@@ -296,8 +296,8 @@ func (l *Listener) cookieACK(key connKey, th *segment.Header, payload []byte) bo
 	c.sndNxt, c.sndMax, c.sndBufStart = iss.Add(1), iss.Add(1), iss.Add(1)
 	c.irs = irs
 	c.rcvNxt = irs.Add(1)
-	c.rcvAdv = c.rcvNxt.Add(min(c.rcvWnd(), 0xffff)) // the SYN-ACK's window
-	c.sndMSS = max(minSendMSS, min(int(cookieMSSTable[idx]), c.rcvMSS))
+	c.rcvAdv = c.rcvNxt.Add(min(c.rcvWnd(), 0xffff))                    // the SYN-ACK's window
+	c.sndMSS = min(max(minSendMSS, int(cookieMSSTable[idx])), c.rcvMSS) // as processSynOptions
 	c.sackOK = o.sackOK
 	if o.wsOK {
 		c.wsOK = true

@@ -131,10 +131,11 @@ func TestSYNCookieFlood(t *testing.T) {
 	if r.maxConns > 4096+1 {
 		t.Fatalf("server tracked %d connections, backlog 4096", r.maxConns)
 	}
-	// Without timestamps a cookie keeps no window scale and no SACK; the
-	// MSS comes back from the table.
-	if i := r.serverInfo; i.SndMSS != 1460 || i.SACK || i.SndWndScale != 0 || i.RcvWndScale != 0 {
-		t.Fatalf("cookie connection: MSS %d SACK %v scale %d/%d", i.SndMSS, i.SACK, i.SndWndScale, i.RcvWndScale)
+	// With timestamps (on by default) the cookie's TSval carried window
+	// scale and SACK-permitted, so the connection has both; the MSS comes
+	// back from the table, less the timestamp option.
+	if i := r.serverInfo; i.SndMSS != 1448 || !i.SACK || !i.Timestamps || i.SndWndScale != 3 || i.RcvWndScale != 3 {
+		t.Fatalf("cookie connection: MSS %d SACK %v timestamps %v scale %d/%d", i.SndMSS, i.SACK, i.Timestamps, i.SndWndScale, i.RcvWndScale)
 	}
 
 	off := synFlood(t, n, -1)
@@ -448,7 +449,7 @@ type fakeTS struct {
 	recent  uint32
 }
 
-func (f *fakeTS) tsNow() uint32 { return f.clock }
+func (f *fakeTS) tsNow(connKey) uint32 { return f.clock }
 func (f *fakeTS) adopt(c *Conn, th *segment.Header) {
 	f.adopted = append(f.adopted, c)
 	f.recent = th.Options.TSVal

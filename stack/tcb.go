@@ -116,6 +116,27 @@ type tcb struct {
 	invalidAckAt  time.Duration
 	invalidAckSet bool
 
+	// Keep-alives and the user timeout (keepalive.go).
+	ka            keepAliveState
+	establishedAt time.Duration // when the handshake completed
+
+	// RFC 7323 timestamps (issue 10, item 2; timestamps.go).
+	tsOK        bool          // both SYNs carried TSopt (the RFC's Snd.TS.OK): every segment we send carries it
+	tsOffset    uint32        // added to the millisecond clock to make our TSval (per address pair, keyed hash)
+	tsFirst     uint32        // TSval when the connection was created: an echo below it is not ours
+	tsEchoMin   uint32        // lowest TSecr that may give an RTT sample: our TSval at the last retransmission
+	tsRecent    uint32        // TS.Recent: the TSval we echo in TSecr (§4.3)
+	tsRecentAt  time.Duration // when TS.Recent was last set; older than 24 days it is invalid (§5.5)
+	tsRecentOK  bool          // TS.Recent holds a value
+	lastAckSent segment.Seq   // Last.ACK.sent: the ACK field of the last segment we sent (§4.3)
+	tsRTTSeq    segment.Seq   // a TSecr RTT sample needs SEG.ACK beyond it: at most one per round trip
+
+	// Orphans (issue 10 item 4, orphan.go).
+	orphan bool // closed by the application, not yet fully closed: counted in Host.orphans
+
+	// Host memory (issue 10 item 6, memory.go).
+	memBlocked bool // in Host.mem.blocked: a write was cut short for memory
+
 	// Issue 11, loss recovery (sack.go, rfc6675.go).
 	sackSent  [segment.MaxSACKBlocks]seqRange // blocks on the last segment sent, first block first (RFC 2018 §4); valid while out-of-order data is held
 	nSackSent int

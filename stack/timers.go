@@ -14,12 +14,14 @@ type connTimers struct {
 	delackAt   time.Duration // delayed ACK (RFC 9293 §3.8.6.3)
 	closeAt    time.Duration // end of TIME_WAIT (2×MSL) or orphaned FIN_WAIT_2
 	connectEnd time.Duration // ConnectTimeout deadline of an active open
+	keepAt     time.Duration // keep-alive check (keepalive.go)
+	userAt     time.Duration // user timeout (keepalive.go)
 	heapAt     time.Duration // at of this conn's live heap entry; 0 = none
 }
 
 func (t *connTimers) earliest() time.Duration {
 	e := time.Duration(0)
-	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd} {
+	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd, t.keepAt, t.userAt} {
 		if v != 0 && (e == 0 || v < e) {
 			e = v
 		}
@@ -87,6 +89,17 @@ func (c *Conn) runTimers(now time.Duration) {
 			c.h.counters.TCPDelayedAcks++
 			c.sendAck()
 		}
+	}
+	if t := c.tm.userAt; t != 0 && t <= now {
+		c.tm.userAt = 0
+		c.onUserTimer(now)
+		if c.state == StateClosed {
+			return
+		}
+	}
+	if t := c.tm.keepAt; t != 0 && t <= now {
+		c.tm.keepAt = 0
+		c.onKeepAliveTimer(now)
 	}
 }
 

@@ -41,10 +41,10 @@ func TestAnalyzerCorruptedHeaders(t *testing.T) {
 	hitOffset[32] ^= 0x80 // TCP data offset 5 -> 13 words: longer than the packet
 	a.event(&sim.Event{Verdict: sim.Corrupted, Reason: "corrupt", Bit: 32 * 8, Data: hitOffset, Len: len(syn)})
 
-	if len(a.flows) != 1 {
-		t.Fatalf("%d flows, want 1", len(a.flows))
+	if len(a.Flows()) != 1 {
+		t.Fatalf("%d flows, want 1", len(a.Flows()))
 	}
-	if got := a.flows[0].dir[0].corrupted; got != 2 {
+	if got := a.Flows()[0].Dir[0].Corrupted; got != 2 {
 		t.Errorf("corrupted count %d, want 2 (both flips belong to the flow)", got)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

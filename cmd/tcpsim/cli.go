@@ -47,17 +47,29 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
+	cc             ccFlag // --cc (cc.go)
+
+	timestamps flagval.OnOff
 
 	// Run.
 	seed    flagval.Uint64
 	timeout flagval.Duration
 	verbose bool
-	pcap    string
+	hex     bool // -X: each packet's anatomy under its line (implies verbose)
+
+	// get --ladder (ladder.go).
+	ladder    ladderMode
+	ladderMax flagval.IntRange
+	pcap      string
 
 	// Payload.
 	size  flagval.Size
 	file  string
 	flows flagval.IntRange
+
+	// transfer: when flows start, and machine-readable output.
+	startSpread flagval.Duration
+	json, csv   bool
 
 	// progress is where progress is drawn, or nil.
 	progress io.Writer
@@ -72,9 +84,11 @@ func defaultOptions() *options {
 		queue:      flagval.IntRange{V: 100, Min: 1, Max: 1 << 20},
 		mss:        flagval.IntRange{V: 0, Min: 28, Max: 65495}, // hosts' MTU is MSS+40, at least 68 (RFC 791)
 		delayedAck: true,
+		timestamps: true,
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
-		flows:      flagval.IntRange{V: 1, Min: 1, Max: 1000},
+		flows:      flagval.IntRange{V: 1, Min: 1, Max: maxFlows},
+		ladderMax:  flagval.IntRange{V: 200, Min: 1, Max: 1 << 20},
 	}
 }
 
@@ -96,15 +110,22 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.rcvbuf, "rcvbuf", "TCP receive buffer size, e.g. 1MiB (default 256KiB, the stack's)")
 	fs.BoolVar(&o.nodelay, "nodelay", false, "disable Nagle's algorithm")
 	fs.Var(&o.delayedAck, "delayed-ack", "delayed ACKs on or off")
+	addCCFlag(fs, o)
+
+	fs.Var(&o.timestamps, "timestamps", "RFC 7323 timestamps (PAWS, RTT measurement) on or off")
 
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
+	fs.BoolVarP(&o.hex, "hex", "X", false, "with -v's lines, each sent packet's bytes as hex, every IPv4 and TCP header field and option named, HTTP as text (implies -v)")
 	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture, taken at the client's end of the link, to `FILE`")
 }
 
 // validate checks what single flags cannot: combinations.
 func (o *options) validate(fs *pflag.FlagSet) error {
+	if o.hex {
+		o.verbose = true
+	}
 	if fs.Changed("gap") && o.reorder == 0 {
 		return fmt.Errorf("--gap %d needs --reorder", o.gap.V)
 	}
@@ -223,6 +244,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u, _ := parseGetURL(args[0])
 			o.progress = progressWriter(stderr)
+			warnSeqWrap(stderr, o)
 			if err := runGet(stdout, o, u); err != nil {
 				return &runError{err}
 			}
@@ -232,6 +254,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
+	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
+	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
+	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -252,10 +277,17 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.size == 0 {
 				return errors.New("--size 0B: nothing to transfer")
 			}
+			if o.json && o.csv {
+				return errors.New("--json and --csv are exclusive: choose one output format")
+			}
+			if (o.json || o.csv) && o.verbose {
+				return errors.New("-v prints packet lines to standard output, which --json and --csv keep for the document; use one or the other")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.progress = progressWriter(stderr)
+			warnSeqWrap(stderr, o)
 			if err := runTransfer(stdout, o); err != nil {
 				return &runError{err}
 			}
@@ -265,6 +297,9 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
+	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
 	return cmd
 }
 

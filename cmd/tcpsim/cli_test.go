@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every kind of bad flag or argument exits with status 2 and prints one
@@ -59,6 +60,10 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 		{"no host", []string{"get", "http:///index.html"}, "no host"},
 		{"bad port", []string{"get", "http://server.example:0/"}, `port "0"`},
 		{"transfer with argument", []string{"transfer", "extra"}, `unknown command "extra"`},
+		{"json and csv", []string{"transfer", "--json", "--csv"}, "--json and --csv are exclusive"},
+		{"json and verbose", []string{"transfer", "--json", "-v"}, "-v prints packet lines"},
+		{"too many flows", []string{"transfer", "--flows", "20000"}, `"20000" for "--flows"`},
+		{"bad start spread", []string{"transfer", "--start-spread", "soon"}, `"soon" for "--start-spread"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,6 +111,42 @@ func TestBarePercentIsPercent(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "loss 5%") {
 			t.Errorf("--loss %s: the link line does not say loss 5%%:\n%s", arg, stdout.String())
+		}
+	}
+}
+
+// With --timestamps off, a link fast enough to wrap the sequence space
+// within the MSL (rate × MSL ≥ 2^31 bytes) draws one warning line on
+// stderr; a slower link, or timestamps on, draws none (issue 10, item 2).
+func TestSeqWrapWarning(t *testing.T) {
+	if got := seqWrapLimit(30 * time.Second); got != 572662306 {
+		t.Fatalf("limit at a 30 s MSL = %d bit/s, want 572662306 (2^31 bytes in 30 s)", got)
+	}
+	cases := []struct {
+		args []string
+		warn string // substring of the warning, "" for none
+	}{
+		{[]string{"--rate", "1gbit", "--timestamps", "off"}, "--rate 1gbit with --timestamps off"},
+		{[]string{"--rate", "0", "--timestamps", "off"}, "an unlimited --rate with --timestamps off"},
+		{[]string{"--rate", "572mbit", "--timestamps", "off"}, ""},
+		{[]string{"--rate", "1gbit"}, ""},
+		{[]string{"--rate", "0"}, ""},
+	}
+	for _, c := range cases {
+		args := append([]string{"transfer", "--size", "100KB", "--delay", "1ms"}, c.args...)
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("run(%q) = %d; stderr %s", args, code, stderr.String())
+		}
+		got := stderr.String()
+		if c.warn == "" {
+			if got != "" {
+				t.Errorf("run(%q): stderr %q, want nothing", args, got)
+			}
+			continue
+		}
+		if !strings.HasPrefix(got, "tcpsim: warning: ") || !strings.Contains(got, c.warn) || !strings.Contains(got, "2^31 bytes") || strings.Count(got, "\n") != 1 {
+			t.Errorf("run(%q): stderr %q, want one warning line with %q", args, got, c.warn)
 		}
 	}
 }

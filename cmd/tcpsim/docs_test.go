@@ -18,7 +18,7 @@ func TestDocsDescribeEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Table rows whose first cell names a flag: | `--name` | ... |
-	row := regexp.MustCompile("(?m)^\\| `(-[a-z]`, `)?--([a-z-]+)` \\|(.*)\\|\\s*$")
+	row := regexp.MustCompile("(?m)^\\| `(-[a-zA-Z]`, `)?--([a-z-]+)` \\|(.*)\\|\\s*$")
 	documented := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
 		documented[m[2]] += m[3]

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -152,8 +153,8 @@ func TestFailuresExitStatus1(t *testing.T) {
 		// The page is streamed: terabytes cost no memory, the time limit ends the run.
 		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s",
 			`response "200 OK" incomplete: `},
-		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s", "flow 3: connection"},
-		{"several flows fail", []string{"transfer", "--size", "1MB", "--flows", "3", "--loss", "100%"}, "3 of 3 flows failed; the first, flow 1: dial tcp", "flow 3: connection"},
+		{"huge transfer, short timeout", []string{"transfer", "--size", "1TB", "--flows", "3", "--timeout", "2s"}, "did not complete within --timeout 2s", "flows: 3, 0 completed, 0 failed, 3 incomplete"},
+		{"several flows fail", []string{"transfer", "--size", "1MB", "--flows", "3", "--loss", "100%"}, "3 of 3 flows failed; the first, flow 1: dial tcp", "flows: 3, 0 completed, 3 failed"},
 		{"transfer total loss", []string{"transfer", "--size", "1MB", "--loss", "100%", "--timeout", "30s"}, "did not complete within --timeout 30s", "link faults  "},
 	}
 	for _, c := range cases {
@@ -180,15 +181,15 @@ func TestTransferFlows(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := runOK(t, "transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "5")
 	for i := 1; i <= 3; i++ {
-		if !strings.Contains(out, "flow "+string(rune('0'+i))+": connection 10.0.0.1:") {
-			t.Errorf("no summary for flow %d:\n%s", i, out)
+		row := regexp.MustCompile(fmt.Sprintf(`(?m)^ +%d  10\.0\.0\.1:\d+ +10\.0\.0\.2:5001 +completed +0\.000 +\d+\.\d{3} +2000000 +0 `, i))
+		if !row.MatchString(out) {
+			t.Errorf("no table row for flow %d:\n%s", i, out)
 		}
 	}
-	if got := strings.Count(out, "goodput      "); got != 3 {
-		t.Errorf("%d goodput lines, want 3", got)
-	}
-	if !strings.Contains(out, "all flows: 6000000 bytes") {
-		t.Errorf("totals line missing or wrong:\n%s", out)
+	for _, want := range []string{"flows: 3, 3 completed, 0 failed", "completion time s: p50 ", "Jain's fairness index 0.9", "all flows: 6000000 bytes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("aggregates lack %q:\n%s", want, out)
+		}
 	}
 	// Three flows at once, every fault: the same seed gives the same
 	// bytes, at any GOMAXPROCS.

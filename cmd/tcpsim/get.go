@@ -60,6 +60,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	}
 	fmt.Fprintf(stdout, "tcpsim get %s (seed %d)\n", u.raw, o.seed)
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
+	o.printCC(stdout)
 	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n\n",
 		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
 	if o.verbose {
@@ -86,6 +87,9 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	}
 	if o.verbose {
 		fmt.Fprintln(stdout)
+	}
+	if l := n.an.ladder; l != nil {
+		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", clientPrefix.Addr(), l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
 	}
 	printStory(stdout, n, u, &res)
 	printHostDrops(stdout, "  ", n)
@@ -231,31 +235,31 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	} else {
 		step(3, 0, "port %d, the default for http", u.port)
 	}
-	var f *flow
-	if len(n.an.flows) > 0 {
-		f = n.an.flows[0]
+	var f *Flow
+	if len(n.an.Flows()) > 0 {
+		f = n.an.Flows()[0]
 	}
 	if f == nil {
 		step(4, 0, "no SYN was sent: %v", res.err)
 		return
 	}
-	c2s, s2c := &f.dir[0], &f.dir[1]
-	if !f.established {
+	c2s, s2c := &f.Dir[0], &f.Dir[1]
+	if !f.Established {
 		// The time is when the client gave up (or the run ended), which
 		// is after its last SYN.
-		step(4, max(f.lastAt, n.w.Now()), "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
-			c2s.syns, c2s.dropped, f.dir[1].packets)
+		step(4, max(f.LastAt, n.w.Now()), "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
+			c2s.SYNs, c2s.Dropped, f.Dir[1].Packets)
 		fmt.Fprintln(w)
 		printSummary(w, "", f)
 		return
 	}
 	synTries := ""
-	if c2s.syns > 1 {
-		synTries = fmt.Sprintf(" (SYN sent %d times)", c2s.syns)
+	if c2s.SYNs > 1 {
+		synTries = fmt.Sprintf(" (SYN sent %d times)", c2s.SYNs)
 	}
-	step(4, f.ackAt, "three-way handshake: SYN at %s, SYN-ACK at %s, ACK at %s%s",
-		strings.TrimSpace(fmtTime(f.synAt)), strings.TrimSpace(fmtTime(f.synAckAt)), strings.TrimSpace(fmtTime(f.ackAt)), synTries)
-	step(5, c2s.firstData, "GET %s sent: %d bytes of request headers in %d segment(s)", u.path, res.reqHeader, c2s.dataSegs)
+	step(4, f.ACKAt, "three-way handshake: SYN at %s, SYN-ACK at %s, ACK at %s%s",
+		strings.TrimSpace(fmtTime(f.SYNAt)), strings.TrimSpace(fmtTime(f.SYNACKAt)), strings.TrimSpace(fmtTime(f.ACKAt)), synTries)
+	step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %d segment(s)", u.path, res.reqHeader, c2s.DataSegs)
 	status := res.status
 	if status == "" {
 		status = "no complete response"
@@ -265,78 +269,71 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 		bodyLen = res.body.n // also when the run ended in the middle of the body
 	}
 	if res.body != nil && !res.bodyDone {
-		step(6, s2c.lastData, "response %q incomplete: %d of %d body bytes read; server sent %d bytes with headers in %d segment(s), %d retransmitted, %d dropped on the link",
-			status, bodyLen, res.pageSize, s2c.payload-retransBytes(s2c), s2c.dataSegs, s2c.retrans, s2c.dropped)
+		step(6, s2c.LastData, "response %q incomplete: %d of %d body bytes read; server sent %d bytes with headers in %d segment(s), %d retransmitted, %d dropped on the link",
+			status, bodyLen, res.pageSize, s2c.Payload-retransBytes(s2c), s2c.DataSegs, s2c.Retrans, s2c.Dropped)
 	} else {
-		step(6, s2c.lastData, "response %q back: %d body bytes (%d with headers) in %d segment(s), %d retransmitted, %d dropped on the link",
-			status, bodyLen, s2c.payload-retransBytes(s2c), s2c.dataSegs, s2c.retrans, s2c.dropped)
+		step(6, s2c.LastData, "response %q back: %d body bytes (%d with headers) in %d segment(s), %d retransmitted, %d dropped on the link",
+			status, bodyLen, s2c.Payload-retransBytes(s2c), s2c.DataSegs, s2c.Retrans, s2c.Dropped)
 	}
-	closeAt := max(c2s.finAt, s2c.finAt)
+	closeAt := max(c2s.FINAt, s2c.FINAt)
 	first := "server"
-	if c2s.finSent > 0 && (s2c.finSent == 0 || c2s.finAt < s2c.finAt) {
+	if c2s.FINs > 0 && (s2c.FINs == 0 || c2s.FINAt < s2c.FINAt) {
 		first = "client"
 	}
-	if c2s.finSent > 0 && s2c.finSent > 0 {
-		step(7, f.lastAt, "close: %s sent the first FIN; FINs at %s (server) and %s (client), last packet at %s",
-			first, strings.TrimSpace(fmtTime(s2c.finAt)), strings.TrimSpace(fmtTime(c2s.finAt)), strings.TrimSpace(fmtTime(f.lastAt)))
+	if c2s.FINs > 0 && s2c.FINs > 0 {
+		step(7, f.LastAt, "close: %s sent the first FIN; FINs at %s (server) and %s (client), last packet at %s",
+			first, strings.TrimSpace(fmtTime(s2c.FINAt)), strings.TrimSpace(fmtTime(c2s.FINAt)), strings.TrimSpace(fmtTime(f.LastAt)))
 	} else {
-		step(7, max(closeAt, f.lastAt), "close: not completed (%d FIN from the client, %d from the server, %d resets)", c2s.finSent, s2c.finSent, f.resets)
+		step(7, max(closeAt, f.LastAt), "close: not completed (%d FIN from the client, %d from the server, %d resets)", c2s.FINs, s2c.FINs, f.Resets)
 	}
 	fmt.Fprintln(w)
 	printSummary(w, "", f)
 }
 
-// retransBytes is the payload sent more than once: payload sent minus the
-// span of sequence numbers it covered.
-func retransBytes(d *dirStats) int64 {
-	unique := int64(d.maxEnd.Sub(d.iss)) - 1 // the SYN's sequence number
-	if !d.synSeen || unique < 0 || unique > d.payload {
-		return 0
-	}
-	return d.payload - unique
-}
+// retransBytes is the payload sent more than once.
+func retransBytes(d *Direction) int64 { return d.RetransBytes() }
 
 // printSummary prints the 4-tuple and the counts of one flow.
-func printSummary(w io.Writer, label string, f *flow) {
-	c2s, s2c := &f.dir[0], &f.dir[1]
-	fmt.Fprintf(w, "%sconnection %v -> %v\n", label, f.client, f.server)
+func printSummary(w io.Writer, label string, f *Flow) {
+	c2s, s2c := &f.Dir[0], &f.Dir[1]
+	fmt.Fprintf(w, "%sconnection %v -> %v\n", label, f.Client, f.Server)
 	ind := "  "
-	dur := f.lastAt - f.synAt
-	fmt.Fprintf(w, "%sbytes        client->server %d, server->client %d (TCP payload, retransmissions included)\n", ind, c2s.payload, s2c.payload)
-	fmt.Fprintf(w, "%spackets      client sent %d, server sent %d; delivered %d and %d\n", ind, c2s.packets, s2c.packets, c2s.delivered, s2c.delivered)
-	fmt.Fprintf(w, "%sretransmits  client %d, server %d\n", ind, c2s.retrans, s2c.retrans)
+	dur := f.LastAt - f.SYNAt
+	fmt.Fprintf(w, "%sbytes        client->server %d, server->client %d (TCP payload, retransmissions included)\n", ind, c2s.Payload, s2c.Payload)
+	fmt.Fprintf(w, "%spackets      client sent %d, server sent %d; delivered %d and %d\n", ind, c2s.Packets, s2c.Packets, c2s.Delivered, s2c.Delivered)
+	fmt.Fprintf(w, "%sretransmits  client %d, server %d\n", ind, c2s.Retrans, s2c.Retrans)
 	fmt.Fprintf(w, "%slink faults  %s\n", ind, faultLine(c2s, s2c))
 	fmt.Fprintf(w, "%sduration     %s s (first SYN to last packet)\n", ind, strings.TrimSpace(fmtTime(dur)))
 	// Goodput: bytes of the bigger direction, from its first data segment
 	// to the delivery of its last one.
 	d := s2c
-	if c2s.payload > s2c.payload {
+	if c2s.Payload > s2c.Payload {
 		d = c2s
 	}
-	unique := d.payload - retransBytes(d)
-	if d.dataAt && d.lastDataSet && d.lastData > d.firstData {
-		span := d.lastData - d.firstData
+	unique := d.Payload - retransBytes(d)
+	if d.HasData && d.HasLastData && d.LastData > d.FirstData {
+		span := d.LastData - d.FirstData
 		fmt.Fprintf(w, "%sgoodput      %s (%d bytes in %s s)\n", ind, formatBitRate(float64(unique)*8/span.Seconds()), unique, strings.TrimSpace(fmtTime(span)))
 	}
-	if f.synAckDeliveredAt > 0 {
-		fmt.Fprintf(w, "%sRTT          %.3f ms (SYN to SYN-ACK)", ind, ms(f.synAckDeliveredAt-f.synAt))
-		if r := &d.rtt; r.n > 0 {
-			fmt.Fprintf(w, "; data min/avg/max %.3f/%.3f/%.3f ms (%d sample(s))", ms(r.min), ms(r.sum/time.Duration(r.n)), ms(r.max), r.n)
+	if f.SYNACKDeliveredAt > 0 {
+		fmt.Fprintf(w, "%sRTT          %.3f ms (SYN to SYN-ACK)", ind, ms(f.SYNACKDeliveredAt-f.SYNAt))
+		if r := &d.RTT; r.Count() > 0 {
+			fmt.Fprintf(w, "; data min/avg/max %.3f/%.3f/%.3f ms (%d sample(s))", ms(r.Min()), ms(r.Mean()), ms(r.Max()), r.Count())
 		}
 		fmt.Fprintln(w)
 	}
 }
 
-func faultLine(ds ...*dirStats) string {
+func faultLine(ds ...*Direction) string {
 	drops := map[string]int{}
 	dup, cor, del := 0, 0, 0
 	for _, d := range ds {
-		del += d.delayed
-		for r, n := range d.dropReason {
+		del += d.Delayed
+		for r, n := range d.DropReasons {
 			drops[r] += n
 		}
-		dup += d.duplicated
-		cor += d.corrupted
+		dup += d.Duplicated
+		cor += d.Corrupted
 	}
 	var parts []string
 	for _, r := range sortedKeys(drops) {

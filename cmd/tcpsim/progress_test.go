@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tcpsim/tcpsim/ippacket"
+	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
 )
 
@@ -23,42 +26,42 @@ func TestProgress(t *testing.T) {
 	}
 	// One flow: 3000 bytes sent after a SYN at sequence number 1000, the
 	// first 1500 acknowledged.
-	an.flows = []*flow{{}}
-	d := &an.flows[0].dir[0]
-	d.synSeen, d.iss, d.maxEnd = true, 1000, 1000+1+3000
-	d.ackSeen, d.ackedEnd = true, 1000+1+1500
+	pkt := func(from, to string, fl segment.Flags, seq, ack uint32, n int) []byte {
+		p := segment.Packet{
+			IP:      ippacket.Header{TTL: 64, Src: netip.MustParseAddr(from), Dst: netip.MustParseAddr(to)},
+			TCP:     segment.Header{SrcPort: 50000, DstPort: 80, Seq: segment.Seq(seq), Ack: segment.Seq(ack), Flags: fl, Window: 1000},
+			Payload: make([]byte, n),
+		}
+		if from != "10.0.0.1" {
+			p.TCP.SrcPort, p.TCP.DstPort = 80, 50000
+		}
+		b, err := p.Encode(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	feed := func(v sim.Verdict, b []byte) { an.event(&sim.Event{Verdict: v, Node: "client", Data: b, Len: len(b)}) }
+	feed(sim.Sent, pkt("10.0.0.1", "10.0.0.2", segment.FlagSYN, 1000, 0, 0))
+	feed(sim.Sent, pkt("10.0.0.1", "10.0.0.2", segment.FlagACK, 1001, 1, 3000))
+	ack := func(n uint32) {
+		feed(sim.Delivered, pkt("10.0.0.2", "10.0.0.1", segment.FlagACK, 1, 1000+1+n, 0))
+	}
+	ack(1500)
 
 	var b bytes.Buffer
 	p := newProgress(&b, 3000)
 	h := p.hook(an)
 	h(&sim.Event{Verdict: sim.Sent, Len: 1500, Time: 500 * time.Millisecond}) // not a delivery: no redraw
 	h(&sim.Event{Verdict: sim.Delivered, Len: 1500, Time: time.Second})
-	d.ackedEnd = 1000 + 1 + 3000 + 1 // the FIN's acknowledgement is not payload
+	feed(sim.Sent, pkt("10.0.0.1", "10.0.0.2", segment.FlagACK|segment.FlagFIN, 4001, 1, 0))
+	ack(3000 + 1) // the FIN's acknowledgement is not payload
 	p.draw(an.acked(), 2*time.Second)
 	p.done()
 	want := "\r 50.0%  1.50 kB of 3.00 kB acknowledged, 1.000 s of virtual time " +
 		"\r100.0%  3.00 kB of 3.00 kB acknowledged, 2.000 s of virtual time \r\033[K"
 	if got := b.String(); got != want {
 		t.Errorf("progress output\n%q, want\n%q", got, want)
-	}
-}
-
-// RTT samples follow Karn's rule: none from retransmitted segments or from
-// ACKs that cover one.
-func TestRTTSampler(t *testing.T) {
-	var r rttSampler
-	ms := time.Millisecond
-	r.sent(0, 100, 0)
-	r.sent(100, 200, 1*ms)
-	r.sent(200, 300, 2*ms)
-	r.sent(300, 400, 3*ms)
-	r.acked(100, 50*ms) // sample 50 ms
-	r.taint(200, 300)   // 200:300 was retransmitted
-	r.acked(200, 60*ms) // sample 59 ms
-	r.acked(400, 90*ms) // covers the retransmitted segment: none
-	r.acked(400, 95*ms) // duplicate ACK: none
-	if r.n != 2 || r.min != 50*ms || r.max != 59*ms || r.sum != 109*ms {
-		t.Errorf("samples n=%d min=%v max=%v sum=%v, want 2, 50ms, 59ms, 109ms", r.n, r.min, r.max, r.sum)
 	}
 }
 

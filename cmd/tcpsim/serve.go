@@ -222,7 +222,7 @@ func startTUN(o *options, t *tunOptions, verbose io.Writer, name string, mtuGive
 	if mtuGiven {
 		d.MTU = o.mtu.V
 	}
-	tcp := stack.TCPConfig{SendBuffer: int(o.sndbuf), RecvBuffer: int(o.rcvbuf), NoDelay: o.nodelay}
+	tcp := stack.TCPConfig{SendBuffer: int(o.sndbuf), RecvBuffer: int(o.rcvbuf), NoDelay: o.nodelay, CongestionControl: string(o.cc)}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}
@@ -278,7 +278,7 @@ func (r *tunRun) stop(w io.Writer) error {
 	if r.pcapFile != nil {
 		errs = append(errs, r.pcapFile.Close())
 	}
-	for i, f := range r.an.flows {
+	for i, f := range r.an.Flows() {
 		printSummary(w, fmt.Sprintf("[%d] ", i+1), f)
 	}
 	return errors.Join(errs...)

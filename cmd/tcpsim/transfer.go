@@ -7,11 +7,16 @@ import (
 	"time"
 
 	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+	"github.com/tcpsim/tcpsim/flows"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
 )
 
 const transferPort = 5001
+
+// maxFlows bounds --flows: one client address has 16,384 ephemeral ports
+// (RFC 6335's range 49152–65535) toward one server port.
+const maxFlows = 16384
 
 // runTransfer sends --size bytes from the client to the server on each of
 // --flows connections at once, then prints a summary per flow.
@@ -32,9 +37,17 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if err := n.w.AddHostEntry("server.example", serverPrefix.Addr()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
-		flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
-	fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
+	text := !o.json && !o.csv
+	if text {
+		fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
+			flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
+		if o.startSpread > 0 {
+			fmt.Fprintf(stdout, "starts: spread evenly over %v\n", time.Duration(o.startSpread))
+		}
+		fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
+		o.printCC(stdout)
+		fmt.Fprintln(stdout)
+	}
 	if o.verbose {
 		fmt.Fprintln(stdout, verboseHeader)
 	}
@@ -62,12 +75,16 @@ func runTransfer(stdout io.Writer, o *options) error {
 	errs := make([]error, flows)
 	clientsLeft := flows
 	for i := range flows {
+		// Flow i starts at i·spread/flows: in index order, so that the
+		// analyzer's flows (in the order of their first SYN) are the tasks'.
+		start := time.Duration(int64(o.startSpread) * int64(i) / int64(flows))
 		n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) {
 			defer func() {
 				if clientsLeft--; clientsLeft == 0 {
 					ln.Close()
 				}
 			}()
+			t.Sleep(start)
 			errs[i] = sendFlow(n, size, &received[i])
 		})
 	}
@@ -79,14 +96,15 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if o.verbose {
 		fmt.Fprintln(stdout)
 	}
-	for i, f := range n.an.flows {
-		printSummary(stdout, fmt.Sprintf("flow %d: ", i+1), f)
-		fmt.Fprintln(stdout)
+	fs := n.an.Flows()
+	for i, err := range errs {
+		if err != nil && i < len(fs) {
+			fs[i].Failure = failureText(err)
+		}
 	}
-	if len(n.an.flows) > 1 {
-		printTotals(stdout, n)
+	if err := report(stdout, o, n, fs, runErr); err != nil {
+		return err
 	}
-	printHostDrops(stdout, "", n)
 	switch {
 	case errors.Is(runErr, sim.ErrTimeLimit):
 		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time (the summaries above show how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))
@@ -168,22 +186,30 @@ func sendFlow(n *network, size int64, done *int64) error {
 	return err
 }
 
-// printTotals sums every flow.
-func printTotals(w io.Writer, n *network) {
-	var payload int64
-	var retrans int
-	var first, last time.Duration
-	for i, f := range n.an.flows {
-		payload += f.dir[0].payload - retransBytes(&f.dir[0])
-		retrans += f.dir[0].retrans + f.dir[1].retrans
-		if i == 0 || f.dir[0].firstData < first {
-			first = f.dir[0].firstData
+// report prints the flows: for one flow its summary, for several the flow
+// table and the aggregates; or the JSON or CSV document.
+func report(w io.Writer, o *options, n *network, fs []*Flow, runErr error) error {
+	rows := make([]flowRow, len(fs))
+	for i, f := range fs {
+		rows[i] = newFlowRow(f, o.cc.String())
+	}
+	switch {
+	case o.json:
+		doc := runDoc{Command: "transfer", Seed: uint64(o.seed), Link: o.describeLink(), Flows: rows, Summary: newSummaryDoc(flows.Summarize(fs))}
+		if runErr != nil {
+			doc.Error = runErr.Error()
 		}
-		last = max(last, f.dir[0].lastData)
+		return writeJSON(w, doc)
+	case o.csv:
+		return writeCSV(w, rows)
+	case len(fs) == 1:
+		printSummary(w, "flow 1: ", fs[0])
+		fmt.Fprintln(w)
+	default:
+		printFlowTable(w, rows)
+		fmt.Fprintln(w)
+		printAggregates(w, flows.Summarize(fs))
 	}
-	fmt.Fprintf(w, "all flows: %d bytes, %d retransmissions", payload, retrans)
-	if last > first {
-		fmt.Fprintf(w, ", aggregate goodput %s", formatBitRate(float64(payload)*8/(last-first).Seconds()))
-	}
-	fmt.Fprintln(w)
+	printHostDrops(w, "", n)
+	return nil
 }

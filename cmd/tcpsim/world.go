@@ -144,6 +144,10 @@ func (o *options) describeLink() string {
 // every packet event as it happens.
 func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error) {
 	n := &network{an: newAnalyzer(verbose)}
+	n.an.anatomy = o.hex
+	if o.ladder != "" {
+		n.an.ladder = newLadder(o.ladderMax.V)
+	}
 	onEvent := n.an.event
 	if progress := prog.hook(n.an); progress != nil {
 		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
@@ -159,6 +163,11 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		SendBuffer: int(o.sndbuf),
 		RecvBuffer: int(o.rcvbuf),
 		NoDelay:    o.nodelay,
+
+		CongestionControl: string(o.cc),
+
+		// --timestamps off (issue 10, item 2).
+		DisableTimestamps: !bool(o.timestamps),
 	}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
@@ -225,7 +234,7 @@ func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error)
 // What their deferred clean-up sends is not part of the run: the analyzer
 // stops listening first.
 func (n *network) close() {
-	n.an.stopped = true
+	n.an.Stop()
 	n.w.Close()
 }
 

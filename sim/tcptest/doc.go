@@ -14,6 +14,12 @@
 //   - Scripts: a text format close to packetdrill's (see docs/testing.md and
 //     ParseScript) that a Peer runs; the conformance suite in
 //     testdata/*.pkt checks the engine against RFC 9293 and RFC 6298.
+//   - packetdrill's own syntax (ParsePacketdrill, RunPacketdrill): system
+//     calls on descriptors, blocking calls with "...", packetdrill's
+//     tolerance, sysctls mapped to stack.TCPConfig, %{ assert tcpi_* }%
+//     mapped to Conn.Info; RunScripts tells the two syntaxes apart per file.
+//     Constructs tcpsim does not model stop the script with an
+//     *UnsupportedError naming file:line:col.
 //   - Log queries over a simulation's event log: one connection's packets in
 //     one direction, the handshake, retransmissions, the first data segment.
 //

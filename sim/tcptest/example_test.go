@@ -113,7 +113,7 @@ func Example_lossyTransfer() {
 	// SYN: true
 	// SYN-ACK: true
 	// ACK: true
-	// first data segment: seq 1 length 1460 total length 1500
+	// first data segment: seq 1 length 1448 total length 1500
 	// data segments lost: true all resent: true retransmissions seen: true
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -36,8 +37,22 @@ func (e *RunError) Error() string {
 func (e *RunError) Unwrap() error { return e.Err }
 
 // RunScriptFile parses and runs the script at path.
+// A file in packetdrill's own syntax (IsPacketdrill) runs with
+// RunPacketdrill.
 func RunScriptFile(path string) error {
-	s, err := ParseScriptFile(path)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if IsPacketdrill(src) {
+		s, err := ParsePacketdrill(path, src)
+		if err != nil {
+			return err
+		}
+		_, err = RunPacketdrill(s)
+		return err
+	}
+	s, err := ParseScript(path, src)
 	if err != nil {
 		return err
 	}
@@ -489,6 +504,13 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 			return err
 		}
 		tcp.DisableSACK = !on
+		return nil
+	case "timestamps":
+		var on bool
+		if err := flag(&on); err != nil {
+			return err
+		}
+		tcp.DisableTimestamps = !on
 		return nil
 	case "ttl":
 		n, err := strconv.ParseUint(c.Value, 10, 8)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// get --ladder draws one row per packet of the connection between the two
+// lanes, within 80 columns: losses end in a cross with the reason, resent
+// segments are marked, and --ladder-max cuts long runs with a note.
+func TestGetLadder(t *testing.T) {
+	out := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=ascii")
+	start := strings.Index(out, "ladder of the first connection")
+	end := strings.Index(out, "steps (time")
+	if start < 0 || end < start {
+		t.Fatalf("no ladder before the story:\n%s", out)
+	}
+	lad := out[start:end]
+	rows := 0
+	for _, line := range strings.Split(strings.TrimSpace(lad), "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("%d columns: %q", n, line)
+		}
+		if strings.Count(line, "|") == 2 && (strings.Contains(line, ">|") || strings.Contains(line, "|<") || strings.Contains(line, "x")) {
+			rows++
+		}
+	}
+	// The story counts 14 + 18 packets sent.
+	if rows != 32 {
+		t.Errorf("%d rows, want 32 (one per packet):\n%s", rows, lad)
+	}
+	for _, want := range []string{
+		"|-S 0 win 65535 mss 1460 ---",
+		"|-P. 1:80 ack 1 win 32768 ------------x              | lost (loss)",
+		"|-P. 1:80 ack 1 win 32768 [retransmit] ------------->| 0.275200",
+		"[dup ack]",
+	} {
+		if !strings.Contains(lad, want) {
+			t.Errorf("ladder lacks %q:\n%s", want, lad)
+		}
+	}
+	uni := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
+	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, "... 27 more packets of this connection not drawn (--ladder-max 5)") {
+		t.Errorf("unicode ladder cut at 5:\n%s", uni)
+	}
+}
