@@ -13,8 +13,8 @@
 //
 // It is not a blocking net.Conn (package sim builds those on top of it), not
 // a router, and not the wire format (packages ippacket and segment). It does
-// not implement TCP timestamps, full RFC 6675 SACK recovery, keep-alives, urgent data, ICMP, IP
-// fragmentation or IPv6; docs/tcp.md lists the details and the defaults.
+// not implement RACK-TLP, urgent data, ICMP, IP fragmentation or IPv6;
+// docs/tcp.md lists the details and the defaults.
 //
 // Read RFC 9293 (TCP), RFC 6298 (retransmission timer), RFC 5681 and RFC 6582
 // (congestion control), RFC 3042 (limited transmit), RFC 2018 (SACK, on unless TCPConfig.DisableSACK),
