@@ -85,8 +85,9 @@ func TestSACK_SenderRetransmitsHoles(t *testing.T) {
 	s.none() // limited transmit has nothing new to send: all data is out
 	dup([2]uint32{seg(3), seg(5)}, [2]uint32{seg(1), seg(2)})
 	s.expect(f("Flags [.], seq 1:%d, ack 1, win 64000, length 1460", seg(1)))
-	// RFC 6675: cwnd = ssthresh = 5 segments; pipe is 5 (the
-	// retransmission and segments 6-9; segment 2 is lost now).
+	// RFC 6675 with PRR: ssthresh = 5 segments and pipe is 5 (the
+	// retransmission and segments 6-9; segment 2 is lost now): the
+	// reduction bound lets nothing go.
 	dup([2]uint32{seg(3), seg(6)}, [2]uint32{seg(1), seg(2)})
 	s.none()
 	// Segment 6 SACKed: pipe 4, room for the lost hole.

@@ -86,7 +86,7 @@ type tcb struct {
 	// SACK (RFC 2018, sack.go).
 	lastOOO segment.Seq // start of the most recent out-of-order segment: its block is reported first (§4)
 	sacked  reassembly  // scoreboard: ranges in (sndUna, sndMax] the peer has SACKed
-	rtxNext segment.Seq // in SACK recovery, holes below it have been retransmitted
+	rtxNext segment.Seq // RFC 6675 HighRxt + 1: in SACK recovery, holes below it have been retransmitted
 
 	// Round-trip time estimation (RFC 6298 §2).
 	srtt      time.Duration // smoothed RTT; 0 before the first sample
