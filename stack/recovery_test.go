@@ -52,17 +52,30 @@ func TestSACK_BlocksRepeatMostRecentlyReported(t *testing.T) {
 // RFC 2018 §4 as a property: whatever the arrival order, a block reported
 // first is reported again (at its current extent, which may have grown by
 // merging) in each of the next two ACKs, unless RCV.NXT has reached it.
+// With timestamps only three blocks fit, and the same holds.
 func TestSACK_EachBlockReportedThreeTimes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	for round := 0; round < 200; round++ {
-		s := sackScript(t)
+	for round := 0; round < 400; round++ {
+		ts := round%2 == 1
+		var s *script
+		if ts {
+			s = newScript(t, scriptCfg())
+			s.l, _ = s.h.Listen(80, 8)
+			s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460, ts: true, tsval: 5000})
+			s.iss = uint32(s.out[0].pkt.TCP.Seq)
+			s.out = nil
+			s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, ts: true, tsval: 5000, tsecr: tsAt(0)})
+			s.c, _ = s.l.Accept()
+		} else {
+			s = sackScript(t)
+		}
 		n := 6 + rng.IntN(10)
 		order := rng.Perm(n)
 		var firsts [][2]uint32 // first block of each ACK so far
 		acked := uint32(1)
 		for k, i := range order {
 			seq := uint32(1 + 100*i)
-			s.inject(seg{flags: A, seq: seq, ack: 1, win: 65535, data: data(100)})
+			s.inject(seg{flags: A, seq: seq, ack: 1, win: 65535, data: data(100), ts: ts, tsval: 5001})
 			if len(s.out) == 0 {
 				s.advance(time.Second) // in order, no gap: the delayed ACK
 			}
@@ -73,6 +86,9 @@ func TestSACK_EachBlockReportedThreeTimes(t *testing.T) {
 			s.out = nil
 			acked = uint32(c.pkt.TCP.Ack) - s.peerISN
 			got := sackBlocks(s, c)
+			if lim := map[bool]int{false: 4, true: 3}[ts]; len(got) > lim || c.pkt.TCP.Options.HasTimestamps != ts {
+				t.Fatalf("round %d: %d blocks, timestamps %v", round, len(got), c.pkt.TCP.Options.HasTimestamps)
+			}
 			for back := 1; back <= 2 && back <= len(firsts); back++ {
 				f := firsts[len(firsts)-back]
 				if f[0] < acked {
