@@ -163,6 +163,20 @@ type TCPConfig struct {
 	// MemHigh is required. A negative MemHigh removes the bound (the memory
 	// is still accounted, Host.Memory).
 	MemLow, MemPressure, MemHigh int64
+
+	// Issue 11, loss recovery (prr.go).
+
+	// PRRConservative makes Proportional Rate Reduction use its
+	// conservative reduction bound (PRR-CRB, RFC 6937 §3) when pipe falls
+	// below ssthresh: strict packet conservation, no slow start back up to
+	// ssthresh. The default is the slow-start reduction bound (PRR-SSRB),
+	// as in Linux.
+	PRRConservative bool
+
+	// DisableDSACK stops reporting duplicate segments in D-SACK blocks
+	// (RFC 2883; Linux tcp_dsack). D-SACK blocks the peer sends are
+	// recognised either way.
+	DisableDSACK bool
 }
 
 // Defaults, named so that tests and docs refer to one place.

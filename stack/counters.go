@@ -101,4 +101,15 @@ type Counters struct {
 	TCPOFOPruned       uint64 // out-of-order queues thrown away to make room for in-order data
 	TCPRcvQDrop        uint64 // in-order segments (or their tails) dropped for lack of memory
 	TCPOFODrop         uint64 // out-of-order segments (or their tails) dropped for lack of memory
+
+	// Issue 11, loss recovery (rfc6675.go).
+	TCPSackRecovery  uint64 // SACK-based recoveries started (RFC 6675 §5 step 4; Linux TCPSackRecovery)
+	TCPSACKReneging  uint64 // scoreboards cleared because the peer reneged on SACKed data (RFC 2018 §8; Linux TCPSACKReneging)
+	TCPRescueRetrans uint64 // rescue retransmissions (RFC 6675 NextSeg rule 4); Linux has none
+
+	// Issue 11, D-SACK (RFC 2883, dsack.go), Linux's names.
+	TCPDSACKOldSent uint64 // D-SACKs sent for a duplicate below RCV.NXT
+	TCPDSACKOfoSent uint64 // D-SACKs sent for a duplicate of out-of-order data held
+	TCPDSACKRecv    uint64 // D-SACK blocks received
+	TCPDSACKOfoRecv uint64 // of which above the ACK's cumulative acknowledgment
 }

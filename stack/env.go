@@ -13,11 +13,12 @@
 //
 // It is not a blocking net.Conn (package sim builds those on top of it), not
 // a router, and not the wire format (packages ippacket and segment). It does
-// not implement TCP timestamps, full RFC 6675 SACK recovery, keep-alives, urgent data, ICMP, IP
-// fragmentation or IPv6; docs/tcp.md lists the details and the defaults.
+// not implement RACK-TLP, urgent data, ICMP, IP fragmentation or IPv6;
+// docs/tcp.md lists the details and the defaults.
 //
 // Read RFC 9293 (TCP), RFC 6298 (retransmission timer), RFC 5681 and RFC 6582
 // (congestion control), RFC 3042 (limited transmit), RFC 2018 (SACK, on unless TCPConfig.DisableSACK),
+// RFC 6675, RFC 6937 and RFC 2883 (SACK loss recovery, PRR, D-SACK),
 // RFC 5961 (RST, SYN and ACK checks), RFC 6528 and
 // RFC 6056 (initial sequence numbers and ephemeral ports) before changing the
 // engine.

@@ -82,6 +82,7 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			h.counters.TCPOutOfWindow++
 			if len(payload) > 0 && seq.Add(uint32(len(payload))).LessThanEq(c.rcvNxt) {
 				h.counters.TCPDuplicateSegments++
+				c.noteDuplicate(seq, seq.Add(uint32(len(payload)))) // D-SACK (dsack.go)
 			}
 			if c.state == StateTimeWait && fin {
 				// RFC 9293 §3.10.7.4 eighth step, TIME-WAIT: a retransmitted
@@ -259,11 +260,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	}
 	c.lastAckAt = c.h.env.Now()
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
-	if c.sackOK && th.Options.NumSACK > 0 {
-		c.updateScoreboard(&th.Options, ack)
-	}
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
+	case c.sackOK:
+		c.onSACKAck(th) // RFC 6675 (rfc6675.go)
 	case ack.GreaterThan(c.sndUna):
 		c.tsRTT(th, ack) // RFC 7323 §4.1: before newAck restarts the timer
 		c.newAck(ack)
@@ -273,21 +273,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		// data, SYN or FIN, leaves the window unchanged, and arrives while
 		// data is outstanding.
 		c.stats.dupAcksIn++
-		if c.sackOK && !c.cc.inRecovery() && c.dupAcks < 2 && c.sacked.bytes > 2*c.sndMSS {
-			// RFC 6675 §5 (IsLost): more than (DupThresh − 1)·SMSS bytes
-			// SACKed above SND.UNA mean the first segment is lost even if
-			// fewer than three duplicate ACKs made it back.
-			c.dupAcks = 2
-		}
 		if c.cc.onDupAck() {
 			c.h.counters.TCPFastRetrans++
 			c.stats.fastRetrans++
 			c.retransmitFirst()
-			c.rtxNext = c.sndUna.Add(uint32(c.sndMSS))
-		} else if c.sackOK && c.cc.inRecovery() && c.retransmitHole() {
-			// The duplicate ACK's inflation of cwnd paid for a hole's
-			// retransmission instead of new data (packet conservation).
-			c.cwnd -= min(c.cwnd-uint32(c.sndMSS), uint32(c.sndMSS))
 		}
 	}
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
@@ -357,20 +346,8 @@ func (c *Conn) newAck(ack segment.Seq) {
 	if c.sackOK {
 		c.sacked.trimBelow(ack)
 	}
-	if retransmit {
-		switch {
-		case !c.sackOK:
-			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
-		case c.sndUna.LessThan(c.rtxNext):
-			// The segment at SND.UNA was already retransmitted in this
-			// recovery (a hole below rtxNext, RFC 6675 §5 HighRxt): sending
-			// it again would be spurious. Spend the ACK on the next hole
-			// not yet retransmitted, if any (RFC 6675 §5, NextSeg rule 1).
-			c.retransmitHole()
-		default:
-			c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK
-			c.rtxNext = c.rtxNext.Max(c.sndUna.Add(uint32(c.sndMSS)))
-		}
+	if retransmit && !c.sackOK {
+		c.retransmitFirst() // RFC 6582 §3.2 step 4: partial ACK (with SACK, NextSeg decides: rfc6675.go)
 	}
 }
 
@@ -416,6 +393,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	end := seq.Add(uint32(len(p)))
 	if end.LessThanEq(c.rcvNxt) {
 		h.counters.TCPDuplicateSegments++
+		c.noteDuplicate(seq, end) // D-SACK (dsack.go)
 		c.ackNow = true
 		c.quickAckOnData(true)
 		return
@@ -424,6 +402,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	// higher beginning sequence numbers ... the part before RCV.NXT is
 	// trimmed").
 	if seq.LessThan(c.rcvNxt) {
+		c.noteDuplicate(seq, c.rcvNxt) // D-SACK (dsack.go)
 		p = p[c.rcvNxt.Sub(seq):]
 		seq = c.rcvNxt
 	}
@@ -451,6 +430,7 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		// §3.10.7.4) and send an immediate duplicate ACK (RFC 5681 §4.2:
 		// "A TCP receiver SHOULD send an immediate duplicate ACK when an
 		// out-of-order segment arrives").
+		c.noteOOODuplicate(seq, end) // D-SACK (dsack.go)
 		if !c.reasm.insert(seq, end) {
 			h.counters.TCPReassemblyDrops++
 			c.ackNow = true

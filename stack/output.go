@@ -46,6 +46,9 @@ func (c *Conn) output() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}
+		if c.sackOK && c.cc.inRecovery() {
+			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
+		}
 		for c.sendOne() {
 		}
 	}
@@ -60,10 +63,16 @@ func (c *Conn) output() {
 // sendOne transmits at most one segment from sndNxt and reports whether it
 // did.
 func (c *Conn) sendOne() bool {
+	if c.sackOK && c.sndNxt.LessThan(c.sndMax) {
+		c.skipSACKed() // go-back-N after an RTO: not what the peer SACKed (rfc6675.go)
+	}
 	end := c.dataEnd()
 	var avail uint32
 	if end.GreaterThan(c.sndNxt) {
 		avail = end.Sub(c.sndNxt)
+	}
+	if c.sackOK {
+		avail = c.capAtSACKed(c.sndNxt, avail)
 	}
 	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
 	if avail == 0 {
@@ -76,7 +85,7 @@ func (c *Conn) sendOne() bool {
 		return true
 	}
 	cwnd := c.cwnd
-	if c.dupAcks > 0 && c.dupAcks < 3 && !c.cc.inRecovery() && c.sndNxt == c.sndMax {
+	if !c.sackOK && c.dupAcks > 0 && c.dupAcks < 3 && !c.cc.inRecovery() && c.sndNxt == c.sndMax {
 		// RFC 3042 limited transmit: on the first and second duplicate
 		// ACK, one new segment each may go beyond cwnd (FlightSize ≤
 		// cwnd + 2·SMSS), so that a small window still produces the three
@@ -88,6 +97,9 @@ func (c *Conn) sendOne() bool {
 	var usable uint32
 	if limit > inflight {
 		usable = limit - inflight
+	}
+	if c.sackOK {
+		usable = c.sackUsable(cwnd) // RFC 6675: cwnd against pipe, not SND.NXT − SND.UNA
 	}
 	n := min(avail, usable, uint32(c.sndMSS))
 	if n == 0 {
@@ -114,7 +126,7 @@ func (c *Conn) sendOne() bool {
 		}
 	}
 	c.forceSend = false
-	fin := c.wrClosed && n == avail
+	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	c.sendData(c.sndNxt, n, fin)
 	if n < uint32(c.sndMSS) {
 		c.sndSmall = c.sndNxt // end of the last small segment sent
@@ -140,6 +152,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	next := seq.Add(n)
 	if fin {
 		next = next.Add(1)
+	}
+	if c.sackOK {
+		c.prrSent(n) // prr_out (prr.go)
 	}
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++
@@ -179,6 +194,7 @@ func (c *Conn) retransmitFirst() {
 	if sent := end.Min(c.sndMax); sent.GreaterThan(c.sndUna) {
 		n = min(sent.Sub(c.sndUna), uint32(c.sndMSS)) // only data sent before
 	}
+	n = c.capAtSACKed(c.sndUna, n) // not into data the peer holds
 	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
 	if n == 0 && !fin {
 		return

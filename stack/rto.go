@@ -106,9 +106,9 @@ func (c *Conn) onRetransmitTimer() {
 	h.counters.TCPTimeouts++
 	c.stats.timeouts++
 	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses rtxCount == 0 for "first timeout"
-	// RFC 2018 §8: the receiver may have discarded SACKed data (reneging);
-	// after a timeout start from a clean scoreboard.
-	c.sacked.reset()
+	// The scoreboard is kept (RFC 6675 §5.1): the resending below skips
+	// what the peer holds. Reneging (RFC 2018 §8) clears it when an ACK
+	// shows it (rfc6675.go checkReneging).
 	c.backoff++ // RFC 6298 §5.5: back off the timer
 	c.rtxCount++
 	c.rttTiming = false

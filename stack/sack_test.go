@@ -85,10 +85,16 @@ func TestSACK_SenderRetransmitsHoles(t *testing.T) {
 	s.none() // limited transmit has nothing new to send: all data is out
 	dup([2]uint32{seg(3), seg(5)}, [2]uint32{seg(1), seg(2)})
 	s.expect(f("Flags [.], seq 1:%d, ack 1, win 64000, length 1460", seg(1)))
+	// RFC 6675 with PRR: ssthresh = 5 segments and pipe is 5 (the
+	// retransmission and segments 6-9; segment 2 is lost now): the
+	// reduction bound lets nothing go.
 	dup([2]uint32{seg(3), seg(6)}, [2]uint32{seg(1), seg(2)})
-	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", seg(2), seg(3)))
+	s.none()
+	// Segment 6 SACKed: pipe 4, room for the lost hole.
 	dup([2]uint32{seg(3), seg(7)}, [2]uint32{seg(1), seg(2)})
-	s.none() // no hole left below the highest SACKed byte
+	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", seg(2), seg(3)))
+	dup([2]uint32{seg(3), seg(8)}, [2]uint32{seg(1), seg(2)})
+	s.none() // no hole left below the highest SACKed byte, no rescue before a partial ACK
 }
 
 func seg2(flags segment.Flags, seq, ack uint32, win uint16) seg {
@@ -183,8 +189,9 @@ func TestSACK_InvalidBlocksIgnored(t *testing.T) {
 func (s *script) dupReset() { s.c.dupAcks = 0 }
 
 // RFC 2018 §8: SACKed data is never freed before it is cumulatively
-// acknowledged, since the receiver may renege. After an RTO the scoreboard
-// is cleared and data the peer had SACKed is sent again.
+// acknowledged, since the receiver may renege. An ACK that stops at the
+// left edge of SACKed data shows it has: the scoreboard is cleared and the
+// data the peer had SACKed is sent again.
 func TestSACK_RenegingTolerated(t *testing.T) {
 	s := sackScript(t)
 	s.c.Write(data(4 * 1460))
@@ -200,10 +207,17 @@ func TestSACK_RenegingTolerated(t *testing.T) {
 	}
 	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460")
 	s.out = nil
-	// Only the first segment is acknowledged: the SACKed ones are still
-	// held and go out again.
+	// Only the first segment is acknowledged: the peer no longer holds the
+	// SACKed ones (it would have acknowledged them). As Linux, the
+	// retransmission timer fires 10 ms later (max(SRTT/2, 10 ms)) and they
+	// go out again.
 	s.inject(seg{flags: A, seq: 1, ack: 1461, win: 65535})
+	s.none()
+	s.advance(10 * time.Millisecond)
 	s.expect("Flags [.], seq 1461:2921, ack 1, win 64000, length 1460")
+	if n := s.h.Counters().TCPSACKReneging; n != 1 {
+		t.Fatalf("TCPSACKReneging = %d", n)
+	}
 }
 
 // RFC 6675 §5 (HighRxt): a partial ACK does not retransmit a segment
@@ -226,10 +240,15 @@ func TestSACK_PartialAckNoSpuriousRetransmit(t *testing.T) {
 	dup(1, [2]uint32{sg(3), sg(5)}, [2]uint32{sg(1), sg(2)})
 	s.expect(f("Flags [.], seq 1:%d, ack 1, win 64000, length 1460", sg(1)))
 	dup(1, [2]uint32{sg(3), sg(6)}, [2]uint32{sg(1), sg(2)})
+	s.none() // pipe = cwnd (see TestSACK_SenderRetransmitsHoles)
+	dup(1, [2]uint32{sg(3), sg(7)}, [2]uint32{sg(1), sg(2)})
 	s.expect(f("Flags [.], seq %d:%d, ack 1, win 64000, length 1460", sg(2), sg(3)))
 	// Segment 0's retransmission arrives: a partial ACK up to the hole at
-	// segment 2, whose retransmission is already on its way.
-	dup(sg(2), [2]uint32{sg(3), sg(7)})
+	// segment 2, whose retransmission is already on its way. It is not
+	// sent again; with nothing else to send, the rescue retransmission
+	// (RFC 6675 NextSeg rule 4) resends the last segment instead.
+	dup(sg(2), [2]uint32{sg(3), sg(8)})
+	s.expect(f("Flags [P.], seq %d:%d, ack 1, win 64000, length 1460", sg(9), sg(10)))
 	s.none()
 	if !s.c.Info().InRecovery {
 		t.Fatal("left recovery on a partial ACK")

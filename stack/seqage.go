@@ -11,8 +11,10 @@ package stack
 //     segment with a higher SEG.SEQ updates; prevHighAck is set each time
 //     SND.UNA advances);
 //   - it carries a validity flag (rttSeq with rttTiming, finSeq with
-//     finSeqValid; lastOOO is read only while out-of-order data is held,
-//     which the segment that set it created);
+//     finSeqValid; lastOOO and the SACK history sackSent are read only
+//     while out-of-order data is held, which the segment that set them
+//     created; rescueRxt is set when each recovery starts and read only
+//     during it);
 //   - or it is pulled along with SND.UNA here, once SND.UNA passes it:
 //     sndSmall (Nagle), recover (RFC 6582), rtxNext (SACK recovery) and
 //     sndWl2. Pulling keeps every comparison's outcome as it would be with

@@ -86,7 +86,7 @@ type tcb struct {
 	// SACK (RFC 2018, sack.go).
 	lastOOO segment.Seq // start of the most recent out-of-order segment: its block is reported first (§4)
 	sacked  reassembly  // scoreboard: ranges in (sndUna, sndMax] the peer has SACKed
-	rtxNext segment.Seq // in SACK recovery, holes below it have been retransmitted
+	rtxNext segment.Seq // RFC 6675 HighRxt + 1: in SACK recovery, holes below it have been retransmitted
 
 	// Round-trip time estimation (RFC 6298 §2).
 	srtt      time.Duration // smoothed RTT; 0 before the first sample
@@ -139,6 +139,20 @@ type tcb struct {
 
 	// Host memory (issue 10 item 6, memory.go).
 	memBlocked bool // in Host.mem.blocked: a write was cut short for memory
+
+	// Issue 11, loss recovery (sack.go, rfc6675.go).
+	sackSent  [segment.MaxSACKBlocks]seqRange // blocks on the last segment sent, first block first (RFC 2018 §4); valid while out-of-order data is held
+	nSackSent int
+	rescueRxt segment.Seq // RFC 6675 RescueRxt: a rescue retransmission is allowed once SND.UNA passes it
+
+	// PRR (RFC 6937, prr.go), valid during a SACK recovery.
+	prrRecoverFS uint32 // SND.NXT − SND.UNA when the recovery started
+	prrDelivered uint64 // bytes delivered to the peer during the recovery
+	prrOut       uint64 // bytes sent during the recovery
+
+	// D-SACK (RFC 2883, dsack.go): a duplicate to report in the next SACK option.
+	dsack      seqRange
+	dsackValid bool
 }
 
 // connStats are the per-connection counts reported by Info.
