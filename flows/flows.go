@@ -27,7 +27,8 @@ import (
 type Direction struct {
 	Packets     int   // packets sent, duplicates made by the link not included
 	Payload     int64 // payload bytes sent, retransmissions included
-	DataSegs    int   // segments with payload sent
+	DataSegs    int   // segments with payload sent, retransmissions included
+	DataRetrans int   // segments with payload sent again (some of their bytes had been sent before)
 	Retrans     int   // segments (data, SYN or FIN) sent again
 	Dropped     int   // packets dropped on the link
 	DropReasons map[string]int
@@ -279,6 +280,7 @@ func (a *Analyzer) account(f *Flow, d int, e *sim.Event, p *hdr) {
 			end := seq.Add(uint32(n))
 			if ds.SYNSeen && seq.LessThan(ds.MaxEnd) {
 				ds.Retrans++
+				ds.DataRetrans++
 				ds.RTT.taint(seq, end)
 			} else {
 				ds.RTT.sent(seq, end, t)

@@ -75,7 +75,7 @@ func TestReadmeFirstCommand(t *testing.T) {
 	if got != shown {
 		t.Errorf("README.md shows for `tcpsim %s`:\n%s\nbut it prints:\n%s", strings.Join(args, " "), shown, got)
 	}
-	if !strings.Contains(got, "1 retransmitted") {
+	if !strings.Contains(got, "and 1 retransmission(s)") {
 		t.Errorf("the README's first command no longer shows a retransmission:\n%s", got)
 	}
 }

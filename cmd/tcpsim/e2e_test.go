@@ -55,7 +55,7 @@ func TestGetGolden(t *testing.T) {
 		t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
 	}
 	// The story must show the fault and its repair.
-	for _, s := range []string{"DROPPED (loss)", "1 retransmitted", "three-way handshake", `response "200 OK"`, "connection 10.0.0.1:"} {
+	for _, s := range []string{"DROPPED (loss)", "and 1 retransmission(s)", "three-way handshake", `response "200 OK"`, "connection 10.0.0.1:"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("output lacks %q", s)
 		}

@@ -259,7 +259,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	}
 	step(4, f.ACKAt, "three-way handshake: SYN at %s, SYN-ACK at %s, ACK at %s%s",
 		strings.TrimSpace(fmtTime(f.SYNAt)), strings.TrimSpace(fmtTime(f.SYNACKAt)), strings.TrimSpace(fmtTime(f.ACKAt)), synTries)
-	step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %d segment(s)", u.path, res.reqHeader, c2s.DataSegs)
+	step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %s", u.path, res.reqHeader, segmentsLine(c2s))
 	status := res.status
 	if status == "" {
 		status = "no complete response"
@@ -269,11 +269,11 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 		bodyLen = res.body.n // also when the run ended in the middle of the body
 	}
 	if res.body != nil && !res.bodyDone {
-		step(6, s2c.LastData, "response %q incomplete: %d of %d body bytes read; server sent %d bytes with headers in %d segment(s), %d retransmitted, %d dropped on the link",
-			status, bodyLen, res.pageSize, s2c.Payload-retransBytes(s2c), s2c.DataSegs, s2c.Retrans, s2c.Dropped)
+		step(6, s2c.LastData, "response %q incomplete: %d of %d body bytes read; server sent %d bytes with headers in %s, %d dropped on the link",
+			status, bodyLen, res.pageSize, s2c.Payload-retransBytes(s2c), segmentsLine(s2c), s2c.Dropped)
 	} else {
-		step(6, s2c.LastData, "response %q back: %d body bytes (%d with headers) in %d segment(s), %d retransmitted, %d dropped on the link",
-			status, bodyLen, s2c.Payload-retransBytes(s2c), s2c.DataSegs, s2c.Retrans, s2c.Dropped)
+		step(6, s2c.LastData, "response %q back: %d body bytes (%d with headers) in %s, %d dropped on the link",
+			status, bodyLen, s2c.Payload-retransBytes(s2c), segmentsLine(s2c), s2c.Dropped)
 	}
 	closeAt := max(c2s.FINAt, s2c.FINAt)
 	first := "server"
@@ -288,6 +288,12 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	}
 	fmt.Fprintln(w)
 	printSummary(w, "", f)
+}
+
+// segmentsLine counts a direction's data segments, first transmissions and
+// retransmissions apart: "8 segment(s) and 1 retransmission(s)".
+func segmentsLine(d *Direction) string {
+	return fmt.Sprintf("%d segment(s) and %d retransmission(s)", d.DataSegs-d.DataRetrans, d.DataRetrans)
 }
 
 // retransBytes is the payload sent more than once.
