@@ -85,6 +85,7 @@ func transferMTU(t *testing.T, seed uint64, size int, f faults, cfg TCPConfig, s
 	if !p.n.run(30*time.Minute, done) {
 		t.Fatalf("seed %d: transfer did not finish by %v: client %v got %d eof %v, server %+v; a=%+v", seed, p.n.now, c.Info().State, cli.got, cli.eof, srvState(srv), c.Info())
 	}
+	p.doneAt = p.n.now
 	if cli.err != nil || srv.err != nil {
 		t.Fatalf("seed %d: errors: client %v server %v (client info %+v)", seed, cli.err, srv.err, c.Info())
 	}

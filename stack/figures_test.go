@@ -38,3 +38,42 @@ func TestLossRecoveryFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileFigures produces docs/tcp.md's comparison of loss recovery
+// across configurations: 1 MiB each way, seeds 1–20, random loss of 1, 5
+// and 10 % plus 2 % reordering (by 5 ms), with NewReno+SACK (the zero
+// config), CUBIC (with HyStart++, RFC 6675 and PRR, as the zero config
+// gives them), and the rfc and linux profiles. RTO expiries, segments
+// retransmitted, duplicates received (spurious retransmissions) and the
+// mean completion time. A sweep (TCPSIM_LONG=1); run with -v.
+func TestProfileFigures(t *testing.T) {
+	if os.Getenv("TCPSIM_LONG") != "1" {
+		t.Skip("a sweep: set TCPSIM_LONG=1")
+	}
+	lin, _ := Profile(ProfileLinux)
+	rfc, _ := Profile(ProfileRFC)
+	configs := []struct {
+		name string
+		cfg  TCPConfig
+	}{
+		{"NewReno + SACK (zero config)", TCPConfig{}},
+		{"CUBIC + RFC 6675 + PRR", TCPConfig{CongestionControl: CCCubic}},
+		{"rfc profile", rfc},
+		{"linux profile", lin},
+	}
+	for _, loss := range []float64{0.01, 0.05, 0.10} {
+		for _, c := range configs {
+			var rto, rx, dup uint64
+			var total time.Duration
+			for seed := uint64(1); seed <= 20; seed++ {
+				p := transfer(t, seed, 1<<20, faults{loss: loss, reorder: 0.02, reorderDelay: 5 * time.Millisecond}, c.cfg)
+				ca, cb := p.a.Counters(), p.b.Counters()
+				rto += ca.TCPTimeouts + cb.TCPTimeouts
+				rx += ca.TCPRetransSegs + cb.TCPRetransSegs
+				dup += ca.TCPDuplicateSegments + cb.TCPDuplicateSegments
+				total += p.doneAt
+			}
+			t.Logf("| %.0f %% | %s | %d | %d | %d | %.3f s |", loss*100, c.name, rto, rx, dup, (total / 20).Seconds())
+		}
+	}
+}

@@ -181,6 +181,7 @@ type pair struct {
 	n      *testNet
 	a, b   *Host
 	ab, ba *testLink
+	doneAt time.Duration // transferMTU: when both applications had closed
 }
 
 func newPair(t testing.TB, seed uint64, delay time.Duration, f faults, cfg TCPConfig) *pair {
