@@ -25,7 +25,14 @@ import (
 // allocated per segment.
 
 func (c *Conn) output() {
-	defer c.noteDelivery(false) // the user timeout sees what output left to deliver
+	c.send()
+	if c.ka.userTimeout > 0 {
+		c.noteDelivery(false) // the user timeout sees what output left to deliver
+	}
+}
+
+// send is output's body.
+func (c *Conn) send() {
 	switch c.state {
 	case StateClosed, StateSynSent:
 		return
