@@ -49,6 +49,13 @@ type Direction struct {
 	LastData    time.Duration // last new payload delivered to the far side
 	HasData     bool          // firstData is set
 	HasLastData bool
+
+	// For expert marks (expert.go): the last ACK this direction sent, and
+	// how many duplicate ACKs in a row it has sent.
+	lastAck    segment.Seq
+	lastWin    uint16
+	lastAckSet bool
+	dupAcks    int
 }
 
 // Flow is one TCP connection seen in the log.
@@ -79,6 +86,7 @@ type Analyzer struct {
 	byKey   map[[12]byte]flowDir // both directions' raw 4-tuples → current flow
 	orig    []byte               // scratch for unflip
 	stopped bool                 // Stop was called: ignore further events
+	marks   Marks                // expert marks of the last sent packet
 	last    *Flow                // flow of the previous packet
 }
 
@@ -102,6 +110,7 @@ func (a *Analyzer) Stopped() bool { return a.stopped }
 
 // Event accounts one event; it has the signature of sim.Config.OnEvent.
 func (a *Analyzer) Event(e *sim.Event) {
+	a.marks = 0
 	if e.Verdict == sim.Queued || a.stopped {
 		return
 	}
@@ -196,6 +205,7 @@ type hdr struct {
 	seq      segment.Seq
 	flags    segment.Flags
 	ack      segment.Seq
+	window   uint16
 	payload  int
 }
 
@@ -221,6 +231,7 @@ func (h *hdr) parse(b []byte) bool {
 	h.seq = segment.Seq(uint32(t[4])<<24 | uint32(t[5])<<16 | uint32(t[6])<<8 | uint32(t[7]))
 	h.flags = segment.Flags(t[13])
 	h.ack = segment.Seq(uint32(t[8])<<24 | uint32(t[9])<<16 | uint32(t[10])<<8 | uint32(t[11]))
+	h.window = uint16(t[14])<<8 | uint16(t[15])
 	h.payload = len(t) - doff
 	return true
 }
@@ -239,6 +250,7 @@ func (a *Analyzer) account(f *Flow, d int, e *sim.Event, p *hdr) {
 	n := p.payload
 	switch e.Verdict {
 	case sim.Sent:
+		a.marks = a.expert(f, d, p)
 		if f.Packets() == 0 {
 			f.FirstAt = t
 		}

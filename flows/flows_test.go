@@ -184,3 +184,51 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("bytes %d, want 10000", s.Bytes)
 	}
 }
+
+// Expert marks: duplicate ACKs, a fast retransmission after three of
+// them, a window update, a zero window.
+func TestExpertMarks(t *testing.T) {
+	a := New()
+	const S, A = segment.FlagSYN, segment.FlagACK
+	var got []Marks
+	step := func(s pktSpec) {
+		feed(t, a, 40000, s)
+		got = append(got, a.Marks())
+	}
+	step(pktSpec{sim.Sent, true, S, 100, 0, 0, 0})
+	step(pktSpec{sim.Sent, false, S | A, 7000, 101, 0, 0})
+	for i := range 4 {
+		step(pktSpec{sim.Sent, true, A, 101 + uint32(i)*1000, 7001, 1000, 0}) // 4 segments
+	}
+	step(pktSpec{sim.Sent, false, A, 7001, 1101, 0, 0}) // ACK of the first
+	for range 3 {
+		step(pktSpec{sim.Sent, false, A, 7001, 1101, 0, 0}) // the second was lost
+	}
+	step(pktSpec{sim.Sent, true, A, 1101, 7001, 1000, 0}) // resent
+	step(pktSpec{sim.Sent, false, A, 7001, 4101, 0, 0})   // all acknowledged
+	step(pktSpec{sim.Sent, false, A, 7001, 4101, 0, 0})   // nothing outstanding: not a dup ack
+	want := []Marks{0, 0, 0, 0, 0, 0, 0, DupAck, DupAck, DupAck, Retransmission | FastRetransmission, 0, 0}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("packet %d: marks %q, want %q", i+1, got[i], want[i])
+		}
+	}
+	// Window: zero, then an update.
+	feed(t, a, 40000, pktSpec{sim.Sent, false, A, 7001, 4101, 0, 0})
+	p := segment.Packet{
+		IP:  ippacket.Header{TTL: 64, Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1")},
+		TCP: segment.Header{SrcPort: 80, DstPort: 40000, Seq: 7001, Ack: 4101, Flags: A, Window: 0},
+	}
+	for _, w := range []uint16{0, 500} {
+		p.TCP.Window = w
+		b, _ := p.Encode(nil)
+		a.Event(&sim.Event{Verdict: sim.Sent, Node: "server", Data: b, Len: len(b)})
+		want := map[uint16]Marks{0: ZeroWindow, 500: WindowUpdate}[w]
+		if a.Marks() != want {
+			t.Errorf("window %d: marks %q, want %q", w, a.Marks(), want)
+		}
+	}
+	if s := (Retransmission | FastRetransmission).String(); s != "retransmission, fast retransmission" {
+		t.Errorf("String %q", s)
+	}
+}

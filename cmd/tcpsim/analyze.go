@@ -106,6 +106,11 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	}
 	if p != nil {
 		b = p.AppendString(b)
+		if m := a.Marks(); m != 0 && e.Verdict == sim.Sent {
+			b = append(b, " ["...)
+			b = append(b, m.String()...)
+			b = append(b, ']')
+		}
 	} else {
 		b = strconv.AppendInt(b, int64(e.Len), 10)
 		b = append(b, " bytes, not decodable as IPv4+TCP"...)

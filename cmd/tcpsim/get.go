@@ -17,7 +17,7 @@ import (
 )
 
 // verboseHeader introduces the -v lines.
-const verboseHeader = "packets (virtual seconds, sender or link, then the packet as tcpdump -nS prints it):"
+const verboseHeader = "packets (virtual seconds: when the sender sent it, or when the link acted on it; sender or link; the packet as tcpdump -nS prints it; [expert marks]):"
 
 // getResult is what the client task saw.
 type getResult struct {
