@@ -195,7 +195,17 @@ func (s *source) yamlError(err error) *Error {
 		}
 		var te *yaml.TypeError
 		var ue *yaml.UnknownFieldError
+		var ne *yaml.UnexpectedNodeTypeError
 		switch {
+		case errors.As(err, &ne):
+			w := map[ast.NodeType]string{ast.SequenceType: "want a list", ast.MappingType: "want a mapping"}[ne.Expected]
+			if w == "" {
+				w = "want a " + strings.ToLower(ne.Expected.String())
+			}
+			if names := fieldNames(typeAt(e.Field)); len(names) > 0 && ne.Expected == ast.MappingType {
+				w += " with " + strings.Join(names, ", ")
+			}
+			e.Msg = fmt.Sprintf("%s: %s", describeNode(tk), w)
 		case errors.As(err, &te):
 			e.Msg = fmt.Sprintf("%s: %s", describeNode(tk), want(te.DstType))
 		case errors.As(err, &ue):

@@ -115,7 +115,13 @@ type checker struct {
 }
 
 func (c *checker) errorf(path, format string, args ...any) {
-	c.errs = append(c.errs, c.src.at(path, fmt.Sprintf(format, args...)))
+	e := c.src.at(path, fmt.Sprintf(format, args...))
+	for _, old := range c.errs {
+		if *old == *e {
+			return // both directions of a link share settings
+		}
+	}
+	c.errs = append(c.errs, e)
 }
 
 // plan validates s with the given seed and resolves it.
@@ -557,7 +563,11 @@ func (p *plan) flowsFrom(c *checker) {
 				c.errorf(path+".port", "%d: host %s does not listen on it (add {port: %d, app: %s} to its listen list)", f.Port, f.To, f.Port, want)
 				bad = true
 			case got != want:
-				c.errorf(path+".app", "%s: host %s's port %d serves %s; a %s flow needs %s", app, f.To, f.Port, got, app, want)
+				field := path + ".app"
+				if f.App == "" {
+					field = path + ".port"
+				}
+				c.errorf(field, "%s: host %s's port %d serves %s; a %s flow needs %s", app, f.To, f.Port, got, app, want)
 				bad = true
 			}
 		}
@@ -587,6 +597,9 @@ func (p *plan) flowsFrom(c *checker) {
 		name := f.Name
 		if name == "" {
 			name = fmt.Sprintf("flow%d", i+1)
+		}
+		if len(dst.ifaces) == 0 || len(src.ifaces) == 0 {
+			continue // reported: a host with no link
 		}
 		for j, st := range starts {
 			pf := &pflow{index: len(p.flows) + 1, name: name, spec: f, path: path, src: src, dst: dst, daddr: dst.ifaces[0].addr.Addr(), start: st}
