@@ -105,6 +105,9 @@ type dialRec struct {
 // (completed or failed) and every connection has closed, or the time limit.
 // An invalid scenario returns Errors and runs nothing.
 func Run(s *Scenario, o Options) (*Result, error) {
+	if s == nil {
+		return nil, Errors{{Msg: "no scenario (nil *Scenario)"}}
+	}
 	seed := s.Seed
 	if o.Seed != nil {
 		seed = *o.Seed
@@ -296,19 +299,22 @@ func (r *runner) start() error {
 			app = AppBulk
 		}
 		r.res[i] = FlowResult{Index: f.index, Name: f.name, From: f.src.name, To: f.dst.name, Port: f.spec.Port, App: app, CC: f.cc, Start: f.start}
-		w.Spawn(f.name, func(t *sim.Task) {
-			defer func() {
-				r.finished[i] = true
-				if r.left--; r.left == 0 {
-					r.finish()
+		// The flow's task is made when it starts: a scenario with many
+		// flows holds no goroutine per flow waiting for its turn.
+		w.ScheduleFunc(f.start, sim.PrioDefault, func() {
+			w.Spawn(f.name, func(t *sim.Task) {
+				defer func() {
+					r.finished[i] = true
+					if r.left--; r.left == 0 {
+						r.finish()
+					}
+				}()
+				if app == AppHTTPGet {
+					r.res[i].Err = r.httpGet(i, f)
+				} else {
+					r.res[i].Err = r.bulk(i, f)
 				}
-			}()
-			t.SleepUntil(f.start)
-			if app == AppHTTPGet {
-				r.res[i].Err = r.httpGet(i, f)
-			} else {
-				r.res[i].Err = r.bulk(i, f)
-			}
+			})
 		})
 	}
 	return nil

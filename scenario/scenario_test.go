@@ -374,10 +374,39 @@ func TestNoPanic(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if err := s.Validate(); err == nil {
-			if _, err := Run(s, Options{Timeout: time.Second}); err != nil {
-				t.Errorf("%q: valid, but Run: %v", src, err)
-			}
+		tryRun(t, src, s)
+	}
+	// Go values can hold what YAML cannot: negative numbers everywhere.
+	hosts := func() []Host { return []Host{{Name: "a"}, {Name: "b", Listen: []Listen{{Port: 1}}}} }
+	link := func(d Dir) []Link { return []Link{{A: "a", B: "b", Dir: d}} }
+	flow := []Flow{{From: "a", To: "b", Port: 1, Size: 1}}
+	minus := Duration(-time.Second)
+	negRate := Rate(-1)
+	for i, s := range []*Scenario{
+		nil,
+		&Scenario{Hosts: hosts(), Links: link(Dir{Delay: minus}), Flows: flow},
+		&Scenario{Hosts: hosts(), Links: link(Dir{Rate: -5, Queue: -1, QueueBytes: -1, Loss: 2, Jitter: minus}), Flows: flow},
+		&Scenario{Hosts: hosts(), Links: link(Dir{}), Flows: []Flow{{From: "a", To: "b", Port: 1, Size: -1, Start: minus, Count: -3}}},
+		&Scenario{Hosts: hosts(), Links: link(Dir{}), Flows: []Flow{{From: "a", To: "b", Port: 1, Size: 1, Count: 2, Arrival: &Arrival{Process: "fixed", Over: minus}}}},
+		&Scenario{Hosts: hosts(), Links: link(Dir{}), Flows: flow, Events: []Event{{At: minus, Heal: true}}},
+		&Scenario{Hosts: hosts(), Links: link(Dir{}), Flows: flow, Events: []Event{{At: 1, Set: &LinkChange{Link: "a-b", Rate: &negRate, Delay: &minus}}}},
+		&Scenario{Hosts: hosts(), Links: link(Dir{LossGE: &GE{P: -1}, ReorderDelay: &ReorderDelay{P: 3, Delay: minus}}), Flows: flow},
+		&Scenario{Hosts: []Host{{Name: "a", TCP: TCP{SendBuffer: -1}}, {Name: "b", Listen: []Listen{{Port: -1}}}}, Links: link(Dir{}), Flows: flow},
+	} {
+		if err := s.Validate(); err == nil && s != nil {
+			t.Errorf("Go value %d is valid", i)
+		}
+		if res, err := Run(s, Options{Timeout: time.Second}); err == nil || res != nil {
+			t.Errorf("Go value %d ran: %v", i, err)
+		}
+	}
+}
+
+func tryRun(t *testing.T, src string, s *Scenario) {
+	t.Helper()
+	if err := s.Validate(); err == nil {
+		if _, err := Run(s, Options{Timeout: time.Second}); err != nil {
+			t.Errorf("%q: valid, but Run: %v", src, err)
 		}
 	}
 }

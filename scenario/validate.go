@@ -126,6 +126,9 @@ func (c *checker) errorf(path, format string, args ...any) {
 
 // plan validates s with the given seed and resolves it.
 func (s *Scenario) plan(seed uint64) (*plan, error) {
+	if s == nil {
+		return nil, Errors{{Msg: "no scenario (nil *Scenario)"}}
+	}
 	c := &checker{src: s.src}
 	p := &plan{s: s, seed: seed, byName: map[string]*pnode{}}
 	switch s.Routing {
@@ -574,6 +577,9 @@ func (p *plan) flowsFrom(c *checker) {
 		if f.Size <= 0 {
 			c.errorf(path+".size", "missing or zero: the bytes to send (bulk) or fetch (http_get), such as 10MB")
 		}
+		if f.Start < 0 {
+			c.errorf(path+".start", "%v: must not be negative", f.Start)
+		}
 		if f.Count < 0 {
 			c.errorf(path+".count", "%d: want at least 1", f.Count)
 		}
@@ -632,6 +638,10 @@ func (c *checker) arrivals(path string, f *Flow, seed uint64, name string) []tim
 			out[i] = start
 		}
 		return out
+	}
+	if a.Over < 0 || a.MeanGap < 0 {
+		c.errorf(path+".arrival", "over and mean_gap must not be negative")
+		return nil
 	}
 	switch a.Process {
 	case "fixed":
@@ -718,6 +728,10 @@ func (p *plan) eventsFrom(c *checker) {
 		e := &p.s.Events[i]
 		path := fmt.Sprintf("events[%d]", i)
 		at := time.Duration(e.At)
+		if at < 0 {
+			c.errorf(path+".at", "%v: must not be negative", at)
+			continue
+		}
 		n := 0
 		for _, set := range []bool{e.LinkDown != "", e.LinkUp != "", e.Partition != nil, e.Heal, e.Set != nil, e.Crash != ""} {
 			if set {
@@ -799,6 +813,23 @@ func (p *plan) eventsFrom(c *checker) {
 			if s.Rate == nil && s.Delay == nil {
 				c.errorf(path+".set", "want rate or delay (or both)")
 				continue
+			}
+			if s.Rate != nil && *s.Rate < 0 {
+				c.errorf(path+".set.rate", "%d: must not be negative", int64(*s.Rate))
+				continue
+			}
+			if s.Delay != nil && *s.Delay < 0 {
+				c.errorf(path+".set.delay", "%v: must not be negative", *s.Delay)
+				continue
+			}
+			if s.Delay != nil && *s.Delay == 0 {
+				for d := range 2 {
+					for _, f := range l.dir[d].Faults {
+						if r, ok := f.(sim.Reorder); ok && r.P > 0 && (s.Dir == "" || s.Dir == "both" || s.Dir == [2]string{"ab", "ba"}[d]) {
+							c.errorf(path+".set.delay", "0 on a direction with reorder, which needs a delay")
+						}
+					}
+				}
 			}
 			p.events = append(p.events, pevent{at: at, path: path, set: s, link: l, action: "set"})
 		case e.Crash != "":
