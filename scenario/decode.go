@@ -61,6 +61,7 @@ type source struct {
 	file  string
 	pos   map[string]*token.Position // field path → position of its value
 	byOff map[int]string             // token offset → field path
+	tag   *token.Token               // the first YAML tag, if any
 }
 
 // Load reads and decodes a scenario file (see Parse).
@@ -75,8 +76,15 @@ func Load(path string) (*Scenario, error) {
 // Parse decodes a YAML scenario. Unknown fields, duplicate keys, values of
 // the wrong type and bad units are errors naming the file (name), line,
 // column and field. It does not validate: call Validate (Run does).
-func Parse(name string, data []byte) (*Scenario, error) {
+func Parse(name string, data []byte) (s *Scenario, err error) {
 	src := &source{file: name, pos: map[string]*token.Position{}, byOff: map[int]string{}}
+	defer func() {
+		// The YAML library is not ours: a panic in it on strange input
+		// (FuzzParse found one) is an error, not a crash.
+		if p := recover(); p != nil {
+			s, err = nil, Errors{{File: name, Msg: fmt.Sprintf("the YAML decoder failed on this file (%v); check its syntax", p)}}
+		}
+	}()
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, Errors{src.yamlError(err)}
@@ -84,7 +92,11 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	for _, d := range f.Docs {
 		src.walk(d.Body, "")
 	}
-	var s Scenario
+	if src.tag != nil {
+		return nil, Errors{{File: name, Line: src.tag.Position.Line, Column: src.tag.Position.Column, Field: src.pathOf(src.tag),
+			Msg: fmt.Sprintf("YAML tag %s: scenario files use no tags", src.tag.Value)}}
+	}
+	var sc Scenario
 	if len(f.Docs) > 1 {
 		return nil, Errors{{File: name, Line: f.Docs[1].Body.GetToken().Position.Line, Column: 1, Msg: "a scenario file holds one YAML document"}}
 	}
@@ -95,11 +107,11 @@ func Parse(name string, data []byte) (*Scenario, error) {
 		tk := f.Docs[0].Body.GetToken()
 		return nil, Errors{{File: name, Line: tk.Position.Line, Column: tk.Position.Column, Msg: "want a mapping with hosts, links, flows… at the top"}}
 	}
-	if err := yaml.NodeToValue(f.Docs[0].Body, &s, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+	if err := yaml.NodeToValue(f.Docs[0].Body, &sc, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return nil, Errors{src.yamlError(err)}
 	}
-	s.src = src
-	return &s, nil
+	sc.src = src
+	return &sc, nil
 }
 
 // walk records the position of every value under n.
@@ -129,6 +141,9 @@ func (s *source) walk(n ast.Node, path string) {
 	case *ast.AnchorNode:
 		s.walk(v.Value, path)
 	case *ast.TagNode:
+		if s.tag == nil {
+			s.tag = v.Start
+		}
 		s.walk(v.Value, path)
 	}
 }

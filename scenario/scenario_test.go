@@ -43,6 +43,7 @@ func TestDecodeErrors(t *testing.T) {
 			`t.yaml:3:`},
 		{"top level", "- a\n- b\n", `t.yaml:1:1: want a mapping`},
 		{"size", "flows:\n  - size: 1.5B\n", `t.yaml:2:11: flows[0].size: "1.5B": not a whole number of bytes`},
+		{"tag", "name: x\nlinks:\n  ! 0\n", `t.yaml:3:3: links: YAML tag !: scenario files use no tags`},
 		{"switch", "hosts:\n  - tcp: {timestamps: maybe}\n", `t.yaml:2:23: hosts[0].tcp.timestamps: "maybe": want on or off`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
