@@ -40,6 +40,8 @@ type Result struct {
 	End time.Duration
 	// Links are the world's links, for their counters.
 	Links []*sim.Link
+	// Hosts are the scenario's hosts, in file order, for their counters.
+	Hosts []*stack.Host
 }
 
 // FlowResult is one flow of a run.
@@ -155,6 +157,11 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	runErr := r.w.Run()
 	r.an.Stop()
 	res := &Result{Seed: seed, Flows: r.res, Err: runErr, End: r.w.Now(), Links: r.links}
+	for _, n := range p.nodes {
+		if h := r.hosts[n]; h != nil {
+			res.Hosts = append(res.Hosts, h)
+		}
+	}
 	for i := range res.Flows {
 		if res.Flows[i].Err == nil && !r.done(i) {
 			res.Flows[i].Err = ErrFlowIncomplete

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -409,5 +410,41 @@ func tryRun(t *testing.T, src string, s *Scenario) {
 		if _, err := Run(s, Options{Timeout: time.Second}); err != nil {
 			t.Errorf("%q: valid, but Run: %v", src, err)
 		}
+	}
+}
+
+// A link's settings map onto sim.DirConfig: shared settings for both
+// directions, ab and ba replacing them one way, faults in netem's order,
+// addresses by link number.
+func TestLinkSettings(t *testing.T) {
+	s := parseOK(t, `
+hosts: [{name: a}, {name: b}, {name: c}]
+links:
+  - {a: a, b: b, rate: 10mbit, delay: 5ms, jitter: 1ms, distribution: normal, queue: 20, queue_bytes: 30KB, mtu: 9000,
+     reorder_delay: {p: 1%, delay: 3ms}, reorder: 2%, gap: 3, corrupt: 0.1%, duplicate: 1%, loss_ge: {p: 1%, r: 30%}, loss: 0.5%}
+  - {a: b, b: c, b_address: 192.168.9.7/16, rate: 1gbit, ba: {rate: 2mbit, delay: 30ms, loss: 1}}
+`)
+	p, err := s.plan(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l0, l1 := p.links[0], p.links[1]
+	want := sim.DirConfig{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Distribution: sim.Normal, Rate: 10e6,
+		QueuePackets: 20, QueueBytes: 30e3, MTU: 9000, Faults: []sim.Fault{
+			sim.Loss{P: 0.005}, sim.GilbertElliott{P: 0.01, R: 0.3, BadLoss: 1}, sim.Duplicate{P: 0.01}, sim.Corrupt{P: 0.001},
+			sim.Reorder{P: 0.02, Gap: 3}, sim.ReorderDelay{P: 0.01, Delay: 3 * time.Millisecond}}}
+	for d := range 2 {
+		if !reflect.DeepEqual(l0.dir[d], want) {
+			t.Errorf("link 0 direction %d:\n got %+v\nwant %+v", d, l0.dir[d], want)
+		}
+	}
+	if got := l1.dir[0]; got.Rate != 1e9 || got.Delay != 0 || len(got.Faults) != 0 {
+		t.Errorf("link 1 ab: %+v", got)
+	}
+	if got := l1.dir[1]; got.Rate != 2e6 || got.Delay != 30*time.Millisecond || !reflect.DeepEqual(got.Faults, []sim.Fault{sim.Loss{P: 0.01}}) {
+		t.Errorf("link 1 ba replaces the shared settings: %+v", got)
+	}
+	if l0.addr[0].String() != "10.0.0.1/24" || l0.addr[1].String() != "10.0.0.2/24" || l1.addr[0].String() != "10.0.1.1/24" || l1.addr[1].String() != "192.168.9.7/16" {
+		t.Errorf("addresses %v %v", l0.addr, l1.addr)
 	}
 }

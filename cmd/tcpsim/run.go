@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -167,6 +168,15 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		fmt.Fprintln(w)
 		printAggregates(w, sum)
 		printLinkDrops(w, res.Links)
+		var parts []string
+		for _, h := range res.Hosts {
+			if d := hostDrops(h); d != "" {
+				parts = append(parts, h.Name()+" "+d)
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "host drops: %s\n", strings.Join(parts, "; "))
+		}
 	}
 	switch {
 	case errors.Is(res.Err, sim.ErrTimeLimit):
