@@ -184,7 +184,7 @@ type Arrival struct {
 	Over    Duration `yaml:"over" json:"over"`
 	MeanGap Duration `yaml:"mean_gap" json:"mean_gap"`
 	// Seed of the Poisson process; zero derives one from the scenario's
-	// seed and the flow's name.
+	// seed and the flow's place in the file.
 	Seed uint64 `yaml:"seed" json:"seed"`
 }
 
