@@ -190,6 +190,7 @@ the same packets and the same output.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(newGetCommand(stdout, stderr), newTransferCommand(stdout, stderr))
+	root.AddCommand(newRunCommand(stdout, stderr)) // scenario files (run.go)
 	for _, mk := range extraCommands {
 		root.AddCommand(mk(stdout, stderr))
 	}
