@@ -49,14 +49,67 @@ func (r *ring) capFor(size int) int {
 // realloc replaces the backing array by one of c bytes holding the first
 // keep bytes, and charges the difference to the host's memory account.
 func (r *ring) realloc(c, keep int) {
-	nb := make([]byte, c)
+	var nb []byte
+	if r.mem != nil {
+		nb = r.mem.pool.take(c)
+	}
+	if nb == nil {
+		nb = make([]byte, c)
+	}
 	if keep > 0 {
 		r.copyOut(nb[:keep], 0)
 	}
 	if r.mem != nil {
 		r.mem.charge(c - len(r.buf))
+		r.mem.recycle(r.buf)
 	}
 	r.buf, r.head = nb, 0
+}
+
+// recycle keeps b for reuse, except under memory pressure, when freeing
+// memory is the point.
+func (m *hostMem) recycle(b []byte) {
+	if m.pressure {
+		m.pool = arrayPool{}
+		return
+	}
+	m.pool.put(b)
+}
+
+// arrayPool keeps the backing arrays of released and outgrown rings, by
+// length, for the host's next rings to reuse: with many short connections
+// each would otherwise allocate (and grow by doubling) its own arrays, and
+// the garbage collector would spend its time on them. A ring only ever
+// reads bytes it wrote, so an array's old contents never show. At most
+// poolMax bytes are kept; arrays beyond that are left to the collector.
+type arrayPool struct {
+	bySize map[int][][]byte
+	bytes  int
+}
+
+const poolMax = 32 << 20
+
+func (p *arrayPool) take(n int) []byte {
+	l := p.bySize[n]
+	if len(l) == 0 {
+		return nil
+	}
+	b := l[len(l)-1]
+	l[len(l)-1] = nil
+	p.bySize[n] = l[:len(l)-1]
+	p.bytes -= n
+	return b
+}
+
+func (p *arrayPool) put(b []byte) {
+	if len(b) == 0 || p.bytes+len(b) > poolMax {
+		return
+	}
+	if p.bySize == nil {
+		p.bySize = make(map[int][][]byte)
+	}
+	p.bySize[len(b)] = append(p.bySize[len(b)], b)
+	p.bytes += len(b)
 }
 
 // copyOut copies len(dst) bytes starting at logical offset off into dst.
@@ -150,6 +203,7 @@ func (r *ring) discard(k int) {
 func (r *ring) release() {
 	if r.mem != nil {
 		r.mem.charge(-len(r.buf))
+		r.mem.recycle(r.buf)
 	}
 	r.buf, r.head, r.n, r.hi = nil, 0, 0, 0
 }

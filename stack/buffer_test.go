@@ -50,3 +50,30 @@ func TestRingRewindsWhenEmpty(t *testing.T) {
 		t.Fatalf("empty ring: head %d, n %d, hi %d; want all 0", r.head, r.n, r.hi)
 	}
 }
+
+// A host reuses the arrays of released rings: after the first connection,
+// rings that grow to the same sizes allocate nothing; under memory
+// pressure nothing is kept.
+func TestRingArrayPool(t *testing.T) {
+	m := &hostMem{h: &Host{}, high: -1}
+	cycle := func() {
+		r := newRing(256 << 10)
+		r.mem = m
+		for size := 1024; size <= 256<<10; size *= 2 {
+			r.grow(size, 0)
+		}
+		r.release()
+	}
+	cycle()
+	if allocs := testing.AllocsPerRun(20, cycle); allocs != 0 {
+		t.Fatalf("%.1f allocations per ring grown to 256 KiB and released, want 0 (pooled)", allocs)
+	}
+	if m.used != 0 || m.pool.bytes == 0 || m.pool.bytes > poolMax {
+		t.Fatalf("used %d, pooled %d", m.used, m.pool.bytes)
+	}
+	m.pressure = true
+	cycle()
+	if m.pool.bytes != 0 {
+		t.Fatalf("%d bytes kept in the pool under memory pressure", m.pool.bytes)
+	}
+}

@@ -65,8 +65,9 @@ type hostMem struct {
 	pressureAt int64 // pressure starts above it
 	high       int64 // hard bound; negative: none
 	pressure   bool
-	exhausted  bool    // a growth was refused and used has not fallen to pressureAt since
-	blocked    []*Conn // writers cut short by memory, woken by the next release
+	exhausted  bool      // a growth was refused and used has not fallen to pressureAt since
+	blocked    []*Conn   // writers cut short by memory, woken by the next release
+	pool       arrayPool // arrays of released rings for reuse (buffer.go); not charged
 }
 
 // HostMemory is a snapshot of a host's buffer memory account.

@@ -17,3 +17,22 @@ func BenchmarkTransfer100MB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFlows runs --flows N of 100 KB over 1 Gbit/s and 1 ms, starts
+// spread over N ms, as the scale targets of the experiments issue measure
+// them (10,000 flows ≤ 2 s and ≤ 150 MB). One op is one whole run.
+//
+//	go test ./cmd/tcpsim -run XXX -bench BenchmarkFlows -benchmem -benchtime 1x
+func BenchmarkFlows(b *testing.B) {
+	for _, n := range []string{"1000", "10000"} {
+		b.Run("flows="+n, func(b *testing.B) {
+			args := []string{"transfer", "--size", "100KB", "--flows", n, "--rate", "1gbit", "--delay", "1ms", "--start-spread", n + "ms", "--csv"}
+			b.ReportAllocs()
+			for b.Loop() {
+				if code := run(args, io.Discard, io.Discard); code != 0 {
+					b.Fatalf("exit status %d", code)
+				}
+			}
+		})
+	}
+}
