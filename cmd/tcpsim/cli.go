@@ -71,6 +71,10 @@ type options struct {
 	// transfer: when flows start, and machine-readable output.
 	startSpread flagval.Duration
 	json, csv   bool
+	// transfer in iperf3's words: --time (duration mode), --reverse,
+	// --bidir, -i/--interval reports.
+	duration, interval flagval.Duration
+	reverse, bidir     bool
 
 	// progress is where progress is drawn, or nil.
 	progress io.Writer
@@ -280,6 +284,18 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.size == 0 {
 				return errors.New("--size 0B: nothing to transfer")
 			}
+			if cmd.Flags().Changed("time") && cmd.Flags().Changed("size") {
+				return errors.New("--time and --size are exclusive: send for a time or a number of bytes")
+			}
+			if cmd.Flags().Changed("time") && o.duration == 0 {
+				return errors.New("--time 0: want a positive duration such as 10s")
+			}
+			if o.reverse && o.bidir {
+				return errors.New("--reverse and --bidir are exclusive")
+			}
+			if cmd.Flags().Changed("interval") && o.interval == 0 {
+				return errors.New("--interval 0: want a positive duration such as 1s")
+			}
 			if o.json && o.csv {
 				return errors.New("--json and --csv are exclusive: choose one output format")
 			}
@@ -303,6 +319,10 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
+	cmd.Flags().Var(&o.duration, "time", "send for this much virtual time instead of --size bytes (iperf3 -t)")
+	cmd.Flags().BoolVarP(&o.reverse, "reverse", "R", false, "the server sends, the client receives (iperf3 -R)")
+	cmd.Flags().BoolVar(&o.bidir, "bidir", false, "both ends send at once (iperf3 --bidir)")
+	cmd.Flags().VarP(&o.interval, "interval", "i", "print the bytes acknowledged over all flows every this much virtual time (iperf3 -i)")
 	return cmd
 }
 

@@ -116,12 +116,13 @@ func newSummaryDoc(s flows.Summary) summaryDoc {
 
 // runDoc is the whole --json document.
 type runDoc struct {
-	Command string     `json:"command"`
-	Seed    uint64     `json:"seed"`
-	Link    string     `json:"link"`
-	Flows   []flowRow  `json:"flows"`
-	Summary summaryDoc `json:"summary"`
-	Error   string     `json:"error,omitempty"`
+	Command   string        `json:"command"`
+	Seed      uint64        `json:"seed"`
+	Link      string        `json:"link"`
+	Flows     []flowRow     `json:"flows"`
+	Summary   summaryDoc    `json:"summary"`
+	Intervals []intervalRow `json:"intervals,omitempty"`
+	Error     string        `json:"error,omitempty"`
 }
 
 func writeJSON(w io.Writer, doc runDoc) error {
@@ -190,6 +191,27 @@ func printAggregates(w io.Writer, s flows.Summary) {
 	fmt.Fprintf(w, "all flows: %d bytes, %d retransmissions, %d link drops", s.Bytes, s.Retrans, s.Drops)
 	if s.Goodput > 0 {
 		fmt.Fprintf(w, ", aggregate goodput %s", formatBitRate(s.Goodput))
+	}
+	fmt.Fprintln(w)
+}
+
+// intervalRow is one -i report: the payload acknowledged over all flows
+// in [From, To) seconds of virtual time.
+type intervalRow struct {
+	From  float64 `json:"from_s"`
+	To    float64 `json:"to_s"`
+	Bytes int64   `json:"bytes"`
+	Bps   float64 `json:"bits_per_second"`
+}
+
+// printIntervals writes the -i lines, iperf3's way.
+func printIntervals(w io.Writer, rows []intervalRow) {
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%-17s  %12s  %14s\n", "interval s", "acked bytes", "Mbit/s")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%7.3f-%-9.3f  %12d  %14.3f\n", r.From, r.To, r.Bytes, r.Bps/1e6)
 	}
 	fmt.Fprintln(w)
 }

@@ -86,3 +86,43 @@ func TestTransferStartSpread(t *testing.T) {
 		t.Errorf("the last flow starts at %s s, want 0.999", recs[1000][6])
 	}
 }
+
+// iperf3's words: --reverse sends from the server, --bidir both ways,
+// --time for a duration instead of a size, -i prints interval reports
+// whose bytes add up to what was acknowledged.
+func TestTransferIperfWords(t *testing.T) {
+	decode := func(args ...string) runDoc {
+		t.Helper()
+		var doc runDoc
+		if err := json.Unmarshal([]byte(runOK(t, append([]string{"transfer", "--json"}, args...)...)), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	if d := decode("--size", "200KB", "--reverse"); d.Flows[0].Bytes != [2]int64{0, 200000} || d.Flows[0].Status != "completed" {
+		t.Errorf("--reverse: %+v", d.Flows[0])
+	}
+	if d := decode("--size", "200KB", "--bidir", "--flows", "2"); d.Flows[0].Bytes != [2]int64{200000, 200000} || d.Flows[1].Bytes != [2]int64{200000, 200000} {
+		t.Errorf("--bidir: %+v %+v", d.Flows[0].Bytes, d.Flows[1].Bytes)
+	}
+	d := decode("--time", "2s", "-i", "500ms")
+	f := d.Flows[0]
+	// 10 Mbit/s for 2 s is 2.5 MB on the wire; the payload is a little less.
+	if f.Bytes[0] < 2_000_000 || f.Bytes[0] > 2_500_000 || f.Status != "completed" || f.LastByte < 2 || f.LastByte > 2.5 {
+		t.Errorf("--time 2s: %d bytes, last byte at %.3f s, %s", f.Bytes[0], f.LastByte, f.Status)
+	}
+	var sum int64
+	for i, r := range d.Intervals {
+		if r.From != float64(i)*0.5 || r.To != r.From+0.5 {
+			t.Errorf("interval %d: %v-%v", i, r.From, r.To)
+		}
+		sum += r.Bytes
+	}
+	if len(d.Intervals) < 4 || sum != f.Bytes[0] {
+		t.Errorf("%d intervals acknowledging %d bytes, want at least 4 adding up to %d", len(d.Intervals), sum, f.Bytes[0])
+	}
+	out := runOK(t, "transfer", "--time", "1s", "-i", "250ms")
+	if !strings.Contains(out, "interval s") || !strings.Contains(out, "  0.000-0.250    ") || !strings.Contains(out, "of 1s of sending from client") {
+		t.Errorf("text output:\n%s", out)
+	}
+}

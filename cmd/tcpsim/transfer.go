@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
@@ -28,19 +29,38 @@ func runTransfer(stdout io.Writer, o *options) error {
 	}
 	size := int64(o.size)
 	flows := o.flows.V
-	prog := newProgress(o.progress, size*int64(flows))
+	total := size * int64(flows)
+	if o.bidir {
+		total *= 2
+	}
+	if o.duration > 0 {
+		total = 0 // unknown in advance
+	}
+	prog := newProgress(o.progress, total)
 	n, err := newNetwork(o, verbose, prog)
 	if err != nil {
 		return err
 	}
 	defer n.close()
+	n.bidir = o.bidir
 	if err := n.w.AddHostEntry("server.example", serverPrefix.Addr()); err != nil {
 		return err
 	}
 	text := !o.json && !o.csv
 	if text {
-		fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s from client %v to server %v port %d (seed %d)\n",
-			flows, flagval.FormatSize(size), clientPrefix.Addr(), serverPrefix.Addr(), transferPort, o.seed)
+		amount := flagval.FormatSize(size)
+		if o.duration > 0 {
+			amount = time.Duration(o.duration).String() + " of sending"
+		}
+		from, to := "from client "+clientPrefix.Addr().String(), "to server "+serverPrefix.Addr().String()
+		switch {
+		case o.reverse:
+			from, to = "from server "+serverPrefix.Addr().String(), "to client "+clientPrefix.Addr().String()
+		case o.bidir:
+			from, to = "each way between client "+clientPrefix.Addr().String(), "and server "+serverPrefix.Addr().String()
+		}
+		fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s %s %s port %d (seed %d)\n",
+			flows, amount, from, to, transferPort, o.seed)
 		if o.startSpread > 0 {
 			fmt.Fprintf(stdout, "starts: spread evenly over %v\n", time.Duration(o.startSpread))
 		}
@@ -67,8 +87,19 @@ func runTransfer(stdout io.Writer, o *options) error {
 				return
 			}
 			n.conns = append(n.conns, c)
-			c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
-			drain(c, &serverErrs)
+			if !o.reverse && !o.bidir {
+				c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
+				drain(c, &serverErrs)
+				continue
+			}
+			// --reverse and --bidir: the server also sends, for --size
+			// bytes or until --time has passed since the connection began.
+			s := &serverSender{c: c, w: n.w, size: size, until: n.w.Now() + time.Duration(o.duration), errs: &serverErrs}
+			if o.duration == 0 {
+				s.until = -1
+			}
+			c.SetNotify(func(stack.Event) { s.step() })
+			s.step()
 		}
 	})
 	received := make([]int64, flows)
@@ -85,7 +116,29 @@ func runTransfer(stdout io.Writer, o *options) error {
 				}
 			}()
 			t.Sleep(start)
-			errs[i] = sendFlow(n, size, &received[i])
+			send := size
+			if o.reverse {
+				send = 0
+			}
+			until := time.Duration(-1)
+			if o.duration > 0 {
+				until = t.Now() + time.Duration(o.duration)
+			}
+			errs[i] = sendFlow(n, send, until, &received[i])
+		})
+	}
+	var intervals []intervalRow
+	if o.interval > 0 {
+		iv := time.Duration(o.interval)
+		n.spawn("interval reports", func(t *sim.Task) {
+			var last int64
+			for from := time.Duration(0); clientsLeft > 0; from += iv {
+				t.SleepUntil(from + iv)
+				acked := n.an.acked()
+				intervals = append(intervals, intervalRow{From: from.Seconds(), To: (from + iv).Seconds(), Bytes: acked - last,
+					Bps: float64(acked-last) * 8 / iv.Seconds()})
+				last = acked
+			}
 		})
 	}
 	runErr := n.w.Run()
@@ -102,7 +155,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 			fs[i].Failure = failureText(err)
 		}
 	}
-	if err := report(stdout, o, n, fs, runErr); err != nil {
+	if err := report(stdout, o, n, fs, intervals, runErr); err != nil {
 		return err
 	}
 	switch {
@@ -157,6 +210,71 @@ func drain(c *stack.Conn, errs *[]error) {
 	}
 }
 
+// serverSender is the server's side of a --reverse or --bidir flow: in the
+// readiness callback it discards what arrives, writes the pattern for size
+// bytes (or until the virtual time until, when until ≥ 0), half-closes,
+// and closes once the client's FIN has arrived too.
+type serverSender struct {
+	c           *stack.Conn
+	w           *sim.World
+	size, sent  int64
+	until       time.Duration
+	eof, closed bool
+	wrDone      bool
+	errs        *[]error
+}
+
+func (s *serverSender) step() {
+	if s.closed {
+		return
+	}
+	for !s.eof {
+		_, err := s.c.Discard(sinkChunk)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			s.eof = true
+		} else if !errors.Is(err, stack.ErrWouldBlock) {
+			*s.errs = append(*s.errs, err)
+			s.closed = true
+			s.c.Close()
+			return
+		}
+		break
+	}
+	for !s.wrDone {
+		more := s.sent < s.size
+		if s.until >= 0 {
+			more = s.w.Now() < s.until
+		}
+		if !more {
+			s.wrDone = true
+			s.c.CloseWrite()
+			break
+		}
+		chunk := flowPattern[:]
+		if s.until < 0 {
+			chunk = chunk[:min(int64(len(chunk)), s.size-s.sent)]
+		}
+		m, err := s.c.Write(chunk)
+		s.sent += int64(m)
+		if errors.Is(err, stack.ErrWouldBlock) {
+			break
+		}
+		if err != nil {
+			*s.errs = append(*s.errs, err)
+			s.closed = true
+			s.c.Close()
+			return
+		}
+	}
+	if s.eof && s.wrDone {
+		s.closed = true
+		s.c.Close()
+	}
+}
+
 // flowPattern is what every flow writes, over and over: shared, since the
 // stack copies it into its send ring (one 64 KiB array per flow would be
 // 640 MB to allocate and fill for 10,000 flows).
@@ -167,26 +285,56 @@ var flowPattern = func() (b [64 << 10]byte) {
 	return b
 }()
 
-// sendFlow dials the server, writes size bytes, half-closes and waits for
-// the server's close.
-func sendFlow(n *network, size int64, done *int64) error {
+// sendFlow dials the server, writes size bytes (or, when until ≥ 0, as
+// much as it can until that virtual time; nothing when size is 0),
+// half-closes and reads until the server's close.
+func sendFlow(n *network, size int64, until time.Duration, done *int64) error {
 	c, err := n.cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
 	if err != nil {
 		return err
 	}
 	n.track(c)
 	defer c.Close()
+	// When both ends send (--bidir), a task of its own reads meanwhile, so
+	// that the server is not held up by a full receive buffer.
+	var readErr error
+	readDone := false
+	done2 := sim.NewWaitQueue("transfer reader")
+	if size > 0 && n.bidir {
+		n.spawn("reader", func(*sim.Task) {
+			_, readErr = io.Copy(io.Discard, c)
+			readDone = true
+			done2.WakeAll()
+		})
+	}
 	buf := flowPattern[:]
-	for *done < size {
-		chunk := buf[:min(int64(len(buf)), size-*done)]
+	if until >= 0 && size > 0 {
+		// --time: a write still blocked at the end returns at once.
+		c.SetWriteDeadline(n.w.Epoch().Add(until))
+	}
+	for size > 0 && (until < 0 && *done < size || until >= 0 && n.w.Now() < until) {
+		chunk := buf
+		if until < 0 {
+			chunk = buf[:min(int64(len(buf)), size-*done)]
+		}
 		m, err := c.Write(chunk)
 		*done += int64(m)
+		if until >= 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
 		if err != nil {
 			return err
 		}
 	}
+	c.SetWriteDeadline(time.Time{})
 	if err := c.(*sim.Conn).CloseWrite(); err != nil {
 		return err
+	}
+	if size > 0 && n.bidir {
+		for !readDone {
+			n.w.CurrentTask().Wait(done2, 0)
+		}
+		return readErr
 	}
 	// Wait for the server's FIN: all data was received.
 	_, err = io.Copy(io.Discard, c)
@@ -195,20 +343,23 @@ func sendFlow(n *network, size int64, done *int64) error {
 
 // report prints the flows: for one flow its summary, for several the flow
 // table and the aggregates; or the JSON or CSV document.
-func report(w io.Writer, o *options, n *network, fs []*Flow, runErr error) error {
+func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []intervalRow, runErr error) error {
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
 		rows[i] = newFlowRow(f, n.client.Config().CongestionControl)
 	}
 	switch {
 	case o.json:
-		doc := runDoc{Command: "transfer", Seed: uint64(o.seed), Link: o.describeLink(), Flows: rows, Summary: newSummaryDoc(flows.Summarize(fs))}
+		doc := runDoc{Command: "transfer", Seed: uint64(o.seed), Link: o.describeLink(), Flows: rows, Summary: newSummaryDoc(flows.Summarize(fs)), Intervals: intervals}
 		if runErr != nil {
 			doc.Error = runErr.Error()
 		}
 		return writeJSON(w, doc)
 	case o.csv:
 		return writeCSV(w, rows)
+	}
+	printIntervals(w, intervals)
+	switch {
 	case len(fs) == 1:
 		printSummary(w, "flow 1: ", fs[0])
 		fmt.Fprintln(w)

@@ -38,6 +38,7 @@ type network struct {
 
 	conns []*stack.Conn // every connection opened, to wait for their close
 	tasks int           // application tasks still running
+	bidir bool          // transfer --bidir: clients read while they write
 }
 
 // track remembers c so that the run ends only after it has closed.
