@@ -214,7 +214,7 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 	bottom := y + 40
 	laneX := func(i int) float64 { return ladderLeft + float64(i)*ladderLaneGap }
 	rightmost := laneX(max(len(lanes)-1, 0))
-	stepsX := rightmost + 110
+	stepsX := rightmost + 130
 	width := stepsX + 20
 	if len(steps) > 0 {
 		longest := 0
@@ -300,7 +300,7 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 	for _, s := range steps {
 		y := max(ax.at(s.At), lastY+14)
 		lastY = y
-		w.line(rightmost, ax.at(s.At), stepsX-4, y-4, "steplink")
+		w.line(rightmost+90, ax.at(s.At), stepsX-4, y-4, "steplink")
 		w.text(stepsX, y, "step", "", s.Text)
 	}
 	// What was left out.

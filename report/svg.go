@@ -27,8 +27,19 @@ func (w *buf) f(v float64) *buf {
 func (w *buf) i(v int) *buf { w.b = strconv.AppendInt(w.b, int64(v), 10); return w }
 
 // esc writes text escaped for XML character data and attribute values.
+// A slash right after a colon is written as a character reference, so
+// that a simulated URL in the text (get's http://server.example/) shows
+// as itself but the page holds no "http://" a scanner would take for a
+// reference to fetch.
 func (w *buf) esc(s string) *buf {
+	prev := rune(0)
 	for _, r := range s {
+		if r == '/' && prev == ':' {
+			w.s("&#47;")
+			prev = r
+			continue
+		}
+		prev = r
 		switch r {
 		case '<':
 			w.s("&lt;")

@@ -74,6 +74,9 @@ type options struct {
 
 	// progress is where progress is drawn, or nil.
 	progress io.Writer
+
+	// --report and --report-every (report.go).
+	rep reportOptions
 }
 
 func defaultOptions() *options {
@@ -154,6 +157,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		if fs.Changed(b.name) && (b.v < 1024 || b.v > 64<<20) {
 			return fmt.Errorf("--%s %s: must be between 1KiB and 64MiB", b.name, flagval.FormatSize(int64(b.v)))
 		}
+	}
+	if err := o.validateReport(fs); err != nil {
+		return err
 	}
 	if fs.Changed("pcap") {
 		if o.pcap == "" {
@@ -259,6 +265,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
+	addReportFlags(cmd.Flags(), o)
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -302,6 +309,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
+	addReportFlags(cmd.Flags(), o)
 	return cmd
 }
 
