@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -156,4 +157,44 @@ func writeTable(w *buf, t *Table) {
 		w.s("</tr>\n")
 	}
 	w.s("</table>\n")
+}
+
+// Picture is one of the page's graphs as a standalone SVG file.
+type Picture struct {
+	Name string // the graph's id: "ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "throughput"
+	SVG  []byte
+}
+
+// Pictures cuts a page Write wrote into its graphs, each as its own SVG
+// document with the page's styles inside it, for papers, slides and the
+// documentation's figures.
+func Pictures(page []byte) []Picture {
+	var out []Picture
+	rest := page
+	for {
+		i := bytes.Index(rest, []byte(`<svg id="`))
+		if i < 0 {
+			return out
+		}
+		rest = rest[i:]
+		j := bytes.Index(rest, []byte("</svg>\n"))
+		if j < 0 {
+			return out
+		}
+		svg := rest[:j+len("</svg>\n")]
+		rest = rest[len(svg):]
+		id := svg[len(`<svg id="`):]
+		id = id[:bytes.IndexByte(id, '"')]
+		var b bytes.Buffer
+		b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+		// A standalone SVG names its namespace; this is an identifier, not
+		// something fetched.
+		b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg"`)
+		head := bytes.IndexByte(svg, '\n') + 1
+		b.Write(svg[len("<svg"):head])
+		b.WriteString("<style>\nsvg{background:#fff}\n" + style + "</style>\n")
+		b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>` + "\n")
+		b.Write(svg[head:])
+		out = append(out, Picture{Name: string(id), SVG: b.Bytes()})
+	}
 }

@@ -161,7 +161,7 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 	var delays []time.Duration
 	for i := range ps {
 		if ps[i].arrived {
-			delays = append(delays, ps[i].endAt-ps[i].sentAt)
+			delays = append(delays, ps[i].endAt-ps[i].departs())
 		}
 	}
 	med := 10 * time.Millisecond
@@ -181,11 +181,11 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 		case p.arrived:
 			g.tEnd = p.endAt
 		case p.drop != "":
-			g.tEnd = p.sentAt + med/2
+			g.tEnd = p.departs() + med/2
 		default:
-			g.tEnd = p.sentAt + med*4/5
+			g.tEnd = p.departs() + med*4/5
 		}
-		times = append(times, p.sentAt, g.tEnd)
+		times = append(times, p.departs(), g.tEnd)
 	}
 	for _, s := range steps {
 		times = append(times, s.At)
@@ -226,7 +226,7 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 	for i := range ps {
 		g := &geo[i]
 		p := &ps[i]
-		g.x1, g.y1 = laneX(g.fromLane), ax.at(p.sentAt)
+		g.x1, g.y1 = laneX(g.fromLane), ax.at(p.departs())
 		x2 := laneX(g.toLane)
 		switch {
 		case p.arrived:
@@ -284,7 +284,7 @@ func (r *Recorder) writeLadder(w *buf, steps []Step) {
 		ang := math.Atan2(dy, dx) * 180 / math.Pi
 		w.s(`<text class="plabel" text-anchor="middle" x="`).f(mx).s(`" y="`).f(my - 3).s(`" transform="rotate(`).f(ang).s(" ").f(mx).s(" ").f(my).s(`)">`).esc(pktLabel(p)).s("</text>\n")
 		// Times at both ends: left of the leftmost lane, right of others.
-		r.laneTime(w, g.fromLane, g.y1, secs(p.sentAt), laneX)
+		r.laneTime(w, g.fromLane, g.y1, secs(p.departs()), laneX)
 		switch {
 		case p.arrived:
 			r.laneTime(w, g.toLane, g.y2, secs(p.endAt), laneX)

@@ -72,7 +72,8 @@ type pkt struct {
 	from, to string // node names (to: set on arrival)
 	link     string // the link and the sender's end, to name the far node
 	end      uint8
-	sentAt   time.Duration
+	sentAt   time.Duration // handed to the link
+	wait     time.Duration // queued behind earlier packets for this long
 	endAt    time.Duration // arrival, or the drop
 	arrived  bool
 	drop     string
@@ -97,6 +98,10 @@ type flowState struct {
 	payload        [2]int64
 	samples        []*series // sampled connections of the flow
 }
+
+// departs is when the packet left the sender's transmitter: sent, plus
+// the time it waited in the link's queue.
+func (p *pkt) departs() time.Duration { return p.sentAt + p.wait }
 
 func (f *flowState) shift(d int) uint {
 	if f.wscale[0] < 0 || f.wscale[1] < 0 {
@@ -179,7 +184,13 @@ func (r *Recorder) Stop() { r.stopped = true }
 
 // Event records one event; it has the signature of sim.Config.OnEvent.
 func (r *Recorder) Event(e *sim.Event) {
-	if r.stopped || e.Verdict == sim.Queued {
+	if r.stopped {
+		return
+	}
+	if e.Verdict == sim.Queued {
+		if i, ok := r.pending[pendingKey{e.Link, e.End, e.PktSeq}]; ok {
+			r.pkts[i].wait = e.Wait
+		}
 		return
 	}
 	if r.ownAn {

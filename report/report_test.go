@@ -331,3 +331,19 @@ func BenchmarkReport(b *testing.B) {
 		b.ReportMetric(float64(lc.sent), "packets")
 	}
 }
+
+// Each graph cut out as its own SVG document is well-formed.
+func TestPictures(t *testing.T) {
+	rec, _ := simulate(t, 10, 40<<10, 1, 0.05, true, Options{})
+	var names []string
+	for _, p := range Pictures(page(t, rec)) {
+		names = append(names, p.Name)
+		var root elem
+		if err := xml.Unmarshal(p.SVG, &root); err != nil || root.XMLName.Local != "svg" {
+			t.Errorf("%s: not an SVG document: %v", p.Name, err)
+		}
+	}
+	if got := strings.Join(names, ","); got != "ladder,tsg-1,cwnd-1,rtt-1" {
+		t.Errorf("pictures %s", got)
+	}
+}

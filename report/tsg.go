@@ -30,7 +30,7 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	first := true
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
-		for _, t := range []time.Duration{p.sentAt, p.endAt} {
+		for _, t := range []time.Duration{p.departs(), p.endAt} {
 			if first || t < t0 {
 				t0 = t
 			}
@@ -50,7 +50,7 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	var sack buf
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
-		x := c.x.at(p.sentAt.Seconds())
+		x := c.x.at(p.departs().Seconds())
 		if int(p.dir) == d {
 			if p.n == 0 {
 				continue

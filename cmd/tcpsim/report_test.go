@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	rpt "github.com/tcpsim/tcpsim/report"
 )
 
 // wellFormed decodes the whole page as XML (it is written as XHTML-style
@@ -143,5 +145,65 @@ func TestReportInChromium(t *testing.T) {
 	}
 	if total := (b.Dx() / 4) * (b.Dy() / 4); differ < total/200 {
 		t.Errorf("the screenshot is nearly blank: %d of %d sampled pixels differ from the background", differ, total)
+	}
+}
+
+// docs/report.md shows each graph from two seeded runs; the pictures in
+// docs/report/ are regenerated with
+//
+//	go test ./cmd/tcpsim -run TestReportDocsFigures -update
+//
+// and otherwise must match what the code draws now.
+func TestReportDocsFigures(t *testing.T) {
+	dir := t.TempDir()
+	figures := map[string]string{} // file in docs/report → picture
+	for _, c := range []struct {
+		args []string
+		take map[string]string // picture name → file
+	}{
+		{[]string{"get", "http://server.example/index.html", "--loss", "5%", "--seed", "4"}, map[string]string{"ladder": "ladder.svg"}},
+		{[]string{"transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "1"},
+			map[string]string{"tsg-1": "tsg.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "throughput": "throughput.svg"}},
+	} {
+		file := filepath.Join(dir, "r.html")
+		runOK(t, append(append([]string{}, c.args...), "--report", file)...)
+		page, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rpt.Pictures(page) {
+			if name, ok := c.take[p.Name]; ok {
+				figures[name] = string(p.SVG)
+			}
+		}
+	}
+	if len(figures) != 6 {
+		t.Fatalf("%d figures, want 6", len(figures))
+	}
+	doc, err := os.ReadFile("../../docs/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, svg := range figures {
+		path := filepath.Join("..", "..", "docs", "report", name)
+		if !bytes.Contains(doc, []byte("(report/"+name+")")) {
+			t.Errorf("docs/report.md does not show report/%s", name)
+		}
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(svg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		have, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (go test ./cmd/tcpsim -run TestReportDocsFigures -update writes it)", err)
+		}
+		if string(have) != svg {
+			t.Errorf("docs/report/%s is not what the code draws now (go test ./cmd/tcpsim -run TestReportDocsFigures -update)", name)
+		}
 	}
 }
