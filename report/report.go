@@ -36,10 +36,12 @@ type Options struct {
 	// at the first event at or after each multiple of it (the Recorder
 	// schedules nothing of its own, so that it cannot change the run).
 	SampleEvery time.Duration
-	// Conns, when set, returns the connections to sample (the Recorder
-	// calls it at each sample time and matches connections to flows by
-	// their 4-tuple). Without it Sample does nothing and the report has no
-	// time series.
+	// Conns, when set, returns the connections to sample. The Recorder
+	// calls it at each sample time and matches each new connection to a
+	// flow by its 4-tuple; it expects the list only to grow, new
+	// connections appended (as the CLI's list of the run's connections
+	// does). Without it Sample does nothing and the report has no time
+	// series.
 	Conns func() []*stack.Conn
 	// Flows, when set, is the analyzer whose flows the many-flows section
 	// shows (the caller feeds it the events); otherwise the Recorder keeps
@@ -133,6 +135,11 @@ type Sample struct {
 	BytesAcked, BytesReceived uint64
 }
 
+type trackedConn struct {
+	c *stack.Conn
+	s *series
+}
+
 type series struct {
 	local, remote netip.AddrPort
 	samples       []Sample
@@ -154,7 +161,9 @@ type Recorder struct {
 	others   int // packets of flows beyond MaxFlows
 	extra    int // flows beyond MaxFlows
 	next     time.Duration
-	conns    map[*stack.Conn]*series
+	scanned  int           // connections of Conns() already looked at
+	tracked  []trackedConn // connections of detailed flows
+	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
 	stopped  bool
 }
@@ -171,7 +180,7 @@ func New(o Options) *Recorder {
 		o.SampleEvery = DefaultSampleEvery
 	}
 	r := &Recorder{opt: o, an: o.Flows, byKey: map[key12]flowDir{}, pending: map[pendingKey]int32{},
-		ends: map[pendingKey]string{}, conns: map[*stack.Conn]*series{}}
+		ends: map[pendingKey]string{}}
 	if r.an == nil {
 		r.an, r.ownAn = flows.New(), true
 	}
@@ -354,17 +363,24 @@ func (r *Recorder) Sample(now time.Duration) {
 	if r.opt.Conns == nil {
 		return
 	}
-	for _, c := range r.opt.Conns() {
-		s, ok := r.conns[c]
-		if !ok {
-			s = r.attach(c)
-			if s != nil || len(r.flows) == r.opt.MaxFlows {
-				r.conns[c] = s // a connection of no detailed flow stays nil
-			}
+	cs := r.opt.Conns()
+	if r.scanned > len(cs) {
+		r.scanned = 0 // the list was replaced: start again
+	}
+	// New connections, and those seen before their flow's first SYN,
+	// while some detailed flow may still be missing.
+	pending := append(r.retry, cs[r.scanned:]...)
+	r.scanned = len(cs)
+	r.retry = r.retry[:0:0]
+	for _, c := range pending {
+		if s := r.attach(c); s != nil {
+			r.tracked = append(r.tracked, trackedConn{c, s})
+		} else if len(r.flows) < r.opt.MaxFlows {
+			r.retry = append(r.retry, c)
 		}
-		if s == nil {
-			continue
-		}
+	}
+	for _, tc := range r.tracked {
+		c, s := tc.c, tc.s
 		in := c.Info()
 		if in.State == stack.StateClosed && len(s.samples) > 0 && s.samples[len(s.samples)-1].State == stack.StateClosed {
 			continue

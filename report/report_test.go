@@ -294,12 +294,12 @@ func TestReportManyFlows(t *testing.T) {
 	rec, _ := simulate(t, 1, 200<<10, 5, 0, true, Options{MaxFlows: 3, LadderMax: 50})
 	b := page(t, rec)
 	root := decode(t, b)
-	for _, id := range []string{"fct-cdf", "throughput", "tsg-3"} {
+	for _, id := range []string{"fct-cdf", "throughput", "tsg-3", "cwnd-3", "rtt-3"} {
 		if root.find(id) == nil {
 			t.Errorf("no %s", id)
 		}
 	}
-	if root.find("tsg-4") != nil {
+	if root.find("tsg-4") != nil || root.find("cwnd-4") != nil {
 		t.Error("flow 4 has a graph with MaxFlows 3")
 	}
 	if n := root.find("throughput").count("rect", regexp.MustCompile("^bar$")); n != 5 {

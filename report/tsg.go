@@ -39,10 +39,11 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 		}
 		if int(p.dir) == d {
 			ymax = max(ymax, p.seq+uint32(p.n))
-		} else if p.arrived && p.flags&segment.FlagACK != 0 {
-			ymax = max(ymax, p.ack+p.win)
 		}
 	}
+	// The axis fits the data; the receive-window line, often far above
+	// it, is clipped at the top of the plot.
+	ymax += ymax / 20
 	c := newChart(960, 420, t0.Seconds(), t1.Seconds(), 0, float64(ymax))
 	c.open(w, fmt.Sprintf("tsg-%d", fi+1), fmt.Sprintf("flow %d: time-sequence graph, %v → %v", fi+1, r.endName(f, d), r.endName(f, d^1)), "time (s)", "sequence number (bytes, relative)")
 	c.legend(w, [][2]string{{"seg", "data"}, {"seg rtx", "retransmitted"}, {"lostx", "dropped"}, {"ack", "ACK"}, {"win", "receive window"}, {"sack", "SACK block"}})
@@ -82,7 +83,11 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 		}
 	}
 	polyline(w, "ack", ax, ay)
+	clip := fmt.Sprintf("clip-tsg-%d", fi+1)
+	w.s(`<clipPath id="`).s(clip).s(`"><rect x="`).f(c.x.p0).s(`" y="`).f(c.y.p1).s(`" width="`).f(c.x.p1 - c.x.p0).s(`" height="`).f(c.y.p0 - c.y.p1).s("\"/></clipPath>\n")
+	w.s(`<g clip-path="url(#`).s(clip).s(`)">` + "\n")
 	polyline(w, "win", wx, wy)
+	w.s("</g>\n")
 	if len(sack.b) > 0 {
 		w.s(`<path class="sack" d="`).s(string(sack.b)).s("\"/>\n")
 	}
