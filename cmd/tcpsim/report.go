@@ -48,6 +48,9 @@ func (o *options) validateReport(fs *pflag.FlagSet) error {
 	if !fs.Changed("report") {
 		return nil
 	}
+	if tun := fs.Lookup("tun"); tun != nil && tun.Changed {
+		return errors.New("--report does not apply with --tun: the report draws simulated runs")
+	}
 	if o.rep.file == "" {
 		return errors.New(`--report "": want the name of the HTML file to write`)
 	}

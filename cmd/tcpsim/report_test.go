@@ -84,10 +84,14 @@ func TestReportFlagErrors(t *testing.T) {
 		{"get", "http://x/", "--report", ""},
 		{"transfer", "--report", "/nonexistent-dir/r.html"},
 		{"transfer", "--report", "r.html", "--report-every", "0s"},
+		{"get", "http://x/", "--tun", "tun9", "--report", "r.html"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != exitUsage {
 			t.Errorf("tcpsim %s: status %d, want %d (usage); stderr %s", strings.Join(args, " "), code, exitUsage, errb.String())
+		}
+		if !strings.Contains(errb.String(), "--report") {
+			t.Errorf("tcpsim %s: the message does not name --report: %s", strings.Join(args, " "), errb.String())
 		}
 	}
 }
