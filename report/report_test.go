@@ -347,3 +347,22 @@ func TestPictures(t *testing.T) {
 		t.Errorf("pictures %s", got)
 	}
 }
+
+// No events, or events whose bytes are not IPv4+TCP: a well-formed page,
+// no panic.
+func TestReportEmptyAndGarbage(t *testing.T) {
+	rec := New(Options{})
+	b := page(t, rec)
+	decode(t, b)
+	if !bytes.Contains(b, []byte("No TCP packets were sent.")) {
+		t.Error("an empty run's page does not say so")
+	}
+	rec = New(Options{})
+	for i := range 200 {
+		data := bytes.Repeat([]byte{byte(i), 0x45, 6, byte(i * 7)}, i%30)
+		for _, v := range []sim.Verdict{sim.Sent, sim.Queued, sim.Delivered, sim.Dropped, sim.Corrupted} {
+			rec.Event(&sim.Event{Time: time.Duration(i), Node: "a<b>", Link: "l", End: i % 2, Verdict: v, PktSeq: uint64(i), Data: data})
+		}
+	}
+	decode(t, page(t, rec))
+}
