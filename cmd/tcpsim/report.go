@@ -39,6 +39,9 @@ func addReportFlags(fs *pflag.FlagSet, o *options) {
 // validateReport checks the report's flags before the run: a file that
 // cannot be written is a bad flag value.
 func (o *options) validateReport(fs *pflag.FlagSet) error {
+	if fs.Lookup("report") == nil {
+		return nil // a command without the report (serve)
+	}
 	if fs.Changed("report-every") && o.rep.file == "" {
 		return errors.New("--report-every needs --report")
 	}
