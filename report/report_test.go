@@ -366,3 +366,15 @@ func TestReportEmptyAndGarbage(t *testing.T) {
 	}
 	decode(t, page(t, rec))
 }
+
+// BenchmarkRecord is the cost of recording during the run: the same 100 MB
+// transfer without a Recorder and with one (sampling every 10 ms).
+func BenchmarkRecord(b *testing.B) {
+	for _, with := range []bool{false, true} {
+		b.Run(fmt.Sprintf("report=%v", with), func(b *testing.B) {
+			for b.Loop() {
+				simulate(b, 1, 100e6, 1, 0.0005, with, Options{})
+			}
+		})
+	}
+}
