@@ -67,6 +67,15 @@ func pktLabel(p *pkt) string {
 	if p.mss > 0 {
 		fmt.Fprintf(&b, " mss %d", p.mss)
 	}
+	if ws := p.synOpts & 0x1f; ws > 0 {
+		fmt.Fprintf(&b, " wscale %d", ws-1)
+	}
+	if p.synOpts&(1<<5) != 0 {
+		b.WriteString(" sackOK")
+	}
+	if p.synOpts&(1<<6) != 0 {
+		b.WriteString(" ts")
+	}
 	for i := range int(p.nsack) {
 		if i == 0 {
 			b.WriteString(" sack")

@@ -83,6 +83,7 @@ type pkt struct {
 	n        int32  // payload length
 	win      uint32 // advertised window, scaled
 	mss      uint16
+	synOpts  uint8                            // on a SYN: wscale+1 (0 none) in the low 5 bits, 1<<5 SACK permitted, 1<<6 timestamps
 	sack     [segment.MaxSACKBlocks][2]uint32 // relative to the receiver's... the data sender's ISN
 }
 
@@ -318,6 +319,17 @@ func (r *Recorder) sent(e *sim.Event) {
 	}
 	if th.Options.HasMSS {
 		q.mss = th.Options.MSS
+	}
+	if syn {
+		if th.Options.HasWindowScale {
+			q.synOpts = th.Options.WindowScale&0x1f + 1
+		}
+		if th.Options.SACKPermitted {
+			q.synOpts |= 1 << 5
+		}
+		if th.Options.HasTimestamps {
+			q.synOpts |= 1 << 6
+		}
 	}
 	o := &th.Options
 	q.nsack = uint8(o.NumSACK)
