@@ -78,6 +78,9 @@ type options struct {
 
 	// progress is where progress is drawn, or nil.
 	progress io.Writer
+
+	// --report and --report-every (report.go).
+	rep reportOptions
 }
 
 func defaultOptions() *options {
@@ -158,6 +161,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		if fs.Changed(b.name) && (b.v < 1024 || b.v > 64<<20) {
 			return fmt.Errorf("--%s %s: must be between 1KiB and 64MiB", b.name, flagval.FormatSize(int64(b.v)))
 		}
+	}
+	if err := o.validateReport(fs); err != nil {
+		return err
 	}
 	if fs.Changed("pcap") {
 		if o.pcap == "" {
@@ -264,6 +270,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
+	addReportFlags(cmd.Flags(), o)
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -323,6 +330,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.reverse, "reverse", "R", false, "the server sends, the client receives (iperf3 -R)")
 	cmd.Flags().BoolVar(&o.bidir, "bidir", false, "both ends send at once (iperf3 --bidir)")
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print the bytes acknowledged over all flows every this much virtual time (iperf3 -i)")
+	addReportFlags(cmd.Flags(), o)
 	return cmd
 }
 

@@ -93,6 +93,9 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	}
 	printStory(stdout, n, u, &res)
 	printHostDrops(stdout, "  ", n)
+	if err := n.writeReport(o, fmt.Sprintf("tcpsim get %s (seed %d)", u.raw, o.seed), storySteps(n, u, &res)); err != nil {
+		return err
+	}
 	switch {
 	case runErr != nil && errors.Is(runErr, sim.ErrTimeLimit):
 		return fmt.Errorf("GET did not complete within --timeout %v of virtual time (the story above shows how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))

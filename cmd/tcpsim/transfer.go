@@ -158,6 +158,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if err := report(stdout, o, n, fs, intervals, runErr); err != nil {
 		return err
 	}
+	if err := n.writeReport(o, fmt.Sprintf("tcpsim transfer: %d flow(s) of %s (seed %d)", flows, flagval.FormatSize(size), o.seed), nil); err != nil {
+		return err
+	}
 	switch {
 	case errors.Is(runErr, sim.ErrTimeLimit):
 		return fmt.Errorf("transfer did not complete within --timeout %v of virtual time (the summaries above show how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))

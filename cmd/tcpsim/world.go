@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
+	rpt "github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -39,6 +40,8 @@ type network struct {
 	conns []*stack.Conn // every connection opened, to wait for their close
 	tasks int           // application tasks still running
 	bidir bool          // transfer --bidir: clients read while they write
+
+	rep *rpt.Recorder // --report (report.go), or nil
 }
 
 // track remembers c so that the run ends only after it has closed.
@@ -152,6 +155,10 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	onEvent := n.an.event
 	if progress := prog.hook(n.an); progress != nil {
 		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
+	}
+	if rep := n.reportHook(o); rep != nil {
+		first := onEvent
+		onEvent = func(e *sim.Event) { first(e); rep(e) }
 	}
 	n.w = sim.New(sim.Config{
 		Seed:      uint64(o.seed),

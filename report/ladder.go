@@ -1,0 +1,335 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// The ladder: one vertical lane per host, time going down, each packet an
+// arrow from the sender's lane at its send time to the receiver's lane at
+// its arrival. The time axis is proportional to virtual time between
+// events, except that two events are never closer than a label's height
+// and long idle gaps are shortened (and marked), so that a burst stays
+// readable and a 3-second RTO does not take a metre of screen.
+
+const (
+	ladderTop     = 70.0
+	ladderLaneGap = 520.0
+	ladderLeft    = 120.0
+	ladderMinGap  = 15.0
+	ladderMaxGap  = 160.0
+	ladderDelayPx = 150.0 // pixels for the typical one-way delay
+)
+
+// pktClass names the colour class of a packet: the most telling mark.
+func pktClass(p *pkt) string {
+	switch {
+	case p.marks&markRetrans != 0:
+		return "rtx"
+	case p.marks&markZeroWin != 0:
+		return "zwin"
+	case p.marks&markDupAck != 0:
+		return "dup"
+	case p.marks&markWinUpdate != 0:
+		return "wup"
+	case p.flags&(segment.FlagSYN|segment.FlagFIN|segment.FlagRST) != 0:
+		return "ctl"
+	case p.n > 0:
+		return "data"
+	}
+	return "ack"
+}
+
+// pktLabel is the packet as the ladder labels it: flags, relative
+// sequence numbers, ack, length, window, options and marks.
+func pktLabel(p *pkt) string {
+	var b strings.Builder
+	b.WriteString(flagString(p.flags))
+	switch {
+	case p.n > 0:
+		fmt.Fprintf(&b, " %d:%d", p.seq, p.seq+uint32(p.n))
+	case p.flags&(segment.FlagSYN|segment.FlagFIN) != 0:
+		fmt.Fprintf(&b, " %d", p.seq)
+	}
+	if p.flags&segment.FlagACK != 0 {
+		fmt.Fprintf(&b, " ack %d", p.ack)
+	}
+	if p.n > 0 {
+		fmt.Fprintf(&b, " len %d", p.n)
+	}
+	fmt.Fprintf(&b, " win %d", p.win)
+	if p.mss > 0 {
+		fmt.Fprintf(&b, " mss %d", p.mss)
+	}
+	if ws := p.synOpts & 0x1f; ws > 0 {
+		fmt.Fprintf(&b, " wscale %d", ws-1)
+	}
+	if p.synOpts&(1<<5) != 0 {
+		b.WriteString(" sackOK")
+	}
+	if p.synOpts&(1<<6) != 0 {
+		b.WriteString(" ts")
+	}
+	for i := range int(p.nsack) {
+		if i == 0 {
+			b.WriteString(" sack")
+		}
+		fmt.Fprintf(&b, " %d-%d", p.sack[i][0], p.sack[i][1])
+	}
+	var marks []string
+	for _, m := range []struct {
+		bit  uint8
+		name string
+	}{{markRetrans, "retransmission"}, {markZeroWin, "zero window"}, {markDupAck, "dup ack"}, {markWinUpdate, "window update"}} {
+		if p.marks&m.bit != 0 {
+			marks = append(marks, m.name)
+		}
+	}
+	if len(marks) > 0 {
+		b.WriteString(" [" + strings.Join(marks, ", ") + "]")
+	}
+	return b.String()
+}
+
+// flagString is tcpdump's flags field: S, F, P, R, U, E, W and "." for ACK.
+func flagString(f segment.Flags) string {
+	s := ""
+	for _, x := range []struct {
+		f segment.Flags
+		c string
+	}{{segment.FlagSYN, "S"}, {segment.FlagFIN, "F"}, {segment.FlagPSH, "P"}, {segment.FlagRST, "R"}, {segment.FlagURG, "U"}, {segment.FlagECE, "E"}, {segment.FlagCWR, "W"}} {
+		if f&x.f != 0 {
+			s += x.c
+		}
+	}
+	if f&segment.FlagACK != 0 {
+		s += "."
+	}
+	return s
+}
+
+func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
+
+// timeAxis maps virtual time to y on the ladder.
+type timeAxis struct {
+	t []time.Duration
+	y []float64
+}
+
+func (a *timeAxis) at(t time.Duration) float64 {
+	i, _ := slices.BinarySearch(a.t, t)
+	switch {
+	case len(a.t) == 0:
+		return ladderTop
+	case i >= len(a.t):
+		return a.y[len(a.y)-1]
+	case a.t[i] == t || i == 0:
+		return a.y[i]
+	}
+	f := float64(t-a.t[i-1]) / float64(a.t[i]-a.t[i-1])
+	return a.y[i-1] + f*(a.y[i]-a.y[i-1])
+}
+
+// ladderGeom is where one packet is drawn.
+type ladderGeom struct {
+	x1, y1, x2, y2 float64
+	tEnd           time.Duration
+	fromLane       int
+	toLane         int
+}
+
+// writeLadder draws the first LadderMax packets as a ladder SVG.
+func (r *Recorder) writeLadder(w *buf, steps []Step) {
+	n := min(len(r.pkts), r.opt.LadderMax)
+	ps := r.pkts[:n]
+	// Lanes in the order hosts appear.
+	var lanes []string
+	lane := func(name string) int {
+		if i := slices.Index(lanes, name); i >= 0 {
+			return i
+		}
+		lanes = append(lanes, name)
+		return len(lanes) - 1
+	}
+	farNode := func(p *pkt) string {
+		if p.arrived {
+			return p.to
+		}
+		if s, ok := r.ends[pendingKey{p.link, int(p.end ^ 1), 0}]; ok && s != "" {
+			return s
+		}
+		return "?"
+	}
+	// The typical one-way delay: the median of the delivered packets'.
+	var delays []time.Duration
+	for i := range ps {
+		if ps[i].arrived {
+			delays = append(delays, ps[i].endAt-ps[i].departs())
+		}
+	}
+	med := 10 * time.Millisecond
+	if len(delays) > 0 {
+		slices.Sort(delays)
+		med = max(delays[len(delays)/2], time.Microsecond)
+	}
+	// End time of each arrow: arrival, or a point on the way for a drop
+	// (half way) or a packet still in flight when the run ended.
+	geo := make([]ladderGeom, n)
+	times := []time.Duration{0}
+	for i := range ps {
+		p := &ps[i]
+		g := &geo[i]
+		g.fromLane, g.toLane = lane(p.from), lane(farNode(p))
+		switch {
+		case p.arrived:
+			g.tEnd = p.endAt
+		case p.drop != "":
+			g.tEnd = p.departs() + med/2
+		default:
+			g.tEnd = p.departs() + med*4/5
+		}
+		times = append(times, p.departs(), g.tEnd)
+	}
+	for _, s := range steps {
+		times = append(times, s.At)
+	}
+	slices.Sort(times)
+	times = slices.Compact(times)
+	ax := timeAxis{t: times, y: make([]float64, len(times))}
+	pxPerSec := ladderDelayPx / med.Seconds()
+	type gapMark struct {
+		y float64
+		d time.Duration
+	}
+	var breaks []gapMark
+	y := ladderTop + 20
+	for i := range times {
+		if i > 0 {
+			dy := (times[i] - times[i-1]).Seconds() * pxPerSec
+			if dy > ladderMaxGap {
+				breaks = append(breaks, gapMark{y + ladderMaxGap/2, times[i] - times[i-1]})
+				dy = ladderMaxGap
+			}
+			y += max(dy, ladderMinGap)
+		}
+		ax.y[i] = y
+	}
+	bottom := y + 40
+	laneX := func(i int) float64 { return ladderLeft + float64(i)*ladderLaneGap }
+	rightmost := laneX(max(len(lanes)-1, 0))
+	stepsX := rightmost + 130
+	width := stepsX + 20
+	if len(steps) > 0 {
+		longest := 0
+		for _, s := range steps {
+			longest = max(longest, len(s.Text)+14)
+		}
+		width = stepsX + float64(longest)*6.3 + 20
+	}
+	for i := range ps {
+		g := &geo[i]
+		p := &ps[i]
+		g.x1, g.y1 = laneX(g.fromLane), ax.at(p.departs())
+		x2 := laneX(g.toLane)
+		switch {
+		case p.arrived:
+		case p.drop != "":
+			x2 = g.x1 + (x2-g.x1)/2
+		default:
+			x2 = g.x1 + (x2-g.x1)*4/5
+		}
+		g.x2, g.y2 = x2, ax.at(g.tEnd)
+	}
+	height := bottom + 30
+	w.s(`<svg id="ladder" width="`).f(width).s(`" height="`).f(height).s(`" viewBox="0 0 `).f(width).s(" ").f(height).s("\">\n")
+	w.s("<title>Ladder diagram</title>\n")
+	w.s(`<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" class="head"/></marker></defs>` + "\n")
+	// Legend.
+	lx := 10.0
+	for _, e := range [][2]string{{"data", "data"}, {"ack", "pure ACK"}, {"ctl", "SYN / FIN / RST"}, {"rtx", "retransmission"}, {"dup", "duplicate ACK"}, {"wup", "window update"}, {"zwin", "zero window"}} {
+		w.line(lx, 14, lx+22, 14, "pkt "+e[0]+" legend")
+		w.text(lx+26, 18, "tick", "", e[1])
+		lx += 34 + float64(len(e[1]))*6
+	}
+	w.s(`<path class="cross" d="M`).f(lx + 4).s(" 9l10 10m-10 0l10-10\"/>\n")
+	w.text(lx+20, 18, "tick", "", "lost on the link (reason)")
+	// Lanes.
+	for i, name := range lanes {
+		x := laneX(i)
+		w.line(x, ladderTop, x, bottom, "lane")
+		w.text(x, ladderTop-8, "lanename", "middle", name)
+	}
+	w.text(ladderLeft-60, ladderTop-8, "tick", "middle", "time (s)")
+	for _, b := range breaks {
+		for i := range lanes {
+			w.text(laneX(i)+4, b.y, "gap", "", "≈")
+		}
+		w.text(ladderLeft-60, b.y, "gap", "middle", "+"+strconv.FormatFloat(b.d.Seconds(), 'f', 3, 64)+" s")
+	}
+	// Packets.
+	for i := range ps {
+		p, g := &ps[i], &geo[i]
+		cls := pktClass(p)
+		w.s(`<line class="pkt `).s(cls).s(`" x1="`).f(g.x1).s(`" y1="`).f(g.y1).s(`" x2="`).f(g.x2).s(`" y2="`).f(g.y2).s(`"`)
+		if p.arrived || p.drop == "" {
+			w.s(` marker-end="url(#ah)"`)
+		}
+		if !p.arrived && p.drop == "" {
+			w.s(` stroke-dasharray="4 3"`)
+		}
+		w.s("><title>").esc(pktLabel(p)).s("</title></line>\n")
+		// The label along the arrow, upright.
+		mx, my := (g.x1+g.x2)/2, (g.y1+g.y2)/2
+		dx, dy := g.x2-g.x1, g.y2-g.y1
+		if dx < 0 {
+			dx, dy = -dx, -dy
+		}
+		ang := math.Atan2(dy, dx) * 180 / math.Pi
+		w.s(`<text class="plabel" text-anchor="middle" x="`).f(mx).s(`" y="`).f(my - 3).s(`" transform="rotate(`).f(ang).s(" ").f(mx).s(" ").f(my).s(`)">`).esc(pktLabel(p)).s("</text>\n")
+		// Times at both ends: left of the leftmost lane, right of others.
+		r.laneTime(w, g.fromLane, g.y1, secs(p.departs()), laneX)
+		switch {
+		case p.arrived:
+			r.laneTime(w, g.toLane, g.y2, secs(p.endAt), laneX)
+		case p.drop != "":
+			w.s(`<path class="cross" d="M`).f(g.x2 - 5).s(" ").f(g.y2 - 5).s("l10 10m-10 0l10-10\"/>\n")
+			w.text(g.x2, g.y2+14, "lost", "middle", "lost ("+p.drop+")")
+		default:
+			w.text(g.x2, g.y2+12, "lost", "middle", "in flight at the end")
+		}
+	}
+	// The story's steps beside the lanes.
+	lastY := 0.0
+	for _, s := range steps {
+		y := max(ax.at(s.At), lastY+14)
+		lastY = y
+		w.line(rightmost+90, ax.at(s.At), stepsX-4, y-4, "steplink")
+		w.text(stepsX, y, "step", "", s.Text)
+	}
+	// What was left out.
+	var notes []string
+	if left := len(r.pkts) - n; left > 0 {
+		notes = append(notes, fmt.Sprintf("the first %d packets are drawn; %d more of the detailed flows are not", n, left))
+	}
+	if r.others > 0 {
+		notes = append(notes, fmt.Sprintf("%d packets of %d flows beyond the first %d are not drawn", r.others, r.extra, r.opt.MaxFlows))
+	}
+	if len(notes) > 0 {
+		w.text(10, bottom+20, "note", "", "… "+strings.Join(notes, "; "))
+	}
+	w.s("</svg>\n")
+}
+
+func (r *Recorder) laneTime(w *buf, lane int, y float64, s string, laneX func(int) float64) {
+	if lane == 0 {
+		w.text(laneX(0)-6, y+4, "time", "end", s)
+		return
+	}
+	w.text(laneX(lane)+6, y+4, "time", "", s)
+}

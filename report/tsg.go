@@ -1,0 +1,176 @@
+package report
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// mainDir is the direction of f that carried more payload (the client's
+// on a tie), as package flows chooses.
+func mainDir(f *flowState) int {
+	if f.payload[1] > f.payload[0] {
+		return 1
+	}
+	return 0
+}
+
+// writeTSG draws flow fi's time-sequence graph: the data direction's
+// segments as vertical bars from their first to their last sequence
+// number at the time they were sent, the ACK line and the receive-window
+// line (ACK + advertised window) as the ACKs reached the data sender,
+// SACK blocks as bars at those times, and a cross on every data segment
+// the link dropped. Sequence numbers are relative to the sender's ISN.
+func (r *Recorder) writeTSG(w *buf, fi int) {
+	f := r.flows[fi]
+	d := mainDir(f)
+	var t0, t1 time.Duration
+	var ymax uint32
+	first := true
+	for _, i := range f.pkts {
+		p := &r.pkts[i]
+		for _, t := range []time.Duration{p.departs(), p.endAt} {
+			if first || t < t0 {
+				t0 = t
+			}
+			t1 = max(t1, t)
+			first = false
+		}
+		if int(p.dir) == d {
+			ymax = max(ymax, p.seq+uint32(p.n))
+		}
+	}
+	// The axis fits the data; the receive-window line, often far above
+	// it, is clipped at the top of the plot.
+	ymax += ymax / 20
+	c := newChart(960, 420, t0.Seconds(), t1.Seconds(), 0, float64(ymax))
+	c.open(w, fmt.Sprintf("tsg-%d", fi+1), fmt.Sprintf("flow %d: time-sequence graph, %v → %v", fi+1, r.endName(f, d), r.endName(f, d^1)), "time (s)", "sequence number (bytes, relative)")
+	c.legend(w, [][2]string{{"seg", "data"}, {"seg rtx", "retransmitted"}, {"lostx", "dropped"}, {"ack", "ACK"}, {"win", "receive window"}, {"sack", "SACK block"}})
+	var ax, ay, wx, wy []float64
+	var sack buf
+	for _, i := range f.pkts {
+		p := &r.pkts[i]
+		x := c.x.at(p.departs().Seconds())
+		if int(p.dir) == d {
+			if p.n == 0 {
+				continue
+			}
+			cls := "seg"
+			if p.marks&markRetrans != 0 {
+				cls = "seg rtx"
+			}
+			y0, y1 := c.y.at(float64(p.seq)), c.y.at(float64(p.seq+uint32(p.n)))
+			w.s(`<path class="`).s(cls).s(`" d="M`).f(x).s(" ").f(y0).s("V").f(y1).s("\"/>\n")
+			if p.drop != "" {
+				w.s(`<path class="lostx" d="M`).f(x - 3).s(" ").f(y1 - 3).s("l6 6m-6 0l6-6\"/>\n")
+			}
+			continue
+		}
+		if !p.arrived || p.flags&segment.FlagACK == 0 {
+			continue
+		}
+		xa := c.x.at(p.endAt.Seconds())
+		ya, yw := c.y.at(float64(p.ack)), c.y.at(float64(p.ack+p.win))
+		if len(ax) > 0 { // a step: across at the old level, then up
+			ax, ay = append(ax, xa), append(ay, ay[len(ay)-1])
+			wx, wy = append(wx, xa), append(wy, wy[len(wy)-1])
+		}
+		ax, ay = append(ax, xa), append(ay, ya)
+		wx, wy = append(wx, xa), append(wy, yw)
+		for k := range int(p.nsack) {
+			sack.s("M").f(xa).s(" ").f(c.y.at(float64(p.sack[k][0]))).s("V").f(c.y.at(float64(p.sack[k][1])))
+		}
+	}
+	polyline(w, "ack", ax, ay)
+	clip := fmt.Sprintf("clip-tsg-%d", fi+1)
+	w.s(`<clipPath id="`).s(clip).s(`"><rect x="`).f(c.x.p0).s(`" y="`).f(c.y.p1).s(`" width="`).f(c.x.p1 - c.x.p0).s(`" height="`).f(c.y.p0 - c.y.p1).s("\"/></clipPath>\n")
+	w.s(`<g clip-path="url(#`).s(clip).s(`)">` + "\n")
+	polyline(w, "win", wx, wy)
+	w.s("</g>\n")
+	if len(sack.b) > 0 {
+		w.s(`<path class="sack" d="`).s(string(sack.b)).s("\"/>\n")
+	}
+	w.s("</svg>\n")
+}
+
+func (r *Recorder) endName(f *flowState, d int) string {
+	if d == 0 {
+		return f.client.String()
+	}
+	return f.server.String()
+}
+
+// sender returns the sampled series of the data sender of flow f.
+func (r *Recorder) sender(f *flowState) *series {
+	want := f.client
+	if mainDir(f) == 1 {
+		want = f.server
+	}
+	for _, s := range f.samples {
+		if s.local == want {
+			return s
+		}
+	}
+	return nil
+}
+
+// writeSeries draws the data sender's cwnd, ssthresh and bytes in flight,
+// then its SRTT and RTO, from the samples.
+func (r *Recorder) writeSeries(w *buf, fi int) bool {
+	f := r.flows[fi]
+	s := r.sender(f)
+	if s == nil || len(s.samples) == 0 {
+		return false
+	}
+	ss := s.samples
+	t0, t1 := ss[0].At.Seconds(), ss[len(ss)-1].At.Seconds()
+	var bmax float64
+	var rmax time.Duration
+	for _, x := range ss {
+		bmax = max(bmax, float64(x.Cwnd), float64(x.InFlight))
+		if x.Ssthresh < 1<<30 {
+			bmax = max(bmax, float64(x.Ssthresh))
+		}
+		rmax = max(rmax, x.SRTT, x.RTO)
+	}
+	c := newChart(960, 300, t0, t1, 0, bmax*1.05)
+	c.open(w, fmt.Sprintf("cwnd-%d", fi+1), fmt.Sprintf("flow %d: congestion window of %v (sampled every %v)", fi+1, s.local, r.opt.SampleEvery), "time (s)", "bytes")
+	c.legend(w, [][2]string{{"cwnd", "cwnd"}, {"ssthresh", "ssthresh"}, {"flight", "bytes in flight"}})
+	xs := make([]float64, len(ss))
+	for i, x := range ss {
+		xs[i] = c.x.at(x.At.Seconds())
+	}
+	ys := make([]float64, len(ss))
+	for i, x := range ss {
+		ys[i] = c.y.at(float64(x.Cwnd))
+	}
+	polyline(w, "cwnd", xs, ys)
+	// ssthresh only where it is finite (it starts "infinite").
+	var sx, sy []float64
+	for i, x := range ss {
+		if x.Ssthresh < 1<<30 {
+			sx, sy = append(sx, xs[i]), append(sy, c.y.at(float64(x.Ssthresh)))
+		}
+	}
+	polyline(w, "ssthresh", sx, sy)
+	for i, x := range ss {
+		ys[i] = c.y.at(float64(x.InFlight))
+	}
+	polyline(w, "flight", xs, ys)
+	w.s("</svg>\n")
+
+	c = newChart(960, 260, t0, t1, 0, float64(rmax)/1e6*1.05)
+	c.open(w, fmt.Sprintf("rtt-%d", fi+1), fmt.Sprintf("flow %d: smoothed RTT and retransmission timeout of %v", fi+1, s.local), "time (s)", "ms")
+	c.legend(w, [][2]string{{"srtt", "SRTT"}, {"rto", "RTO"}})
+	for i, x := range ss {
+		ys[i] = c.y.at(float64(x.SRTT) / 1e6)
+	}
+	polyline(w, "srtt", xs, ys)
+	for i, x := range ss {
+		ys[i] = c.y.at(float64(x.RTO) / 1e6)
+	}
+	polyline(w, "rto", xs, ys)
+	w.s("</svg>\n")
+	return true
+}
