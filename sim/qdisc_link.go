@@ -21,7 +21,11 @@ type qdState struct {
 // txDoneHandler is the event that ends a transmission.
 type txDoneHandler struct{ d *direction }
 
-func (h *txDoneHandler) HandleEvent(any) { h.d.qdStart() }
+func (h *txDoneHandler) HandleEvent(any) {
+	if d := h.d; d.qd.active && d.busy <= d.w.now {
+		d.qdStart()
+	}
+}
 
 func (d *direction) initQdisc(w *World, l *Link, dirName string) {
 	if d.cfg.Qdisc == nil {
@@ -59,6 +63,13 @@ func (d *direction) qdEnqueue(f *frame) {
 	p := &f.qp
 	p.Data, p.Enqueued, p.f, p.marked, p.next = f.buf, now, f, false, nil
 	d.stats.Enqueued++
+	if d.qd.active && d.busy <= now {
+		// The transmission ends now and its event has not run yet: take
+		// the next packet first, as drop-tail counts a packet whose
+		// transmission starts now as no longer waiting. The pending event
+		// then finds the transmitter busy and does nothing.
+		d.qdStart()
+	}
 	d.qd.q.Enqueue(p, now, d.qd.drop)
 	if n := d.qd.q.Len(); n > d.stats.MaxQueue {
 		d.stats.MaxQueue = n
