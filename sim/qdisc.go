@@ -213,7 +213,7 @@ func (d *dropTailQueue) Bytes() int                               { return d.q.b
 type sojournHist struct {
 	n, sum   uint64
 	min, max time.Duration
-	b        *[496]uint64
+	b        [496]uint64
 }
 
 func sojournBucket(v uint64) int {
@@ -235,20 +235,15 @@ func sojournUpper(i int) uint64 {
 }
 
 func (h *sojournHist) add(d time.Duration) {
-	if d < 0 {
-		d = 0
-	}
-	if h.b == nil {
-		h.b = new([496]uint64)
-	}
-	if h.n == 0 || d < h.min {
-		h.min = d
-	}
+	// d is never negative: a packet cannot start before it arrived.
+	h.n++
+	h.sum += uint64(d)
 	if d > h.max {
 		h.max = d
 	}
-	h.n++
-	h.sum += uint64(d)
+	if d < h.min || h.n == 1 {
+		h.min = d
+	}
 	h.b[sojournBucket(uint64(d))]++
 }
 
