@@ -16,6 +16,21 @@ import (
 // bottleneck's counters and the time the server read the last byte.
 func bulkThrough(t *testing.T, d DirConfig, size, buf int) (DirStats, time.Duration) {
 	t.Helper()
+	st, done := flowsThrough(t, d, buf, []testFlow{{size: size}})
+	return st, done[0]
+}
+
+// testFlow is one connection of flowsThrough: size bytes, opened at start.
+type testFlow struct {
+	start time.Duration
+	size  int
+}
+
+// flowsThrough runs flows over the bottleneck as bulkThrough does, each on
+// its own connection, and returns when each one's last byte was read,
+// counted from its start. Flows must have distinct sizes.
+func flowsThrough(t *testing.T, d DirConfig, buf int, flows []testFlow) (DirStats, []time.Duration) {
+	t.Helper()
 	w := New(Config{Seed: 1})
 	tcp := stack.TCPConfig{SendBuffer: buf, RecvBuffer: buf}
 	client := newNetHost(t, w, "client", tcp)
@@ -30,62 +45,79 @@ func bulkThrough(t *testing.T, d DirConfig, size, buf int) (DirStats, time.Durat
 	}
 	lq := NewWaitQueue("accept")
 	ln.SetNotify(func(stack.Event) { lq.WakeAll() })
-	got := 0
-	var done time.Duration
+	done := make([]time.Duration, len(flows))
+	got := make([]int, len(flows))
 	w.Spawn("server", func(tk *Task) {
-		var c *stack.Conn
 		for {
-			if c, err = ln.Accept(); err == nil {
-				break
+			c, err := ln.Accept()
+			if err != nil {
+				tk.Wait(lq, 0)
+				continue
 			}
-			tk.Wait(lq, 0)
+			w.Spawn("conn", func(tk *Task) {
+				q := NewWaitQueue("read")
+				c.SetNotify(func(stack.Event) { q.WakeAll() })
+				b := make([]byte, 64<<10)
+				n := 0
+				for {
+					k, err := c.Read(b)
+					n += k
+					switch {
+					case err == nil:
+					case errors.Is(err, stack.ErrWouldBlock):
+						tk.Wait(q, 0)
+					case err == io.EOF:
+						for i, f := range flows {
+							if f.size == n {
+								done[i], got[i] = w.Now()-f.start, n
+							}
+						}
+						c.Close()
+						return
+					default:
+						t.Errorf("read: %v", err)
+						return
+					}
+				}
+			})
 		}
-		q := NewWaitQueue("read")
-		c.SetNotify(func(stack.Event) { q.WakeAll() })
-		b := make([]byte, 64<<10)
-		for {
-			n, err := c.Read(b)
-			got += n
-			switch {
-			case err == nil:
-			case errors.Is(err, stack.ErrWouldBlock):
-				tk.Wait(q, 0)
-			case err == io.EOF:
-				done = w.Now()
+	})
+	for _, f := range flows {
+		w.At(f.start, func() {
+			w.Spawn("client", func(tk *Task) {
+				c, err := client.Connect(netip.Addr{}, netip.AddrPortFrom(netServerAddr.Addr(), 80))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				q := NewWaitQueue("write")
+				c.SetNotify(func(stack.Event) { q.WakeAll() })
+				// Closing in SYN-SENT would abort: wait for the handshake.
+				for c.State() == stack.StateSynSent {
+					tk.Wait(q, 0)
+				}
+				rest := make([]byte, f.size)
+				for len(rest) > 0 {
+					n, err := c.Write(rest)
+					rest = rest[n:]
+					if errors.Is(err, stack.ErrWouldBlock) {
+						tk.Wait(q, 0)
+					} else if err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+				}
 				c.Close()
-				return
-			default:
-				t.Errorf("read: %v", err)
-				return
-			}
-		}
-	})
-	w.Spawn("client", func(tk *Task) {
-		c, err := client.Connect(netip.Addr{}, netip.AddrPortFrom(netServerAddr.Addr(), 80))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		q := NewWaitQueue("write")
-		c.SetNotify(func(stack.Event) { q.WakeAll() })
-		rest := make([]byte, size)
-		for len(rest) > 0 {
-			n, err := c.Write(rest)
-			rest = rest[n:]
-			if errors.Is(err, stack.ErrWouldBlock) {
-				tk.Wait(q, 0)
-			} else if err != nil {
-				t.Errorf("write: %v", err)
-				return
-			}
-		}
-		c.Close()
-	})
+			})
+		})
+	}
 	if err := w.RunUntil(2 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got != size {
-		t.Fatalf("server read %d of %d bytes", got, size)
+	for i, f := range flows {
+		if got[i] != f.size {
+			t.Fatalf("flow %d: server read %d of %d bytes", i, got[i], f.size)
+		}
 	}
 	return l.Stats(0), done
 }
@@ -142,5 +174,70 @@ func TestQdiscBulkSojourn(t *testing.T) {
 				t.Errorf("transfer took %v, ideal %v", done, ideal)
 			}
 		})
+	}
+}
+
+// A short web-like flow (20 kB) starting during a bulk flow through the
+// same 10 Mbit/s bottleneck: behind drop-tail's standing queue each of its
+// round trips costs the queue's delay; FQ-CoDel serves its packets from the
+// new-flows list ahead of the bulk flow's queue, so it completes in a few
+// base RTTs (20 ms).
+func TestFQCoDelShortFlowDuringBulk(t *testing.T) {
+	base := DirConfig{Rate: 10_000_000, Delay: 10 * time.Millisecond}
+	flows := []testFlow{{size: 8 << 20}, {start: 3 * time.Second, size: 20_000}}
+	dt := base
+	dt.QueuePackets = 1000
+	_, dtDone := flowsThrough(t, dt, 1<<20, flows)
+	fq := base
+	fq.Qdisc = FQCoDel{}
+	_, fqDone := flowsThrough(t, fq, 1<<20, flows)
+	codel := base
+	codel.Qdisc = CoDel{}
+	_, cdDone := flowsThrough(t, codel, 1<<20, flows)
+	t.Logf("short flow completion: drop-tail %v, codel %v, fq_codel %v; bulk: %v, %v, %v",
+		dtDone[1], cdDone[1], fqDone[1], dtDone[0], cdDone[0], fqDone[0])
+	if dtDone[1] < 500*time.Millisecond {
+		t.Errorf("drop-tail: short flow took %v, want over 500 ms behind the standing queue", dtDone[1])
+	}
+	if fqDone[1] > 150*time.Millisecond {
+		t.Errorf("fq_codel: short flow took %v, want at most 150 ms", fqDone[1])
+	}
+	if fqDone[1] > cdDone[1] {
+		t.Errorf("fq_codel's short flow (%v) slower than codel's (%v)", fqDone[1], cdDone[1])
+	}
+}
+
+// Disciplines with random decisions (RED, PIE) and seeded hashing (FQ-CoDel)
+// give the same event log for the same seed, and RED's drops change with
+// the seed.
+func TestQdiscDeterminism(t *testing.T) {
+	run := func(q Qdisc, seed uint64) (string, uint64) {
+		w, l, a, b := pair(t, Config{Seed: seed, Log: true}, LinkConfig{AB: DirConfig{Rate: 10_000_000, Delay: time.Millisecond, Qdisc: q}})
+		b.keep = false
+		for i := 0; i < 2000; i++ {
+			p := tcpPacket(t, addrA, addrB, 0x10, uint32(i), 500+i%700)
+			p[21] = byte(i % 7) // seven source ports
+			w.At(time.Duration(i)*300*time.Microsecond, func() { a.ifaces[0].Send(p) })
+		}
+		if err := w.Run(); err != nil {
+			t.Fatal(err)
+		}
+		h := w.Log().Hash()
+		return string(h[:]), l.Stats(0).DropQueue + l.Stats(0).ECNMarked
+	}
+	for _, q := range []Qdisc{RED{Gentle: true}, PIE{}, FQCoDel{}, CoDel{}} {
+		h1, d1 := run(q, 1)
+		h2, d2 := run(q, 1)
+		if h1 != h2 || d1 != d2 {
+			t.Errorf("%s: same seed, different logs", q.QdiscName())
+		}
+		if d1 == 0 {
+			t.Errorf("%s: no drops; the test does not exercise the control law", q.QdiscName())
+		}
+	}
+	h1, _ := run(RED{Gentle: true}, 1)
+	h3, _ := run(RED{Gentle: true}, 2)
+	if h1 == h3 {
+		t.Error("red: seeds 1 and 2 gave the same log")
 	}
 }
