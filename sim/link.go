@@ -437,8 +437,7 @@ func (d *direction) init(w *World, l *Link, from int, cfg DirConfig) error {
 	}
 	d.fp.Link = l
 	d.fp.From = from
-	d.initQdisc(w, l, dirName)
-	return nil
+	return d.initQdisc(w, l, dirName)
 }
 
 func (d *direction) logEvent(end int, dir Dir, v Verdict, reason string, f *frame, data []byte, wait time.Duration, bit int) {

@@ -27,9 +27,9 @@ func (h *txDoneHandler) HandleEvent(any) {
 	}
 }
 
-func (d *direction) initQdisc(w *World, l *Link, dirName string) {
+func (d *direction) initQdisc(w *World, l *Link, dirName string) error {
 	if d.cfg.Qdisc == nil {
-		return
+		return nil
 	}
 	env := QueueEnv{
 		Rate: d.cfg.Rate,
@@ -37,9 +37,14 @@ func (d *direction) initQdisc(w *World, l *Link, dirName string) {
 		Rand: w.Rand("link", l.name, dirName, "qdisc"),
 		Seed: w.SeedFor("link", l.name, dirName, "qdisc", "hash"),
 	}
-	d.qd = &qdState{q: d.cfg.Qdisc.NewQueue(env), name: d.cfg.Qdisc.QdiscName()}
+	q := d.cfg.Qdisc.NewQueue(env)
+	if q == nil {
+		return fmt.Errorf("%w: link %q %s: Qdisc %s: NewQueue returned nil", ErrInvalid, l.name, dirName, d.cfg.Qdisc.QdiscName())
+	}
+	d.qd = &qdState{q: q, name: d.cfg.Qdisc.QdiscName()}
 	d.qd.drop = d.qdDrop
 	d.qd.txDone.d = d
+	return nil
 }
 
 func (d *DirConfig) validateQdisc(where string) error {

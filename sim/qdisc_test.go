@@ -613,3 +613,75 @@ func TestSojournHistogram(t *testing.T) {
 		}
 	}
 }
+
+// nilQdisc is a broken discipline whose NewQueue returns nil.
+type nilQdisc struct{}
+
+func (nilQdisc) QdiscName() string       { return "nil" }
+func (nilQdisc) Validate() error         { return nil }
+func (nilQdisc) NewQueue(QueueEnv) Queue { return nil }
+
+// headDrop is a discipline written only with the exported API: a FIFO of
+// at most two packets that drops the oldest to make room.
+type headDrop struct{}
+
+func (headDrop) QdiscName() string       { return "headdrop" }
+func (headDrop) Validate() error         { return nil }
+func (headDrop) NewQueue(QueueEnv) Queue { return &headDropQueue{} }
+
+type headDropQueue struct{ q []*QPacket }
+
+func (h *headDropQueue) Enqueue(p *QPacket, _ time.Duration, drop DropFunc) {
+	if len(h.q) == 2 {
+		drop(h.q[0], "headdrop", false)
+		h.q = h.q[1:]
+	}
+	h.q = append(h.q, p)
+}
+
+func (h *headDropQueue) Dequeue(time.Duration, DropFunc) *QPacket {
+	if len(h.q) == 0 {
+		return nil
+	}
+	p := h.q[0]
+	h.q = h.q[1:]
+	return p
+}
+func (h *headDropQueue) Len() int { return len(h.q) }
+func (h *headDropQueue) Bytes() int {
+	n := 0
+	for _, p := range h.q {
+		n += p.Len()
+	}
+	return n
+}
+
+// A discipline of the caller's own plugs into a link: six packets sent at
+// once to a 1 ms/packet transmitter keep the first (sent at once) and the
+// last two; the three in between are dropped from the head.
+func TestQdiscCustom(t *testing.T) {
+	w, l, a, b := pair(t, Config{Log: true}, LinkConfig{AB: DirConfig{Rate: 8_000_000, Qdisc: headDrop{}}})
+	w.At(0, func() {
+		for i := 0; i < 6; i++ {
+			a.ifaces[0].Send(tcpPacket(t, addrA, addrB, segment.FlagACK, uint32(i), 960))
+		}
+	})
+	if err := w.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint32
+	for _, r := range b.got {
+		p, err := segment.ParsePacket(r.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, uint32(p.TCP.Seq))
+	}
+	st := l.Stats(0)
+	if len(seqs) != 3 || seqs[0] != 0 || seqs[1] != 4 || seqs[2] != 5 || st.DropOverflow != 3 || w.Log().Count(Dropped, "headdrop") != 3 {
+		t.Fatalf("delivered seqs %v, stats %+v", seqs, st)
+	}
+	if _, err := New(Config{}).NewLink(LinkConfig{AB: DirConfig{Qdisc: nilQdisc{}}}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "NewQueue returned nil") {
+		t.Fatalf("nil queue: %v", err)
+	}
+}
