@@ -321,7 +321,6 @@ type frame struct {
 	intact    bool          // sent with SendVerified and not corrupted since
 	arr       time.Duration // arrival time, while waiting in direction.fifo
 	eseq      uint64        // the arrival event's reserved sequence number
-	qp        QPacket       // while waiting in a queue discipline
 }
 
 func (w *World) getFrame(pkt []byte) *frame {

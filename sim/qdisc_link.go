@@ -16,6 +16,7 @@ type qdState struct {
 	active bool // a transmission is in progress
 	drop   DropFunc
 	txDone txDoneHandler
+	free   []*QPacket // pooled queue entries
 }
 
 // txDoneHandler is the event that ends a transmission.
@@ -65,7 +66,13 @@ func (d *DirConfig) validateQdisc(where string) error {
 // qdEnqueue gives f to the discipline and starts the transmitter if idle.
 func (d *direction) qdEnqueue(f *frame) {
 	now := d.w.now
-	p := &f.qp
+	var p *QPacket
+	if n := len(d.qd.free); n > 0 {
+		p = d.qd.free[n-1]
+		d.qd.free = d.qd.free[:n-1]
+	} else {
+		p = new(QPacket)
+	}
 	p.Data, p.Enqueued, p.f, p.marked, p.next = f.buf, now, f, false, nil
 	d.stats.Enqueued++
 	if d.qd.active && d.busy <= now {
@@ -91,6 +98,7 @@ func (d *direction) qdEnqueue(f *frame) {
 func (d *direction) qdDrop(p *QPacket, reason string, aqm bool) {
 	f := p.f
 	p.f, p.Data = nil, nil
+	d.qd.free = append(d.qd.free, p)
 	d.stats.DropQueue++
 	if aqm {
 		d.stats.DropAQM++
@@ -115,17 +123,19 @@ func (d *direction) qdStart() {
 		}
 		f := p.f
 		p.f, p.Data = nil, nil
+		d.qd.free = append(d.qd.free, p)
 		wait := now - p.Enqueued
+		marked := p.marked
 		d.soj.add(wait)
 		if d.w.log != nil {
-			if p.marked {
+			if marked {
 				d.logEvent(d.from, Out, Marked, d.qd.name, f, nil, 0, 0)
 			}
 			if wait > 0 {
 				d.logEvent(d.from, Out, Queued, "", f, nil, wait, 0)
 			}
 		}
-		if p.marked {
+		if marked {
 			d.stats.ECNMarked++
 		}
 		done := now
