@@ -114,12 +114,17 @@ func flowsThrough(t *testing.T, d DirConfig, buf int, flows []testFlow) (DirStat
 	if err := w.RunUntil(2 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	st := l.Stats(0)
+	// End the accept loop, still parked.
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for i, f := range flows {
 		if got[i] != f.size {
 			t.Fatalf("flow %d: server read %d of %d bytes", i, got[i], f.size)
 		}
 	}
-	return l.Stats(0), done
+	return st, done
 }
 
 // A bulk TCP flow through a 10 Mbit/s bottleneck (20 ms RTT) with a large
