@@ -20,8 +20,9 @@
 //
 // A World holds the scheduler, the seed, the hosts table (name → IPv4
 // address), nodes (hosts, routers, anything implementing Node), point-to-point
-// Links with per-direction delay, jitter, rate, queue limit, MTU and Faults,
-// and the event Log every packet verdict is written to. Capture writes pcap
+// Links with per-direction delay, jitter, rate, queue limit or queue
+// discipline (Qdisc: RED, CoDel, FQCoDel, PIE), MTU and Faults, and the
+// event Log every packet verdict is written to. Capture writes pcap
 // files from a chosen link end.
 //
 // Net (in the net_*.go files) puts blocking net.Conn and net.Listener

@@ -32,9 +32,12 @@ const (
 	// Delayed: a fault added extra delay (Event.Wait) or let the packet
 	// skip the propagation delay (Event.Reason "reorder").
 	Delayed
+	// Marked: a queue discipline set the packet's ECN field to CE
+	// (Event.Reason is the discipline's name) instead of dropping it.
+	Marked
 )
 
-var verdictNames = [...]string{"?", "sent", "queued", "delivered", "dropped", "duplicated", "corrupted", "delayed"}
+var verdictNames = [...]string{"?", "sent", "queued", "delivered", "dropped", "duplicated", "corrupted", "delayed", "marked"}
 
 // String returns the verdict's name as printed in traces ("dropped").
 func (v Verdict) String() string {

@@ -92,6 +92,10 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 		b = append(b, ", bit "...)
 		b = strconv.AppendInt(b, int64(e.Bit), 10)
 		b = append(b, "): "...)
+	case sim.Marked:
+		b = append(b, "MARKED CE ("...)
+		b = append(b, e.Reason...)
+		b = append(b, "): "...)
 	case sim.Delayed:
 		b = append(b, "DELAYED ("...)
 		b = append(b, e.Reason...)

@@ -41,6 +41,7 @@ type options struct {
 	lossGE                            flagval.GE
 	gap                               flagval.IntRange
 	mtu, queue                        flagval.IntRange
+	qdisc                             flagval.Qdisc // --qdisc (issue 13)
 
 	// TCP.
 	mss            flagval.IntRange
@@ -112,6 +113,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.gap, "gap", "with --reorder: reorder only every Nth packet")
 	fs.Var(&o.mtu, "mtu", "link MTU in bytes")
 	fs.Var(&o.queue, "queue", "link queue limit in packets (netem's limit)")
+	fs.Var(&o.qdisc, "qdisc", "link queue discipline as tc writes it: pfifo, bfifo, red, codel, fq_codel, pie with parameters, e.g. \"codel target 5ms interval 100ms\"")
 
 	fs.Var(&o.mss, "mss", "TCP maximum segment size to announce (default MTU-40)")
 	fs.Var(&o.sndbuf, "sndbuf", "TCP send buffer size, e.g. 1MiB (default 256KiB, the stack's)")
@@ -134,6 +136,9 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 func (o *options) validate(fs *pflag.FlagSet) error {
 	if o.hex {
 		o.verbose = true
+	}
+	if fs.Changed("queue") && o.qdisc.Q != nil {
+		return fmt.Errorf("--queue %d and --qdisc %q are exclusive: give the discipline's limit (e.g. --qdisc \"%s limit %d\")", o.queue.V, o.qdisc.Q.QdiscName(), o.qdisc.Q.QdiscName(), o.queue.V)
 	}
 	if fs.Changed("gap") && o.reorder == 0 {
 		return fmt.Errorf("--gap %d needs --reorder", o.gap.V)

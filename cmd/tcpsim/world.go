@@ -85,7 +85,7 @@ func (n *network) settled() bool {
 // order: loss, duplicate, corrupt, reorder.
 // dirConfig is each direction of the link the flags describe.
 func (o *options) dirConfig() sim.DirConfig {
-	return sim.DirConfig{
+	d := sim.DirConfig{
 		Delay:        time.Duration(o.delay),
 		Jitter:       time.Duration(o.jitter),
 		Rate:         int64(o.rate),
@@ -93,6 +93,11 @@ func (o *options) dirConfig() sim.DirConfig {
 		MTU:          o.mtu.V,
 		Faults:       o.faults(),
 	}
+	if o.qdisc.Q != nil {
+		// The discipline has its own limit (--queue is refused with it).
+		d.QueuePackets, d.Qdisc = 0, o.qdisc.Q
+	}
+	return d
 }
 
 func (o *options) faults() []sim.Fault {
@@ -122,7 +127,11 @@ func (o *options) describeLink() string {
 	if o.jitter > 0 {
 		fmt.Fprintf(&b, " jitter %v", time.Duration(o.jitter))
 	}
-	fmt.Fprintf(&b, ", rate %s, mtu %d, queue %d", flagval.FormatRate(int64(o.rate)), o.mtu.V, o.queue.V)
+	if o.qdisc.Q != nil {
+		fmt.Fprintf(&b, ", rate %s, mtu %d, qdisc %s", flagval.FormatRate(int64(o.rate)), o.mtu.V, sim.FormatQdisc(o.qdisc.Q))
+	} else {
+		fmt.Fprintf(&b, ", rate %s, mtu %d, queue %d", flagval.FormatRate(int64(o.rate)), o.mtu.V, o.queue.V)
+	}
 	if o.loss > 0 {
 		fmt.Fprintf(&b, ", loss %s", flagval.FormatPercent(float64(o.loss)))
 	}

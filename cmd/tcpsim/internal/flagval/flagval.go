@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcpsim/tcpsim/sim"
 )
 
 // Duration is a non-negative time.Duration written as Go writes it
@@ -366,3 +368,30 @@ func (u *Uint64) String() string { return strconv.FormatUint(uint64(*u), 10) }
 
 // Type names the value in usage text.
 func (u *Uint64) Type() string { return "uint" }
+
+// Qdisc is a link queue discipline written as tc writes it ("fq_codel",
+// "codel target 5ms interval 100ms ecn"), parsed by sim.ParseQdisc. Its
+// zero value (Q nil) is the link's drop-tail queue.
+type Qdisc struct {
+	Q sim.Qdisc
+}
+
+// Set parses s.
+func (q *Qdisc) Set(s string) error {
+	v, err := sim.ParseQdisc(s)
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), sim.ErrInvalid.Error()+": "))
+	}
+	q.Q = v
+	return nil
+}
+
+func (q *Qdisc) String() string {
+	if q.Q == nil {
+		return ""
+	}
+	return sim.FormatQdisc(q.Q)
+}
+
+// Type names the value in usage text.
+func (q *Qdisc) Type() string { return "qdisc" }
