@@ -82,6 +82,13 @@ type TCPConfig struct {
 	// linux profile sets it. Default 0: off (RFC 9293 delayed ACKs).
 	QuickAcks int
 
+	// RACK turns on RACK time-based loss detection (RFC 8985 §6, rack.go)
+	// for connections with SACK: recovery starts when a segment sent before
+	// a delivered one is overdue by RTT plus a reordering window, not on
+	// three duplicate ACKs. The linux profile sets it (tcp_recovery=1).
+	// The tail loss probe is not implemented. Default off.
+	RACK bool
+
 	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
 	// keepalive.go.
 

@@ -81,6 +81,7 @@ type Counters struct {
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
 
 	// Keep-alives and the user timeout (keepalive.go).
+	TCPRACKLost       uint64 // segments RACK marked lost (rack.go)
 	TCPKeepAlive      uint64 // keep-alive probes sent
 	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives, the user timeout, or an orphan past OrphanRetries (orphan.go)
 

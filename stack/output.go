@@ -183,6 +183,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	c.stampTimestamps(&th)
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
+	c.rackSent(seq, next) // rack.go: before sndMax moves
 	if next.GreaterThan(c.sndNxt) {
 		c.sndNxt = next
 	}

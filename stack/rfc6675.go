@@ -73,6 +73,10 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 		c.newAck(ack) // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
 		c.checkReneging()
 	}
+	rackLost := false
+	if c.rackOn() {
+		rackLost = c.rackOnAck(th.Options.NumSACK > 0 && c.isDSACK(&th.Options, ack)) // rack.go
+	}
 	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
 	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore
 	if c.cc.inRecovery() {
@@ -87,7 +91,11 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	// §5 (2): a DupAck outside recovery.
 	c.dupAcks++
 	c.stats.dupAcksIn++
-	if c.dupAcks < 3 && !c.isLost(c.sndUna) {
+	if c.rackOn() {
+		if !rackLost {
+			return // RACK decides by time (rack.go), not by DupThresh
+		}
+	} else if c.dupAcks < 3 && !c.isLost(c.sndUna) {
 		return // (2.c): limited transmit, by pipe (sendOne)
 	}
 	if !c.sndUna.GreaterThan(c.recover) {
@@ -167,6 +175,9 @@ func (c *Conn) isLost(seq segment.Seq) bool {
 // lossBoundary returns the sequence number below which every unSACKed
 // byte is lost (IsLost), sndUna if none is.
 func (c *Conn) lossBoundary() segment.Seq {
+	if c.rackOn() {
+		return c.rackLossBoundary()
+	}
 	smss := uint32(c.sndMSS)
 	var bytes, segs uint32
 	for i := len(c.sacked.blocks) - 1; i >= 0; i-- {
@@ -186,6 +197,9 @@ func (c *Conn) pipe() uint32 {
 	una, hi := c.sndUna, c.sndNxt
 	if !hi.GreaterThan(una) {
 		return 0
+	}
+	if c.rackOn() {
+		return c.rackPipe()
 	}
 	if len(c.sacked.blocks) == 0 && !c.cc.inRecovery() {
 		return hi.Sub(una)
@@ -236,6 +250,9 @@ func (c *Conn) sackUsable(cwnd uint32) uint32 {
 // unSACKed range at or above rtxNext (above HighRxt), below the highest
 // SACKed byte and below HighData, up to SMSS long.
 func (c *Conn) nextHole(lostOnly bool) (segment.Seq, uint32, bool) {
+	if lostOnly && c.rackOn() {
+		return c.rackLostHole()
+	}
 	lost := c.lossBoundary()
 	s := c.sndUna
 	for _, b := range c.sacked.blocks {

@@ -119,6 +119,9 @@ type tcb struct {
 	// Quick-ACK mode (quickack.go).
 	qa quickAckState
 
+	// RACK loss detection (rack.go).
+	rack rackState
+
 	// Keep-alives and the user timeout (keepalive.go).
 	ka            keepAliveState
 	establishedAt time.Duration // when the handshake completed

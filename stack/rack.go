@@ -1,0 +1,304 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// RACK: time-based loss detection (RFC 8985 §6), for connections that
+// negotiated SACK, when TCPConfig.RACK is on (the linux profile sets it, as
+// Linux's tcp_recovery=1). A segment is lost when a segment sent after it
+// has been delivered (acknowledged or SACKed) and more than RACK.rtt +
+// RACK.reo_wnd has passed since it was sent: reordering shorter than the
+// window is told apart from loss by time, not by counting duplicate ACKs.
+//
+// The window starts at 0 while no reordering has been seen (so that, as
+// with three duplicate ACKs, the first SACKed data behind a hole marks it
+// lost at once in recovery or once DupThresh segments are SACKed), and is
+// min_RTT/4 otherwise, times a multiplier that each round of D-SACKs raises
+// (a spurious retransmission shows the window was too small) and 16
+// recoveries without one bring back to 1; it never exceeds SRTT. A segment
+// that is not lost yet, but would be within the window, arms the reorder
+// timer for the moment it would be.
+//
+// With RACK on, recovery starts only when RACK marks a segment lost (not on
+// DupThresh duplicate ACKs, as Linux's tcp_time_to_recover), lost segments
+// are what NextSeg rule (1) retransmits, and a retransmission that is lost
+// again is found the same way. The tail loss probe (RFC 8985 §7) is not
+// implemented.
+//
+// The transmit record is one entry per segment sent, in sequence order,
+// covering SND.UNA to SND.MAX.
+
+type rackSeg struct {
+	start, end segment.Seq // the segment's sequence space, its FIN included
+	xmit       time.Duration
+	retrans    bool // sent more than once
+	sacked     bool
+	lost       bool // RACK marked it lost and it has not been sent again since
+}
+
+type rackState struct {
+	segs []rackSeg
+
+	// RACK.xmit_ts, RACK.end_seq and RACK.rtt: of the most recently sent
+	// segment among those delivered.
+	xmit   time.Duration
+	endSeq segment.Seq
+	rtt    time.Duration
+	set    bool
+
+	minRTT     time.Duration // the least RTT measured on a segment sent once
+	fack       segment.Seq   // the highest sequence delivered (RACK.fack)
+	fackSet    bool
+	reordering bool // RACK.reordering_seen
+	reoMult    int  // RACK.reo_wnd_mult
+	reoPersist int  // RACK.reo_wnd_persist
+	dsackRound segment.Seq
+	dsackSet   bool
+	recovering bool // in recovery at the last ACK (to see one end)
+}
+
+func (c *Conn) rackOn() bool { return c.h.cfg.RACK && c.sackOK }
+
+// rackSent records a segment [seq, next) sent now.
+func (c *Conn) rackSent(seq, next segment.Seq) {
+	if !c.rackOn() || !next.GreaterThan(seq) {
+		return
+	}
+	r := &c.rack
+	now := c.h.env.Now()
+	if seq.LessThan(c.sndMax) { // a retransmission, perhaps with new data behind
+		for i := range r.segs {
+			s := &r.segs[i]
+			if s.end.LessThanEq(seq) {
+				continue
+			}
+			if !s.start.LessThan(next) {
+				break
+			}
+			s.xmit, s.retrans, s.lost = now, true, false
+		}
+		seq = c.sndMax
+	}
+	if next.GreaterThan(seq) {
+		r.segs = append(r.segs, rackSeg{start: seq, end: next, xmit: now})
+	}
+}
+
+// rackDelivered updates RACK for a segment just acknowledged or SACKed
+// (RFC 8985 §6.2 steps 1–3).
+func (c *Conn) rackDelivered(s *rackSeg, now time.Duration) {
+	r := &c.rack
+	rtt := now - s.xmit
+	if !s.retrans {
+		if r.minRTT == 0 || rtt < r.minRTT {
+			r.minRTT = rtt
+		}
+	} else if rtt < r.minRTT {
+		return // too quick for this transmission: the original arrived
+	}
+	if !r.set || s.xmit > r.xmit || s.xmit == r.xmit && s.end.GreaterThan(r.endSeq) {
+		r.xmit, r.endSeq, r.rtt, r.set = s.xmit, s.end, rtt, true
+	}
+	if s.end.LessThan(r.fack) {
+		r.reordering = true // delivered below the highest delivered before this ACK
+	}
+}
+
+// rackOnAck runs after an ACK has updated SND.UNA and the scoreboard: it
+// takes the delivered segments out of the record, updates RACK, and marks
+// lost segments. It reports whether any segment is lost and not yet resent.
+func (c *Conn) rackOnAck(dsack bool) bool {
+	r := &c.rack
+	now := c.h.env.Now()
+	una := c.sndUna
+	if !r.fackSet {
+		r.fack, r.fackSet = c.iss, true // below every byte sent
+	}
+	fack := r.fack
+	// Delivered: everything below SND.UNA, and what the scoreboard holds.
+	k := 0
+	for k < len(r.segs) && r.segs[k].end.LessThanEq(una) {
+		if !r.segs[k].sacked {
+			c.rackDelivered(&r.segs[k], now)
+		}
+		fack = fack.Max(r.segs[k].end)
+		k++
+	}
+	r.segs = r.segs[:copy(r.segs, r.segs[k:])]
+	if len(r.segs) > 0 && r.segs[0].start.LessThan(una) {
+		r.segs[0].start = una
+	}
+	for i := range r.segs {
+		s := &r.segs[i]
+		if !s.sacked && c.sackedRange(s.start, s.end) {
+			s.sacked, s.lost = true, false
+			c.rackDelivered(s, now)
+			fack = fack.Max(s.end)
+		}
+	}
+	r.fack = fack
+	c.rackUpdateWindow(dsack)
+	return c.rackDetectLoss(now)
+}
+
+// sackedRange reports whether the scoreboard holds all of [s, e).
+func (c *Conn) sackedRange(s, e segment.Seq) bool {
+	for _, b := range c.sacked.blocks {
+		if b.start.LessThanEq(s) && e.LessThanEq(b.end) {
+			return true
+		}
+		if b.start.GreaterThan(s) {
+			break
+		}
+	}
+	return false
+}
+
+// rackUpdateWindow is RFC 8985 §6.2 step 4's bookkeeping of reo_wnd_mult.
+func (c *Conn) rackUpdateWindow(dsack bool) {
+	r := &c.rack
+	if r.reoMult == 0 {
+		r.reoMult = 1
+	}
+	if r.dsackSet && !c.sndUna.LessThan(r.dsackRound) {
+		r.dsackSet = false
+	}
+	inRec := c.cc.inRecovery()
+	switch {
+	case dsack && !r.dsackSet:
+		r.dsackRound, r.dsackSet = c.sndNxt, true
+		r.reoMult++
+		r.reoPersist = 16
+	case r.recovering && !inRec:
+		if r.reoPersist--; r.reoPersist <= 0 {
+			r.reoMult = 1
+		}
+	}
+	r.recovering = inRec
+}
+
+// rackReoWnd is RACK.reo_wnd.
+func (c *Conn) rackReoWnd() time.Duration {
+	r := &c.rack
+	if !r.reordering {
+		if c.cc.inRecovery() {
+			return 0
+		}
+		sacked := 0
+		for _, s := range r.segs {
+			if s.sacked {
+				sacked++
+			}
+		}
+		if sacked >= 3 {
+			return 0
+		}
+	}
+	w := r.minRTT / 4 * time.Duration(max(r.reoMult, 1))
+	if c.srtt > 0 {
+		w = min(w, c.srtt)
+	}
+	return w
+}
+
+// rackDetectLoss is RFC 8985 §6.2 step 5: it marks lost every segment sent
+// before the most recently sent delivered one whose time is up, arms the
+// reorder timer for the first that is not yet, and reports whether any
+// segment is lost and not yet resent.
+func (c *Conn) rackDetectLoss(now time.Duration) bool {
+	r := &c.rack
+	c.tm.rackAt = 0
+	if !r.set {
+		return false
+	}
+	reo := c.rackReoWnd()
+	var wait time.Duration
+	anyLost := false
+	for i := range r.segs {
+		s := &r.segs[i]
+		if s.sacked {
+			continue
+		}
+		if s.lost {
+			anyLost = true
+			continue
+		}
+		if s.xmit > r.xmit || s.xmit == r.xmit && !s.end.LessThan(r.endSeq) {
+			continue // sent after (or is) the latest delivered: nothing to judge by
+		}
+		if remaining := s.xmit + r.rtt + reo - now; remaining <= 0 {
+			s.lost, anyLost = true, true
+			c.h.counters.TCPRACKLost++
+		} else {
+			wait = max(wait, remaining)
+		}
+	}
+	if wait > 0 {
+		c.setTimer(&c.tm.rackAt, now+wait)
+	}
+	return anyLost
+}
+
+// onRACKTimer is the reorder timer: time may have made segments lost.
+func (c *Conn) onRACKTimer(now time.Duration) {
+	if !c.rackOn() || !c.state.synchronized() || c.sndUna == c.sndMax {
+		return
+	}
+	if !c.rackDetectLoss(now) {
+		return
+	}
+	if !c.cc.inRecovery() && c.sndUna.GreaterThan(c.recover) {
+		c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
+		if c.cc.onDupAck() {
+			c.enterSACKRecovery(0)
+		}
+	}
+	c.output()
+}
+
+// rackLostHole is NextSeg rule (1) under RACK: the first segment marked
+// lost and not resent since, up to SMSS of it.
+func (c *Conn) rackLostHole() (segment.Seq, uint32, bool) {
+	data := c.dataEnd()
+	for _, s := range c.rack.segs {
+		if !s.lost || s.sacked {
+			continue
+		}
+		// Data only: a FIN's sequence number is no byte of the buffer (a
+		// lost FIN alone goes again by the rescue or the timer).
+		if n := s.end.Min(data).Sub(s.start); s.start.LessThan(data) && n > 0 {
+			return s.start, min(n, uint32(c.sndMSS)), true
+		}
+	}
+	return 0, 0, false
+}
+
+// rackPipe is the data in flight under RACK: every segment neither SACKed
+// nor lost (a lost one that was resent counts again once resent).
+func (c *Conn) rackPipe() uint32 {
+	var p uint32
+	for _, s := range c.rack.segs {
+		if !s.start.LessThan(c.sndNxt) {
+			break // after an RTO, data above SND.NXT is being resent: not in flight
+		}
+		if !s.sacked && !s.lost {
+			p += s.end.Min(c.sndNxt).Sub(s.start)
+		}
+	}
+	return p
+}
+
+// rackLossBoundary is the end of the highest lost segment (SND.UNA if
+// none), for the checks that compare loss before and after an ACK.
+func (c *Conn) rackLossBoundary() segment.Seq {
+	b := c.sndUna
+	for _, s := range c.rack.segs {
+		if s.lost {
+			b = b.Max(s.end)
+		}
+	}
+	return b
+}
