@@ -85,8 +85,8 @@ type TCPConfig struct {
 	// RACK turns on RACK time-based loss detection (RFC 8985 §6, rack.go)
 	// for connections with SACK: recovery starts when a segment sent before
 	// a delivered one is overdue by RTT plus a reordering window, not on
-	// three duplicate ACKs. The linux profile sets it (tcp_recovery=1).
-	// The tail loss probe is not implemented. Default off.
+	// three duplicate ACKs; and the tail loss probe (RFC 8985 §7, tlp.go).
+	// The linux profile sets it (tcp_recovery=1). Default off.
 	RACK bool
 
 	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);

@@ -81,9 +81,11 @@ type Counters struct {
 	TCPDropSynFin uint64 // SYN with FIN to a listener: dropped (Linux SKB_DROP_REASON_TCP_FLAGS)
 
 	// Keep-alives and the user timeout (keepalive.go).
-	TCPRACKLost       uint64 // segments RACK marked lost (rack.go)
-	TCPKeepAlive      uint64 // keep-alive probes sent
-	TCPAbortOnTimeout uint64 // connections ended by unanswered keep-alives, the user timeout, or an orphan past OrphanRetries (orphan.go)
+	TCPRACKLost          uint64 // segments RACK marked lost (rack.go)
+	TCPLossProbes        uint64 // tail loss probes sent (tlp.go)
+	TCPLossProbeRecovery uint64 // losses a retransmitted probe repaired
+	TCPKeepAlive         uint64 // keep-alive probes sent
+	TCPAbortOnTimeout    uint64 // connections ended by unanswered keep-alives, the user timeout, or an orphan past OrphanRetries (orphan.go)
 
 	// RFC 7323 timestamps (issue 10, item 2).
 	PAWSEstabRejected  uint64 // segments of a synchronized connection dropped by PAWS (RFC 7323 §5.3 R1): ACK sent

@@ -184,11 +184,15 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
 	c.rackSent(seq, next) // rack.go: before sndMax moves
+	newData := next.GreaterThan(c.sndMax)
 	if next.GreaterThan(c.sndNxt) {
 		c.sndNxt = next
 	}
 	if next.GreaterThan(c.sndMax) {
 		c.sndMax = next
+	}
+	if newData {
+		c.tlpArm() // tlp.go
 	}
 }
 

@@ -12,11 +12,10 @@ import (
 // the same experiment as Linux would and as the RFCs say.
 //
 //   - linux: Linux 6.x defaults as far as tcpsim models them: CUBIC with
-//     HyStart++ (Linux's HyStart), RACK loss detection (without the tail
-//     loss probe), quick-ACK mode (16), RTO 1 s initial,
+//     HyStart++ (Linux's HyStart), RACK-TLP, quick-ACK mode (16), RTO 1 s initial,
 //     200 ms minimum, 120 s maximum, 60 s TIME_WAIT (MSL 30 s), timestamps,
 //     SACK, window scale, initial window 10, delayed ACK 40 ms. What Linux
-//     does and tcpsim does not yet (TLP, F-RTO, D-SACK undo,
+//     does and tcpsim does not yet (F-RTO, D-SACK undo,
 //     pacing, auto-tuned buffers and its fixed window scale of 7) is listed
 //     in docs/tcp.md.
 //   - rfc: the RFCs' text where Linux departs from it: NewReno (RFC 5681,

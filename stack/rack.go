@@ -25,8 +25,8 @@ import (
 // With RACK on, recovery starts only when RACK marks a segment lost (not on
 // DupThresh duplicate ACKs, as Linux's tcp_time_to_recover), lost segments
 // are what NextSeg rule (1) retransmits, and a retransmission that is lost
-// again is found the same way. The tail loss probe (RFC 8985 §7) is not
-// implemented.
+// again is found the same way. The tail loss probe (RFC 8985 §7) is in
+// tlp.go.
 //
 // The transmit record is one entry per segment sent, in sequence order,
 // covering SND.UNA to SND.MAX.

@@ -133,3 +133,49 @@ func TestRACKLossBeforeDupThresh(t *testing.T) {
 		}
 	}
 }
+
+// The tail loss probe (RFC 8985 §7): the whole tail of a flight is lost
+// and no ACK comes. After PTO = 2·SRTT the last segment goes again; its
+// SACK lets RACK find the others lost, long before the RTO. The probe
+// repaired a loss (no D-SACK for it), so cwnd is reduced once.
+func TestTLPProbesTheTail(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK = true
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(10 * time.Millisecond) // SRTT 10 ms from the handshake
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.c.Write(data(3 * 1460)) // at 10 ms; all three are lost
+	s.out = nil
+	s.advance(20 * time.Millisecond)
+	s.expect("Flags [P.], seq 2921:4381, ack 1, win 64000, length 1460 @30ms")
+	if c := s.h.Counters(); c.TCPLossProbes != 1 || c.TCPTimeouts != 0 {
+		t.Fatalf("probes %d, timeouts %d; want 1, 0", c.TCPLossProbes, c.TCPTimeouts)
+	}
+	cwnd := s.c.Info().Cwnd
+	s.advance(10 * time.Millisecond) // the probe's SACK at 40 ms
+	s.sack = [][2]uint32{{2921, 4381}}
+	s.inject(seg2(A, 1, 1, 65535))
+	s.sack = nil
+	// RACK: the first two were sent before the SACKed one; after RACK.rtt
+	// (10 ms, the probe's) plus min_RTT/4 (2.5 ms) since they were sent
+	// they are lost: at once.
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460 @40ms")
+	if c := s.h.Counters(); c.TCPRACKLost != 2 || c.TCPTimeouts != 0 {
+		t.Fatalf("RACK lost %d, timeouts %d; want 2, 0", c.TCPRACKLost, c.TCPTimeouts)
+	}
+	s.inject(seg2(A, 1, 1461, 65535)) // the repair arrives, with the rest
+	s.sack = [][2]uint32{{2921, 4381}}
+	s.sack = nil
+	s.expect("Flags [.], seq 1461:2921, ack 1, win 64000, length 1460")
+	s.inject(seg2(A, 1, 4381, 65535))
+	if c := s.h.Counters(); c.TCPLossProbeRecovery != 1 {
+		t.Fatalf("TCPLossProbeRecovery %d, want 1", c.TCPLossProbeRecovery)
+	}
+	if got := s.c.Info().Cwnd; got >= cwnd {
+		t.Fatalf("cwnd %d after the repaired tail loss, want below %d", got, cwnd)
+	}
+}

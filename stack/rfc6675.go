@@ -75,7 +75,10 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	}
 	rackLost := false
 	if c.rackOn() {
-		rackLost = c.rackOnAck(th.Options.NumSACK > 0 && c.isDSACK(&th.Options, ack)) // rack.go
+		dsack := th.Options.NumSACK > 0 && c.isDSACK(&th.Options, ack)
+		rackLost = c.rackOnAck(dsack) // rack.go
+		c.tlpOnAck(ack, dsack)        // tlp.go
+		defer c.tlpArm()
 	}
 	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
 	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore

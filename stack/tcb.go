@@ -119,8 +119,9 @@ type tcb struct {
 	// Quick-ACK mode (quickack.go).
 	qa quickAckState
 
-	// RACK loss detection (rack.go).
+	// RACK loss detection (rack.go) and the tail loss probe (tlp.go).
 	rack rackState
+	tlp  tlpState
 
 	// Keep-alives and the user timeout (keepalive.go).
 	ka            keepAliveState

@@ -17,12 +17,13 @@ type connTimers struct {
 	keepAt     time.Duration // keep-alive check (keepalive.go)
 	userAt     time.Duration // user timeout (keepalive.go)
 	rackAt     time.Duration // RACK reorder timer (rack.go)
+	ptoAt      time.Duration // tail loss probe (tlp.go)
 	heapAt     time.Duration // at of this conn's live heap entry; 0 = none
 }
 
 func (t *connTimers) earliest() time.Duration {
 	e := time.Duration(0)
-	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd, t.keepAt, t.userAt, t.rackAt} {
+	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd, t.keepAt, t.userAt, t.rackAt, t.ptoAt} {
 		if v != 0 && (e == 0 || v < e) {
 			e = v
 		}
@@ -90,6 +91,13 @@ func (c *Conn) runTimers(now time.Duration) {
 		if c.ackPending() {
 			c.h.counters.TCPDelayedAcks++
 			c.sendAck()
+		}
+	}
+	if t := c.tm.ptoAt; t != 0 && t <= now {
+		c.tm.ptoAt = 0
+		c.onPTO(now)
+		if c.state == StateClosed {
+			return
 		}
 	}
 	if t := c.tm.rackAt; t != 0 && t <= now {

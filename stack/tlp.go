@@ -1,0 +1,107 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// The tail loss probe (RFC 8985 §7), with RACK (TCPConfig.RACK): when the
+// last segments of a flight are lost, no ACK comes back to start RACK or
+// fast recovery, and only the RTO would repair them. Instead, after a probe
+// timeout (PTO) of two SRTTs (plus the worst-case delayed-ACK time, 200 ms,
+// when a single segment is outstanding, and never later than the RTO) with
+// no ACK, the sender sends one segment: new data if the windows allow, else
+// the highest segment sent again. Its ACK, SACKing what arrived, lets RACK
+// find the loss. When the probe was a retransmission and its ACK carries no
+// D-SACK for it, the probe repaired a loss: cwnd is reduced as for one
+// (Linux tcp_process_tlp_ack). One probe per flight; none in recovery or
+// after an RTO.
+
+// DefaultWCDelAckT is RFC 8985's worst-case delayed-ACK time.
+const DefaultWCDelAckT = 200 * time.Millisecond
+
+type tlpState struct {
+	out     bool        // a probe is outstanding
+	endSeq  segment.Seq // SND.MAX after the probe (TLP.end_seq)
+	retrans bool        // the probe was a retransmission
+}
+
+// tlpArm (re)arms the probe timer after data was sent or an ACK processed.
+func (c *Conn) tlpArm() {
+	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.backoff > 0 || c.sndUna == c.sndMax ||
+		(c.state != StateEstablished && c.state != StateCloseWait) {
+		c.tm.ptoAt = 0
+		return
+	}
+	now := c.h.env.Now()
+	pto := time.Second
+	if c.srtt > 0 {
+		pto = 2 * c.srtt
+		if c.flightSize() <= uint32(c.sndMSS) {
+			pto += DefaultWCDelAckT
+		}
+	}
+	if rto := c.tm.rtxAt; rto != 0 && now+pto > rto {
+		pto = rto - now
+	}
+	if pto <= 0 {
+		c.tm.ptoAt = 0
+		return
+	}
+	c.setTimer(&c.tm.ptoAt, now+pto)
+}
+
+// onPTO is the probe timer (TLP_send_probe).
+func (c *Conn) onPTO(now time.Duration) {
+	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.sndUna == c.sndMax ||
+		(c.state != StateEstablished && c.state != StateCloseWait) {
+		return
+	}
+	data := c.dataEnd()
+	sent := false
+	// New data, one segment, if the peer's window has room for it.
+	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(data) {
+		if room := c.sndWnd - min(c.sndWnd, c.sndMax.Sub(c.sndUna)); room > 0 {
+			n := min(data.Sub(c.sndNxt), uint32(c.sndMSS), room)
+			c.sendData(c.sndNxt, n, false)
+			c.tlp.retrans, sent = false, true
+		}
+	}
+	if !sent {
+		// The highest segment sent, again: its data (and the FIN if it was
+		// sent with or after it).
+		end := data.Min(c.sndMax)
+		fin := c.finSent()
+		start := end
+		if end.GreaterThan(c.sndUna) {
+			start = c.sndUna.Max(end.Add(-uint32(c.sndMSS)))
+		}
+		if start == end && !fin {
+			return
+		}
+		c.sendData(start, end.Sub(start), fin)
+		c.tlp.retrans = true
+	}
+	c.h.counters.TCPLossProbes++
+	c.tlp.out, c.tlp.endSeq = true, c.sndMax
+	c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
+}
+
+// tlpOnAck ends a probe episode once an ACK covers the probe
+// (TLP_process_ack), and reduces cwnd when a retransmitted probe repaired a
+// loss.
+func (c *Conn) tlpOnAck(ack segment.Seq, dsack bool) {
+	if !c.tlp.out || ack.LessThan(c.tlp.endSeq) {
+		return
+	}
+	c.tlp.out = false
+	if !c.tlp.retrans || dsack {
+		return // new data, or the original arrived too (spurious)
+	}
+	c.h.counters.TCPLossProbeRecovery++
+	if r, ok := c.cc.(*newReno); ok && !r.recovering {
+		c.ssthresh = r.alg.congestion()
+		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+	}
+}
