@@ -82,6 +82,12 @@ type TCPConfig struct {
 	// linux profile sets it. Default 0: off (RFC 9293 delayed ACKs).
 	QuickAcks int
 
+	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
+	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
+	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux
+	// profile's).
+	ECN int
+
 	// RACK turns on RACK time-based loss detection (RFC 8985 §6, rack.go)
 	// for connections with SACK: recovery starts when a segment sent before
 	// a delivered one is overdue by RTT plus a reordering window, not on
@@ -290,6 +296,9 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 
 	c.applyAckLimitDefaults()
+	if c.ECN < ECNOff || c.ECN > ECNPassive {
+		return fmt.Errorf("stack: TCPConfig.ECN is %d; want ECNOff (0), ECNOn (1) or ECNPassive (2)", c.ECN)
+	}
 	if c.QuickAcks < 0 {
 		return fmt.Errorf("stack: TCPConfig.QuickAcks is %d; it must not be negative (0 turns quick-ACK mode off)", c.QuickAcks)
 	}

@@ -82,6 +82,10 @@ type Counters struct {
 
 	// Keep-alives and the user timeout (keepalive.go).
 	TCPRACKLost          uint64 // segments RACK marked lost (rack.go)
+	TCPECNNegotiated     uint64 // active opens that agreed on ECN (ecn.go)
+	TCPECNCEReceived     uint64 // data segments that arrived marked CE
+	TCPECNEceReceived    uint64 // ACKs with ECE
+	TCPECNReductions     uint64 // cwnd reductions for ECE (once per window)
 	TCPLossProbes        uint64 // tail loss probes sent (tlp.go)
 	TCPLossProbeRecovery uint64 // losses a retransmitted probe repaired
 	TCPKeepAlive         uint64 // keep-alive probes sent

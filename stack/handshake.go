@@ -174,6 +174,11 @@ func (c *Conn) sendSyn() {
 		offerTS = c.tsOK     // RFC 7323 §3.2: likewise
 	}
 	th.Options.SACKPermitted = offerSACK
+	if c.state == StateSynReceived {
+		c.ecnSYNACK(&th)
+	} else {
+		c.ecnSYN(&th)
+	}
 	c.synTimestamps(&th, offerTS)
 	if offerWS {
 		th.Options.HasWindowScale = true
@@ -250,6 +255,9 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 	c.rcvNxt = th.Seq.Add(1)
 	c.rcvAdv = c.rcvNxt // nothing advertised yet; rcvAdv must start in the peer's sequence space
 	c.processSynOptions(&th.Options)
+	if ackOK {
+		c.ecnActive(th) // ecn.go
+	}
 	if ackOK {
 		// Our SYN is acknowledged: ESTABLISHED. The window of a SYN-ACK is
 		// not scaled (RFC 7323 §2.2).

@@ -71,6 +71,8 @@ type Host struct {
 	sending  bool          // inside Link.Send
 	deferred []deferredPkt // packets delivered from inside Link.Send, processed in exit
 	rx       rxScratch
+	rxECN    uint8 // the ECN field of the packet being processed (ecn.go)
+	txECN    uint8 // the ECN field of the next packet emitted; reset after it
 
 	depth    int     // nesting of public entry points (enter/exit)
 	flushing bool    // notifications are being delivered

@@ -189,6 +189,9 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 	}
 
 	// Seventh and eighth: text and FIN.
+	if len(payload) > 0 {
+		c.ecnReceived(th) // ecn.go: CE and CWR
+	}
 	if len(payload) > 0 || fin {
 		c.processText(seq, payload, fin)
 		if c.state == StateClosed {
@@ -259,6 +262,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
+	c.ecnAck(th)    // ecn.go: ECE
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
 	win := uint32(th.Window) << c.sndWndShift
 	switch {

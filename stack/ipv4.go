@@ -245,6 +245,7 @@ func (h *Host) deliverOpt(ifIndex int, pkt []byte, intact bool) {
 		return
 	}
 	h.counters.IPDelivered++
+	h.rxECN = v[1] & 3 // the IP ECN field, for ecn.go
 	h.tcpInput(ifIndex, src, dst, addrSum(v[12:16], v[16:20]), v.Payload(), intact)
 }
 
@@ -315,7 +316,8 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 		h.counters.IPSendErrors++
 		return false
 	}
-	putIPv4Header(b[:ippacket.HeaderLen], id, h.cfg.TTL, s, d, addrs, len(b)-ippacket.HeaderLen)
+	putIPv4Header(b[:ippacket.HeaderLen], id, h.cfg.TTL, h.txECN, s, d, addrs, len(b)-ippacket.HeaderLen)
+	h.txECN = 0 // one packet only (ecn.go sets it before emit)
 	seg := b[ippacket.HeaderLen:]
 	// The checksum field is zero (th.Checksum above), so summing the whole
 	// segment gives the same value as segment.Checksum.
@@ -368,24 +370,24 @@ func pseudoHeaderSum(addrs uint32, length int) uint16 {
 // ippacket.Header.Encode writes for the same fields; this runs for every
 // packet, without the codec's generic checks (the total length must fit,
 // which emit checks). addrs is addrSum(s, d).
-func appendIPv4Header(dst []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint32, payloadLen int) []byte {
+func appendIPv4Header(dst []byte, id uint16, ttl, ecn uint8, s, d [4]byte, addrs uint32, payloadLen int) []byte {
 	dst = append(dst, make([]byte, ippacket.HeaderLen)...)
-	putIPv4Header(dst[len(dst)-ippacket.HeaderLen:], id, ttl, s, d, addrs, payloadLen)
+	putIPv4Header(dst[len(dst)-ippacket.HeaderLen:], id, ttl, ecn, s, d, addrs, payloadLen)
 	return dst
 }
 
 // putIPv4Header writes appendIPv4Header's 20 bytes into b[:20], in place.
-func putIPv4Header(b []byte, id uint16, ttl uint8, s, d [4]byte, addrs uint32, payloadLen int) {
+func putIPv4Header(b []byte, id uint16, ttl, ecn uint8, s, d [4]byte, addrs uint32, payloadLen int) {
 	total := uint16(ippacket.HeaderLen + payloadLen)
 	const verIHL = ippacket.Version<<4 | ippacket.HeaderLen/4
 	const flags = ippacket.FlagDF << 5
 	// RFC 1071: the ones' complement sum of the header's ten 16-bit words
 	// (the checksum word is zero), complemented. The version word makes the
 	// sum non-zero, so the result is the same as ippacket.Checksum's.
-	cs := ^fold16(verIHL<<8 + uint32(total) + uint32(id) + flags<<8 +
+	cs := ^fold16(verIHL<<8 + uint32(ecn&3) + uint32(total) + uint32(id) + flags<<8 +
 		(uint32(ttl)<<8 | ippacket.ProtocolTCP) + addrs)
 	b = b[:ippacket.HeaderLen]
-	b[0], b[1], b[2], b[3] = verIHL, 0, byte(total>>8), byte(total)
+	b[0], b[1], b[2], b[3] = verIHL, ecn&3, byte(total>>8), byte(total)
 	b[4], b[5], b[6], b[7] = byte(id>>8), byte(id), flags, 0
 	b[8], b[9], b[10], b[11] = ttl, ippacket.ProtocolTCP, byte(cs>>8), byte(cs)
 	copy(b[12:16], s[:])

@@ -33,13 +33,14 @@ func TestInlineHeaderMatchesCodec(t *testing.T) {
 			id, ttl, n = 0xffff, 0xff, 65515
 		}
 		src, dst := netip.AddrFrom4(a), netip.AddrFrom4(b)
-		ip := ippacket.Header{ID: id, Flags: ippacket.FlagDF, TTL: ttl, Protocol: ippacket.ProtocolTCP, Src: src, Dst: dst}
+		ecn := uint8(r.IntN(4)) // the ECN field (ecn.go)
+		ip := ippacket.Header{ID: id, ECN: ecn, Flags: ippacket.FlagDF, TTL: ttl, Protocol: ippacket.ProtocolTCP, Src: src, Dst: dst}
 		want, err := ip.Encode(nil, n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		addrs := addrSum(a[:], b[:])
-		if got := appendIPv4Header(nil, id, ttl, a, b, addrs, n); !bytes.Equal(got, want) {
+		if got := appendIPv4Header(nil, id, ttl, ecn, a, b, addrs, n); !bytes.Equal(got, want) {
 			t.Fatalf("%v > %v id %d ttl %d len %d: header %x, codec %x", src, dst, id, ttl, n, got, want)
 		}
 		m := r.IntN(70000)

@@ -250,6 +250,7 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	c.rcvNxt = th.Seq.Add(1)
 	c.rcvAdv = c.rcvNxt // sendSyn moves it to the right edge it advertises
 	c.processSynOptions(&th.Options)
+	c.ecnPassive(th)             // ecn.go
 	c.sndWnd = uint32(th.Window) // RFC 7323 §2.2: the window in a SYN is never scaled
 	c.sndWl1, c.sndWl2 = th.Seq, c.iss
 	c.state = StateSynReceived

@@ -155,6 +155,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	}
 	th.Window = c.windowToAdvertise()
 	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.sndMSS-int(n))) // the packet must still fit the MTU
+	c.ecnStamp(&th, n > 0 && !seq.LessThan(c.sndMax))                         // ecn.go: ECE, CWR, ECT(0) on new data
 	p1, p2 := c.sndBuf.slices(int(seq.Sub(c.sndBufStart)), int(n))
 	next := seq.Add(n)
 	if fin {
@@ -222,6 +223,7 @@ func (c *Conn) sendAck() {
 	}
 	th := segment.Header{Seq: c.sndMax, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
+	c.ecnStamp(&th, false)                       // ecn.go: ECE while echoing
 	room := min(segment.MaxOptionsLen, c.rcvMSS) // the bare ACK must fit the interface MTU
 	if c.tsOK {
 		room -= tsOptLen // with TSopt beside the blocks

@@ -104,6 +104,7 @@ type seg struct {
 	// RFC 7323 timestamps option when ts is set (TSecr is absolute).
 	ts           bool
 	tsval, tsecr uint32
+	ecn          uint8 // the IP ECN field (3: CE)
 }
 
 func (s *script) inject(g seg) {
@@ -133,7 +134,7 @@ func (s *script) inject(g seg) {
 		th.Options.HasTimestamps, th.Options.TSVal, th.Options.TSEcr = true, g.tsval, g.tsecr
 	}
 	p := segment.Packet{
-		IP:      ippacket.Header{TTL: 64, Protocol: ippacket.ProtocolTCP, Src: s.peer.Addr(), Dst: s.local.Addr(), Flags: ippacket.FlagDF},
+		IP:      ippacket.Header{TTL: 64, ECN: g.ecn, Protocol: ippacket.ProtocolTCP, Src: s.peer.Addr(), Dst: s.local.Addr(), Flags: ippacket.FlagDF},
 		TCP:     th,
 		Payload: g.data,
 	}

@@ -119,6 +119,9 @@ type tcb struct {
 	// Quick-ACK mode (quickack.go).
 	qa quickAckState
 
+	// ECN (ecn.go).
+	ecn ecnState
+
 	// RACK loss detection (rack.go) and the tail loss probe (tlp.go).
 	rack rackState
 	tlp  tlpState

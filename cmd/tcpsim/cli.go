@@ -49,6 +49,8 @@ type options struct {
 	nodelay        bool
 	delayedAck     flagval.OnOff
 	cc             ccFlag // --cc (cc.go)
+	ecn            flagval.OnOff
+	ecnGiven       bool
 	profile        profileFlag
 
 	timestamps flagval.OnOff
@@ -124,6 +126,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.profile, "profile", "TCP defaults: linux (Linux 6.x as tcpsim models it: CUBIC, quick-ACK, RTO 200 ms to 120 s) or rfc (the RFCs' text: NewReno, RTO 1 s to 60 s, MSL 2 min)")
 
 	fs.Var(&o.timestamps, "timestamps", "RFC 7323 timestamps (PAWS, RTT measurement) on or off")
+	fs.Var(&o.ecn, "ecn", "ECN (RFC 3168) on both hosts: on (ask and accept) or off; by default the profile's (linux: accept only, as Linux)")
 
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
@@ -137,6 +140,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if o.hex {
 		o.verbose = true
 	}
+	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
 	if fs.Changed("queue") && o.qdisc.Q != nil {
 		return fmt.Errorf("--queue %d and --qdisc %q are exclusive: give the discipline's limit (e.g. --qdisc \"%s limit %d\")", o.queue.V, o.qdisc.Q.QdiscName(), o.qdisc.Q.QdiscName(), o.queue.V)
 	}

@@ -65,3 +65,22 @@ func TestQdiscFlagTransfer(t *testing.T) {
 		t.Errorf("no fq_codel drops reported:\n%s", out)
 	}
 }
+
+// ECN end to end: through CoDel with ECN marking, --ecn on turns its drops
+// into CE marks that the sender answers without retransmitting; --ecn off
+// leaves CoDel dropping.
+func TestECNThroughCoDel(t *testing.T) {
+	args := []string{"transfer", "--size", "4MB", "--rate", "10mbit", "--delay", "10ms", "--sndbuf", "1MiB", "--rcvbuf", "1MiB", "--qdisc", "codel ecn"}
+	on := runOK(t, append(args, "--ecn", "on")...)
+	off := runOK(t, append(args, "--ecn", "off")...)
+	if !strings.Contains(on, "retransmits  client 0, server 0") || !strings.Contains(on, "link faults  none") {
+		t.Errorf("--ecn on: want no retransmission and no drop:\n%s", on)
+	}
+	if !strings.Contains(off, "dropped (codel)") {
+		t.Errorf("--ecn off: want CoDel drops:\n%s", off)
+	}
+	v := runOK(t, append(args, "--ecn", "on", "-v", "--size", "1MB")...)
+	if !strings.Contains(v, "MARKED CE") || !strings.Contains(v, "Flags [.E]") {
+		t.Errorf("-v shows no CE mark or ECE echo")
+	}
+}

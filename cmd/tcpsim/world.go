@@ -186,6 +186,12 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		tcp.CongestionControl = string(o.cc)
 	}
 	tcp.DisableTimestamps = !bool(o.timestamps) // --timestamps off (issue 10, item 2)
+	if o.ecnGiven {
+		tcp.ECN = stack.ECNOff
+		if o.ecn {
+			tcp.ECN = stack.ECNOn
+		}
+	}
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}

@@ -1,0 +1,119 @@
+package stack
+
+import "github.com/tcpsim/tcpsim/segment"
+
+// Explicit Congestion Notification (RFC 3168 §6.1), when TCPConfig.ECN
+// allows it:
+//
+//   - Negotiation: an active open with ECN = ECNOn sends an ECN-setup SYN
+//     (ECE and CWR); a listener with ECN ≥ ECNOn or ECNPassive answers an
+//     ECN-setup SYN with an ECN-setup SYN-ACK (ECE alone), and then both
+//     ends use ECN. Linux's default is ECNPassive (tcp_ecn=2): it accepts,
+//     it does not ask; the linux profile does the same.
+//   - The sender marks new data segments ECT(0) in the IP header; never
+//     SYNs, pure ACKs, window probes or retransmissions (§6.1.5).
+//   - A router or queue discipline that would drop an ECT packet marks it
+//     CE instead (sim's queue disciplines do). The receiver then sets ECE on
+//     every ACK until a data segment with CWR arrives (§6.1.3).
+//   - The sender reacts to ECE as to a loss, at most once per window of
+//     data (§6.1.2): ssthresh from the congestion controller, cwnd =
+//     ssthresh, and CWR on its next new data segment. Nothing is resent.
+
+// ECN settings of TCPConfig.ECN.
+const (
+	ECNOff     = 0 // no ECN (the zero config)
+	ECNOn      = 1 // ask for ECN on active opens, accept it on passive ones
+	ECNPassive = 2 // accept ECN when the peer asks (Linux's default)
+)
+
+type ecnState struct {
+	ok         bool        // both SYNs negotiated ECN
+	echo       bool        // receiver: CE seen, ECE on our ACKs until CWR arrives
+	cwrPending bool        // sender: the next new data segment carries CWR
+	recover    segment.Seq // sender: no new reduction until SND.UNA passes it
+	reduced    bool        // recover is set
+}
+
+// ecnSYN adds ECE and CWR to an active open's SYN when ECN is asked for.
+func (c *Conn) ecnSYN(th *segment.Header) {
+	if c.h.cfg.ECN == ECNOn {
+		th.Flags |= segment.FlagECE | segment.FlagCWR
+	}
+}
+
+// ecnPassive records a SYN's ECN request on a passive open; the SYN-ACK
+// (ecnSYNACK) answers it.
+func (c *Conn) ecnPassive(syn *segment.Header) {
+	ask := syn.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE|segment.FlagCWR
+	c.ecn.ok = ask && c.h.cfg.ECN != ECNOff
+}
+
+// ecnSYNACK adds ECE to a passive open's SYN-ACK when ECN was agreed.
+func (c *Conn) ecnSYNACK(th *segment.Header) {
+	if c.ecn.ok {
+		th.Flags |= segment.FlagECE
+	}
+}
+
+// ecnActive reads the SYN-ACK of an active open: ECN is in use when we
+// asked and the SYN-ACK carries ECE without CWR.
+func (c *Conn) ecnActive(synack *segment.Header) {
+	c.ecn.ok = c.h.cfg.ECN == ECNOn && synack.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE
+	if c.ecn.ok {
+		c.h.counters.TCPECNNegotiated++
+	}
+}
+
+// ecnReceived is the receiver's part, for each data segment accepted: CE
+// starts echoing, CWR (the sender reacted) stops it. The ECN field of the
+// packet is h.rxECN.
+func (c *Conn) ecnReceived(th *segment.Header) {
+	if !c.ecn.ok {
+		return
+	}
+	if th.Flags&segment.FlagCWR != 0 {
+		c.ecn.echo = false
+	}
+	if c.h.rxECN == 3 { // CE
+		c.h.counters.TCPECNCEReceived++
+		c.ecn.echo = true
+		c.ackNow = true // let the sender know at once
+	}
+}
+
+// ecnAck is the sender's part, for each acceptable ACK: ECE reduces cwnd
+// once per window.
+func (c *Conn) ecnAck(th *segment.Header) {
+	if !c.ecn.ok || th.Flags&segment.FlagECE == 0 || th.Flags&segment.FlagSYN != 0 {
+		return
+	}
+	c.h.counters.TCPECNEceReceived++
+	if c.ecn.reduced && !c.sndUna.GreaterThan(c.ecn.recover) {
+		return // already reduced for this window
+	}
+	c.ecn.reduced, c.ecn.recover = true, c.sndMax
+	c.ecn.cwrPending = true
+	if r, ok := c.cc.(*newReno); ok && !r.recovering {
+		c.ssthresh = r.alg.congestion()
+		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+		c.h.counters.TCPECNReductions++
+	}
+}
+
+// ecnStamp marks an outgoing segment: ECE on the receiver's ACKs while
+// echoing, CWR and ECT(0) on new data.
+func (c *Conn) ecnStamp(th *segment.Header, newData bool) {
+	if !c.ecn.ok {
+		return
+	}
+	if c.ecn.echo && th.Flags&segment.FlagACK != 0 {
+		th.Flags |= segment.FlagECE
+	}
+	if newData {
+		c.h.txECN = 2 // ECT(0)
+		if c.ecn.cwrPending {
+			th.Flags |= segment.FlagCWR
+			c.ecn.cwrPending = false
+		}
+	}
+}
