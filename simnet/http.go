@@ -138,6 +138,11 @@ func (n *Net) shutdown() error {
 		c.inner.Close()
 	}
 	n.loop.Close()
+	n.mu.Lock()
+	if n.stalled != nil && n.t == nil {
+		errs = append(errs, n.stalled)
+	}
+	n.mu.Unlock()
 	if n.opts.Driver == Tasks {
 		n.w.Close() // ends the tasks of calls still parked
 	}

@@ -140,8 +140,8 @@ type Net struct {
 	watchWG sync.WaitGroup
 	servers []*server
 	clients []*http.Client
-	rts     int // round trips in progress on the kit's HTTP clients
-	stalled bool
+	rts     int   // round trips in progress on the kit's HTTP clients
+	stalled error // the stall report, when the check fired
 
 	// scheduler context only (read by the control faults, written
 	// through loop.Call)
@@ -172,6 +172,11 @@ func New(t testing.TB, opts Options) *Net {
 	})
 	return n
 }
+
+// Start creates a network outside a test (examples, tools): the same as
+// New without t. Call Close when done; it returns the stall report, if the
+// stall check fired.
+func Start(opts Options) (*Net, error) { return start(nil, opts) }
 
 func start(t testing.TB, opts Options) (*Net, error) {
 	if err := opts.Link.Validate(); err != nil {

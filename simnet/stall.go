@@ -1,6 +1,7 @@
 package simnet
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -90,7 +91,13 @@ func (n *Net) watch() {
 			continue
 		}
 		if time.Since(since)+tick >= n.opts.StallAfter {
-			n.t.Error(n.stallReport(time.Since(since) + tick))
+			rep := n.stallReport(time.Since(since) + tick)
+			n.mu.Lock()
+			n.stalled = errors.New(rep)
+			n.mu.Unlock()
+			if n.t != nil {
+				n.t.Error(rep)
+			}
 			n.breakStall()
 			return
 		}
@@ -101,7 +108,6 @@ func (n *Net) watch() {
 // calls return net.ErrClosed and the test can end.
 func (n *Net) breakStall() {
 	n.mu.Lock()
-	n.stalled = true
 	var conns []*Conn
 	var lns []*Listener
 	for _, h := range n.order {
