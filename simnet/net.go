@@ -347,15 +347,9 @@ func (n *Net) lookup(what, name string) (*Host, error) {
 	if err := n.usable(); err != nil {
 		return nil, err
 	}
-	// build serialises host creation and restarts. It is a channel, not a
-	// mutex: a goroutine waiting on it is durably blocked in a synctest
-	// bubble, so the fake clock can move the loop that does the work. n.mu
-	// is never held across loop.Call for the same reason.
-	n.build <- struct{}{}
-	defer func() { <-n.build }()
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	if h, ok := n.hosts[name]; ok {
-		n.mu.Unlock()
 		return h, nil
 	}
 	return nil, fmt.Errorf("simnet: %s: no host named %q (hosts: %s); create it with n.Host(%q) first", what, name, n.hostNames(), name)

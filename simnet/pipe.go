@@ -32,6 +32,9 @@ func (n *Net) Pipe(from, to string) (net.Conn, net.Conn, error) {
 	if from == to {
 		return nil, nil, fmt.Errorf("simnet: Pipe(%q, %q): name two different hosts", from, to)
 	}
+	if err := n.Host(from).err; err != nil { // from first: it gets the lower address
+		return nil, nil, err
+	}
 	ln, err := n.Host(to).Listen(":0")
 	if err != nil {
 		return nil, nil, err
