@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -206,7 +207,7 @@ func (h *Host) dial(ctx context.Context, network, address, role string) (net.Con
 	c, err := h.n.netDial(inc, ctx, network, address)
 	h.n.end(o)
 	if err != nil {
-		return nil, err
+		return nil, h.n.explainDial(address, err)
 	}
 	return h.n.track(inc, c, role), nil
 }
@@ -300,4 +301,41 @@ func (h *Host) Restart() {
 	n.mu.Lock()
 	h.inc = inc
 	n.mu.Unlock()
+}
+
+// explainDial adds what the kit knows to a dial error: which ports the
+// target listens on when it refused, that it is down when it timed out.
+// The error still matches what it wrapped (errors.Is, errors.As).
+func (n *Net) explainDial(address string, err error) error {
+	name, port, serr := net.SplitHostPort(address)
+	if serr != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	target := n.hosts[name]
+	if a, perr := netip.ParseAddr(name); perr == nil {
+		target = n.hostByAddr(a)
+	}
+	if target == nil {
+		return err
+	}
+	switch {
+	case target.inc == nil || target.inc.down:
+		return fmt.Errorf("%w (simnet: host %q is down: it crashed; call Restart)", err, target.name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		var ports []string
+		for l := range target.inc.listeners {
+			if a, ok := l.Addr().(*net.TCPAddr); ok {
+				ports = append(ports, ":"+strconv.Itoa(a.Port))
+			}
+		}
+		sort.Strings(ports)
+		listens := "nothing"
+		if len(ports) > 0 {
+			listens = strings.Join(ports, ", ")
+		}
+		return fmt.Errorf("%w (simnet: nothing listens on %s:%s; host %q listens on %s: call n.Host(%q).Listen(\":%s\") or Serve first)", err, target.name, port, target.name, listens, target.name, port)
+	}
+	return err
 }

@@ -119,6 +119,10 @@ func TestMisuseErrors(t *testing.T) {
 		if _, err := n.Host("server").Listen("80"); err == nil || !strings.Contains(err.Error(), `give ":port"`) {
 			t.Errorf("Listen(\"80\"): %v", err)
 		}
+		_, err = n.Host("client").Dial("server:81")
+		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), `host "server" listens on :80: call n.Host("server").Listen(":81") or Serve first`) {
+			t.Errorf("dial to a closed port: %v", err)
+		}
 		var zero simnet.Net
 		if _, err := zero.Host("x").Dial("y:1"); err == nil || !strings.Contains(err.Error(), "simnet.New(t, simnet.Options{})") {
 			t.Errorf("zero Net: %v", err)
@@ -219,8 +223,14 @@ func TestSetDelayAndRate(t *testing.T) {
 // A silent crash: the peer hears nothing until it sends to the restarted
 // host, whose fresh stack resets the stale connection.
 func TestSilentCrashRestart(t *testing.T) {
+	for _, d := range []simnet.Driver{simnet.Goroutines, simnet.Tasks} {
+		t.Run(map[simnet.Driver]string{simnet.Goroutines: "goroutines", simnet.Tasks: "tasks"}[d], func(t *testing.T) { silentCrashRestart(t, d) })
+	}
+}
+
+func silentCrashRestart(t *testing.T, d simnet.Driver) {
 	synctest.Test(t, func(t *testing.T) {
-		n := simnet.New(t, simnet.Options{Link: simnet.Link{Delay: 5 * time.Millisecond}})
+		n := simnet.New(t, simnet.Options{Driver: d, Link: simnet.Link{Delay: 5 * time.Millisecond}})
 		c, s, err := n.Pipe("client", "server")
 		if err != nil {
 			t.Fatal(err)
