@@ -310,3 +310,39 @@ func TestDeterministic(t *testing.T) {
 	}
 	t.Logf("%v, %+v", d1, s1)
 }
+
+// A test that closes nothing: raw connections, a listener with a goroutine
+// in Accept, an HTTP client with a keep-alive connection and its server.
+// synctest.Test waits for every goroutine of the bubble after the clean-up;
+// if the kit's clean-up left one blocked, the test would die in synctest's
+// deadlock panic instead of passing.
+func TestForgottenCloses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := simnet.New(t, simnet.Options{Link: simnet.Link{Delay: 5 * time.Millisecond}})
+		ln, err := n.Host("server").Listen(":7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go io.Copy(io.Discard, c) // reads until the client's FIN
+			}
+		}()
+		c, err := n.Host("client").Dial("server:7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("never closed"))
+		n.Host("server").Serve(":80", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+		resp, err := n.Host("client").HTTPClient().Get("http://server/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close() // the keep-alive connection stays open, idle
+	})
+}
