@@ -23,14 +23,18 @@ func (n *Net) begin(o *op) *op {
 	o.since = time.Now()
 	n.mu.Lock()
 	n.ops[o] = struct{}{}
-	if len(n.ops) == 1 {
-		select {
-		case n.busy <- struct{}{}:
-		default:
-		}
-	}
+	n.poke()
 	n.mu.Unlock()
 	return o
+}
+
+// poke wakes the stall check, which sleeps on n.busy while no waiting call
+// could be a stall. It never blocks.
+func (n *Net) poke() {
+	select {
+	case n.busy <- struct{}{}:
+	default:
+	}
 }
 
 func (n *Net) end(o *op) {

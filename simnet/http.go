@@ -33,6 +33,7 @@ func (h *Host) Serve(address string, handler http.Handler) (*http.Server, error)
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
 		n.rts++
+		n.poke()
 		n.mu.Unlock()
 		defer func() {
 			n.mu.Lock()
@@ -76,6 +77,7 @@ type roundTripper struct {
 func (r *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.n.mu.Lock()
 	r.n.rts++
+	r.n.poke()
 	r.n.mu.Unlock()
 	defer func() {
 		r.n.mu.Lock()

@@ -234,6 +234,8 @@ func (n *Net) describe() []string {
 			head := fmt.Sprintf("%s: %s%s on %s → %s [%v, %d bytes unread, %d unsent] for %v", o.host, o.what, role, name(la), name(ra), me.state, me.unread, me.unsent, waited)
 			var why string
 			switch {
+			case c.role != "" && o.what == "Read" && !pv.nobody:
+				why = "net/http's own read on this connection (the response, a next request, or a hang-up); it waits for the calls below"
 			case pv.nobody:
 				why = fmt.Sprintf("%s has no such connection (it crashed, reset it, or closed it long ago)", peer)
 			case o.what == "Write":
