@@ -287,6 +287,12 @@ func (c *Conn) recoverySend() {
 		if c.sendOne() { // rule (2): new data, as the windows allow
 			continue
 		}
+		if c.rackOn() {
+			// RACK decides what is lost; rules (3) and (4) would resend holes
+			// whose segments are still in flight (a queue that delays them is
+			// not a loss). Linux resends only what it marked lost.
+			return
+		}
 		if s, n, ok := c.nextHole(false); ok { // rule (3)
 			c.recoveryRetransmit(s, n, false)
 			c.rtxNext = s.Add(n)
