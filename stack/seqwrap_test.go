@@ -206,6 +206,9 @@ func TestSeqMarksPast2To32(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 4.3 GB (about 3 s); skipped in -short mode")
 	}
+	if raceEnabled {
+		t.Skip("moves 4.3 GB: minutes under the race detector; the plain go test ./... runs it")
+	}
 	r := newWrapRig(t)
 	r.smallWriteAtOnce("at the start") // sets the small-segment mark
 	r.lossRecoveredFast("at the start")
