@@ -82,6 +82,13 @@ type TCPConfig struct {
 	// linux profile sets it. Default 0: off (RFC 9293 delayed ACKs).
 	QuickAcks int
 
+	// CwndLimitedGrowth lets cwnd grow only while the sender uses it, as
+	// Linux's tcp_is_cwnd_limited: in slow start up to twice the largest
+	// flight of the last window, in congestion avoidance only when the
+	// flight reached cwnd (cwndlimit.go). The linux profile sets it.
+	// Default off: every ACK of new data may grow cwnd (RFC 5681).
+	CwndLimitedGrowth bool
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux

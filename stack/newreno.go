@@ -65,7 +65,9 @@ func (r *newReno) onAck(acked uint32) bool {
 		return true
 	}
 	c.dupAcks = 0
-	r.alg.increase(acked) // slow start or congestion avoidance
+	if c.cwndMayGrow() { // cwndlimit.go
+		r.alg.increase(acked) // slow start or congestion avoidance
+	}
 	return false
 }
 

@@ -193,7 +193,8 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		c.sndMax = next
 	}
 	if newData {
-		c.tlpArm() // tlp.go
+		c.tlpArm()       // tlp.go
+		c.cwndValidate() // cwndlimit.go
 	}
 }
 

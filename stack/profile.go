@@ -38,6 +38,7 @@ var profiles = map[string]func() TCPConfig{
 			CongestionControl: CCCubic,
 			QuickAcks:         DefaultQuickAcks,
 			RACK:              true,
+			CwndLimitedGrowth: true,
 			ECN:               ECNPassive,
 			RTOInitial:        time.Second,
 			RTOMin:            200 * time.Millisecond,

@@ -31,3 +31,26 @@ func TestProfiles(t *testing.T) {
 		}
 	}
 }
+
+// With CwndLimitedGrowth, an application that sends half of what cwnd
+// allows does not grow cwnd (Linux's tcp_is_cwnd_limited: slow start up to
+// twice the largest flight); without it, every ACK of new data does.
+func TestCwndLimitedGrowth(t *testing.T) {
+	for _, limit := range []bool{false, true} {
+		cfg := scriptCfg()
+		cfg.CwndLimitedGrowth = limit
+		s := newScript(t, cfg)
+		s.passiveOpen()
+		iw := s.c.Info().Cwnd
+		s.c.Write(data(5 * 1460)) // half of the initial window of 10
+		s.inject(seg{flags: A, seq: 1, ack: 2*1460 + 1, win: 65535})
+		s.inject(seg{flags: A, seq: 1, ack: 4*1460 + 1, win: 65535})
+		got := s.c.Info().Cwnd
+		switch {
+		case limit && got != iw:
+			t.Errorf("limited: cwnd %d after ACKs of an app-limited flight of 5, want %d", got, iw)
+		case !limit && got <= iw:
+			t.Errorf("not limited: cwnd %d, want growth above %d", got, iw)
+		}
+	}
+}

@@ -122,6 +122,9 @@ type tcb struct {
 	// ECN (ecn.go).
 	ecn ecnState
 
+	// Whether the sender uses cwnd (cwndlimit.go).
+	cwu cwndUse
+
 	// RACK loss detection (rack.go) and the tail loss probe (tlp.go).
 	rack rackState
 	tlp  tlpState

@@ -1,0 +1,48 @@
+package stack
+
+import "github.com/tcpsim/tcpsim/segment"
+
+// cwnd grows only while the sender uses it, as Linux does
+// (tcp_cwnd_validate and tcp_is_cwnd_limited), when
+// TCPConfig.CwndLimitedGrowth is on (the linux profile sets it): an
+// application that sends less than cwnd allows gets no larger window for it,
+// so that a burst after an app-limited period is not bigger than the path
+// has seen. Each window of data (until SND.UNA passes the SND.NXT recorded
+// when the window began) remembers whether the flight reached cwnd and the
+// largest flight. In slow start cwnd may still grow to twice that largest
+// flight; in congestion avoidance only if the flight reached cwnd. RFC 7661
+// describes a different scheme (new CWV) for the same problem.
+
+type cwndUse struct {
+	limited  bool        // the flight reached cwnd in the current window
+	maxOut   uint32      // the largest flight in the current window
+	usageSeq segment.Seq // the current window ends when SND.UNA passes it
+	set      bool
+}
+
+// cwndValidate runs after new data was sent.
+func (c *Conn) cwndValidate() {
+	if !c.h.cfg.CwndLimitedGrowth {
+		return
+	}
+	u := &c.cwu
+	out := c.flightSize()
+	limited := out+uint32(c.sndMSS) > c.cwnd // no room for another full segment
+	if !u.set || !c.sndUna.LessThan(u.usageSeq) || limited || !u.limited && out > u.maxOut {
+		u.limited, u.maxOut, u.usageSeq, u.set = limited, out, c.sndNxt, true
+	}
+}
+
+// cwndMayGrow reports whether an ACK may grow cwnd (tcp_is_cwnd_limited).
+func (c *Conn) cwndMayGrow() bool {
+	if !c.h.cfg.CwndLimitedGrowth || !c.cwu.set {
+		return true
+	}
+	if c.cwu.limited {
+		return true
+	}
+	if c.cwnd < c.ssthresh { // slow start: up to twice the largest flight
+		return c.cwnd < 2*c.cwu.maxOut
+	}
+	return false
+}
