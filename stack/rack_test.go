@@ -9,8 +9,8 @@ import (
 // close cleanly, for many seeds (transfer checks hashes and clean close).
 func TestRACKTransfers(t *testing.T) {
 	n := uint64(60)
-	if testing.Short() {
-		n = 10
+	if testing.Short() || raceEnabled {
+		n = 10 // the plain go test ./... runs all 60
 	}
 	for _, f := range []faults{
 		{loss: 0.02},
