@@ -119,22 +119,44 @@ func TestReadWrite(t *testing.T) {
 	}
 	defer pc.Close()
 
-	// Kernel → device.
+	// Kernel → device. The device's carrier comes up asynchronously after
+	// it is opened, and the kernel drops what it routes to a device without
+	// carrier, so the datagram is sent again until it is read (the kernel
+	// may also send other packets, such as IPv6 router solicitations, which
+	// are skipped). A watchdog closes the device rather than let the test
+	// hang if nothing ever arrives.
 	to := net.UDPAddrFromAddrPort(netip.AddrPortFrom(simAddr, 9))
-	if _, err := pc.WriteTo([]byte("hello tun"), to); err != nil {
-		t.Fatal(err)
-	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			pc.WriteTo([]byte("hello tun"), to)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	watchdog := time.AfterFunc(20*time.Second, func() { d.Close() })
 	buf := make([]byte, d.MTU())
-	n, err := d.ReadPacket(buf)
-	if err != nil {
-		t.Fatal(err)
+	var h ippacket.Header
+	var payload []byte
+	for {
+		n, err := d.ReadPacket(buf)
+		if err != nil {
+			t.Fatalf("no datagram from the kernel within 20 s: %v", err)
+		}
+		h, payload, err = ippacket.Parse(buf[:n])
+		if err == nil && h.Protocol == ippacket.ProtocolUDP {
+			break
+		}
 	}
-	h, payload, err := ippacket.Parse(buf[:n])
-	if err != nil {
-		t.Fatalf("kernel's packet does not parse: %v (% x)", err, buf[:n])
-	}
-	if h.Protocol != ippacket.ProtocolUDP || h.Src != kernelPrefix.Addr() || h.Dst != simAddr ||
-		len(payload) != 8+9 || string(payload[8:]) != "hello tun" {
+	watchdog.Stop()
+	stop <- struct{}{}
+	if h.Src != kernelPrefix.Addr() || h.Dst != simAddr || len(payload) != 8+9 || string(payload[8:]) != "hello tun" {
 		t.Fatalf("read %v payload %q, want UDP 192.0.2.1 > 192.0.2.2 \"hello tun\"", h, payload)
 	}
 
