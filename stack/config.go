@@ -82,6 +82,13 @@ type TCPConfig struct {
 	// linux profile sets it. Default 0: off (RFC 9293 delayed ACKs).
 	QuickAcks int
 
+	// LinuxRTO computes the RTO as Linux does: SRTT + max(4·RTTVAR,
+	// RTOMin), the minimum flooring the variance term, where RFC 6298
+	// floors the sum, max(SRTT + 4·RTTVAR, RTOMin) (rto.go). On a 20 ms path
+	// with a steady RTT that is 220 ms against 200 ms. The linux profile
+	// sets it.
+	LinuxRTO bool
+
 	// CwndLimitedGrowth lets cwnd grow only while the sender uses it, as
 	// Linux's tcp_is_cwnd_limited: in slow start up to twice the largest
 	// flight of the last window, in congestion avoidance only when the

@@ -39,6 +39,7 @@ var profiles = map[string]func() TCPConfig{
 			QuickAcks:         DefaultQuickAcks,
 			RACK:              true,
 			CwndLimitedGrowth: true,
+			LinuxRTO:          true,
 			ECN:               ECNPassive,
 			RTOInitial:        time.Second,
 			RTOMin:            200 * time.Millisecond,

@@ -54,3 +54,25 @@ func TestCwndLimitedGrowth(t *testing.T) {
 		}
 	}
 }
+
+// LinuxRTO floors the variance term (SRTT + max(4·RTTVAR, RTOMin)), RFC
+// 6298 the sum (max(SRTT + 4·RTTVAR, RTOMin)).
+func TestLinuxRTO(t *testing.T) {
+	for _, c := range []struct {
+		linux bool
+		want  time.Duration
+	}{{false, 200 * time.Millisecond}, {true, 0}} { // linux: SRTT + 200 ms, checked as a range
+		cfg := scriptCfg()
+		cfg.LinuxRTO = c.linux
+		s := newScript(t, cfg)
+		s.passiveOpen() // one 10 ms sample: SRTT 10 ms, RTTVAR 5 ms
+		s.c.rttSample(20 * time.Millisecond)
+		s.c.rttSample(20 * time.Millisecond)
+		// SRTT ≈ 12.3 ms, 4·RTTVAR small: RFC 6298 floors the sum at
+		// 200 ms; Linux adds SRTT to the 200 ms floor of the variance term.
+		got := s.c.Info().RTO
+		if c.linux && (got < 210*time.Millisecond || got > 215*time.Millisecond) || !c.linux && got != c.want {
+			t.Errorf("LinuxRTO %v: RTO %v", c.linux, got)
+		}
+	}
+}

@@ -31,8 +31,15 @@ func (c *Conn) rttSample(r time.Duration) {
 		c.rttvar = c.rttvar - c.rttvar/4 + d/4
 		c.srtt = c.srtt - c.srtt/8 + r/8
 	}
-	// RTO <- SRTT + max(G, K*RTTVAR), then (2.4)/(2.5) clamp.
-	c.rto = c.srtt + max(clockGranularity, 4*c.rttvar)
+	// RTO <- SRTT + max(G, K*RTTVAR), then (2.4)/(2.5) clamp. Linux
+	// (TCPConfig.LinuxRTO) floors the variance term instead of the sum:
+	// RTO = SRTT + max(K*RTTVAR, RTOMin) (tcp_rtt_estimator's rttvar_us is
+	// at least tcp_rto_min), so a path's RTT always adds to the minimum.
+	if c.h.cfg.LinuxRTO {
+		c.rto = c.srtt + max(c.h.cfg.RTOMin, 4*c.rttvar)
+	} else {
+		c.rto = c.srtt + max(clockGranularity, 4*c.rttvar)
+	}
 	c.rto = min(max(c.rto, c.h.cfg.RTOMin), c.h.cfg.RTOMax)
 	// A valid sample ends the exponential backoff: the new RTO replaces the
 	// backed-off one (RFC 6298 §5, the note after rule 5.7: a new
