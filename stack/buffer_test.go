@@ -77,3 +77,19 @@ func TestRingArrayPool(t *testing.T) {
 		t.Fatalf("%d bytes kept in the pool under memory pressure", m.pool.bytes)
 	}
 }
+
+// SetSendBuffer resizes a connection's send buffer: a larger one takes more
+// of a write, sizes outside [536, 64 MiB] are refused.
+func TestSetSendBuffer(t *testing.T) {
+	s := newScript(t, scriptCfg()) // 64,000-byte buffers
+	s.passiveOpen()
+	if err := s.c.SetSendBuffer(100); err == nil {
+		t.Fatal("SetSendBuffer(100) accepted")
+	}
+	if err := s.c.SetSendBuffer(200000); err != nil || s.c.SendBuffer() != 200000 {
+		t.Fatalf("SetSendBuffer(200000): %v, size %d", err, s.c.SendBuffer())
+	}
+	if n, _ := s.c.Write(data(300000)); n != 200000 {
+		t.Fatalf("wrote %d bytes into a 200,000-byte buffer", n)
+	}
+}

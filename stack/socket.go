@@ -339,3 +339,24 @@ func (c *Conn) shutdownWrite() {
 func (c *Conn) String() string {
 	return fmt.Sprintf("%v->%v %v", c.key.local, c.key.remote, c.state)
 }
+
+// SetSendBuffer changes the connection's send buffer size (SO_SNDBUF on a
+// connection). Data already queued stays; a buffer smaller than what is
+// queued only stops further writes until it drains below the new size. The
+// size must lie in [536, 64 MiB], as TCPConfig.SendBuffer; the backing
+// array already allocated is never shrunk below its length here.
+func (c *Conn) SetSendBuffer(n int) error {
+	if n < minBuffer || n > maxBuffer {
+		return fmt.Errorf("stack: SetSendBuffer(%d): want %d to %d bytes", n, minBuffer, maxBuffer)
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.sndBuf.limit = max(n, len(c.sndBuf.buf))
+	if c.sndBuf.n < c.sndBuf.limit {
+		c.h.notifyConn(c, EventWritable)
+	}
+	return nil
+}
+
+// SendBuffer is the send buffer's size (what SO_SNDBUF reads).
+func (c *Conn) SendBuffer() int { return c.sndBuf.limit }

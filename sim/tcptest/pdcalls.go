@@ -421,6 +421,13 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetKeepAlive(false)
 		}
 		return done, nil
+	case level == 1 && name == 7 && f.conn != nil:
+		// SO_SNDBUF on a connection: Linux doubles the value it is given
+		// (the other half is its bookkeeping overhead), and so do we.
+		if err := f.conn.SetSendBuffer(int(min(max(2*v, 536), pdMaxBuf))); err != nil {
+			return nil, unsup(fmt.Sprintf(" of %d bytes: %v", v, err))
+		}
+		return done, nil
 	case level == 1 && (name == 7 || name == 8):
 		if r.p != nil {
 			return nil, unsup(" after the host started (tcpsim sizes buffers per host, before any connection)")
@@ -488,6 +495,8 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
+	case level == 1 && name == 7 && f.conn != nil: // SO_SNDBUF of a connection
+		got = int64(f.conn.SendBuffer())
 	case level == 6 && name == 2 && f.conn != nil: // TCP_MAXSEG of a connection: the send MSS
 		got = int64(f.conn.Info().SndMSS)
 	default:
