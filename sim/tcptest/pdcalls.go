@@ -898,7 +898,12 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		tcp.DisableTimestamps = n == 0 // RFC 7323 (Linux 1 and 2 both send them)
 		return pdApplied, nil
 	case "tcp_ecn":
-		return is("0"), nil
+		n, err := num()
+		if err != nil || n < 0 || n > 2 {
+			return 0, fmt.Errorf("sysctl tcp_ecn wants 0, 1 or 2")
+		}
+		tcp.ECN = []int{stack.ECNOff, stack.ECNOn, stack.ECNPassive}[n] // ecn.go: the same three settings
+		return pdApplied, nil
 	case "tcp_fastopen":
 		return is("0", "0x70403", "1"), nil // no TFO: the scripts that use it stop at its option or calls
 	case "tcp_reordering":
