@@ -117,6 +117,9 @@ func transfer(t testing.TB, l net.Listener, dial func(ctx context.Context) (net.
 			return
 		}
 		defer c.Close()
+		// A deadline, so that a stalled transfer fails the test with what
+		// arrived instead of hanging it until the binary's timeout.
+		c.SetDeadline(time.Now().Add(time.Minute))
 		got, err := io.ReadAll(c)
 		if err == nil {
 			_, err = c.Write([]byte("done"))

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
 var (
@@ -184,5 +186,29 @@ func TestClosed(t *testing.T) {
 	}
 	if _, err := a.Dial(context.Background(), netip.MustParseAddrPort("10.0.0.2:1")); err == nil {
 		t.Error("Dial after Close succeeded")
+	}
+}
+
+// TestRACKOption checks that gVisor's loss detection follows Config.RACK:
+// off by default (gVisor's RACK can stall, google/gvisor#6113), RACK-TLP
+// when asked for.
+func TestRACKOption(t *testing.T) {
+	for _, rack := range []bool{false, true} {
+		h, err := New(Config{Addr: netip.MustParsePrefix("10.0.0.1/24"), Out: func([]byte) {}, RACK: rack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got tcpip.TCPRecovery
+		if err := h.Stack().TransportProtocolOption(tcp.ProtocolNumber, &got); err != nil {
+			t.Fatalf("reading TCPRecovery: %v", err)
+		}
+		want := tcpip.TCPRecovery(0)
+		if rack {
+			want = tcpip.TCPRACKLossDetection
+		}
+		if got != want {
+			t.Errorf("Config.RACK=%v: gVisor's TCPRecovery is %v, want %v", rack, got, want)
+		}
+		h.Close()
 	}
 }
