@@ -84,7 +84,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	if fs := r.an.Flows(); len(fs) > 1 {
 		w.s("<h2 id=\"flows\">All ").i(len(fs)).s(" flows</h2>\n")
 		r.writeCDF(&w)
-		r.writeThroughput(&w)
+		r.writeGoodput(&w)
 		if m.Table != nil {
 			writeTable(&w, m.Table)
 		}
@@ -121,8 +121,8 @@ func (r *Recorder) writeCDF(w *buf) {
 	w.s("</svg>\n")
 }
 
-// writeThroughput draws one bar per flow: its goodput.
-func (r *Recorder) writeThroughput(w *buf) {
+// writeGoodput draws one bar per flow: its goodput.
+func (r *Recorder) writeGoodput(w *buf) {
 	fs := r.an.Flows()
 	var top float64
 	g := make([]float64, len(fs))
@@ -133,7 +133,7 @@ func (r *Recorder) writeThroughput(w *buf) {
 		}
 	}
 	c := newChart(720, 320, 0.5, float64(len(fs))+0.5, 0, top*1.1)
-	c.open(w, "throughput", "goodput per flow", "flow", "Mbit/s")
+	c.open(w, "goodput", "goodput per flow", "flow", "Mbit/s")
 	bw := (c.x.p1 - c.x.p0) / float64(len(fs))
 	for i, v := range g {
 		x := c.x.at(float64(i+1)) - bw*0.4
@@ -161,7 +161,7 @@ func writeTable(w *buf, t *Table) {
 
 // Picture is one of the page's graphs as a standalone SVG file.
 type Picture struct {
-	Name string // the graph's id: "ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "throughput"
+	Name string // the graph's id: "ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "goodput"
 	SVG  []byte
 }
 
@@ -183,18 +183,23 @@ func Pictures(page []byte) []Picture {
 		}
 		svg := rest[:j+len("</svg>\n")]
 		rest = rest[len(svg):]
-		id := svg[len(`<svg id="`):]
-		id = id[:bytes.IndexByte(id, '"')]
-		var b bytes.Buffer
-		b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-		// A standalone SVG names its namespace; this is an identifier, not
-		// something fetched.
-		b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg"`)
-		head := bytes.IndexByte(svg, '\n') + 1
-		b.Write(svg[len("<svg"):head])
-		b.WriteString("<style>\nsvg{background:#fff}\n" + style + "</style>\n")
-		b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>` + "\n")
-		b.Write(svg[head:])
-		out = append(out, Picture{Name: string(id), SVG: b.Bytes()})
+		out = append(out, standalone(svg))
 	}
+}
+
+// standalone makes one inline <svg id=...> element a document of its own.
+func standalone(svg []byte) Picture {
+	id := svg[len(`<svg id="`):]
+	id = id[:bytes.IndexByte(id, '"')]
+	var b bytes.Buffer
+	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+	// A standalone SVG names its namespace; this is an identifier, not
+	// something fetched.
+	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg"`)
+	head := bytes.IndexByte(svg, '\n') + 1
+	b.Write(svg[len("<svg"):head])
+	b.WriteString("<style>\nsvg{background:#fff}\n" + style + "</style>\n")
+	b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>` + "\n")
+	b.Write(svg[head:])
+	return Picture{Name: string(id), SVG: b.Bytes()}
 }

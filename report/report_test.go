@@ -294,7 +294,7 @@ func TestReportManyFlows(t *testing.T) {
 	rec, _ := simulate(t, 1, 200<<10, 5, 0, true, Options{MaxFlows: 3, LadderMax: 50})
 	b := page(t, rec)
 	root := decode(t, b)
-	for _, id := range []string{"fct-cdf", "throughput", "tsg-3", "cwnd-3", "rtt-3"} {
+	for _, id := range []string{"fct-cdf", "goodput", "tsg-3", "cwnd-3", "rtt-3"} {
 		if root.find(id) == nil {
 			t.Errorf("no %s", id)
 		}
@@ -302,8 +302,8 @@ func TestReportManyFlows(t *testing.T) {
 	if root.find("tsg-4") != nil || root.find("cwnd-4") != nil {
 		t.Error("flow 4 has a graph with MaxFlows 3")
 	}
-	if n := root.find("throughput").count("rect", regexp.MustCompile("^bar$")); n != 5 {
-		t.Errorf("%d throughput bars for 5 flows", n)
+	if n := root.find("goodput").count("rect", regexp.MustCompile("^bar$")); n != 5 {
+		t.Errorf("%d goodput bars for 5 flows", n)
 	}
 	if n := root.find("ladder").count("line", regexp.MustCompile(`^pkt \w+$`)); n != 50 {
 		t.Errorf("ladder with LadderMax 50 draws %d", n)

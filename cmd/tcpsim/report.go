@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +22,9 @@ import (
 	"github.com/tcpsim/tcpsim/stack"
 )
 
-// --report FILE.html on get and transfer: the run drawn as one HTML page
-// (package report). The recorder reads the event stream and samples each
+// --report FILE.html on get, transfer and run: the run drawn as one HTML
+// page (package report); --plot LIST --out DIR: each graph as a file of
+// its own. The recorder reads the event stream and samples each
 // connection at events; it schedules nothing, so the packets are those of
 // the same run without --report.
 
@@ -28,12 +32,26 @@ import (
 type reportOptions struct {
 	file  string
 	every flagval.Duration
+	// --plot, --out and --plot-format: each graph alone as a file.
+	plot, out string
+	format    string
+	plots     []string // parsed --plot
+	formats   []string // parsed --plot-format
+	stderr    io.Writer
 }
 
-func addReportFlags(fs *pflag.FlagSet, o *options) {
-	o.rep.every = flagval.Duration(rpt.DefaultSampleEvery)
-	fs.StringVar(&o.rep.file, "report", "", "write the run as one self-contained HTML page (ladder, time-sequence graphs, cwnd and RTT over time, flows) to `FILE`")
-	fs.Var(&o.rep.every, "report-every", "with --report: virtual time between two samples of each connection's cwnd, ssthresh, bytes in flight, SRTT and RTO")
+func addReportFlags(fs *pflag.FlagSet, o *options, stderr io.Writer) {
+	o.rep.addFlags(fs, stderr)
+}
+
+func (r *reportOptions) addFlags(fs *pflag.FlagSet, stderr io.Writer) {
+	r.every = flagval.Duration(rpt.DefaultSampleEvery)
+	r.stderr = stderr
+	fs.StringVar(&r.file, "report", "", "write the run as one self-contained HTML page (ladder, time-sequence graphs, cwnd and RTT over time, flows) to `FILE`")
+	fs.Var(&r.every, "report-every", "with --report or --plot: virtual time between two samples of each connection's cwnd, ssthresh, bytes in flight, SRTT and RTO")
+	fs.StringVar(&r.plot, "plot", "", "write each of these graphs as a file of its own: a comma-separated `LIST` of "+strings.Join(rpt.PlotNames, ", ")+", or all")
+	fs.StringVar(&r.out, "out", ".", "with --plot: the `DIR`ectory to write the graphs to (made if missing)")
+	fs.StringVar(&r.format, "plot-format", "svg", "with --plot: svg, png, or svg,png for both")
 }
 
 // validateReport checks the report's flags before the run: a file that
@@ -42,32 +60,69 @@ func (o *options) validateReport(fs *pflag.FlagSet) error {
 	if fs.Lookup("report") == nil {
 		return nil // a command without the report (serve)
 	}
-	if fs.Changed("report-every") && o.rep.file == "" {
-		return errors.New("--report-every needs --report")
+	if tun := fs.Lookup("tun"); tun != nil && tun.Changed && (fs.Changed("report") || fs.Changed("plot")) {
+		return errors.New("--report and --plot do not apply with --tun: they draw simulated runs")
 	}
-	if o.rep.every <= 0 {
-		return fmt.Errorf("--report-every %v: must be positive", time.Duration(o.rep.every))
+	return o.rep.validate(fs)
+}
+
+func (r *reportOptions) validate(fs *pflag.FlagSet) error {
+	if fs.Changed("report-every") && !fs.Changed("report") && !fs.Changed("plot") {
+		return errors.New("--report-every needs --report or --plot")
+	}
+	if r.every <= 0 {
+		return fmt.Errorf("--report-every %v: must be positive", time.Duration(r.every))
+	}
+	for _, f := range []string{"out", "plot-format"} {
+		if fs.Changed(f) && !fs.Changed("plot") {
+			return fmt.Errorf("--%s needs --plot", f)
+		}
+	}
+	if fs.Changed("plot") {
+		ps, err := rpt.ParsePlots(r.plot)
+		if err != nil {
+			return fmt.Errorf("--plot %s: %v", r.plot, err)
+		}
+		r.plots = ps
+		r.formats = nil
+		for _, f := range strings.Split(r.format, ",") {
+			if !slices.Contains(rpt.PlotFormats, f) {
+				return fmt.Errorf("--plot-format %s: unknown format %q: want svg, png, or svg,png", r.format, f)
+			}
+			if !slices.Contains(r.formats, f) {
+				r.formats = append(r.formats, f)
+			}
+		}
+		if r.out == "" {
+			return errors.New(`--out "": want the directory to write the graphs to`)
+		}
+		if err := os.MkdirAll(r.out, 0o777); err != nil {
+			return fmt.Errorf("--out %s: %v", r.out, errors.Unwrap(err))
+		}
+		if st, err := os.Stat(r.out); err != nil || !st.IsDir() {
+			return fmt.Errorf("--out %s: not a directory", r.out)
+		}
 	}
 	if !fs.Changed("report") {
 		return nil
 	}
-	if tun := fs.Lookup("tun"); tun != nil && tun.Changed {
-		return errors.New("--report does not apply with --tun: the report draws simulated runs")
-	}
-	if o.rep.file == "" {
+	if r.file == "" {
 		return errors.New(`--report "": want the name of the HTML file to write`)
 	}
-	f, err := os.OpenFile(o.rep.file, os.O_WRONLY|os.O_CREATE, 0o666)
+	f, err := os.OpenFile(r.file, os.O_WRONLY|os.O_CREATE, 0o666)
 	if err != nil {
-		return fmt.Errorf("--report %s: %v", o.rep.file, errors.Unwrap(err))
+		return fmt.Errorf("--report %s: %v", r.file, errors.Unwrap(err))
 	}
 	return f.Close()
 }
 
+// wanted says whether the run must be recorded.
+func (r *reportOptions) wanted() bool { return r.file != "" || len(r.plots) > 0 }
+
 // reportHook returns the event hook of the report, or nil without
-// --report. It samples the connections the run tracks (n.conns).
+// --report or --plot. It samples the connections the run tracks (n.conns).
 func (n *network) reportHook(o *options) func(*sim.Event) {
-	if o.rep.file == "" {
+	if !o.rep.wanted() {
 		return nil
 	}
 	n.rep = rpt.New(rpt.Options{
@@ -82,7 +137,8 @@ func (n *network) reportHook(o *options) func(*sim.Event) {
 	}
 }
 
-// writeReport writes the page when --report was given.
+// writeReport writes the page when --report was given, and the graphs
+// when --plot was.
 func (n *network) writeReport(o *options, title string, steps []rpt.Step) error {
 	if n.rep == nil {
 		return nil
@@ -94,21 +150,62 @@ func (n *network) writeReport(o *options, title string, steps []rpt.Step) error 
 	if fs := n.an.Flows(); len(fs) > 1 {
 		m.Table = flowTable(fs, n.client.Config().CongestionControl)
 	}
-	var b bytes.Buffer
-	if err := n.rep.Write(&b, m); err != nil {
-		return err
+	return o.rep.write(n.rep, m)
+}
+
+// write writes the page and the plots the flags ask for.
+func (r *reportOptions) write(rec *rpt.Recorder, m rpt.Meta) error {
+	if r.file != "" {
+		var b bytes.Buffer
+		if err := rec.Write(&b, m); err != nil {
+			return err
+		}
+		if err := os.WriteFile(r.file, b.Bytes(), 0o666); err != nil {
+			return fmt.Errorf("--report: %v", err)
+		}
 	}
-	if err := os.WriteFile(o.rep.file, b.Bytes(), 0o666); err != nil {
-		return fmt.Errorf("--report: %v", err)
+	if len(r.plots) == 0 {
+		return nil
+	}
+	pics, missing := rec.Plots(r.plots, m)
+	for _, p := range pics {
+		for _, f := range r.formats {
+			data := p.SVG
+			if f == "png" {
+				var err error
+				if data, err = rpt.PNG(p.SVG); err != nil {
+					return fmt.Errorf("--plot %s: %v", p.Name, err)
+				}
+			}
+			name := p.Name + "." + f
+			if err := os.WriteFile(filepath.Join(r.out, name), data, 0o666); err != nil {
+				return fmt.Errorf("--plot: %v", err)
+			}
+		}
+	}
+	// The files are written quietly, as --report and --pcap are; a graph
+	// named in --plot (not just implied by all) that has nothing to draw
+	// in this run is said on stderr.
+	if r.stderr != nil && !slices.Contains(strings.Split(r.plot, ","), "all") {
+		for _, s := range missing {
+			fmt.Fprintf(r.stderr, "tcpsim: --plot %s\n", s)
+		}
 	}
 	return nil
 }
 
 // flowTable is the flow table (table.go's rows) as the report shows it.
 func flowTable(fs []*Flow, cc string) *rpt.Table {
+	rows := make([]flowRow, len(fs))
+	for i, f := range fs {
+		rows[i] = newFlowRow(f, cc)
+	}
+	return rowsTable(rows)
+}
+
+func rowsTable(rows []flowRow) *rpt.Table {
 	t := &rpt.Table{Header: []string{"flow", "client", "server", "cc", "status", "start s", "FCT s", "bytes c→s", "bytes s→c", "packets", "rtx", "drops", "Mbit/s", "RTT min/mean/p99 ms"}}
-	for _, f := range fs {
-		r := newFlowRow(f, cc)
+	for _, r := range rows {
 		drops := 0
 		for _, n := range r.Drops {
 			drops += n
@@ -126,6 +223,31 @@ func flowTable(fs []*Flow, cc string) *rpt.Table {
 			strconv.Itoa(r.Retrans[0] + r.Retrans[1]), strconv.Itoa(drops), strconv.FormatFloat(r.Goodput/1e6, 'f', 3, 64), rtt})
 	}
 	return t
+}
+
+// For tcpsim run: the scenario builds its own world, so the recorder only
+// reads its events (scenario.Options.OnEvent); it has no connections to
+// sample, so the page and the plots have no cwnd or RTT series.
+
+// recorder returns the recorder of run's --report and --plot, or nil.
+func (r *reportOptions) recorder() *rpt.Recorder {
+	if !r.wanted() {
+		return nil
+	}
+	return rpt.New(rpt.Options{SampleEvery: time.Duration(r.every)})
+}
+
+// writeScenario writes run's page and plots; rec may be nil.
+func (r *reportOptions) writeScenario(rec *rpt.Recorder, title string, rows []flowRow) error {
+	if rec == nil {
+		return nil
+	}
+	rec.Stop()
+	m := rpt.Meta{Title: title, Lines: []string{"no time series: tcpsim run does not sample the connections"}}
+	if len(rows) > 1 {
+		m.Table = rowsTable(rows)
+	}
+	return r.write(rec, m)
 }
 
 var storyLine = regexp.MustCompile(`^([1-7]) +([0-9]+\.[0-9]+)  (.*)$`)
