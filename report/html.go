@@ -20,12 +20,27 @@ type Table struct {
 	Rows   [][]string
 }
 
+// Call is one socket call an application made, drawn beside its host's
+// lane of the ladder at the virtual time it was made, with a bar down to
+// when it returned if it blocked.
+type Call struct {
+	Host    string        // the node whose lane it is drawn beside
+	Op      string        // connect, accept, write, read, close
+	At, End time.Duration // made, returned
+	N       int           // bytes written or read; ignored for the others
+	Err     string        // what it returned instead of success ("EOF" for a read at the end)
+}
+
 // Meta is what the page says about the run besides the pictures.
 type Meta struct {
 	Title string   // the page's title, e.g. the command line
 	Lines []string // lines printed under the title (seed, link, ...)
 	Steps []Step   // drawn beside the ladder
-	Table *Table   // the flow table, shown when there are several flows
+	Calls []Call   // drawn beside the lanes of the ladder
+	// TimeWait is how long TIME_WAIT lasts (2·MSL), for the label of the
+	// TIME_WAIT span on the ladder; zero leaves it unsaid.
+	TimeWait time.Duration
+	Table    *Table // the flow table, shown when there are several flows
 }
 
 const style = `body{font-family:sans-serif;margin:1em 2em;color:#222}
@@ -43,6 +58,8 @@ svg .gap{font-size:11px;fill:#888}
 svg .note{font-size:12px;fill:#a40}
 .grid{stroke:#eee}.axis{stroke:#444}.lane{stroke:#444;stroke-width:2}
 .steplink{stroke:#9bd;stroke-dasharray:2 2}
+svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;stroke-width:1.5;fill:none}
+.tw{fill:#fbe3a0}svg .twlabel{font-size:10px;fill:#a60}
 .head{fill:#333}
 .pkt{stroke-width:1.4}.pkt.data{stroke:#222}.pkt.ack{stroke:#4a78c0}.pkt.ctl{stroke:#2a8a2a;stroke-width:2}
 .pkt.rtx{stroke:#d00;stroke-width:2}.pkt.dup{stroke:#e08000}.pkt.wup{stroke:#0aa}.pkt.zwin{stroke:#909;stroke-width:2}
@@ -64,11 +81,11 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	for _, l := range m.Lines {
 		w.s(`<p class="meta">`).esc(l).s("</p>\n")
 	}
-	w.s("<h2 id=\"ladder-h\">Ladder diagram</h2>\n<p>One lane per host, time going down; each arrow is one packet from when it was sent to when it arrived (sequence and acknowledgment numbers relative to each side's initial sequence number). Hover an arrow for its label. Long idle gaps are shortened and marked ≈.</p>\n")
+	w.s("<h2 id=\"ladder-h\">Ladder diagram</h2>\n<p>One lane per host, time going down; each arrow is one packet from when it was sent to when it arrived (").s(r.seqWords()).s("). Hover an arrow for its label. Long idle gaps are shortened and marked ≈. Socket calls are written beside the lanes, with a bracket down to when a blocking call returned; TIME_WAIT is a band on the lane of the host that holds it.</p>\n")
 	if len(r.pkts) == 0 {
 		w.s("<p>No TCP packets were sent.</p>\n")
 	} else {
-		r.writeLadder(&w, m.Steps)
+		r.writeLadder(&w, &m)
 	}
 	for i := range r.flows {
 		f := r.flows[i]

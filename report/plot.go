@@ -59,7 +59,7 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 	want := func(k string) bool { return slices.Contains(names, k) }
 	var w buf
 	if want("ladder") && len(r.pkts) > 0 {
-		r.writeLadder(&w, m.Steps)
+		r.writeLadder(&w, &m)
 	}
 	for i := range r.flows {
 		if want("tsg") {

@@ -608,7 +608,7 @@ func (p *painter) walk(dec *xml.Decoder) error {
 			}
 			stack = append(stack, o)
 		case xml.CharData:
-			if textEl != nil {
+			if textEl != nil && skip == 0 {
 				textBuf.Write(t)
 			}
 		case xml.EndElement:

@@ -43,6 +43,10 @@ type Options struct {
 	// does). Without it Sample does nothing and the report has no time
 	// series.
 	Conns func() []*stack.Conn
+	// AbsoluteSeq labels the ladder's packets with the sequence and
+	// acknowledgment numbers on the wire (tcpdump -S) instead of relative
+	// to each side's initial sequence number.
+	AbsoluteSeq bool
 	// Flows, when set, is the analyzer whose flows the many-flows section
 	// shows (the caller feeds it the events); otherwise the Recorder keeps
 	// its own.
@@ -167,7 +171,12 @@ type Recorder struct {
 	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
 	stopped  bool
+	calls    []Call // recorded by Call
 }
+
+// Call records a socket call for the ladder, as Meta.Calls does. Calls
+// after the last drawn packet are not drawn.
+func (r *Recorder) Call(c Call) { r.calls = append(r.calls, c) }
 
 // New returns a Recorder.
 func New(o Options) *Recorder {

@@ -21,6 +21,10 @@ import (
 type logCount struct {
 	sent, drops, dataSegs int
 	digest                []byte // every sent packet's bytes, to compare runs
+	conns                 []*stack.Conn
+	// timeWait is the time of the first event at which each connection
+	// was seen in TIME_WAIT.
+	timeWait map[*stack.Conn]time.Duration
 }
 
 // simulate runs nflows transfers of size bytes from a client to a server
@@ -28,7 +32,7 @@ type logCount struct {
 // and counting the log.
 func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, withReport bool, o Options) (*Recorder, *logCount) {
 	t.Helper()
-	var lc logCount
+	lc := logCount{timeWait: map[*stack.Conn]time.Duration{}}
 	var rec *Recorder
 	var conns []*stack.Conn
 	if withReport {
@@ -39,6 +43,11 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	w := sim.New(sim.Config{Seed: seed, TimeLimit: 10 * time.Minute, StreamOnly: true, OnEvent: func(e *sim.Event) {
 		if rec != nil {
 			rec.Event(e)
+		}
+		for _, c := range conns {
+			if _, ok := lc.timeWait[c]; !ok && c.State() == stack.StateTimeWait {
+				lc.timeWait[c] = e.Time
+			}
 		}
 		switch e.Verdict {
 		case sim.Sent:
@@ -154,6 +163,7 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	if rec != nil {
 		rec.Stop()
 	}
+	lc.conns = conns
 	return rec, &lc
 }
 
@@ -172,6 +182,7 @@ type elem struct {
 	XMLName xml.Name
 	Attrs   []xml.Attr `xml:",any,attr"`
 	Kids    []elem     `xml:",any"`
+	Text    string     `xml:",chardata"`
 }
 
 func (e *elem) attr(name string) string {

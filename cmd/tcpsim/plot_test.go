@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,5 +162,37 @@ func TestPlotRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dirs[0], "cwnd-1.svg")); err == nil {
 		t.Error("cwnd-1.svg written without samples")
+	}
+}
+
+// get's ladder shows the socket calls of both programs beside their lanes
+// and the server (which closed first) holding TIME_WAIT for 2·MSL; with
+// --report-seq absolute the SYN carries the client's ISN.
+func TestReportLadderCalls(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "get.html")
+	runOK(t, append(append([]string{}, getArgs...), "--report", file)...)
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">connect()<", ">accept()<", ">write(89)<", ">read() = 89<", ">write(6245)<", ">close()<",
+		"server in TIME_WAIT from 0.180226 s", ">2·MSL = 60 s<"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the ladder lacks %s", want)
+		}
+	}
+	if n := bytes.Count(page, []byte(` in TIME_WAIT from `)); n != 1 {
+		t.Errorf("%d TIME_WAIT bands, want 1 (the server's)", n)
+	}
+	abs := filepath.Join(dir, "abs.html")
+	runOK(t, append(append([]string{}, getArgs...), "--report", abs, "--report-seq", "absolute")...)
+	page, _ = os.ReadFile(abs)
+	if bytes.Contains(page, []byte(">S 0 win")) || !regexp.MustCompile(`>S [1-9][0-9]* win`).Match(page) {
+		t.Error("--report-seq absolute: the SYN's label is not the ISN")
+	}
+	var out, errb bytes.Buffer
+	if code := run(append(append([]string{}, getArgs...), "--report", abs, "--report-seq", "raw"), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--report-seq raw") {
+		t.Errorf("--report-seq raw: status %d, %s", code, errb.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,7 @@ type reportOptions struct {
 	format    string
 	plots     []string // parsed --plot
 	formats   []string // parsed --plot-format
+	seq       string   // --report-seq: relative or absolute
 	stderr    io.Writer
 }
 
@@ -52,6 +54,7 @@ func (r *reportOptions) addFlags(fs *pflag.FlagSet, stderr io.Writer) {
 	fs.StringVar(&r.plot, "plot", "", "write each of these graphs as a file of its own: a comma-separated `LIST` of "+strings.Join(rpt.PlotNames, ", ")+", or all")
 	fs.StringVar(&r.out, "out", ".", "with --plot: the `DIR`ectory to write the graphs to (made if missing)")
 	fs.StringVar(&r.format, "plot-format", "svg", "with --plot: svg, png, or svg,png for both")
+	fs.StringVar(&r.seq, "report-seq", "relative", "the ladder's sequence numbers: relative to each side's initial sequence number, or absolute as on the wire (tcpdump -S)")
 }
 
 // validateReport checks the report's flags before the run: a file that
@@ -72,6 +75,12 @@ func (r *reportOptions) validate(fs *pflag.FlagSet) error {
 	}
 	if r.every <= 0 {
 		return fmt.Errorf("--report-every %v: must be positive", time.Duration(r.every))
+	}
+	if r.seq != "relative" && r.seq != "absolute" {
+		return fmt.Errorf("--report-seq %s: want relative or absolute", r.seq)
+	}
+	if fs.Changed("report-seq") && !fs.Changed("report") && !fs.Changed("plot") {
+		return errors.New("--report-seq needs --report or --plot")
 	}
 	for _, f := range []string{"out", "plot-format"} {
 		if fs.Changed(f) && !fs.Changed("plot") {
@@ -128,6 +137,7 @@ func (n *network) reportHook(o *options) func(*sim.Event) {
 	n.rep = rpt.New(rpt.Options{
 		Flows:       n.an.Analyzer,
 		SampleEvery: time.Duration(o.rep.every),
+		AbsoluteSeq: o.rep.seq == "absolute",
 		Conns:       func() []*stack.Conn { return n.conns },
 	})
 	return func(e *sim.Event) {
@@ -143,7 +153,7 @@ func (n *network) writeReport(o *options, title string, steps []rpt.Step) error 
 	if n.rep == nil {
 		return nil
 	}
-	m := rpt.Meta{Title: title, Lines: []string{"link: " + o.describeLink()}, Steps: steps}
+	m := rpt.Meta{Title: title, Lines: []string{"link: " + o.describeLink()}, Steps: steps, TimeWait: 2 * n.client.Config().MSL}
 	if o.cc != "" {
 		m.Lines = append(m.Lines, "tcp: "+o.cc.String()+" congestion control")
 	}
@@ -234,7 +244,7 @@ func (r *reportOptions) recorder() *rpt.Recorder {
 	if !r.wanted() {
 		return nil
 	}
-	return rpt.New(rpt.Options{SampleEvery: time.Duration(r.every)})
+	return rpt.New(rpt.Options{SampleEvery: time.Duration(r.every), AbsoluteSeq: r.seq == "absolute"})
 }
 
 // writeScenario writes run's page and plots; rec may be nil.
@@ -248,6 +258,58 @@ func (r *reportOptions) writeScenario(rec *rpt.Recorder, title string, rows []fl
 		m.Table = rowsTable(rows)
 	}
 	return r.write(rec, m)
+}
+
+// sockCall records a socket call of host for the ladder, made at at and
+// returning now.
+func (n *network) sockCall(host, op string, at time.Duration, nb int, err error) {
+	if n.rep == nil {
+		return
+	}
+	c := rpt.Call{Host: host, Op: op, At: at, End: n.w.Now(), N: nb}
+	switch {
+	case errors.Is(err, io.EOF):
+		c.Err = "EOF"
+	case err != nil:
+		c.Err = "error"
+	}
+	n.rep.Call(c)
+}
+
+// traced returns c with its reads, writes and close recorded for the
+// ladder (c itself without a report).
+func (n *network) traced(host string, c net.Conn) net.Conn {
+	if n.rep == nil {
+		return c
+	}
+	return &tracedConn{Conn: c, n: n, host: host}
+}
+
+type tracedConn struct {
+	net.Conn
+	n    *network
+	host string
+}
+
+func (t *tracedConn) Read(p []byte) (int, error) {
+	at := t.n.w.Now()
+	k, err := t.Conn.Read(p)
+	t.n.sockCall(t.host, "read", at, k, err)
+	return k, err
+}
+
+func (t *tracedConn) Write(p []byte) (int, error) {
+	at := t.n.w.Now()
+	k, err := t.Conn.Write(p)
+	t.n.sockCall(t.host, "write", at, k, err)
+	return k, err
+}
+
+func (t *tracedConn) Close() error {
+	at := t.n.w.Now()
+	err := t.Conn.Close()
+	t.n.sockCall(t.host, "close", at, 0, err)
+	return err
 }
 
 var storyLine = regexp.MustCompile(`^([1-7]) +([0-9]+\.[0-9]+)  (.*)$`)
