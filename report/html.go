@@ -43,7 +43,7 @@ type Meta struct {
 	Table    *Table // the flow table, shown when there are several flows
 }
 
-const style = `body{font-family:sans-serif;margin:1em 2em;color:#222}
+var style = `body{font-family:sans-serif;margin:1em 2em;color:#222}
 h1{font-size:1.3em}h2{font-size:1.1em;margin-top:2em}
 p.meta{margin:.2em 0;font-family:monospace}
 svg{display:block;margin:.5em 0;background:#fff}
@@ -69,6 +69,8 @@ svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;s
 .cwnd{stroke:#1f5fbf;fill:none;stroke-width:1.5}.ssthresh{stroke:#d00;fill:none;stroke-dasharray:5 3}
 .flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}
 .cdf{stroke:#1f5fbf;fill:none;stroke-width:1.5}.bar{fill:#6a9ad8}
+.fl{fill:none;stroke-width:1.3}` + flowColourRules() + `
+.jain{stroke:#1f5fbf;fill:none;stroke-width:1.5}.nact{stroke:#999;fill:none;stroke-dasharray:4 3}
 table{border-collapse:collapse;font-family:monospace;font-size:12px}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}
 `
@@ -102,6 +104,10 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 		w.s("<h2 id=\"flows\">All ").i(len(fs)).s(" flows</h2>\n")
 		r.writeCDF(&w)
 		r.writeGoodput(&w)
+		if tab := r.rateIntervals(); tab != nil {
+			r.writeRates(&w, tab)
+			r.writeFairness(&w, tab)
+		}
 		if m.Table != nil {
 			writeTable(&w, m.Table)
 		}
@@ -178,7 +184,7 @@ func writeTable(w *buf, t *Table) {
 
 // Picture is one of the page's graphs as a standalone SVG file.
 type Picture struct {
-	Name string // the graph's id: "ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "goodput"
+	Name string // the graph's id: "ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "goodput", "throughput", "fairness"
 	SVG  []byte
 }
 

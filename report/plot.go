@@ -9,7 +9,7 @@ import (
 // PlotNames are the graphs Plots draws, in the order it draws them. A
 // name picks every picture of that kind: "tsg" the time-sequence graph of
 // each detailed flow (tsg-1, tsg-2, ...).
-var PlotNames = []string{"ladder", "tsg", "cwnd", "rtt", "fct", "goodput"}
+var PlotNames = []string{"ladder", "tsg", "cwnd", "rtt", "fct", "goodput", "throughput", "fairness"}
 
 // PlotFormats are the file formats of a plot.
 var PlotFormats = []string{"svg", "png"}
@@ -76,6 +76,14 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 		if want("goodput") {
 			r.writeGoodput(&w)
 		}
+		if tab := r.rateIntervals(); tab != nil {
+			if want("throughput") {
+				r.writeRates(&w, tab)
+			}
+			if want("fairness") {
+				r.writeFairness(&w, tab)
+			}
+		}
 	}
 	got := map[string]bool{}
 	for _, p := range Pictures(w.b) {
@@ -95,6 +103,8 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 			why = "no samples of a data sender: the run gave the report no connections to sample"
 		case k == "fct":
 			why = "no flow completed"
+		case k == "throughput" || k == "fairness":
+			why = "no data was acknowledged"
 		}
 		missing = append(missing, k+": nothing to draw, "+why)
 	}

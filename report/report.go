@@ -120,8 +120,9 @@ func (f *flowState) shift(d int) uint {
 type key12 [12]byte
 
 type flowDir struct {
-	f int32
+	f int32 // index into Recorder.flows, -1 for a flow beyond MaxFlows
 	d uint8
+	a int32 // index into Recorder.rates (every flow)
 }
 
 type pendingKey struct {
@@ -172,6 +173,8 @@ type Recorder struct {
 	lastTime time.Duration
 	stopped  bool
 	calls    []Call // recorded by Call
+	rates    []*rateState
+	rateRes  time.Duration // the width of a rate bin
 }
 
 // Call records a socket call for the ladder, as Meta.Calls does. Calls
@@ -194,6 +197,7 @@ func New(o Options) *Recorder {
 	if r.an == nil {
 		r.an, r.ownAn = flows.New(), true
 	}
+	r.rateRes = o.SampleEvery
 	return r
 }
 
@@ -284,14 +288,19 @@ func (r *Recorder) sent(e *sim.Event) {
 		} else {
 			r.extra++
 		}
-		fd = flowDir{idx, 0}
+		fd = flowDir{idx, 0, int32(len(r.rates))}
+		r.rates = append(r.rates, &rateState{start: e.Time})
 		r.byKey[k] = fd
 		var rk key12
 		copy(rk[0:4], k[4:8])
 		copy(rk[4:8], k[0:4])
 		copy(rk[8:10], k[10:12])
 		copy(rk[10:12], k[8:10])
-		r.byKey[rk] = flowDir{idx, 1}
+		r.byKey[rk] = flowDir{idx, 1, fd.a}
+	}
+	if th.Flags&segment.FlagACK != 0 && th.Flags&segment.FlagRST == 0 {
+		// A SYN-ACK's acknowledgment (of the SYN) is where counting starts.
+		r.acked(r.rates[fd.a], int(fd.d), th.Ack, e.Time, th.Flags&segment.FlagSYN != 0)
 	}
 	if fd.f < 0 {
 		r.others++

@@ -24,9 +24,9 @@ func TestPlotFlag(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"get", getArgs, []string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "goodput"}},
+		{"get", getArgs, []string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "fct-cdf", "goodput", "throughput", "fairness"}},
 		{"transfer", []string{"transfer", "--size", "200KB", "--flows", "2", "--loss", "1%", "--seed", "2"},
-			[]string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "tsg-2", "cwnd-2", "rtt-2", "fct-cdf", "goodput"}},
+			[]string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "tsg-2", "cwnd-2", "rtt-2", "fct-cdf", "goodput", "throughput", "fairness"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plain := runOK(t, c.args...)
