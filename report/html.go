@@ -65,7 +65,7 @@ svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;s
 .pkt.rtx{stroke:#d00;stroke-width:2}.pkt.dup{stroke:#e08000}.pkt.wup{stroke:#0aa}.pkt.zwin{stroke:#909;stroke-width:2}
 .cross{stroke:#d00;stroke-width:2;fill:none}
 .seg{stroke:#222;stroke-width:1.2}.seg.rtx{stroke:#d00;stroke-width:1.6}.lostx{stroke:#d00;fill:none}
-.ack{stroke:#1a9a1a;fill:none}.win{stroke:#c9a000;fill:none}.sack{stroke:#a020c0;stroke-width:2;fill:none}
+.ack{stroke:#1a9a1a;fill:none}.dupmark{stroke:#e08000;stroke-width:2;fill:none}.synfin{stroke:#2a8a2a;fill:#9d9;stroke-width:1.2}.win{stroke:#c9a000;fill:none}.sack{stroke:#a020c0;stroke-width:2;fill:none}
 .cwnd{stroke:#1f5fbf;fill:none;stroke-width:1.5}.ssthresh{stroke:#d00;fill:none;stroke-dasharray:5 3}
 .flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}
 .cdf{stroke:#1f5fbf;fill:none;stroke-width:1.5}.bar{fill:#6a9ad8}
