@@ -31,11 +31,14 @@ import (
 // (class selectors, fill, stroke, stroke-width, stroke-dasharray,
 // font-size, font-weight, font-family).
 
-// PNGScale is how many PNG pixels a unit of the SVG takes on each axis.
+// PNGScale is how many PNG pixels a unit of the SVG takes on each axis,
+// unless that would make more than 60 million pixels (a long ladder):
+// then one.
 const PNGScale = 2
 
-// pngMaxPixels bounds the image a PNG may need (a very long ladder).
-const pngMaxPixels = 60_000_000
+// pngMaxPixels bounds the image a PNG may need (a very long ladder); a
+// variable for the tests.
+var pngMaxPixels = 60_000_000.0
 
 // the page's style sheet as rules, parsed once.
 var (
@@ -504,7 +507,7 @@ func attr(e xml.StartElement, name string) string {
 func fattr(e xml.StartElement, name string) float64 { return pxValue(attr(e, name), 0) }
 
 // PNG paints a picture (one of Pictures' or Plots' SVG documents) as a
-// PNG image of PNGScale pixels per unit.
+// PNG image of PNGScale pixels per unit (one for a picture too large).
 func PNG(svg []byte) ([]byte, error) {
 	dec := xml.NewDecoder(bytes.NewReader(svg))
 	var root xml.StartElement
@@ -522,10 +525,14 @@ func PNG(svg []byte) ([]byte, error) {
 		}
 	}
 	w, h := fattr(root, "width"), fattr(root, "height")
-	if !(w > 0 && h > 0) || w*h*PNGScale*PNGScale > pngMaxPixels {
-		return nil, fmt.Errorf("png: picture of %vx%v cannot be drawn (at most %d pixels)", w, h, pngMaxPixels)
+	scale := PNGScale
+	if w*h*PNGScale*PNGScale > pngMaxPixels {
+		scale = 1 // a very long ladder: one pixel per unit
 	}
-	cv := vgimg.NewWith(vgimg.UseWH(vg.Length(w), vg.Length(h)), vgimg.UseDPI(72*PNGScale), vgimg.UseBackgroundColor(color.White))
+	if !(w > 0 && h > 0) || w*h > pngMaxPixels {
+		return nil, fmt.Errorf("png: picture of %vx%v cannot be drawn (at most %.0f pixels)", w, h, pngMaxPixels)
+	}
+	cv := vgimg.NewWith(vgimg.UseWH(vg.Length(w), vg.Length(h)), vgimg.UseDPI(72*scale), vgimg.UseBackgroundColor(color.White))
 	p := &painter{c: cv, h: h, clips: map[string][4]float64{}, faces: map[string]font.Face{}}
 	if err := p.walk(dec); err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func svgSize(t *testing.T, svg []byte) (int, int) {
 // Every plot of a seeded lossy run paints as a PNG of PNGScale pixels per
 // SVG unit, with the drawing's colours in it, the same bytes twice.
 func TestPlotsPNG(t *testing.T) {
-	rec, _ := simulate(t, 10, 40<<10, 2, 0.05, true, Options{})
+	rec, _ := simulate(t, 10, 40<<10, 2, 0.05, true, Options{LadderMax: 60})
 	pics, missing := rec.Plots(PlotNames, Meta{})
 	if len(missing) > 0 {
 		t.Errorf("missing plots: %v", missing)
@@ -117,6 +117,23 @@ func TestPNGStyleAndClip(t *testing.T) {
 	}
 	if r, g, bl := rgb(img, 160, 60); r != 255 || g != 255 || bl != 255 {
 		t.Errorf("the cwnd line outside the clip is drawn: %d,%d,%d", r, g, bl)
+	}
+}
+
+// A picture too large for two pixels per unit is painted at one.
+func TestPNGLarge(t *testing.T) {
+	defer func(v float64) { pngMaxPixels = v }(pngMaxPixels)
+	pngMaxPixels = 100 * 200 * 3 // less than 2x2 per unit, more than 1
+	b, err := PNG([]byte(`<svg width="100" height="200"><line x1="0" y1="0" x2="100" y2="200" class="lane"/></svg>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil || cfg.Width != 100 || cfg.Height != 200 {
+		t.Errorf("%+v, %v; want 100x200", cfg, err)
+	}
+	if _, err := PNG([]byte(`<svg width="300" height="300"/>`)); err == nil {
+		t.Error("a picture beyond the limit even at one pixel per unit: no error")
 	}
 }
 
