@@ -259,12 +259,51 @@ func (g *callGroup) text() string {
 	return s
 }
 
+// windowEnd is the index after the last packet sent within the window.
+func (r *Recorder) windowEnd() int {
+	if r.opt.LadderUntil <= 0 {
+		return len(r.pkts)
+	}
+	i, _ := slices.BinarySearchFunc(r.pkts, r.opt.LadderUntil, func(p pkt, t time.Duration) int {
+		if p.sentAt <= t {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
+// ladderRange is the packets the ladder draws, r.pkts[lo:hi]: the first
+// LadderMax of those sent within [LadderFrom, LadderUntil]. Packets are
+// recorded in the order they were sent, so the range is contiguous.
+func (r *Recorder) ladderRange() (lo, hi int) {
+	lo, _ = slices.BinarySearchFunc(r.pkts, r.opt.LadderFrom, func(p pkt, t time.Duration) int {
+		if p.sentAt < t {
+			return -1
+		}
+		return 1
+	})
+	end := r.windowEnd()
+	if end < lo {
+		end = lo
+	}
+	return lo, min(end, lo+r.opt.LadderMax)
+}
+
+func untilText(t time.Duration) string {
+	if t <= 0 {
+		return "the end"
+	}
+	return secs(t) + " s"
+}
+
 // writeLadder draws the first LadderMax packets as a ladder SVG, with the
 // story's steps, the socket calls and TIME_WAIT beside the lanes.
 func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	steps := m.Steps
-	n := min(len(r.pkts), r.opt.LadderMax)
-	ps := r.pkts[:n]
+	lo, hi := r.ladderRange()
+	n := hi - lo
+	ps := r.pkts[lo:hi]
 	// Lanes in the order hosts appear.
 	var lanes []string
 	lane := func(name string) int {
@@ -298,7 +337,11 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	// End time of each arrow: arrival, or a point on the way for a drop
 	// (half way) or a packet still in flight when the run ended.
 	geo := make([]ladderGeom, n)
-	times := []time.Duration{0}
+	tFirst := ps[0].departs()
+	if lo == 0 {
+		tFirst = 0 // the story starts at 0
+	}
+	times := []time.Duration{tFirst}
 	var tLast time.Duration
 	for i := range ps {
 		p := &ps[i]
@@ -315,13 +358,15 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 		times = append(times, p.departs(), g.tEnd)
 		tLast = max(tLast, g.tEnd)
 	}
+	steps = slices.DeleteFunc(slices.Clone(steps), func(s Step) bool { return s.At < tFirst || s.At > tLast })
 	for _, s := range steps {
 		times = append(times, s.At)
 	}
 	// Socket calls and TIME_WAIT within the drawn time, on known lanes.
 	var calls []Call
 	for _, c := range append(slices.Clip(m.Calls), r.calls...) {
-		if slices.Contains(lanes, c.Host) && c.At <= tLast {
+		if slices.Contains(lanes, c.Host) && c.At <= tLast && c.End >= tFirst {
+			c.At = max(c.At, tFirst)
 			c.End = min(max(c.End, c.At), tLast)
 			calls = append(calls, c)
 			times = append(times, c.At, c.End)
@@ -330,7 +375,7 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	slices.SortStableFunc(calls, func(a, b Call) int { return cmp.Compare(a.At, b.At) })
 	var tws []twSpan
 	for _, t := range r.timeWaits(ps) {
-		if slices.Contains(lanes, t.host) && t.start <= tLast {
+		if slices.Contains(lanes, t.host) && t.start <= tLast && t.start >= tFirst {
 			tws = append(tws, t)
 			times = append(times, t.start)
 			if m.TimeWait > 0 && t.start+m.TimeWait <= tLast {
@@ -558,7 +603,13 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	}
 	// What was left out.
 	var notes []string
-	if left := len(r.pkts) - n; left > 0 {
+	if r.opt.LadderFrom > 0 || r.opt.LadderUntil > 0 {
+		notes = append(notes, fmt.Sprintf("the packets sent from %s s to %s are drawn (%d before and %d after are not)",
+			secs(r.opt.LadderFrom), untilText(r.opt.LadderUntil), lo, len(r.pkts)-r.windowEnd()))
+		if hi < r.windowEnd() {
+			notes = append(notes, fmt.Sprintf("of them, the first %d; %d more are not", n, r.windowEnd()-hi))
+		}
+	} else if left := len(r.pkts) - n; left > 0 {
 		notes = append(notes, fmt.Sprintf("the first %d packets are drawn; %d more of the detailed flows are not", n, left))
 	}
 	if r.others > 0 {

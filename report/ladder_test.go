@@ -115,3 +115,38 @@ func TestLadderAbsoluteSeq(t *testing.T) {
 }
 
 func (r *Recorder) mustPage(t *testing.T) []byte { return page(t, r) }
+
+// A window of time: the ladder draws the packets sent within it (the
+// first LadderMax of them), and says how many it left out on each side.
+func TestLadderWindow(t *testing.T) {
+	rec, lc := simulate(t, 3, 200<<10, 1, 0, true, Options{LadderFrom: 100 * time.Millisecond, LadderUntil: 150 * time.Millisecond, LadderMax: 1000})
+	before, in := 0, 0
+	for i := range rec.pkts {
+		switch at := rec.pkts[i].sentAt; {
+		case at < 100*time.Millisecond:
+			before++
+		case at <= 150*time.Millisecond:
+			in++
+		}
+	}
+	if in == 0 || before == 0 || before+in == lc.sent {
+		t.Fatalf("%d packets before the window, %d in it, of %d: the window shows nothing", before, in, lc.sent)
+	}
+	b := page(t, rec)
+	lad := decode(t, b).find("ladder")
+	if n := lad.count("line", regexp.MustCompile(`^pkt \w+$`)); n != in {
+		t.Errorf("the ladder draws %d packets, %d were sent in the window", n, in)
+	}
+	want := "the packets sent from 0.100000 s to 0.150000 s are drawn (" + strconv.Itoa(before) + " before and " + strconv.Itoa(lc.sent-before-in) + " after are not)"
+	if !strings.Contains(string(b), want) {
+		t.Errorf("no note %q", want)
+	}
+	// Nothing in the window: said, not drawn.
+	rec.opt.LadderFrom, rec.opt.LadderUntil = time.Hour, 2*time.Hour
+	if b := page(t, rec); !strings.Contains(string(b), "No TCP packets were sent in the chosen window") {
+		t.Error("an empty window is not said")
+	}
+	if _, missing := rec.Plots([]string{"ladder"}, Meta{}); len(missing) != 1 {
+		t.Errorf("missing %v", missing)
+	}
+}

@@ -58,7 +58,7 @@ func plotKind(id string) string {
 func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []string) {
 	want := func(k string) bool { return slices.Contains(names, k) }
 	var w buf
-	if want("ladder") && len(r.pkts) > 0 {
+	if lo, hi := r.ladderRange(); want("ladder") && lo < hi {
 		r.writeLadder(&w, &m)
 	}
 	for i := range r.flows {
@@ -101,6 +101,8 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 		case len(r.pkts) == 0:
 		case k == "cwnd" || k == "rtt":
 			why = "no samples of a data sender: the run gave the report no connections to sample"
+		case k == "ladder":
+			why = "no packets were sent in the chosen window"
 		case k == "fct":
 			why = "no flow completed"
 		case k == "throughput" || k == "fairness":

@@ -28,6 +28,10 @@ type Options struct {
 	// LadderMax is how many packets the ladder draws (the first ones);
 	// zero means DefaultLadderMax.
 	LadderMax int
+	// LadderFrom and LadderUntil, when set, are the window of virtual time
+	// whose packets (by when they were sent) the ladder draws, the first
+	// LadderMax of them; LadderUntil zero means to the end.
+	LadderFrom, LadderUntil time.Duration
 	// MaxFlows is how many flows (the first ones, by their first SYN) get
 	// a time-sequence graph and time series; zero means DefaultMaxFlows.
 	MaxFlows int

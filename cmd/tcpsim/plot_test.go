@@ -128,6 +128,10 @@ func TestPlotFlagErrors(t *testing.T) {
 		{[]string{"transfer", "--plot", "tsg", "--plot-format", "gif"}, `--plot-format gif: unknown format "gif"`},
 		{[]string{"transfer", "--plot", "tsg", "--out", file}, "--out " + file},
 		{[]string{"get", "http://x/", "--tun", "tun9", "--plot", "tsg"}, "--plot do not apply with --tun"},
+		{[]string{"get", "http://x/", "--report-window", "1s:2s"}, "--report-window needs --report or --plot"},
+		{[]string{"get", "http://x/", "--plot", "ladder", "--report-window", "2s"}, "--report-window 2s: want FROM:UNTIL"},
+		{[]string{"get", "http://x/", "--plot", "ladder", "--report-window", "2s:1s"}, `UNTIL "1s": want a duration after FROM`},
+		{[]string{"get", "http://x/", "--plot", "ladder", "--report-window", "x:"}, `FROM "x"`},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, &out, &errb); code != exitUsage {
@@ -201,5 +205,13 @@ func TestReportLadderCalls(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(append(append([]string{}, getArgs...), "--report", abs, "--report-seq", "raw"), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--report-seq raw") {
 		t.Errorf("--report-seq raw: status %d, %s", code, errb.String())
+	}
+	// A window: the retransmission and what follows, from 0.12 s.
+	win := filepath.Join(dir, "win.html")
+	runOK(t, append(append([]string{}, getArgs...), "--report", win, "--report-window", "0.12s:")...)
+	page, _ = os.ReadFile(win)
+	if !bytes.Contains(page, []byte("the packets sent from 0.120000 s to the end are drawn")) || bytes.Contains(page, []byte(">connect()<")) ||
+		!bytes.Contains(page, []byte("[retransmission]")) {
+		t.Error("--report-window 0.12s: the ladder is not the window's")
 	}
 }

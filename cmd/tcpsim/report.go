@@ -39,6 +39,8 @@ type reportOptions struct {
 	plots     []string // parsed --plot
 	formats   []string // parsed --plot-format
 	seq       string   // --report-seq: relative or absolute
+	window    string   // --report-window FROM:UNTIL
+	from, to  time.Duration
 	stderr    io.Writer
 }
 
@@ -54,6 +56,7 @@ func (r *reportOptions) addFlags(fs *pflag.FlagSet, stderr io.Writer) {
 	fs.StringVar(&r.plot, "plot", "", "write each of these graphs as a file of its own: a comma-separated `LIST` of "+strings.Join(rpt.PlotNames, ", ")+", or all")
 	fs.StringVar(&r.out, "out", ".", "with --plot: the `DIR`ectory to write the graphs to (made if missing)")
 	fs.StringVar(&r.format, "plot-format", "svg", "with --plot: svg, png, or svg,png for both")
+	fs.StringVar(&r.window, "report-window", "", "with --report or --plot: the ladder draws the packets sent in this window of virtual time, `FROM:UNTIL` such as 1.2s:1.5s (UNTIL may be left out)")
 	fs.StringVar(&r.seq, "report-seq", "relative", "the ladder's sequence numbers: relative to each side's initial sequence number, or absolute as on the wire (tcpdump -S)")
 }
 
@@ -81,6 +84,16 @@ func (r *reportOptions) validate(fs *pflag.FlagSet) error {
 	}
 	if fs.Changed("report-seq") && !fs.Changed("report") && !fs.Changed("plot") {
 		return errors.New("--report-seq needs --report or --plot")
+	}
+	if fs.Changed("report-window") {
+		if !fs.Changed("report") && !fs.Changed("plot") {
+			return errors.New("--report-window needs --report or --plot")
+		}
+		from, to, err := parseWindow(r.window)
+		if err != nil {
+			return fmt.Errorf("--report-window %s: %v", r.window, err)
+		}
+		r.from, r.to = from, to
 	}
 	for _, f := range []string{"out", "plot-format"} {
 		if fs.Changed(f) && !fs.Changed("plot") {
@@ -125,6 +138,24 @@ func (r *reportOptions) validate(fs *pflag.FlagSet) error {
 	return f.Close()
 }
 
+// parseWindow reads FROM:UNTIL (UNTIL may be empty: to the end).
+func parseWindow(s string) (from, to time.Duration, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, errors.New("want FROM:UNTIL, such as 1.2s:1.5s, or FROM: for the rest of the run")
+	}
+	if from, err = time.ParseDuration(a); err != nil || from < 0 {
+		return 0, 0, fmt.Errorf("FROM %q: want a duration of virtual time such as 1.2s", a)
+	}
+	if b == "" {
+		return from, 0, nil
+	}
+	if to, err = time.ParseDuration(b); err != nil || to <= from {
+		return 0, 0, fmt.Errorf("UNTIL %q: want a duration after FROM", b)
+	}
+	return from, to, nil
+}
+
 // wanted says whether the run must be recorded.
 func (r *reportOptions) wanted() bool { return r.file != "" || len(r.plots) > 0 }
 
@@ -138,6 +169,8 @@ func (n *network) reportHook(o *options) func(*sim.Event) {
 		Flows:       n.an.Analyzer,
 		SampleEvery: time.Duration(o.rep.every),
 		AbsoluteSeq: o.rep.seq == "absolute",
+		LadderFrom:  o.rep.from,
+		LadderUntil: o.rep.to,
 		Conns:       func() []*stack.Conn { return n.conns },
 	})
 	return func(e *sim.Event) {
@@ -244,7 +277,7 @@ func (r *reportOptions) recorder() *rpt.Recorder {
 	if !r.wanted() {
 		return nil
 	}
-	return rpt.New(rpt.Options{SampleEvery: time.Duration(r.every), AbsoluteSeq: r.seq == "absolute"})
+	return rpt.New(rpt.Options{SampleEvery: time.Duration(r.every), AbsoluteSeq: r.seq == "absolute", LadderFrom: r.from, LadderUntil: r.to})
 }
 
 // writeScenario writes run's page and plots; rec may be nil.
