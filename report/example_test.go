@@ -58,10 +58,20 @@ func ExampleRecorder() {
 		fmt.Println(p.Name)
 	}
 	fmt.Println(strings.Contains(page.String(), "http://"))
+
+	pics, missing := rec.Plots([]string{"tsg", "fairness"}, report.Meta{})
+	for _, p := range pics {
+		png, err := report.PNG(p.SVG)
+		fmt.Println(p.Name, len(png) > 0, err)
+	}
+	fmt.Println(missing)
 	// Output:
 	// ladder
 	// tsg-1
 	// cwnd-1
 	// rtt-1
 	// false
+	// tsg-1 true <nil>
+	// fairness true <nil>
+	// []
 }

@@ -28,6 +28,10 @@ type Options struct {
 	// LadderMax is how many packets the ladder draws (the first ones);
 	// zero means DefaultLadderMax.
 	LadderMax int
+	// LadderFrom and LadderUntil, when set, are the window of virtual time
+	// whose packets (by when they were sent) the ladder draws, the first
+	// LadderMax of them; LadderUntil zero means to the end.
+	LadderFrom, LadderUntil time.Duration
 	// MaxFlows is how many flows (the first ones, by their first SYN) get
 	// a time-sequence graph and time series; zero means DefaultMaxFlows.
 	MaxFlows int
@@ -43,6 +47,10 @@ type Options struct {
 	// does). Without it Sample does nothing and the report has no time
 	// series.
 	Conns func() []*stack.Conn
+	// AbsoluteSeq labels the ladder's packets with the sequence and
+	// acknowledgment numbers on the wire (tcpdump -S) instead of relative
+	// to each side's initial sequence number.
+	AbsoluteSeq bool
 	// Flows, when set, is the analyzer whose flows the many-flows section
 	// shows (the caller feeds it the events); otherwise the Recorder keeps
 	// its own.
@@ -116,8 +124,9 @@ func (f *flowState) shift(d int) uint {
 type key12 [12]byte
 
 type flowDir struct {
-	f int32
+	f int32 // index into Recorder.flows, -1 for a flow beyond MaxFlows
 	d uint8
+	a int32 // index into Recorder.rates (every flow)
 }
 
 type pendingKey struct {
@@ -167,7 +176,14 @@ type Recorder struct {
 	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
 	stopped  bool
+	calls    []Call // recorded by Call
+	rates    []*rateState
+	rateRes  time.Duration // the width of a rate bin
 }
+
+// Call records a socket call for the ladder, as Meta.Calls does. Calls
+// after the last drawn packet are not drawn.
+func (r *Recorder) Call(c Call) { r.calls = append(r.calls, c) }
 
 // New returns a Recorder.
 func New(o Options) *Recorder {
@@ -185,6 +201,7 @@ func New(o Options) *Recorder {
 	if r.an == nil {
 		r.an, r.ownAn = flows.New(), true
 	}
+	r.rateRes = o.SampleEvery
 	return r
 }
 
@@ -275,14 +292,19 @@ func (r *Recorder) sent(e *sim.Event) {
 		} else {
 			r.extra++
 		}
-		fd = flowDir{idx, 0}
+		fd = flowDir{idx, 0, int32(len(r.rates))}
+		r.rates = append(r.rates, &rateState{start: e.Time})
 		r.byKey[k] = fd
 		var rk key12
 		copy(rk[0:4], k[4:8])
 		copy(rk[4:8], k[0:4])
 		copy(rk[8:10], k[10:12])
 		copy(rk[10:12], k[8:10])
-		r.byKey[rk] = flowDir{idx, 1}
+		r.byKey[rk] = flowDir{idx, 1, fd.a}
+	}
+	if th.Flags&segment.FlagACK != 0 && th.Flags&segment.FlagRST == 0 {
+		// A SYN-ACK's acknowledgment (of the SYN) is where counting starts.
+		r.acked(r.rates[fd.a], int(fd.d), th.Ack, e.Time, th.Flags&segment.FlagSYN != 0)
 	}
 	if fd.f < 0 {
 		r.others++

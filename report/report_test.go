@@ -21,6 +21,10 @@ import (
 type logCount struct {
 	sent, drops, dataSegs int
 	digest                []byte // every sent packet's bytes, to compare runs
+	conns                 []*stack.Conn
+	// timeWait is the time of the first event at which each connection
+	// was seen in TIME_WAIT.
+	timeWait map[*stack.Conn]time.Duration
 }
 
 // simulate runs nflows transfers of size bytes from a client to a server
@@ -28,7 +32,7 @@ type logCount struct {
 // and counting the log.
 func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, withReport bool, o Options) (*Recorder, *logCount) {
 	t.Helper()
-	var lc logCount
+	lc := logCount{timeWait: map[*stack.Conn]time.Duration{}}
 	var rec *Recorder
 	var conns []*stack.Conn
 	if withReport {
@@ -39,6 +43,11 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	w := sim.New(sim.Config{Seed: seed, TimeLimit: 10 * time.Minute, StreamOnly: true, OnEvent: func(e *sim.Event) {
 		if rec != nil {
 			rec.Event(e)
+		}
+		for _, c := range conns {
+			if _, ok := lc.timeWait[c]; !ok && c.State() == stack.StateTimeWait {
+				lc.timeWait[c] = e.Time
+			}
 		}
 		switch e.Verdict {
 		case sim.Sent:
@@ -154,6 +163,7 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	if rec != nil {
 		rec.Stop()
 	}
+	lc.conns = conns
 	return rec, &lc
 }
 
@@ -172,6 +182,7 @@ type elem struct {
 	XMLName xml.Name
 	Attrs   []xml.Attr `xml:",any,attr"`
 	Kids    []elem     `xml:",any"`
+	Text    string     `xml:",chardata"`
 }
 
 func (e *elem) attr(name string) string {
@@ -294,7 +305,7 @@ func TestReportManyFlows(t *testing.T) {
 	rec, _ := simulate(t, 1, 200<<10, 5, 0, true, Options{MaxFlows: 3, LadderMax: 50})
 	b := page(t, rec)
 	root := decode(t, b)
-	for _, id := range []string{"fct-cdf", "throughput", "tsg-3", "cwnd-3", "rtt-3"} {
+	for _, id := range []string{"fct-cdf", "goodput", "tsg-3", "cwnd-3", "rtt-3"} {
 		if root.find(id) == nil {
 			t.Errorf("no %s", id)
 		}
@@ -302,8 +313,8 @@ func TestReportManyFlows(t *testing.T) {
 	if root.find("tsg-4") != nil || root.find("cwnd-4") != nil {
 		t.Error("flow 4 has a graph with MaxFlows 3")
 	}
-	if n := root.find("throughput").count("rect", regexp.MustCompile("^bar$")); n != 5 {
-		t.Errorf("%d throughput bars for 5 flows", n)
+	if n := root.find("goodput").count("rect", regexp.MustCompile("^bar$")); n != 5 {
+		t.Errorf("%d goodput bars for 5 flows", n)
 	}
 	if n := root.find("ladder").count("line", regexp.MustCompile(`^pkt \w+$`)); n != 50 {
 		t.Errorf("ladder with LadderMax 50 draws %d", n)

@@ -136,6 +136,7 @@ type chart struct {
 	w, h                     float64 // whole picture
 	left, right, top, bottom float64 // margins
 	x, y                     scale
+	legendRow                bool
 }
 
 func newChart(w, h float64, xlo, xhi, ylo, yhi float64) *chart {
@@ -173,8 +174,27 @@ func (c *chart) open(w *buf, id, title, xlabel, ylabel string) {
 	w.s(`<text class="label" text-anchor="middle" transform="translate(14 `).f((y0 + y1) / 2).s(`) rotate(-90)">`).esc(ylabel).s("</text>\n")
 }
 
-// legend draws entries (CSS class of a line, text) along the top right.
+// withLegendRow makes room for the legend on a row of its own under the
+// title (for a graph with a long legend).
+func (c *chart) withLegendRow() *chart {
+	c.top = 48
+	c.y.p1 = c.top
+	c.legendRow = true
+	return c
+}
+
+// legend draws entries (CSS class of a line, text) along the top right,
+// or on the row under the title (withLegendRow).
 func (c *chart) legend(w *buf, entries [][2]string) {
+	if c.legendRow {
+		x := c.left
+		for _, e := range entries {
+			w.line(x, 32, x+18, 32, e[0])
+			w.text(x+22, 36, "tick", "", e[1])
+			x += float64(len([]rune(e[1])))*6 + 40
+		}
+		return
+	}
 	x := c.w - c.right
 	// Lay out right to left with an estimate of each text's width.
 	for i := len(entries) - 1; i >= 0; i-- {

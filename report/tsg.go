@@ -44,15 +44,39 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	// The axis fits the data; the receive-window line, often far above
 	// it, is clipped at the top of the plot.
 	ymax += ymax / 20
-	c := newChart(960, 420, t0.Seconds(), t1.Seconds(), 0, float64(ymax))
+	c := newChart(960, 420, t0.Seconds(), t1.Seconds(), 0, float64(ymax)).withLegendRow()
 	c.open(w, fmt.Sprintf("tsg-%d", fi+1), fmt.Sprintf("flow %d: time-sequence graph, %v → %v", fi+1, r.endName(f, d), r.endName(f, d^1)), "time (s)", "sequence number (bytes, relative)")
-	c.legend(w, [][2]string{{"seg", "data"}, {"seg rtx", "retransmitted"}, {"lostx", "dropped"}, {"ack", "ACK"}, {"win", "receive window"}, {"sack", "SACK block"}})
+	// The receive-window line is often far above the data: say so when
+	// none of it is inside the plot.
+	winAbove := true
+	for _, i := range f.pkts {
+		p := &r.pkts[i]
+		if int(p.dir) != d && p.arrived && p.flags&segment.FlagACK != 0 && p.ack+p.win <= ymax {
+			winAbove = false
+			break
+		}
+	}
+	winText := "receive window"
+	if winAbove {
+		winText = "receive window (above the plot)"
+	}
+	c.legend(w, [][2]string{{"seg", "data"}, {"seg rtx", "retransmitted"}, {"lostx", "dropped"}, {"ack", "ACK"}, {"dupmark", "duplicate ACK"}, {"win", winText}, {"sack", "SACK block"}, {"synfin", "SYN / FIN"}})
 	var ax, ay, wx, wy []float64
-	var sack buf
+	var sack, dups, ctl buf
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
 		x := c.x.at(p.departs().Seconds())
 		if int(p.dir) == d {
+			if p.flags&(segment.FlagSYN|segment.FlagFIN) != 0 {
+				// tcptrace's SYN and FIN marks: a small diamond at the
+				// sequence number the flag occupies.
+				at := p.seq + uint32(p.n)
+				if p.flags&segment.FlagSYN != 0 {
+					at = p.seq
+				}
+				y := c.y.at(float64(at))
+				ctl.s("M").f(x).s(" ").f(y - 4).s("l4 4l-4 4l-4-4z")
+			}
 			if p.n == 0 {
 				continue
 			}
@@ -78,6 +102,9 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 		}
 		ax, ay = append(ax, xa), append(ay, ya)
 		wx, wy = append(wx, xa), append(wy, yw)
+		if p.marks&markDupAck != 0 {
+			dups.s("M").f(xa - 4).s(" ").f(ya).s("h8")
+		}
 		for k := range int(p.nsack) {
 			sack.s("M").f(xa).s(" ").f(c.y.at(float64(p.sack[k][0]))).s("V").f(c.y.at(float64(p.sack[k][1])))
 		}
@@ -90,6 +117,12 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	w.s("</g>\n")
 	if len(sack.b) > 0 {
 		w.s(`<path class="sack" d="`).s(string(sack.b)).s("\"/>\n")
+	}
+	if len(dups.b) > 0 {
+		w.s(`<path class="dupmark" d="`).s(string(dups.b)).s("\"/>\n")
+	}
+	if len(ctl.b) > 0 {
+		w.s(`<path class="synfin" d="`).s(string(ctl.b)).s("\"/>\n")
 	}
 	w.s("</svg>\n")
 }

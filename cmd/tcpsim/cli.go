@@ -279,7 +279,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
-	addReportFlags(cmd.Flags(), o)
+	addReportFlags(cmd.Flags(), o, stderr)
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -339,7 +339,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.reverse, "reverse", "R", false, "the server sends, the client receives (iperf3 -R)")
 	cmd.Flags().BoolVar(&o.bidir, "bidir", false, "both ends send at once (iperf3 --bidir)")
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print the bytes acknowledged over all flows every this much virtual time (iperf3 -i)")
-	addReportFlags(cmd.Flags(), o)
+	addReportFlags(cmd.Flags(), o, stderr)
 	return cmd
 }
 

@@ -115,6 +115,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 
 // serve answers one request with net/http's own reader and writer.
 func serve(n *network, ln net.Listener, body page) error {
+	at := n.w.Now()
 	c, err := ln.Accept()
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) {
@@ -123,6 +124,8 @@ func serve(n *network, ln net.Listener, body page) error {
 		return err
 	}
 	n.track(c)
+	n.sockCall("server", "accept", at, 0, nil)
+	c = n.traced("server", c)
 	defer c.Close()
 	req, err := http.ReadRequest(bufio.NewReader(c))
 	if err != nil {
@@ -166,11 +169,14 @@ func fetch(n *network, u getURL, body page, res *getResult) error {
 		res.resolved, res.fromTable = a, true
 	}
 	addr := net.JoinHostPort(u.host, strconv.Itoa(int(u.port)))
+	at := n.w.Now()
 	c, err := n.cnet.DialContext(context.Background(), "tcp", addr)
+	n.sockCall("client", "connect", at, 0, err)
 	if err != nil {
 		return err
 	}
 	n.track(c)
+	c = n.traced("client", c)
 	defer c.Close()
 	req, err := http.NewRequest(http.MethodGet, u.raw, http.NoBody)
 	if err != nil {

@@ -50,7 +50,7 @@ func TestReportFlag(t *testing.T) {
 		want []string
 	}{
 		{"get", getArgs, []string{`id="ladder"`, `id="tsg-1"`, `id="cwnd-1"`, "three-way handshake", `class="cross"`, `class="pkt rtx"`}},
-		{"transfer", []string{"transfer", "--size", "200KB", "--flows", "3", "--loss", "1%", "--seed", "2"}, []string{`id="fct-cdf"`, `id="throughput"`, "<table>", `id="tsg-3"`}},
+		{"transfer", []string{"transfer", "--size", "200KB", "--flows", "3", "--loss", "1%", "--seed", "2"}, []string{`id="fct-cdf"`, `id="goodput"`, "<table>", `id="tsg-3"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plain := runOK(t, c.args...)
@@ -167,7 +167,8 @@ func TestReportDocsFigures(t *testing.T) {
 	}{
 		{[]string{"get", "http://server.example/index.html", "--loss", "5%", "--seed", "4"}, map[string]string{"ladder": "ladder.svg"}},
 		{[]string{"transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "1"},
-			map[string]string{"tsg-1": "tsg.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "throughput": "throughput.svg"}},
+			map[string]string{"tsg-1": "tsg.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "goodput": "goodput.svg",
+				"throughput": "throughput.svg", "fairness": "fairness.svg"}},
 	} {
 		file := filepath.Join(dir, "r.html")
 		runOK(t, append(append([]string{}, c.args...), "--report", file)...)
@@ -181,8 +182,8 @@ func TestReportDocsFigures(t *testing.T) {
 			}
 		}
 	}
-	if len(figures) != 6 {
-		t.Fatalf("%d figures, want 6", len(figures))
+	if len(figures) != 8 {
+		t.Fatalf("%d figures, want 8", len(figures))
 	}
 	doc, err := os.ReadFile("../../docs/report.md")
 	if err != nil {

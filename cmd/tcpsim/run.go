@@ -21,6 +21,7 @@ type runOptions struct {
 	seed      flagval.Uint64
 	timeout   flagval.Duration
 	json, csv bool
+	rep       reportOptions // --report and --plot (report.go)
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -48,7 +49,7 @@ status 1.`,
 			if cmd.Flags().Changed("timeout") && o.timeout == 0 {
 				return errors.New("--timeout 0s: every run needs a virtual-time limit")
 			}
-			return nil
+			return o.rep.validate(cmd.Flags())
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenario.Load(args[0])
@@ -74,6 +75,7 @@ status 1.`,
 	fs.Var(&o.timeout, "timeout", "virtual-time limit, replacing the scenario's (default 10m)")
 	fs.BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	fs.BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
+	o.rep.addFlags(fs, stderr)
 	return cmd
 }
 
@@ -101,6 +103,10 @@ type scenarioDoc struct {
 
 func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Options, o *runOptions) error {
 	defer oneThread()()
+	rec := o.rep.recorder()
+	if rec != nil {
+		opt.OnEvent = rec.Event
+	}
 	res, err := scenario.Run(s, opt)
 	if err != nil {
 		return err
@@ -126,6 +132,13 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		}
 	}
 	sum := flows.Summarize(fs)
+	plain := make([]flowRow, len(rows))
+	for i := range rows {
+		plain[i] = rows[i].flowRow
+	}
+	if err := o.rep.writeScenario(rec, fmt.Sprintf("tcpsim run %s (seed %d)", file, res.Seed), plain); err != nil {
+		return err
+	}
 	switch {
 	case o.json:
 		doc := scenarioDoc{Command: "run", File: file, Scenario: s.Name, Seed: res.Seed, End: res.End.Seconds(), Flows: rows, Summary: newSummaryDoc(sum)}
