@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -217,4 +218,16 @@ func TestGoResolver(t *testing.T) {
 			t.Errorf("server stats %+v", st)
 		}
 	})
+}
+
+// TestMain loads Go's resolver configuration outside any synctest bubble:
+// the net package keeps it in a global with a channel that the first user
+// creates, and a channel made inside one bubble cannot be used from the
+// next. The lookup dials nothing: its Dial fails at once.
+func TestMain(m *testing.M) {
+	r := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no network in tests")
+	}}
+	r.LookupHost(context.Background(), "warm-up.invalid.")
+	os.Exit(m.Run())
 }
