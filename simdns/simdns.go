@@ -265,3 +265,17 @@ func GoResolver(n *sim.Net, server netip.AddrPort) *net.Resolver {
 		},
 	}
 }
+
+// PrepareGoResolver loads Go's resolver configuration, once per process,
+// outside any testing/synctest bubble. The net package keeps it in a global
+// whose channel the first lookup creates; if that lookup runs inside a
+// bubble, a lookup in a later bubble dies with "send on synctest channel
+// from outside bubble". Call it from TestMain (or before the first
+// synctest.Test) in tests that use Go's resolver in several bubbles. It
+// sends nothing: its lookup's Dial fails at once.
+func PrepareGoResolver() {
+	r := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("simdns: PrepareGoResolver dials nothing")
+	}}
+	r.LookupHost(context.Background(), "prepare.invalid.")
+}

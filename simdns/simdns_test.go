@@ -220,14 +220,8 @@ func TestGoResolver(t *testing.T) {
 	})
 }
 
-// TestMain loads Go's resolver configuration outside any synctest bubble:
-// the net package keeps it in a global with a channel that the first user
-// creates, and a channel made inside one bubble cannot be used from the
-// next. The lookup dials nothing: its Dial fails at once.
+// TestMain loads Go's resolver configuration outside any synctest bubble.
 func TestMain(m *testing.M) {
-	r := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
-		return nil, errors.New("no network in tests")
-	}}
-	r.LookupHost(context.Background(), "warm-up.invalid.")
+	PrepareGoResolver()
 	os.Exit(m.Run())
 }
