@@ -150,12 +150,20 @@ func (n *Net) Dial(network, address string) (net.Conn, error) {
 }
 
 // DialContext connects to address, resolving a host name through the
-// hosts table, and returns when the three-way handshake completes. Errors
+// hosts table, and returns when the three-way handshake completes. With
+// network "udp" or "udp4" it returns a connected *UDPConn at once. Errors
 // are *net.OpError values: errors.Is(err, syscall.ECONNREFUSED) when the
 // peer answers with a reset, syscall.ETIMEDOUT when the SYN retries run out,
 // context.DeadlineExceeded or context.Canceled when ctx ends first. Its
 // signature fits http.Transport.DialContext and net.Dialer.
 func (n *Net) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if network == "udp" || network == "udp4" {
+		ap, err := n.resolveUDP("dial", network, address)
+		if err != nil {
+			return nil, err
+		}
+		return n.dialUDP(ctx, ap)
+	}
 	ap, err := n.resolve("dial", network, address)
 	if err != nil {
 		return nil, err

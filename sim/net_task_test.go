@@ -208,8 +208,12 @@ func TestTaskCallOutsideTask(t *testing.T) {
 		t.Fatalf("Dial unknown host: %v, want *net.DNSError not found", err)
 	}
 	_, err = NewTaskNet(p.w, p.client).Dial("udp", "server.example:80")
+	if !errors.Is(err, ErrNotInTask) {
+		t.Fatalf("Dial udp outside a task: %v, want ErrNotInTask", err)
+	}
+	_, err = NewTaskNet(p.w, p.client).Dial("sctp", "server.example:80")
 	if !errors.Is(err, ErrNetwork) {
-		t.Fatalf("Dial udp: %v, want ErrNetwork", err)
+		t.Fatalf("Dial sctp: %v, want ErrNetwork", err)
 	}
 }
 

@@ -40,6 +40,7 @@ type incarnation struct {
 	down      bool
 	conns     map[*Conn]struct{}
 	listeners map[*Listener]struct{}
+	packets   map[*PacketConn]struct{}
 }
 
 // gate is the stack's view of its link: it passes packets while the host is
@@ -94,7 +95,8 @@ func (n *Net) boot(h *Host) (*incarnation, error) {
 	}
 	h.link.End(0).Attach(h.name, st, ifi)
 	inc := &incarnation{h: h, st: st, env: env, gate: g, boot: h.boots,
-		conns: make(map[*Conn]struct{}), listeners: make(map[*Listener]struct{})}
+		conns: make(map[*Conn]struct{}), listeners: make(map[*Listener]struct{}),
+		packets: make(map[*PacketConn]struct{})}
 	if n.opts.Driver == Tasks {
 		inc.sn = sim.NewTaskNet(n.w, st)
 	} else {
@@ -173,8 +175,10 @@ func (h *Host) Dial(address string) (net.Conn, error) {
 	return h.DialContext(context.Background(), "tcp", address)
 }
 
-// DialContext connects to address over network "tcp" or "tcp4". Its
-// signature fits http.Transport.DialContext and gRPC's context dialer.
+// DialContext connects to address over network "tcp" or "tcp4", or returns
+// a connected UDP socket (a *PacketConn) for "udp" or "udp4". Its signature
+// fits http.Transport.DialContext, gRPC's context dialer and
+// net.Resolver.Dial.
 func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	return h.dial(ctx, network, address, "")
 }
@@ -202,6 +206,13 @@ func (h *Host) dial(ctx context.Context, network, address, role string) (net.Con
 					IsNotFound: true}}
 			}
 		}
+	}
+	if isUDP(network) {
+		pc, err := h.dialUDP(ctx, inc, address)
+		if err != nil {
+			return nil, fmt.Errorf("simnet: Dial(%q, %q) on host %q: %w", network, address, h.name, err)
+		}
+		return pc, nil
 	}
 	o := h.n.begin(&op{host: h.name, what: "Dial " + address})
 	c, err := h.n.netDial(inc, ctx, network, address)
@@ -248,6 +259,10 @@ func (h *Host) Crash(mode CrashMode) {
 	for l := range inc.listeners {
 		lns = append(lns, l)
 	}
+	pcs := make([]*PacketConn, 0, len(inc.packets))
+	for pc := range inc.packets {
+		pcs = append(pcs, pc)
+	}
 	var srvs []*server
 	for _, s := range n.servers {
 		if s.inc == inc {
@@ -272,6 +287,9 @@ func (h *Host) Crash(mode CrashMode) {
 	}
 	for _, c := range conns {
 		c.inner.Close()
+	}
+	for _, pc := range pcs {
+		pc.inner.Close()
 	}
 }
 

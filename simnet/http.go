@@ -121,6 +121,7 @@ func (n *Net) shutdown() error {
 	n.closed = true
 	var conns []*Conn
 	var lns []*Listener
+	var pcs []*PacketConn
 	for _, h := range n.order {
 		if h.inc == nil {
 			continue
@@ -131,8 +132,14 @@ func (n *Net) shutdown() error {
 		for l := range h.inc.listeners {
 			lns = append(lns, l)
 		}
+		for pc := range h.inc.packets {
+			pcs = append(pcs, pc)
+		}
 	}
 	n.mu.Unlock()
+	for _, pc := range pcs {
+		pc.inner.Close()
+	}
 	for _, l := range lns {
 		l.inner.Close()
 	}

@@ -7,7 +7,7 @@ package stack
 type Counters struct {
 	// IPv4 input.
 	IPReceived        uint64 // packets passed to Deliver
-	IPDelivered       uint64 // packets handed to TCP
+	IPDelivered       uint64 // packets handed to TCP, UDP or ICMP
 	IPDropNoInterface uint64 // Deliver called with an unknown ifIndex
 	IPDropTruncated   uint64 // shorter than an IPv4 header
 	IPDropVersion     uint64 // version field not 4
@@ -18,7 +18,34 @@ type Counters struct {
 	IPDropNotForUs    uint64 // destination is not one of our addresses
 	IPDropBadSource   uint64 // source broadcast, multicast, unspecified or ours
 	IPDropFragment    uint64 // a fragment (we do not reassemble)
-	IPDropProtocol    uint64 // not TCP
+	IPDropProtocol    uint64 // not TCP, UDP or ICMP: answered with a protocol unreachable
+
+	// UDP (udp.go), with Linux's names where it has one.
+	UDPReceived      uint64 // datagrams reaching UDP
+	UDPDropTruncated uint64 // shorter than a UDP header
+	UDPDropLength    uint64 // length field below 8 or beyond the IP payload
+	UDPInCsumErrors  uint64 // bad UDP checksum
+	UDPDropBadPort   uint64 // destination port 0
+	UDPNoPorts       uint64 // no socket for the port: ICMP port unreachable sent
+	UDPRcvbufErrors  uint64 // dropped for a full receive queue
+	UDPInDatagrams   uint64 // queued on a socket
+	UDPOutDatagrams  uint64 // sent
+	UDPInICMPErrors  uint64 // ICMP errors reported to a connected socket
+
+	// ICMP (icmp.go).
+	ICMPInMsgs          uint64 // messages reaching ICMP
+	ICMPDropTruncated   uint64 // shorter than an ICMP header
+	ICMPInCsumErrors    uint64 // bad ICMP checksum
+	ICMPDropQuote       uint64 // an error quoting no packet of ours
+	ICMPInEchos         uint64 // echo requests (each answered)
+	ICMPInEchoReps      uint64 // echo replies
+	ICMPInDestUnreachs  uint64 // destination unreachables
+	ICMPInOther         uint64 // other types, ignored
+	ICMPOutMsgs         uint64 // messages sent
+	ICMPOutEchos        uint64 // echo requests sent
+	ICMPOutEchoReps     uint64 // echo replies sent
+	ICMPOutDestUnreachs uint64 // destination unreachables sent
+	ICMPOutRateLimited  uint64 // errors not sent because of the rate limits
 
 	// IPv4 output.
 	IPSent       uint64 // packets handed to a Link

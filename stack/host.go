@@ -97,6 +97,12 @@ type Host struct {
 
 	// Host memory (issue 10 item 6, memory.go).
 	mem hostMem
+
+	// UDP and ICMP (udp.go, icmp.go).
+	udp       map[uint16][]*UDPConn // bound sockets by local port
+	pendU     []*UDPConn            // UDP sockets with undelivered events
+	icmp      icmpLimiter
+	echoReply func(EchoReply)
 }
 
 // Errors returned by the host API. Conn errors that come from the peer or
@@ -220,7 +226,7 @@ func (h *Host) exit() {
 		return
 	}
 	h.flushing = true
-	for len(h.deferred) > 0 || len(h.pendC) > 0 || len(h.pendL) > 0 {
+	for len(h.deferred) > 0 || len(h.pendC) > 0 || len(h.pendL) > 0 || len(h.pendU) > 0 {
 		if len(h.deferred) > 0 {
 			// Packets a Link delivered from inside Send (see Deliver).
 			d := h.deferred[0]
@@ -251,6 +257,16 @@ func (h *Host) exit() {
 			h.pendC[i] = nil
 		}
 		h.pendC = h.pendC[:0]
+		for i := 0; i < len(h.pendU); i++ {
+			u := h.pendU[i]
+			ev := u.events
+			u.events, u.queued = 0, false
+			if ev != 0 && u.notify != nil {
+				u.notify(ev)
+			}
+			h.pendU[i] = nil
+		}
+		h.pendU = h.pendU[:0]
 	}
 	h.flushing = false
 	h.requestWake()

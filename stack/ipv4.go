@@ -138,7 +138,7 @@ type rxScratch struct {
 // panics on any input.
 //
 // Input flow: IPv4 structure and header checksum → destination is ours →
-// not a fragment → protocol TCP → TCP checksum over the pseudo-header →
+// not a fragment → protocol TCP (UDP and ICMP: udp.go, icmp.go) → TCP checksum over the pseudo-header →
 // TCP header and options → demultiplex (demux.go) → connection input
 // (input.go) or listener (listener.go) or RST for a closed port.
 func (h *Host) Deliver(ifIndex int, pkt []byte) {
@@ -240,8 +240,19 @@ func (h *Host) deliverOpt(ifIndex int, pkt []byte, intact bool) {
 		h.counters.IPDropFragment++
 		return
 	}
-	if v.Protocol() != ippacket.ProtocolTCP {
+	switch v.Protocol() {
+	case ippacket.ProtocolTCP:
+	case ippacket.ProtocolUDP:
+		h.counters.IPDelivered++
+		h.udpInput(ifIndex, pkt[:v.TotalLen()], src, dst, addrSum(v[12:16], v[16:20]), v.Payload(), intact)
+		return
+	case ippacket.ProtocolICMP:
+		h.counters.IPDelivered++
+		h.icmpInput(ifIndex, src, v, v.Payload())
+		return
+	default:
 		h.counters.IPDropProtocol++
+		h.sendUnreachable(ifIndex, icmpCodeProtocolUnreachable, pkt[:v.TotalLen()])
 		return
 	}
 	h.counters.IPDelivered++

@@ -50,7 +50,9 @@ func TestIPv4_InputDropsCounted(t *testing.T) {
 		{"not for us", func(b []byte) []byte { b[19] = 9; reIP(b); return b }, func(c Counters) uint64 { return c.IPDropNotForUs }},
 		{"source multicast", func(b []byte) []byte { b[12] = 224; reIP(b); return b }, func(c Counters) uint64 { return c.IPDropBadSource }},
 		{"fragment", func(b []byte) []byte { b[6] |= 0x20; reIP(b); return b }, func(c Counters) uint64 { return c.IPDropFragment }},
-		{"UDP", func(b []byte) []byte { b[9] = 17; reIP(b); return b }, func(c Counters) uint64 { return c.IPDropProtocol }},
+		// The TCP header read as UDP: its length field (the sequence
+		// number's high half) is 0, below UDP's 8.
+		{"UDP length", func(b []byte) []byte { b[9] = 17; reIP(b); return b }, func(c Counters) uint64 { return c.UDPDropLength }},
 		{"TCP checksum", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, func(c Counters) uint64 { return c.TCPDropChecksum }},
 		{"TCP truncated", func(b []byte) []byte { b[3] = 30; reIP(b); return b[:30] }, func(c Counters) uint64 { return c.TCPDropTruncated }},
 	}

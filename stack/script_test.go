@@ -25,6 +25,7 @@ type script struct {
 	now     time.Duration
 	h       *Host
 	out     []captured
+	other   [][]byte       // packets sent that are not TCP
 	local   netip.AddrPort // the host's end (10.0.0.1:80 unless Connect chose)
 	peer    netip.AddrPort // the scripted peer (10.0.0.2:40000)
 	peerISN uint32
@@ -42,6 +43,11 @@ func (s *script) Now() time.Duration   { return s.now }
 func (s *script) WakeAt(time.Duration) {}
 func (s *script) Send(pkt []byte) {
 	b := append([]byte(nil), pkt...)
+	if v := ippacket.View(b); len(b) >= ippacket.HeaderLen && v.Protocol() != ippacket.ProtocolTCP {
+		// ICMP the host sends about a hostile non-TCP packet (icmp.go).
+		s.other = append(s.other, b)
+		return
+	}
 	p, err := segment.ParsePacket(b)
 	if err != nil {
 		s.t.Fatalf("host sent a malformed packet: %v", err)
