@@ -397,8 +397,7 @@ func (r *Recorder) Sample(now time.Duration) {
 		if in.State == stack.StateClosed && len(s.samples) > 0 && s.samples[len(s.samples)-1].State == stack.StateClosed {
 			continue
 		}
-		s.samples = append(s.samples, Sample{At: now, Cwnd: in.Cwnd, Ssthresh: in.Ssthresh, InFlight: in.BytesInFlight,
-			SRTT: in.SRTT, RTO: in.RTO, SndWnd: in.SndWnd, State: in.State, BytesAcked: in.BytesAcked, BytesReceived: in.BytesReceived})
+		s.samples = append(s.samples, sampleOf(now, &in))
 	}
 }
 
