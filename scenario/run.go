@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tcpsim/tcpsim/flows"
+	"github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -25,6 +26,11 @@ type Options struct {
 	Timeout time.Duration
 	// OnEvent, when set, also sees every event (after the flow analyzer).
 	OnEvent func(*sim.Event)
+	// Sample, when positive, replaces Scenario.Sample.
+	Sample time.Duration
+	// Interval, when positive, samples the run a second time at this
+	// period, for interval reports (Result.Intervals).
+	Interval time.Duration
 }
 
 // Result is what a run did.
@@ -41,7 +47,13 @@ type Result struct {
 	// Links are the world's links, for their counters.
 	Links []*sim.Link
 	// Hosts are the scenario's hosts, in file order, for their counters.
+	// A host that restarted is its last stack.
 	Hosts []*stack.Host
+	// Series holds the samples of every connection and link direction when
+	// the scenario or Options set a sampling period; otherwise nil.
+	Series *report.Series
+	// Intervals is the same at Options.Interval, or nil.
+	Intervals *report.Series
 }
 
 // FlowResult is one flow of a run.
@@ -85,6 +97,7 @@ type runner struct {
 	nets     map[*pnode]*sim.Net
 	links    []*sim.Link
 	conns    []connOf
+	sconns   []*stack.Conn // conns' connections, for the Series
 	closers  []func()
 	left     int
 	crashed  map[*pnode]bool
@@ -96,6 +109,16 @@ type runner struct {
 type connOf struct {
 	c    *stack.Conn
 	host *pnode
+}
+
+// stackConns lists the run's connections for a Series. It is called at
+// each sample boundary and expects the list only to grow: it appends the
+// connections tracked since its last call to the list it returns.
+func (r *runner) stackConns() []*stack.Conn {
+	for _, c := range r.conns[len(r.sconns):] {
+		r.sconns = append(r.sconns, c.c)
+	}
+	return r.sconns
 }
 
 type dialRec struct {
@@ -135,9 +158,26 @@ func Run(s *Scenario, o Options) (*Result, error) {
 			routers[n.name] = true
 		}
 	}
+	sample := time.Duration(s.Sample)
+	if o.Sample > 0 {
+		sample = o.Sample
+	}
+	mkSeries := func(every time.Duration) *report.Series {
+		if every <= 0 {
+			return nil
+		}
+		return report.NewSeries(report.SeriesOptions{Every: every, Flows: r.an, Conns: r.stackConns, Links: func() []*sim.Link { return r.links }})
+	}
+	series, intervals := mkSeries(sample), mkSeries(o.Interval)
 	onEvent := func(e *sim.Event) {
 		if !((e.Verdict == sim.Sent || e.Verdict == sim.Delivered) && routers[e.Node]) {
 			r.an.Event(e)
+		}
+		if series != nil {
+			series.Event(e)
+		}
+		if intervals != nil {
+			intervals.Event(e)
 		}
 		if o.OnEvent != nil {
 			o.OnEvent(e)
@@ -156,7 +196,12 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	}
 	runErr := r.w.Run()
 	r.an.Stop()
-	res := &Result{Seed: seed, Flows: r.res, Err: runErr, End: r.w.Now(), Links: r.links}
+	for _, x := range []*report.Series{series, intervals} {
+		if x != nil {
+			x.Finish(r.w.Now())
+		}
+	}
+	res := &Result{Seed: seed, Flows: r.res, Err: runErr, End: r.w.Now(), Links: r.links, Series: series, Intervals: intervals}
 	for _, n := range p.nodes {
 		if h := r.hosts[n]; h != nil {
 			res.Hosts = append(res.Hosts, h)

@@ -26,6 +26,10 @@ type Scenario struct {
 	Seed uint64 `yaml:"seed" json:"seed"`
 	// Timeout is the virtual-time limit of the run; zero means 10 minutes.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Sample, when positive, samples every connection and link direction
+	// at this period of virtual time (package report's Series): the run's
+	// Result.Series, and the file of tcpsim run --series.
+	Sample Duration `yaml:"sample" json:"sample"`
 	// Routing is "shortest" (the default: every node gets a route to every
 	// host along a shortest path, fewest hops, ties broken by link order)
 	// or "static" (only the routes to directly connected subnets and those

@@ -19,6 +19,10 @@ import (
 // zero.
 const DefaultTimeout = 10 * time.Minute
 
+// MaxSamples bounds the samples a time series may take in a run's time
+// limit (Scenario.Sample), so that a tiny period cannot exhaust memory.
+const MaxSamples = 10_000_000
+
 // Apps of listeners and flows.
 const (
 	AppSink    = "sink"
@@ -135,6 +139,11 @@ func (s *Scenario) plan(seed uint64) (*plan, error) {
 	case "", "shortest", "static":
 	default:
 		c.errorf("routing", "%q: want shortest or static", s.Routing)
+	}
+	if s.Sample < 0 {
+		c.errorf("sample", "%v: must not be negative (0: no time series)", s.Sample)
+	} else if tl := cmp.Or(time.Duration(s.Timeout), DefaultTimeout); s.Sample > 0 && tl/time.Duration(s.Sample) > MaxSamples {
+		c.errorf("sample", "%v: more than %d samples in the run's time limit of %v; sample less often", s.Sample, MaxSamples, tl)
 	}
 	p.nodesFrom(c)
 	p.linksFrom(c)

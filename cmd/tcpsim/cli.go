@@ -84,6 +84,8 @@ type options struct {
 
 	// --report and --report-every (report.go).
 	rep reportOptions
+	// --series and --sample (series.go).
+	series seriesOptions
 }
 
 func defaultOptions() *options {
@@ -174,6 +176,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if err := o.validateReport(fs); err != nil {
 		return err
 	}
+	if err := o.series.validate(fs, time.Duration(o.timeout)); err != nil {
+		return err
+	}
 	if fs.Changed("pcap") {
 		if o.pcap == "" {
 			return errors.New(`--pcap "": want the name of the capture file to write`)
@@ -249,6 +254,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
 			}
+			if cmd.Flags().Changed("interval") && o.interval == 0 {
+				return errors.New("--interval 0: want a positive duration such as 100ms")
+			}
 			if cmd.Flags().Changed("file") && o.file == "" {
 				return errors.New(`--file "": want the name of a file to serve`)
 			}
@@ -280,6 +288,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	addReportFlags(cmd.Flags(), o)
+	addSeriesFlags(cmd.Flags(), &o.series)
+	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -338,8 +348,9 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.duration, "time", "send for this much virtual time instead of --size bytes (iperf3 -t)")
 	cmd.Flags().BoolVarP(&o.reverse, "reverse", "R", false, "the server sends, the client receives (iperf3 -R)")
 	cmd.Flags().BoolVar(&o.bidir, "bidir", false, "both ends send at once (iperf3 --bidir)")
-	cmd.Flags().VarP(&o.interval, "interval", "i", "print the bytes acknowledged over all flows every this much virtual time (iperf3 -i)")
+	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each flow every this much virtual time (iperf3 -i)")
 	addReportFlags(cmd.Flags(), o)
+	addSeriesFlags(cmd.Flags(), &o.series)
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ type runOptions struct {
 	seed      flagval.Uint64
 	timeout   flagval.Duration
 	json, csv bool
+	series    seriesOptions    // --series, --sample (series.go)
+	interval  flagval.Duration // -i
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -48,7 +51,10 @@ status 1.`,
 			if cmd.Flags().Changed("timeout") && o.timeout == 0 {
 				return errors.New("--timeout 0s: every run needs a virtual-time limit")
 			}
-			return nil
+			if cmd.Flags().Changed("interval") && o.interval == 0 {
+				return errors.New("--interval 0: want a positive duration such as 1s")
+			}
+			return o.series.validate(cmd.Flags(), cmp.Or(time.Duration(o.timeout), scenario.DefaultTimeout))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenario.Load(args[0])
@@ -59,6 +65,15 @@ status 1.`,
 				return err
 			}
 			opt := scenario.Options{Timeout: time.Duration(o.timeout)}
+			if o.series.file != "" {
+				opt.Sample = time.Duration(o.series.sample)
+				if !cmd.Flags().Changed("sample") && s.Sample > 0 {
+					opt.Sample = time.Duration(s.Sample) // the file's period
+				}
+			}
+			if !o.json && !o.csv {
+				opt.Interval = time.Duration(o.interval)
+			}
 			if cmd.Flags().Changed("seed") {
 				seed := uint64(o.seed)
 				opt.Seed = &seed
@@ -74,6 +89,9 @@ status 1.`,
 	fs.Var(&o.timeout, "timeout", "virtual-time limit, replacing the scenario's (default 10m)")
 	fs.BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	fs.BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
+	addSeriesFlags(fs, &o.series)
+	fs.Lookup("sample").Usage = "with --series: virtual time between two samples (default: the file's sample, else 10ms)"
+	fs.VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	return cmd
 }
 
@@ -104,6 +122,11 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 	res, err := scenario.Run(s, opt)
 	if err != nil {
 		return err
+	}
+	if o.series.file != "" && res.Series != nil {
+		if err := writeSeriesFile(o.series.file, res.Series); err != nil {
+			return err
+		}
 	}
 	fs := make([]*Flow, len(res.Flows))
 	rows := make([]scenarioRow, len(res.Flows))
@@ -160,6 +183,7 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 				fmt.Sprintf("%s → %s:%d", fr.From, fr.To, fr.Port), fr.App, fr.CC, fr.Start.Seconds())
 		}
 		fmt.Fprintln(w)
+		printIperfIntervals(w, res.Intervals)
 		plain := make([]flowRow, len(rows))
 		for i := range rows {
 			plain[i] = rows[i].flowRow

@@ -42,6 +42,9 @@ type network struct {
 	bidir bool          // transfer --bidir: clients read while they write
 
 	rep *rpt.Recorder // --report (report.go), or nil
+
+	series   *rpt.Series // --series (series.go), or nil
+	ivSeries *rpt.Series // -i's interval lines, or nil
 }
 
 // track remembers c so that the run ends only after it has closed.
@@ -168,6 +171,10 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if rep := n.reportHook(o); rep != nil {
 		first := onEvent
 		onEvent = func(e *sim.Event) { first(e); rep(e) }
+	}
+	if ser := n.seriesHooks(o); ser != nil {
+		first := onEvent
+		onEvent = func(e *sim.Event) { first(e); ser(e) }
 	}
 	n.w = sim.New(sim.Config{
 		Seed:      uint64(o.seed),

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// readSeriesCSV parses a --series CSV file into records keyed by column.
+func readSeriesCSV(t *testing.T, name string) []map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func atoi(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return v
+}
+
+// transfer --series: the link rows count the marks a marking CoDel made,
+// the client's rows deliver the whole transfer, the same seed writes the
+// same file, and the packets (the pcap) are those of a run without it.
+func TestTransferSeries(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"transfer", "--size", "500KB", "--flows", "2", "--rate", "5mbit", "--delay", "10ms", "--qdisc", "codel ecn", "--ecn", "on"}
+	f1, f2 := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	p0, p1 := filepath.Join(dir, "plain.pcap"), filepath.Join(dir, "series.pcap")
+	runOK(t, append(args, "--pcap", p0)...)
+	runOK(t, append(args, "--pcap", p1, "--series", f1, "--sample", "20ms")...)
+	runOK(t, append(args, "--series", f2, "--sample", "20ms")...)
+	a, _ := os.ReadFile(f1)
+	b, _ := os.ReadFile(f2)
+	if !bytes.Equal(a, b) {
+		t.Error("the same seed wrote two different series")
+	}
+	x, _ := os.ReadFile(p0)
+	y, _ := os.ReadFile(p1)
+	if !bytes.Equal(x, y) {
+		t.Error("--series changed the packets")
+	}
+	rows := readSeriesCSV(t, f1)
+	var marks, sent int64
+	delivered := map[string]int64{}
+	for _, r := range rows {
+		switch r["kind"] {
+		case "link":
+			if r["from"] == "client" {
+				marks += atoi(t, r["ecn_marks"])
+				sent += atoi(t, r["sent_pkts"])
+			}
+		case "conn":
+			if r["node"] == "client" {
+				delivered[r["local"]] += atoi(t, r["delivered_bytes"])
+			}
+		}
+	}
+	if marks == 0 || sent < 2*500_000/1460 {
+		t.Errorf("client→server: %d packets sent, %d CE marks", sent, marks)
+	}
+	if len(delivered) != 2 {
+		t.Fatalf("client connections: %v", delivered)
+	}
+	for c, d := range delivered {
+		if d != 500_000 {
+			t.Errorf("%s delivered %d bytes in its intervals, want 500000", c, d)
+		}
+	}
+	if rows[0]["time_s"] != "0.02" && !strings.HasPrefix(rows[0]["time_s"], "0.") {
+		t.Errorf("first row at %s", rows[0]["time_s"])
+	}
+}
+
+// get --series x.json holds the server's connection, which sent the page,
+// and get -i prints its interval lines.
+func TestGetSeriesJSON(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "get.json")
+	out := runOK(t, "get", "http://server.example/", "--size", "300KB", "--series", name, "-i", "100ms")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Sample float64 `json:"sample_s"`
+		Conns  []struct {
+			Node  string   `json:"node"`
+			Flow  int      `json:"flow"`
+			Deliv []uint64 `json:"delivered_bytes"`
+		} `json:"conns"`
+		Links []struct {
+			From string `json:"from"`
+		} `json:"links"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var server uint64
+	for _, c := range doc.Conns {
+		if c.Node == "server" && c.Flow == 1 {
+			for _, d := range c.Deliv {
+				server += d
+			}
+		}
+	}
+	if doc.Sample != 0.01 || len(doc.Links) != 2 || server < 300_000 || server > 301_000 {
+		t.Errorf("sample %v, %d links, the server delivered %d bytes (the page and its headers)", doc.Sample, len(doc.Links), server)
+	}
+	if !strings.Contains(out, "[ ID]") || !strings.Contains(out, "[  1][RX-C]   0.100-0.200   sec") {
+		t.Errorf("get -i lines missing:\n%s", out)
+	}
+}
+
+// run --series writes the scenario's series; the file's sample is the
+// default period.
+func TestRunSeries(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `name: two
+sample: 50ms
+hosts:
+  - name: a
+  - name: b
+    listen: [{port: 9}]
+links:
+  - {a: a, b: b, rate: 2mbit, delay: 5ms, queue: 10}
+flows:
+  - {from: a, to: b, port: 9, size: 200KB}
+`
+	file := filepath.Join(dir, "two.yaml")
+	os.WriteFile(file, []byte(yaml), 0o644)
+	out := filepath.Join(dir, "two.csv")
+	text := runOK(t, "run", file, "--series", out, "-i", "250ms")
+	rows := readSeriesCSV(t, out)
+	var drops, deliv int64
+	for _, r := range rows {
+		if r["interval_s"] != "0.05" && r["interval_s"] != "" && r != nil {
+			f, _ := strconv.ParseFloat(r["interval_s"], 64)
+			if f > 0.05 {
+				t.Fatalf("interval %s > the file's sample 50ms", r["interval_s"])
+			}
+		}
+		if r["kind"] == "link" && r["from"] == "a" {
+			drops += atoi(t, r["drops_queue"])
+		}
+		if r["kind"] == "conn" && r["node"] == "a" {
+			deliv += atoi(t, r["delivered_bytes"])
+		}
+	}
+	if drops == 0 || deliv != 200_000 {
+		t.Errorf("queue drops %d, delivered %d", drops, deliv)
+	}
+	if !strings.Contains(text, "[  1]   0.000-0.250   sec") {
+		t.Errorf("no interval lines:\n%s", text)
+	}
+}
+
+func TestSeriesFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"transfer", "--series", "x.txt"}, "ending in .csv or .json"},
+		{[]string{"transfer", "--sample", "5ms"}, "--sample needs --series"},
+		{[]string{"get", "http://server.example/", "--series", "x.csv", "--sample", "0s"}, "--sample 0s: must be positive"},
+		{[]string{"transfer", "--series", "x.csv", "--sample", "1ns"}, "more than 10000000 samples"},
+		{[]string{"transfer", "--series", "no/such/dir/x.csv"}, "--series no/such/dir/x.csv"},
+		{[]string{"get", "http://server.example/", "-i", "0s"}, "--interval 0"},
+		{[]string{"run", "x.yaml", "--series", "x.pcap"}, "ending in .csv or .json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%q: status %d, stderr %q; want %d and %q", c.args, code, stderr.String(), exitUsage, c.want)
+		}
+	}
+}
