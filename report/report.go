@@ -47,6 +47,10 @@ type Options struct {
 	// shows (the caller feeds it the events); otherwise the Recorder keeps
 	// its own.
 	Flows *flows.Analyzer
+	// Links, when set, returns the links whose directions the report
+	// draws (queue length, drops and CE marks over time, sampled every
+	// SampleEvery by a Series: links.go).
+	Links func() []*sim.Link
 }
 
 // Defaults of Options.
@@ -167,6 +171,7 @@ type Recorder struct {
 	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
 	stopped  bool
+	links    *Series // Options.Links sampled (links.go), or nil
 }
 
 // New returns a Recorder.
@@ -207,6 +212,7 @@ func (r *Recorder) Event(e *sim.Event) {
 		r.an.Event(e)
 	}
 	r.lastTime = max(r.lastTime, e.Time)
+	r.linkEvent(e)
 	if r.opt.Conns != nil && e.Time >= r.next {
 		r.Sample(e.Time)
 		r.next = (e.Time/r.opt.SampleEvery + 1) * r.opt.SampleEvery

@@ -74,6 +74,7 @@ func (n *network) reportHook(o *options) func(*sim.Event) {
 		Flows:       n.an.Analyzer,
 		SampleEvery: time.Duration(o.rep.every),
 		Conns:       func() []*stack.Conn { return n.conns },
+		Links:       func() []*sim.Link { return []*sim.Link{n.link} },
 	})
 	return func(e *sim.Event) {
 		if !n.an.Stopped() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -194,5 +195,27 @@ func TestSeriesFlagErrors(t *testing.T) {
 		if code := run(c.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%q: status %d, stderr %q; want %d and %q", c.args, code, stderr.String(), exitUsage, c.want)
 		}
+	}
+}
+
+// The report's link chart counts the drops the --series file counts, from
+// the same sampler.
+func TestReportLinkChart(t *testing.T) {
+	dir := t.TempDir()
+	page, ser := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.csv")
+	runOK(t, "transfer", "--size", "400KB", "--flows", "3", "--queue", "15", "--report", page, "--series", ser)
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drops int64
+	for _, r := range readSeriesCSV(t, ser) {
+		if r["kind"] == "link" && r["from"] == "client" {
+			drops += atoi(t, r["drops"])
+		}
+	}
+	want := fmt.Sprintf("link wire, client → server: queue length (%d drops, 0 CE marks)", drops)
+	if drops == 0 || !bytes.Contains(html, []byte(want)) || !bytes.Contains(html, []byte(`<svg id="link-1"`)) {
+		t.Errorf("the report lacks %q (the series counts %d drops)", want, drops)
 	}
 }
