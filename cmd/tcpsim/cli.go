@@ -64,7 +64,9 @@ type options struct {
 	// get --ladder (ladder.go).
 	ladder    ladderMode
 	ladderMax flagval.IntRange
-	pcap      string
+	pcap      string   // --pcap FILE: the client's end
+	pcapAt    []pcapAt // --pcap HOST=FILE (capture.go)
+	pcapng    string   // --pcapng FILE (capture.go)
 
 	// Payload.
 	size  flagval.Size
@@ -134,7 +136,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
 	fs.BoolVarP(&o.hex, "hex", "X", false, "with -v's lines, each sent packet's bytes as hex, every IPv4 and TCP header field and option named, HTTP as text (implies -v)")
-	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture, taken at the client's end of the link, to `FILE`")
+	fs.Var(pcapFlag{&o.pcap, &o.pcapAt}, "pcap", "write a pcap capture, taken at the client's end of the link, to FILE; HOST=FILE (client or server) captures at that host's end; repeatable")
 }
 
 // validate checks what single flags cannot: combinations.
@@ -179,7 +181,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if err := o.series.validate(fs, time.Duration(o.timeout)); err != nil {
 		return err
 	}
-	if fs.Changed("pcap") {
+	if fs.Changed("pcap") && (o.pcap != "" || len(o.pcapAt) == 0) {
 		if o.pcap == "" {
 			return errors.New(`--pcap "": want the name of the capture file to write`)
 		}
@@ -191,7 +193,15 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		}
 		f.Close()
 	}
-	return nil
+	if fs.Lookup("pcapng") == nil && len(o.pcapAt) > 0 {
+		return fmt.Errorf("--pcap %s=%s: this command captures at its own end only (--pcap FILE)", o.pcapAt[0].node, o.pcapAt[0].file)
+	}
+	return validateCaptures(fs, o.pcapAt, o.pcapng, []string{clientName, serverName})
+}
+
+// addCaptureFlags adds --pcapng (get and transfer).
+func addCaptureFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.pcapng, "pcapng", "", "write one pcapng `FILE` holding both ends of the link as interfaces (client:wire, server:wire) and each drop on an interface of its direction and reason")
 }
 
 // newRootCommand builds the command tree writing to stdout and stderr.
@@ -289,6 +299,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	addReportFlags(cmd.Flags(), o)
 	addSeriesFlags(cmd.Flags(), &o.series)
+	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
@@ -351,6 +362,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each flow every this much virtual time (iperf3 -i)")
 	addReportFlags(cmd.Flags(), o)
 	addSeriesFlags(cmd.Flags(), &o.series)
+	addCaptureFlags(cmd.Flags(), o)
 	return cmd
 }
 
