@@ -31,6 +31,9 @@ type Options struct {
 	// Interval, when positive, samples the run a second time at this
 	// period, for interval reports (Result.Intervals).
 	Interval time.Duration
+	// Captures are packet captures to take (capture.go); Run returns an
+	// error naming a capture it cannot take, before the run.
+	Captures []Capture
 }
 
 // Result is what a run did.
@@ -98,6 +101,8 @@ type runner struct {
 	links    []*sim.Link
 	conns    []connOf
 	sconns   []*stack.Conn // conns' connections, for the Series
+	ngs      []*sim.NgCapture
+	stopCaps []func() error
 	closers  []func()
 	left     int
 	crashed  map[*pnode]bool
@@ -170,6 +175,9 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	}
 	series, intervals := mkSeries(sample), mkSeries(o.Interval)
 	onEvent := func(e *sim.Event) {
+		for _, ng := range r.ngs {
+			ng.Event(e)
+		}
 		if !((e.Verdict == sim.Sent || e.Verdict == sim.Delivered) && routers[e.Node]) {
 			r.an.Event(e)
 		}
@@ -191,11 +199,21 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	if err := r.build(); err != nil {
 		return nil, err
 	}
+	if err := r.startCaptures(o.Captures); err != nil {
+		return nil, err
+	}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
 	runErr := r.w.Run()
 	r.an.Stop()
+	var capErr error
+	for _, stop := range r.stopCaps {
+		if err := stop(); err != nil && capErr == nil {
+			capErr = fmt.Errorf("capture: %w", err)
+		}
+	}
+	r.ngs = nil
 	for _, x := range []*report.Series{series, intervals} {
 		if x != nil {
 			x.Finish(r.w.Now())
@@ -213,7 +231,7 @@ func Run(s *Scenario, o Options) (*Result, error) {
 		}
 	}
 	r.match(res)
-	return res, nil
+	return res, capErr
 }
 
 // done reports whether flow i's task finished.

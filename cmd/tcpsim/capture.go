@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tcpsim/tcpsim/scenario"
 	"github.com/tcpsim/tcpsim/sim"
 )
 
@@ -162,4 +164,48 @@ func (n *network) closeCaptures() error {
 	}
 	n.captures = nil
 	return first
+}
+
+// openCaptures opens the files of run's --pcap NODE=FILE and --pcapng and
+// checks them against the scenario; closeAll closes the files.
+func (o *runOptions) openCaptures(s *scenario.Scenario) (caps []scenario.Capture, closeAll func() error, err error) {
+	var files []*os.File
+	closeAll = func() error {
+		var first error
+		for _, f := range files {
+			if err := f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	specs := o.pcapAt
+	if o.pcapng != "" {
+		specs = append(specs[:len(specs):len(specs)], pcapAt{file: o.pcapng})
+	}
+	for _, a := range specs {
+		c := scenario.Capture{Node: a.node, Link: a.link, NG: a.node == "" || strings.HasSuffix(strings.ToLower(a.file), ".pcapng")}
+		c.Out = io.Discard
+		if err := s.CheckCaptures([]scenario.Capture{c}); err != nil {
+			closeAll()
+			flag := "--pcap " + a.node
+			if a.link != "" {
+				flag += "@" + a.link
+			}
+			flag += "=" + a.file
+			if a.node == "" {
+				flag = "--pcapng " + a.file
+			}
+			return nil, nil, fmt.Errorf("%s: %v", flag, err)
+		}
+		f, err := os.Create(a.file)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		files = append(files, f)
+		c.Out = f
+		caps = append(caps, c)
+	}
+	return caps, closeAll, nil
 }

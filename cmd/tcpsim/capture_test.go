@@ -127,3 +127,35 @@ func TestCaptureFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// run --pcap NODE=FILE and --pcapng: the node's pcap is its end of its
+// link in the network's pcapng; bad places are usage errors.
+func TestRunCaptures(t *testing.T) {
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	os.WriteFile(p("s.yaml"), []byte(`hosts: [{name: a}, {name: b, listen: [{port: 9}]}]
+routers: [{name: r}]
+links: [{a: a, b: r}, {name: slow, a: r, b: b, rate: 2mbit, delay: 5ms, queue: 5}]
+flows: [{from: a, to: b, port: 9, size: 100KB}]
+`), 0o644)
+	runOK(t, "run", p("s.yaml"), "--pcap", "b="+p("b.pcap"), "--pcap", "r="+p("r.pcapng"), "--pcapng", p("all.pcapng"))
+	ng := readNg(t, p("all.pcapng"))
+	b := readPcap(t, p("b.pcap"))
+	if len(b) == 0 || len(b) != len(ng["b:slow"]) || len(readNg(t, p("r.pcapng"))) != 3 || len(ng["slow:r→b:dropped (queue)"]) == 0 {
+		t.Errorf("b.pcap %d records; the pcapng's interfaces %d, b:slow %d, drops %d", len(b), len(ng), len(ng["b:slow"]), len(ng["slow:r→b:dropped (queue)"]))
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pcap", p("x.pcap")}, "say where, as NODE=FILE"},
+		{[]string{"--pcap", "r=" + p("x.pcap")}, "a pcap holds one link end and r has 2 links"},
+		{[]string{"--pcap", "q=" + p("x.pcap")}, `capture at "q": no host or router`},
+		{[]string{"--pcap", "r@fast=" + p("x.pcap")}, `r has no link "fast"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"run", p("s.yaml")}, c.args...), &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%q: status %d, stderr %q; want %d and %q", c.args, code, stderr.String(), exitUsage, c.want)
+		}
+	}
+}

@@ -24,6 +24,9 @@ type runOptions struct {
 	json, csv bool
 	series    seriesOptions    // --series, --sample (series.go)
 	interval  flagval.Duration // -i
+	pcap      string           // --pcap FILE: refused, run needs NODE=FILE
+	pcapAt    []pcapAt         // --pcap NODE[@LINK]=FILE (capture.go)
+	pcapng    string           // --pcapng FILE
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -54,6 +57,12 @@ status 1.`,
 			if cmd.Flags().Changed("interval") && o.interval == 0 {
 				return errors.New("--interval 0: want a positive duration such as 1s")
 			}
+			if o.pcap != "" {
+				return fmt.Errorf("--pcap %s: run has many hosts; say where, as NODE=FILE or NODE@LINK=FILE", o.pcap)
+			}
+			if err := validateCaptures(cmd.Flags(), o.pcapAt, o.pcapng, nil); err != nil {
+				return err
+			}
 			return o.series.validate(cmd.Flags(), cmp.Or(time.Duration(o.timeout), scenario.DefaultTimeout))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,7 +87,16 @@ status 1.`,
 				seed := uint64(o.seed)
 				opt.Seed = &seed
 			}
-			if err := runScenario(stdout, args[0], s, opt, o); err != nil {
+			caps, closeCaps, err := o.openCaptures(s)
+			if err != nil {
+				return err // a capture the scenario cannot take: status 2
+			}
+			opt.Captures = caps
+			err = runScenario(stdout, args[0], s, opt, o)
+			if cerr := closeCaps(); err == nil {
+				err = cerr
+			}
+			if err != nil {
 				return &runError{err}
 			}
 			return nil
@@ -92,6 +110,8 @@ status 1.`,
 	addSeriesFlags(fs, &o.series)
 	fs.Lookup("sample").Usage = "with --series: virtual time between two samples (default: the file's sample, else 10ms)"
 	fs.VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
+	fs.Var(pcapFlag{&o.pcap, &o.pcapAt}, "pcap", "write a capture at a node's link end to FILE, as NODE=FILE (a node with one link) or NODE@LINK=FILE; FILE.pcapng holds every link end of NODE; repeatable")
+	fs.StringVar(&o.pcapng, "pcapng", "", "write one pcapng `FILE` with every link end of the network as an interface (NODE:LINK) and each drop on an interface of its direction and reason")
 	return cmd
 }
 
