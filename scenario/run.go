@@ -103,12 +103,20 @@ type runner struct {
 	sconns   []*stack.Conn // conns' connections, for the Series
 	ngs      []*sim.NgCapture
 	stopCaps []func() error
+	// Restarts (restart.go).
+	slots    map[*pnode]*hostSlot
+	envs     map[*pnode]*sim.HostEnv
+	restarts map[*pnode]int
+	servers  map[*pnode][]func() // each host's listeners, to close
 	closers  []func()
 	left     int
 	crashed  map[*pnode]bool
 	res      []FlowResult
 	finished []bool
 	dialed   []dialRec
+	failure  error // a restart that could not be done
+	// wasCrashed holds the addresses of the hosts that crashed.
+	wasCrashed map[netip.Addr]bool
 }
 
 type connOf struct {
@@ -153,7 +161,8 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	r := &runner{p: p, an: flows.New(), hosts: map[*pnode]*stack.Host{}, nets: map[*pnode]*sim.Net{}, crashed: map[*pnode]bool{}}
+	r := &runner{p: p, an: flows.New(), hosts: map[*pnode]*stack.Host{}, nets: map[*pnode]*sim.Net{}, crashed: map[*pnode]bool{},
+		slots: map[*pnode]*hostSlot{}, envs: map[*pnode]*sim.HostEnv{}, restarts: map[*pnode]int{}, servers: map[*pnode][]func(){}}
 	// A packet crossing routers is sent once per link: the analyzer counts
 	// what hosts send and what hosts receive, and what links do to packets
 	// anywhere on the path (drops, duplicates, corruption, delays).
@@ -206,6 +215,9 @@ func Run(s *Scenario, o Options) (*Result, error) {
 		return nil, err
 	}
 	runErr := r.w.Run()
+	if r.failure != nil {
+		runErr = r.failure
+	}
 	r.an.Stop()
 	var capErr error
 	for _, stop := range r.stopCaps {
@@ -246,16 +258,19 @@ func (r *runner) build() error {
 			}
 			continue
 		}
-		env := w.NewHostEnv()
-		h, err := stack.NewHost(stack.HostConfig{Name: n.name, Env: env, Seed: w.SeedFor("host", n.name), TCP: n.tcp})
+		h, env, err := r.newHost(n, 0)
 		if err != nil {
-			return fmt.Errorf("%s: %v", n.path, err)
-		}
-		env.Bind(h)
-		if err := w.AddNode(n.name, h); err != nil {
 			return err
 		}
-		r.hosts[n] = h
+		var node sim.Node = h
+		if n.restarts {
+			s := &hostSlot{h: h}
+			r.slots[n], node = s, s
+		}
+		if err := w.AddNode(n.name, node); err != nil {
+			return err
+		}
+		r.hosts[n], r.envs[n] = h, env
 	}
 	for _, l := range r.p.links {
 		cfg := sim.LinkConfig{Name: l.name, AB: l.dir[0], BA: l.dir[1]}
@@ -265,7 +280,7 @@ func (r *runner) build() error {
 				fs = append(fs, sim.Rule{Name: "link-down", Match: inWindows(l.cuts), Action: sim.RuleDrop})
 			}
 			for _, c := range l.crash {
-				fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, time.Duration(1<<63-1)),
+				fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, c.until),
 					sim.Or(sim.From(c.addr), sim.To(c.addr))), Action: sim.RuleDrop})
 			}
 			dc.Faults = append(fs, dc.Faults...)
@@ -319,17 +334,8 @@ func (r *runner) start() error {
 	w := r.w
 	// Servers.
 	for _, n := range r.p.nodes {
-		for _, port := range sortedPorts(n.listen) {
-			switch n.listen[port] {
-			case AppSink:
-				if err := r.startSink(n, port); err != nil {
-					return err
-				}
-			case AppHTTP:
-				if err := r.startHTTP(n, port); err != nil {
-					return err
-				}
-			}
+		if err := r.startServers(n); err != nil {
+			return err
 		}
 	}
 	// Events.
@@ -353,7 +359,23 @@ func (r *runner) start() error {
 			})
 		case "crash":
 			n := e.crash
-			w.ScheduleFunc(e.at, sim.PrioDefault, func() { r.crashed[n] = true })
+			w.ScheduleFunc(e.at, sim.PrioDefault, func() {
+				r.crashed[n] = true
+				if r.wasCrashed == nil {
+					r.wasCrashed = map[netip.Addr]bool{}
+				}
+				for _, f := range n.ifaces {
+					r.wasCrashed[f.addr.Addr()] = true
+				}
+			})
+		case "restart":
+			n, path := e.crash, e.path
+			w.ScheduleFunc(e.at, sim.PrioDefault, func() {
+				if err := r.restart(n); err != nil && r.failure == nil {
+					r.failure = fmt.Errorf("%s: %v", path, err)
+					w.Stop()
+				}
+			})
 		}
 	}
 	// Clients.
@@ -399,6 +421,23 @@ func (l *plink) idxIn(p *plan) int {
 	return -1
 }
 
+// startServers starts node n's listeners.
+func (r *runner) startServers(n *pnode) error {
+	for _, port := range sortedPorts(n.listen) {
+		switch n.listen[port] {
+		case AppSink:
+			if err := r.startSink(n, port); err != nil {
+				return err
+			}
+		case AppHTTP:
+			if err := r.startHTTP(n, port); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func sortedPorts(m map[int]string) []int {
 	ports := make([]int, 0, len(m))
 	for p := range m {
@@ -433,6 +472,9 @@ func (r *runner) settled() bool {
 			continue
 		}
 		if st := c.c.State(); st != stack.StateClosed && st != stack.StateTimeWait {
+			if len(r.wasCrashed) > 0 && r.wasCrashed[c.c.Info().Remote.Addr()] {
+				continue // half-open: its peer crashed and will never answer
+			}
 			return false
 		}
 	}
@@ -468,6 +510,7 @@ func (r *runner) startSink(n *pnode, port int) error {
 		}
 	})
 	r.closers = append(r.closers, func() { ln.Close() })
+	r.servers[n] = append(r.servers[n], func() { ln.Close() })
 	return nil
 }
 
@@ -493,6 +536,7 @@ func (r *runner) startHTTP(n *pnode, port int) error {
 		return fmt.Errorf("%s: listen on %d: %v", n.path, port, err)
 	}
 	r.closers = append(r.closers, func() { ln.Close() })
+	r.servers[n] = append(r.servers[n], func() { ln.Close() })
 	r.w.Spawn(fmt.Sprintf("%s:%d", n.name, port), func(t *sim.Task) {
 		for {
 			c, err := ln.Accept()

@@ -205,9 +205,14 @@ type Event struct {
 	Heal      bool     `yaml:"heal" json:"heal"`
 	// Set changes a link's rate or delay from At on.
 	Set *LinkChange `yaml:"set" json:"set"`
-	// Crash silences a host for good from At: nothing it sends leaves and
-	// nothing reaches it (there is no restart).
+	// Crash silences a host from At: nothing it sends leaves and nothing
+	// reaches it, until a Restart of it.
 	Crash string `yaml:"crash" json:"crash"`
+	// Restart brings a crashed host back at At with a fresh stack on the
+	// same addresses: no connections, its servers listening again; the
+	// crashed stack's connections are gone (their applications see them
+	// reset), and its peers' segments for them draw resets.
+	Restart string `yaml:"restart" json:"restart"`
 }
 
 // LinkChange is a new rate or delay for one or both directions of a link.

@@ -113,7 +113,7 @@ func TestValidationErrors(t *testing.T) {
 		{"event on unknown link", "flows:", "events:\n  - {at: 1s, link_down: nowhere}\nflows:",
 			`t.yaml:12:25: events[0].link_down: "nowhere": no link has this name (links: client-r1, r1-server)`},
 		{"two actions", "flows:", "events:\n  - {at: 1s, link_down: client-r1, heal: true}\nflows:",
-			`t.yaml:12:5: events[0]: want exactly one of link_down, link_up, partition, heal, set, crash (got 2)`},
+			`t.yaml:12:5: events[0]: want exactly one of link_down, link_up, partition, heal, set, crash, restart (got 2)`},
 		{"host without link", "  - name: server\n", "  - name: lonely\n  - name: server\n",
 			`t.yaml:4:11: hosts[1].name: host "lonely" has no link`},
 	} {

@@ -52,6 +52,9 @@ type pnode struct {
 	routes []proute
 	listen map[int]string // port → app
 	path   string         // "hosts[0]", "routers[1]"
+	// restarts is set when an event restarts the host: Run puts it
+	// behind a slot that can swap its stack (restart.go).
+	restarts bool
 }
 
 type piface struct {
@@ -81,8 +84,8 @@ type plink struct {
 type window struct{ from, to time.Duration }
 
 type crashCut struct {
-	at   time.Duration
-	addr netip.Addr
+	at, until time.Duration // until: the restart, or forever
+	addr      netip.Addr
 }
 
 type pflow struct {
@@ -102,7 +105,7 @@ type pevent struct {
 	path   string
 	set    *LinkChange
 	link   *plink
-	crash  *pnode
+	crash  *pnode // crash and restart
 	action string
 }
 
@@ -733,6 +736,7 @@ func (p *plan) eventsFrom(c *checker) {
 	var parts [][]*plink // cuts of the partitions in force
 	var partAt []time.Duration
 	crashed := map[*pnode]bool{}
+	crashAt := map[*pnode]time.Duration{}
 	for _, i := range order {
 		e := &p.s.Events[i]
 		path := fmt.Sprintf("events[%d]", i)
@@ -742,13 +746,13 @@ func (p *plan) eventsFrom(c *checker) {
 			continue
 		}
 		n := 0
-		for _, set := range []bool{e.LinkDown != "", e.LinkUp != "", e.Partition != nil, e.Heal, e.Set != nil, e.Crash != ""} {
+		for _, set := range []bool{e.LinkDown != "", e.LinkUp != "", e.Partition != nil, e.Heal, e.Set != nil, e.Crash != "", e.Restart != ""} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			c.errorf(path, "want exactly one of link_down, link_up, partition, heal, set, crash (got %d)", n)
+			c.errorf(path, "want exactly one of link_down, link_up, partition, heal, set, crash, restart (got %d)", n)
 			continue
 		}
 		switch {
@@ -854,14 +858,37 @@ func (p *plan) eventsFrom(c *checker) {
 				c.errorf(path+".crash", "%q has already crashed", e.Crash)
 				continue
 			}
-			crashed[h] = true
-			for _, f := range h.ifaces {
-				f.link.crash = append(f.link.crash, crashCut{at: at, addr: f.addr.Addr()})
-			}
+			crashed[h], crashAt[h] = true, at
 			p.events = append(p.events, pevent{at: at, path: path, crash: h, action: "crash"})
+		case e.Restart != "":
+			h := p.byName[e.Restart]
+			switch {
+			case h == nil:
+				c.errorf(path+".restart", "%q: no host has this name%s", e.Restart, p.knownNodes())
+				continue
+			case h.router:
+				c.errorf(path+".restart", "%q is a router; only hosts crash and restart", e.Restart)
+				continue
+			case !crashed[h]:
+				c.errorf(path+".restart", "%q is not crashed at %v: a restart follows a crash of the host", e.Restart, at)
+				continue
+			}
+			for _, f := range h.ifaces {
+				f.link.crash = append(f.link.crash, crashCut{at: crashAt[h], until: at, addr: f.addr.Addr()})
+			}
+			delete(crashed, h)
+			h.restarts = true
+			p.events = append(p.events, pevent{at: at, path: path, crash: h, action: "restart"})
 		}
 	}
 	forever := time.Duration(math.MaxInt64)
+	for _, h := range p.nodes {
+		if crashed[h] {
+			for _, f := range h.ifaces {
+				f.link.crash = append(f.link.crash, crashCut{at: crashAt[h], until: forever, addr: f.addr.Addr()})
+			}
+		}
+	}
 	for l, t0 := range down {
 		l.cuts = append(l.cuts, window{t0, forever})
 	}
