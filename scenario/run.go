@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -401,10 +402,15 @@ func (r *runner) start() error {
 						r.finish()
 					}
 				}()
-				if app == AppHTTPGet {
+				switch app {
+				case AppHTTPGet:
 					r.res[i].Err = r.httpGet(i, f)
-				} else {
-					r.res[i].Err = r.bulk(i, f)
+				case AppRequestResponse:
+					r.res[i].Err = r.requestResponse(t, i, f)
+				case AppOnOff:
+					r.res[i].Err = r.onOff(t, i, f)
+				default:
+					r.res[i].Err = r.bulk(t, i, f)
 				}
 			})
 		})
@@ -553,12 +559,26 @@ func (r *runner) startHTTP(n *pnode, port int) error {
 	return nil
 }
 
+// serveHTTP answers requests on c until one asks to close (or the client
+// closes): http_get sends one, request_response several.
 func serveHTTP(c net.Conn) {
-	req, err := http.ReadRequest(bufio.NewReader(c))
-	if err != nil {
-		return
+	br := bufio.NewReader(c)
+	bw := bufio.NewWriterSize(c, 32<<10)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if !answerHTTP(bw, req) || req.Close {
+			return
+		}
 	}
-	resp := &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1, Request: req, Close: true,
+}
+
+// answerHTTP writes the response to req (GET /N: N bytes of text) and
+// reports whether it was sent whole.
+func answerHTTP(bw *bufio.Writer, req *http.Request) bool {
+	resp := &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1, Request: req, Close: req.Close,
 		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}}
 	size, err := strconv.ParseInt(strings.TrimPrefix(req.URL.Path, "/"), 10, 64)
 	if err != nil || size < 0 {
@@ -569,10 +589,7 @@ func serveHTTP(c net.Conn) {
 		resp.ContentLength = size
 		resp.Body = io.NopCloser(io.LimitReader(pattern{}, size))
 	}
-	bw := bufio.NewWriterSize(c, 32<<10)
-	if resp.Write(bw) == nil {
-		bw.Flush()
-	}
+	return resp.Write(bw) == nil && bw.Flush() == nil
 }
 
 // pattern is an endless stream of printable bytes.
@@ -597,31 +614,140 @@ func (r *runner) dial(i int, f *pflow) (net.Conn, error) {
 	return c, nil
 }
 
-// bulk sends Size bytes, half-closes and waits for the server's FIN.
-func (r *runner) bulk(i int, f *pflow) error {
+// bulk sends Size bytes (or for Duration), half-closes and waits for the
+// server's FIN.
+func (r *runner) bulk(t *sim.Task, i int, f *pflow) error {
 	c, err := r.dial(i, f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	size := int64(f.spec.Size)
-	buf := make([]byte, min(64<<10, size))
-	for j := range buf {
-		buf[j] = byte(j * 7)
-	}
-	done := &r.res[i].Bytes
-	for *done < size {
-		m, err := c.Write(buf[:min(int64(len(buf)), size-*done)])
-		*done += int64(m)
-		if err != nil {
+	if d := time.Duration(f.spec.Duration); d > 0 {
+		if _, err := r.sendUntil(c, &r.res[i].Bytes, -1, t.Now()+d); err != nil {
 			return err
 		}
+	} else if _, err := r.sendUntil(c, &r.res[i].Bytes, int64(f.spec.Size), -1); err != nil {
+		return err
 	}
 	if err := c.(*sim.Conn).CloseWrite(); err != nil {
 		return err
 	}
 	_, err = io.Copy(io.Discard, c)
 	return err
+}
+
+// sendBuf is what bulk and on_off flows write, over and over.
+var sendBuf = func() (b [64 << 10]byte) {
+	for j := range b {
+		b[j] = byte(j * 7)
+	}
+	return b
+}()
+
+// sendUntil writes to c until *done reaches size (size ≥ 0) or the virtual
+// time until (until ≥ 0), whichever comes first; a write still blocked at
+// until returns then. It reports whether the time ran out.
+func (r *runner) sendUntil(c net.Conn, done *int64, size int64, until time.Duration) (timeUp bool, err error) {
+	if until >= 0 {
+		c.SetWriteDeadline(r.w.Epoch().Add(until))
+		defer c.SetWriteDeadline(time.Time{})
+	}
+	for size < 0 || *done < size {
+		if until >= 0 && r.w.Now() >= until {
+			return true, nil
+		}
+		chunk := sendBuf[:]
+		if size >= 0 {
+			chunk = chunk[:min(int64(len(chunk)), size-*done)]
+		}
+		m, err := c.Write(chunk)
+		*done += int64(m)
+		if until >= 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// onOff sends for On, stays silent for Off, and again, until Size bytes
+// or Duration from its start; then half-closes and waits for the FIN.
+func (r *runner) onOff(t *sim.Task, i int, f *pflow) error {
+	c, err := r.dial(i, f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	end := time.Duration(-1)
+	size := int64(f.spec.Size)
+	if d := time.Duration(f.spec.Duration); d > 0 {
+		end, size = t.Now()+d, -1
+	}
+	on, off := time.Duration(f.spec.On), time.Duration(f.spec.Off)
+	for {
+		until := t.Now() + on
+		if end >= 0 {
+			until = min(until, end)
+		}
+		if _, err := r.sendUntil(c, &r.res[i].Bytes, size, until); err != nil {
+			return err
+		}
+		if size >= 0 && r.res[i].Bytes >= size || end >= 0 && t.Now()+off >= end {
+			break
+		}
+		t.Sleep(off)
+	}
+	if err := c.(*sim.Conn).CloseWrite(); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, c)
+	return err
+}
+
+// requestResponse makes Requests GETs of Size bytes on one connection,
+// reading each response whole and pausing Think before the next; the last
+// request asks the server to close.
+func (r *runner) requestResponse(t *sim.Task, i int, f *pflow) error {
+	c, err := r.dial(i, f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n := max(f.spec.Requests, 1)
+	br := bufio.NewReader(c)
+	url := fmt.Sprintf("http://%s:%d/%d", f.dst.name, f.spec.Port, int64(f.spec.Size))
+	for k := range n {
+		if k > 0 && f.spec.Think > 0 {
+			t.Sleep(time.Duration(f.spec.Think))
+		}
+		req, err := http.NewRequest(http.MethodGet, url, http.NoBody)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", "tcpsim")
+		req.Close = k == n-1
+		if err := req.Write(c); err != nil {
+			return fmt.Errorf("request %d: %w", k+1, err)
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return fmt.Errorf("response %d: %w", k+1, err)
+		}
+		got, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r.res[i].Bytes += got
+		switch {
+		case err != nil:
+			return fmt.Errorf("response %d: %w", k+1, err)
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("response %d: HTTP %s", k+1, resp.Status)
+		case got != int64(f.spec.Size):
+			return fmt.Errorf("response %d: body has %d bytes, want %d", k+1, got, int64(f.spec.Size))
+		}
+	}
+	return nil
 }
 
 // httpGet fetches /Size and checks the length of the body.

@@ -29,6 +29,12 @@ const (
 	AppHTTP    = "http"
 	AppBulk    = "bulk"
 	AppHTTPGet = "http_get"
+	// AppRequestResponse makes Flow.Requests GETs on one connection,
+	// Flow.Think apart.
+	AppRequestResponse = "request_response"
+	// AppOnOff sends to a sink for Flow.On, then is silent for Flow.Off,
+	// over and over.
+	AppOnOff = "on_off"
 )
 
 // plan is a validated scenario, resolved into what Run builds.
@@ -562,9 +568,9 @@ func (p *plan) flowsFrom(c *checker) {
 			app = AppBulk
 		}
 		switch app {
-		case AppBulk, AppHTTPGet:
+		case AppBulk, AppHTTPGet, AppRequestResponse, AppOnOff:
 		default:
-			c.errorf(path+".app", "%q: want bulk or http_get", f.App)
+			c.errorf(path+".app", "%q: want bulk, http_get, request_response or on_off", f.App)
 			bad = true
 		}
 		switch {
@@ -572,7 +578,7 @@ func (p *plan) flowsFrom(c *checker) {
 			c.errorf(path+".port", "%d: want a port from 1 to 65535", f.Port)
 			bad = true
 		case !bad:
-			want := map[string]string{AppBulk: AppSink, AppHTTPGet: AppHTTP}[app]
+			want := map[string]string{AppBulk: AppSink, AppHTTPGet: AppHTTP, AppRequestResponse: AppHTTP, AppOnOff: AppSink}[app]
 			switch got := dst.listen[f.Port]; {
 			case got == "":
 				c.errorf(path+".port", "%d: host %s does not listen on it (add {port: %d, app: %s} to its listen list)", f.Port, f.To, f.Port, want)
@@ -582,13 +588,11 @@ func (p *plan) flowsFrom(c *checker) {
 				if f.App == "" {
 					field = path + ".port"
 				}
-				c.errorf(field, "%s: host %s's port %d serves %s; a %s flow needs %s", app, f.To, f.Port, got, app, want)
+				c.errorf(field, "%s: host %s's port %d serves %s; a flow of app %s needs %s", app, f.To, f.Port, got, app, want)
 				bad = true
 			}
 		}
-		if f.Size <= 0 {
-			c.errorf(path+".size", "missing or zero: the bytes to send (bulk) or fetch (http_get), such as 10MB")
-		}
+		c.appFields(path, app, f)
 		if f.Start < 0 {
 			c.errorf(path+".start", "%v: must not be negative", f.Start)
 		}
@@ -631,6 +635,53 @@ func (p *plan) flowsFrom(c *checker) {
 		f.cc = f.src.tcp.CongestionControl
 		if f.cc == "" {
 			f.cc = stack.CCNewReno
+		}
+	}
+}
+
+// appFields checks the fields that belong to the flow's application.
+func (c *checker) appFields(path, app string, f *Flow) {
+	timed := app == AppBulk || app == AppOnOff
+	switch {
+	case f.Duration < 0:
+		c.errorf(path+".duration", "%v: must not be negative", f.Duration)
+	case f.Duration > 0 && !timed:
+		c.errorf(path+".duration", "applies to bulk and on_off; %s asks for size bytes", app)
+	case f.Duration > 0 && f.Size > 0:
+		c.errorf(path+".duration", "and size are exclusive: send for a time or a number of bytes")
+	case f.Size <= 0 && f.Duration == 0 && timed:
+		c.errorf(path+".size", "missing or zero: the bytes to send, such as 10MB (or a duration, such as 10s)")
+	case f.Size <= 0 && f.Duration == 0:
+		c.errorf(path+".size", "missing or zero: the bytes to fetch (%s), such as 10MB", app)
+	}
+	if app != AppRequestResponse {
+		if f.Requests != 0 {
+			c.errorf(path+".requests", "applies to request_response")
+		}
+		if f.Think != 0 {
+			c.errorf(path+".think", "applies to request_response")
+		}
+	} else {
+		if f.Requests < 0 || f.Requests > 1<<20 {
+			c.errorf(path+".requests", "%d: want 1 to %d (0 means 1)", f.Requests, 1<<20)
+		}
+		if f.Think < 0 {
+			c.errorf(path+".think", "%v: must not be negative", f.Think)
+		}
+	}
+	if app != AppOnOff {
+		if f.On != 0 {
+			c.errorf(path+".on", "applies to on_off")
+		}
+		if f.Off != 0 {
+			c.errorf(path+".off", "applies to on_off")
+		}
+	} else {
+		if f.On <= 0 {
+			c.errorf(path+".on", "missing or zero: how long each sending period lasts, such as 200ms")
+		}
+		if f.Off <= 0 {
+			c.errorf(path+".off", "missing or zero: how long each silence lasts, such as 800ms")
 		}
 	}
 }
