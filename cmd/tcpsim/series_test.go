@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -218,4 +219,53 @@ func TestReportLinkChart(t *testing.T) {
 	if drops == 0 || !bytes.Contains(html, []byte(want)) || !bytes.Contains(html, []byte(`<svg id="link-1"`)) {
 		t.Errorf("the report lacks %q (the series counts %d drops)", want, drops)
 	}
+}
+
+// docs/scenarios.md shows an excerpt of the dumbbell's -i lines and of its
+// --series file: every line shown is in the real output, in order.
+func TestDumbbellSeriesDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scenarios.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(marker string) []string {
+		t.Helper()
+		i := bytes.Index(doc, []byte(marker))
+		if i < 0 {
+			t.Fatalf("docs/scenarios.md has no %q", marker)
+		}
+		m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindSubmatch(doc[i:])
+		if m == nil {
+			t.Fatalf("no code block after %q", marker)
+		}
+		return strings.Split(strings.TrimSuffix(string(m[1]), "\n"), "\n")
+	}
+	inOrder := func(what string, shown, real []string) {
+		t.Helper()
+		j, n := 0, 0
+		for _, line := range shown {
+			if strings.TrimSpace(line) == "…" || strings.HasPrefix(line, "$ ") {
+				continue
+			}
+			for j < len(real) && real[j] != line {
+				j++
+			}
+			if j == len(real) {
+				t.Fatalf("%s: the excerpt's line %q is not in the output (in that order)", what, line)
+			}
+			n++
+		}
+		if n < 5 {
+			t.Fatalf("%s: only %d lines shown", what, n)
+		}
+	}
+	csvFile := filepath.Join(t.TempDir(), "dumbbell.csv")
+	t.Chdir("../..")
+	out := runOK(t, "run", "docs/examples/dumbbell.yaml", "-i", "1s", "--series", csvFile, "--sample", "100ms")
+	inOrder("-i lines", block("<!-- output: tcpsim run docs/examples/dumbbell.yaml -i 1s --series dumbbell.csv --sample 100ms -->"), strings.Split(out, "\n"))
+	data, err := os.ReadFile(csvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inOrder("dumbbell.csv", block("<!-- series: dumbbell.csv -->"), strings.Split(string(data), "\n"))
 }
