@@ -148,20 +148,10 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 			return err
 		}
 	}
-	fs := make([]*Flow, len(res.Flows))
+	fs := scenarioFlows(res) // sweep.go
 	rows := make([]scenarioRow, len(res.Flows))
 	for i := range res.Flows {
-		fr := &res.Flows[i]
-		f := fr.Flow
-		if f == nil {
-			// No SYN ever left the host.
-			f = &flows.Flow{}
-		}
-		f.Index = fr.Index
-		if fr.Err != nil {
-			f.Failure = failureText(fr.Err)
-		}
-		fs[i] = f
+		fr, f := &res.Flows[i], fs[i]
 		rows[i] = scenarioRow{flowRow: newFlowRow(f, fr.CC), Name: fr.Name, From: fr.From, To: fr.To, App: fr.App}
 		if fr.Flow == nil {
 			rows[i].Client = fr.From
