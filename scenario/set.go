@@ -75,8 +75,10 @@ func (s *Scenario) Set(path, value string) error {
 		parent, v = v.Index(i), v.Index(i)
 		done += "[" + sg.key + "]"
 	}
-	if v.Kind() == reflect.Struct || v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct {
-		return fmt.Errorf("%s: a %s, not a value: set one of its fields", path, v.Type().Name())
+	if t := v.Type(); t.Kind() == reflect.Struct || t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		return fmt.Errorf("%s: a %s, not a value: set one of its fields", path, strings.TrimPrefix(strings.TrimPrefix(t.String(), "*"), "scenario."))
+	} else if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+		return fmt.Errorf("%s: a list, not a value: set a field of one of its elements, such as %s[0].name", path, path)
 	}
 	nv := reflect.New(v.Type())
 	if err := yaml.UnmarshalWithOptions([]byte(value), nv.Interface(), yaml.Strict()); err != nil {

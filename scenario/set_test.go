@@ -6,6 +6,31 @@ import (
 	"time"
 )
 
+// Set never panics, whatever the path and value.
+func TestSetNoPanic(t *testing.T) {
+	paths := []string{"", ".", "[", "]", "[0]", "links[", "links[]", "links[0", "links[0]]", "links..rate", "links[0].ab.", "links[-1].rate",
+		"events[0].partition[0]", "flows[0].arrival.seed", "links[0].loss_ge.bad_loss", "routes[0].to", "hosts[0].tcp.delayed_ack", "name"}
+	values := []string{"", "x", "1", "-1", "[1, 2]", "{a: 1}", "1mbit", "off", "\t", "!!binary xx", "&a 1", "*a"}
+	for _, p := range paths {
+		for _, v := range values {
+			s, err := Load("../docs/examples/dumbbell.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Events = []Event{{Partition: []string{"left"}}}
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("Set(%q, %q) panicked: %v", p, v, r)
+					}
+				}()
+				s.Set(p, v)
+				s.Validate()
+			}()
+		}
+	}
+}
+
 func TestSet(t *testing.T) {
 	s, err := Load("../docs/examples/dumbbell.yaml")
 	if err != nil {
@@ -37,6 +62,8 @@ func TestSet(t *testing.T) {
 		{"links[99].rate", "1mbit", "links has 8 elements"},
 		{"links[0].rat", "1mbit", `"rat": unknown field of links[0]; want one of: a, a_address, ab,`},
 		{"links[0]", "1mbit", "a Link, not a value"},
+		{"links[0].ab", "1mbit", "a Dir, not a value"},
+		{"hosts[0].listen", "80", "a list, not a value"},
 		{"seed.x", "1", "seed is a value"},
 		{"", "1", "empty path"},
 		{"flows[0].count", "many", `flows[0].count: "many"`},
