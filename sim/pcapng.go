@@ -102,9 +102,10 @@ func (w *World) CaptureAll(out io.Writer, o NgOptions) (*NgCapture, error) {
 
 // Event writes the packet of e when it is one the capture shows: sent
 // into or delivered at a captured end, or (with Drops) dropped in the
-// direction leaving one.
+// direction leaving one. A nil NgCapture ignores the event (so that a
+// hook can be set before the capture starts).
 func (c *NgCapture) Event(e *Event) {
-	if c.err != nil || c.closed || e.Data == nil {
+	if c == nil || c.err != nil || c.closed || e.Data == nil {
 		return
 	}
 	switch e.Verdict {

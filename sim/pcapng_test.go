@@ -154,6 +154,8 @@ func TestNgCaptureTshark(t *testing.T) {
 }
 
 func TestNgCaptureErrors(t *testing.T) {
+	var none *NgCapture
+	none.Event(&Event{Verdict: Sent, Data: []byte{1}}) // no panic: ignored
 	w := New(Config{})
 	if _, err := w.CaptureAll(io.Discard, NgOptions{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("no links: %v", err)
