@@ -53,7 +53,7 @@ type SeriesOptions struct {
 
 // ConnSeries is the sampled history of one connection, from the first
 // sample after it appeared in Conns to the first sample that found it
-// CLOSED or in TIME-WAIT (where nothing more is sent or received).
+// CLOSED or in TIME_WAIT (where nothing more is sent or received).
 type ConnSeries struct {
 	Local, Remote netip.AddrPort
 	// Flow is the connection's flow as package flows saw it, or nil.
