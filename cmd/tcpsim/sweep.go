@@ -502,7 +502,56 @@ func printSweep(w io.Writer, d *sweepDoc, asJSON, asCSV bool) error {
 		}
 	}
 	fmt.Fprintf(w, "\nruns: %d, %d with failed flows or errors\n", len(d.Runs), failed)
+	printPoints(w, d)
 	return nil
+}
+
+// printPoints summarises each grid point over its seeds, when there are
+// several: the mean of the runs' median completion time, goodput and
+// Jain's index, with the smallest and largest.
+func printPoints(w io.Writer, d *sweepDoc) {
+	if len(d.Seeds) < 2 {
+		return
+	}
+	type acc struct {
+		n, failed     int
+		fct, gp, jain float64
+		fctLo, fctHi  float64
+		gpLo, gpHi    float64
+		params        []string
+	}
+	var order []int
+	byPoint := map[int]*acc{}
+	for _, r := range d.Runs {
+		p := r.Job / len(d.Seeds)
+		a := byPoint[p]
+		if a == nil {
+			a = &acc{fctLo: r.Sum.FCTp50, fctHi: r.Sum.FCTp50, gpLo: r.Sum.Goodput, gpHi: r.Sum.Goodput}
+			for _, s := range d.Sets {
+				a.params = append(a.params, s.Path+"="+r.Params[s.Path])
+			}
+			byPoint[p] = a
+			order = append(order, p)
+		}
+		a.n++
+		if r.Error != "" {
+			a.failed++
+		}
+		a.fct, a.gp, a.jain = a.fct+r.Sum.FCTp50, a.gp+r.Sum.Goodput, a.jain+r.Sum.Jain
+		a.fctLo, a.fctHi = min(a.fctLo, r.Sum.FCTp50), max(a.fctHi, r.Sum.FCTp50)
+		a.gpLo, a.gpHi = min(a.gpLo, r.Sum.Goodput), max(a.gpHi, r.Sum.Goodput)
+	}
+	fmt.Fprintf(w, "\nper grid point, over its seeds (mean, [min–max]):\n")
+	for _, p := range order {
+		a := byPoint[p]
+		n := float64(a.n)
+		name := strings.Join(a.params, " ")
+		if name == "" {
+			name = "the file as it is"
+		}
+		fmt.Fprintf(w, "  %s: %d runs, %d failed; FCT p50 %.3f s [%.3f–%.3f]; goodput %.3f Mbit/s [%.3f–%.3f]; Jain %.3f\n",
+			name, a.n, a.failed, a.fct/n, a.fctLo, a.fctHi, a.gp/n/1e6, a.gpLo/1e6, a.gpHi/1e6, a.jain/n)
+	}
 }
 
 // sweepStatus fails (exit status 1) when a run failed.

@@ -35,7 +35,7 @@ func TestSweepShardMerge(t *testing.T) {
 		t.Errorf("--jobs 4 printed another table:\n%s\nthan --jobs 1:\n%s", par, whole)
 	}
 	lines := strings.Split(strings.TrimSpace(whole), "\n")
-	if !strings.Contains(lines[1], "2 values of links[l].rate × 2 values of flows[0].size × 3 seed(s) = 12 runs") || len(lines) != 4+12+2 {
+	if !strings.Contains(lines[1], "2 values of links[l].rate × 2 values of flows[0].size × 3 seed(s) = 12 runs") || len(lines) != 4+12+2+6 {
 		t.Fatalf("table:\n%s", whole)
 	}
 	// Row 1: the first value of each set, the first seed; row 4 the
