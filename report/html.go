@@ -70,6 +70,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	} else {
 		r.writeLadder(&w, m.Steps)
 	}
+	r.adoptShared() // links.go
 	for i := range r.flows {
 		f := r.flows[i]
 		w.s("<h2 id=\"flow-").i(i + 1).s("\">Flow ").i(i + 1).s(": ").esc(f.client.String()).s(" → ").esc(f.server.String()).s("</h2>\n")

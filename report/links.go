@@ -96,3 +96,37 @@ func (r *Recorder) writeLinks(w *buf) {
 		w.s("</svg>\n")
 	}
 }
+
+// UseSeries makes the report draw each flow's cwnd, ssthresh, flight, SRTT
+// and RTO from s, a Series of the same run's connections (the one the
+// CLI's --series writes), instead of sampling the connections itself: the
+// page and the file then show the same samples, at s's boundaries. Call it
+// before the run; s must be finished (Series.Finish) before Write.
+func (r *Recorder) UseSeries(s *Series) {
+	r.shared = s
+	r.opt.SampleEvery = s.Every()
+}
+
+// adoptShared replaces the detailed flows' samples with the shared
+// Series' (from Write).
+func (r *Recorder) adoptShared() {
+	if r.shared == nil {
+		return
+	}
+	for _, f := range r.flows {
+		f.samples = nil
+	}
+	for _, cs := range r.shared.Conns() {
+		for i := len(r.flows) - 1; i >= 0; i-- {
+			f := r.flows[i]
+			if (cs.Local == f.client && cs.Remote == f.server) || (cs.Local == f.server && cs.Remote == f.client) {
+				s := &series{local: cs.Local, remote: cs.Remote, samples: make([]Sample, len(cs.Points))}
+				for k := range cs.Points {
+					s.samples[k] = cs.Points[k].Sample
+				}
+				f.samples = append(f.samples, s)
+				break
+			}
+		}
+	}
+}

@@ -172,6 +172,7 @@ type Recorder struct {
 	lastTime time.Duration
 	stopped  bool
 	links    *Series // Options.Links sampled (links.go), or nil
+	shared   *Series // UseSeries (links.go), or nil
 }
 
 // New returns a Recorder.
@@ -213,7 +214,7 @@ func (r *Recorder) Event(e *sim.Event) {
 	}
 	r.lastTime = max(r.lastTime, e.Time)
 	r.linkEvent(e)
-	if r.opt.Conns != nil && e.Time >= r.next {
+	if r.opt.Conns != nil && r.shared == nil && e.Time >= r.next {
 		r.Sample(e.Time)
 		r.next = (e.Time/r.opt.SampleEvery + 1) * r.opt.SampleEvery
 	}

@@ -122,6 +122,9 @@ func (n *network) seriesHooks(o *options) func(*sim.Event) {
 	if n.series == nil && n.ivSeries == nil {
 		return nil
 	}
+	if n.rep != nil && n.series != nil {
+		n.rep.UseSeries(n.series) // the page draws the file's samples
+	}
 	return func(e *sim.Event) {
 		if n.an.Stopped() {
 			return

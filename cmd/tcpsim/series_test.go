@@ -269,3 +269,30 @@ func TestDumbbellSeriesDocs(t *testing.T) {
 	}
 	inOrder("dumbbell.csv", block("<!-- series: dumbbell.csv -->"), strings.Split(string(data), "\n"))
 }
+
+// With --report and --series, the page's cwnd line is drawn from the
+// file's samples: one point per row of the sender's connection.
+func TestReportUsesSeries(t *testing.T) {
+	dir := t.TempDir()
+	page, ser := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.csv")
+	runOK(t, "transfer", "--size", "300KB", "--report", page, "--series", ser, "--sample", "25ms")
+	html, _ := os.ReadFile(page)
+	rows := 0
+	var cwnd []string
+	for _, r := range readSeriesCSV(t, ser) {
+		if r["kind"] == "conn" && r["node"] == "client" {
+			rows++
+			cwnd = append(cwnd, r["cwnd_bytes"])
+		}
+	}
+	m := regexp.MustCompile(`<path class="cwnd" d="M([^"]*)"`).FindSubmatch(html)
+	if m == nil {
+		t.Fatal("no cwnd line in the report")
+	}
+	if pts := len(strings.Fields(string(m[1]))) / 2; rows < 10 || pts != rows {
+		t.Errorf("the cwnd line has %d points, the series %d rows of the client", pts, rows)
+	}
+	if !bytes.Contains(html, []byte("(sampled every 25ms)")) {
+		t.Error("the report does not give the series' period")
+	}
+}
