@@ -186,11 +186,15 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		fmt.Fprintf(w, "tcpsim run %s: %s (seed %d)\n", file, name, res.Seed)
 		fmt.Fprintf(w, "network: %d hosts, %d routers, %d links; %d flows; ended at %.3f s of virtual time\n\n",
 			len(s.Hosts), len(s.Routers), len(res.Links), len(res.Flows), res.End.Seconds())
-		fmt.Fprintf(w, "%5s  %-16s  %-24s  %-8s  %-8s  %9s\n", "flow", "name", "from → to:port", "app", "cc", "start s")
+		appW := 8 // wider for request_response
+		for i := range res.Flows {
+			appW = max(appW, len(res.Flows[i].App))
+		}
+		fmt.Fprintf(w, "%5s  %-16s  %-24s  %-*s  %-8s  %9s\n", "flow", "name", "from → to:port", appW, "app", "cc", "start s")
 		for i := range res.Flows {
 			fr := &res.Flows[i]
-			fmt.Fprintf(w, "%5d  %-16s  %-24s  %-8s  %-8s  %9.3f\n", fr.Index, fr.Name,
-				fmt.Sprintf("%s → %s:%d", fr.From, fr.To, fr.Port), fr.App, fr.CC, fr.Start.Seconds())
+			fmt.Fprintf(w, "%5d  %-16s  %-24s  %-*s  %-8s  %9.3f\n", fr.Index, fr.Name,
+				fmt.Sprintf("%s → %s:%d", fr.From, fr.To, fr.Port), appW, fr.App, fr.CC, fr.Start.Seconds())
 		}
 		fmt.Fprintln(w)
 		printIperfIntervals(w, res.Intervals)
