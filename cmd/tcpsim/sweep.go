@@ -225,6 +225,9 @@ func parseSets(args []string) ([]sweepSet, error) {
 		if !ok || path == "" || vals == "" {
 			return nil, fmt.Errorf("--set %q: want PATH=V1,V2,… such as links[bottleneck].rate=5mbit,10mbit", a)
 		}
+		if path == "seed" {
+			return nil, fmt.Errorf("--set %s: the seeds are --seeds's (--seeds %s)", a, vals)
+		}
 		for _, s := range out {
 			if s.Path == path {
 				return nil, fmt.Errorf("--set %s: the path is set twice", path)

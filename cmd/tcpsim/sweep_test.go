@@ -119,6 +119,8 @@ func TestSweepErrors(t *testing.T) {
 		{[]string{"--set", "links[l].rate=1mbit,fast"}, `links[l].rate: "fast": want a rate`, exitUsage},
 		{[]string{"--set", "flows[0].port=10"}, "flows[0].port: 10: host b does not listen on it", exitUsage},
 		{[]string{"--set", "rate"}, "want PATH=V1,V2", exitUsage},
+		{[]string{"--set", "seed=1,2"}, "the seeds are --seeds's (--seeds 1,2)", exitUsage},
+		{[]string{"--set", "links[l].rate=1mbit", "--set", "links[l].rate=2mbit"}, "set twice", exitUsage},
 		{[]string{"--seeds", "5-2"}, "--seeds 5-2", exitUsage},
 		{[]string{"--jobs", "0"}, "--jobs 0", exitUsage},
 		{[]string{"--set", "timeout=100ms"}, "run 1 (seed 1, timeout=100ms) failed: sim: virtual time limit", exitFailure},
