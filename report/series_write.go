@@ -171,7 +171,6 @@ func (s *Series) WriteJSON(out io.Writer) error {
 		}
 		doc.Links = append(doc.Links, d)
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", " ")
-	return enc.Encode(doc)
+	// Compact: indented, every number of the arrays would be a line.
+	return json.NewEncoder(out).Encode(doc)
 }
