@@ -91,6 +91,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	} else {
 		r.writeLadder(&w, &m)
 	}
+	r.adoptShared() // links.go
 	for i := range r.flows {
 		f := r.flows[i]
 		w.s("<h2 id=\"flow-").i(i + 1).s("\">Flow ").i(i + 1).s(": ").esc(f.client.String()).s(" → ").esc(f.server.String()).s("</h2>\n")
@@ -102,6 +103,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	if r.extra > 0 {
 		w.s("<p class=\"note\">").i(r.extra).s(" more flows have no time-sequence graph or time series (the report details the first ").i(r.opt.MaxFlows).s(").</p>\n")
 	}
+	r.writeLinks(&w) // links.go
 	if fs := r.an.Flows(); len(fs) > 1 {
 		w.s("<h2 id=\"flows\">All ").i(len(fs)).s(" flows</h2>\n")
 		r.writeCDF(&w)

@@ -55,6 +55,10 @@ type Options struct {
 	// shows (the caller feeds it the events); otherwise the Recorder keeps
 	// its own.
 	Flows *flows.Analyzer
+	// Links, when set, returns the links whose directions the report
+	// draws (queue length, drops and CE marks over time, sampled every
+	// SampleEvery by a Series: links.go).
+	Links func() []*sim.Link
 }
 
 // Defaults of Options.
@@ -179,6 +183,8 @@ type Recorder struct {
 	calls    []Call // recorded by Call
 	rates    []*rateState
 	rateRes  time.Duration // the width of a rate bin
+	links    *Series       // Options.Links sampled (links.go), or nil
+	shared   *Series       // UseSeries (links.go), or nil
 }
 
 // Call records a socket call for the ladder, as Meta.Calls does. Calls
@@ -224,7 +230,8 @@ func (r *Recorder) Event(e *sim.Event) {
 		r.an.Event(e)
 	}
 	r.lastTime = max(r.lastTime, e.Time)
-	if r.opt.Conns != nil && e.Time >= r.next {
+	r.linkEvent(e)
+	if r.opt.Conns != nil && r.shared == nil && e.Time >= r.next {
 		r.Sample(e.Time)
 		r.next = (e.Time/r.opt.SampleEvery + 1) * r.opt.SampleEvery
 	}
@@ -419,8 +426,7 @@ func (r *Recorder) Sample(now time.Duration) {
 		if in.State == stack.StateClosed && len(s.samples) > 0 && s.samples[len(s.samples)-1].State == stack.StateClosed {
 			continue
 		}
-		s.samples = append(s.samples, Sample{At: now, Cwnd: in.Cwnd, Ssthresh: in.Ssthresh, InFlight: in.BytesInFlight,
-			SRTT: in.SRTT, RTO: in.RTO, SndWnd: in.SndWnd, State: in.State, BytesAcked: in.BytesAcked, BytesReceived: in.BytesReceived})
+		s.samples = append(s.samples, sampleOf(now, &in))
 	}
 }
 

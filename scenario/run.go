@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tcpsim/tcpsim/flows"
+	"github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -25,6 +27,14 @@ type Options struct {
 	Timeout time.Duration
 	// OnEvent, when set, also sees every event (after the flow analyzer).
 	OnEvent func(*sim.Event)
+	// Sample, when positive, replaces Scenario.Sample.
+	Sample time.Duration
+	// Interval, when positive, samples the run a second time at this
+	// period, for interval reports (Result.Intervals).
+	Interval time.Duration
+	// Captures are packet captures to take (capture.go); Run returns an
+	// error naming a capture it cannot take, before the run.
+	Captures []Capture
 }
 
 // Result is what a run did.
@@ -41,7 +51,13 @@ type Result struct {
 	// Links are the world's links, for their counters.
 	Links []*sim.Link
 	// Hosts are the scenario's hosts, in file order, for their counters.
+	// A host that restarted is its last stack.
 	Hosts []*stack.Host
+	// Series holds the samples of every connection and link direction when
+	// the scenario or Options set a sampling period; otherwise nil.
+	Series *report.Series
+	// Intervals is the same at Options.Interval, or nil.
+	Intervals *report.Series
 }
 
 // FlowResult is one flow of a run.
@@ -85,17 +101,38 @@ type runner struct {
 	nets     map[*pnode]*sim.Net
 	links    []*sim.Link
 	conns    []connOf
+	sconns   []*stack.Conn // conns' connections, for the Series
+	ngs      []*sim.NgCapture
+	stopCaps []func() error
+	// Restarts (restart.go).
+	slots    map[*pnode]*hostSlot
+	envs     map[*pnode]*sim.HostEnv
+	restarts map[*pnode]int
+	servers  map[*pnode][]func() // each host's listeners, to close
 	closers  []func()
 	left     int
 	crashed  map[*pnode]bool
 	res      []FlowResult
 	finished []bool
 	dialed   []dialRec
+	failure  error // a restart that could not be done
+	// wasCrashed holds the addresses of the hosts that crashed.
+	wasCrashed map[netip.Addr]bool
 }
 
 type connOf struct {
 	c    *stack.Conn
 	host *pnode
+}
+
+// stackConns lists the run's connections for a Series. It is called at
+// each sample boundary and expects the list only to grow: it appends the
+// connections tracked since its last call to the list it returns.
+func (r *runner) stackConns() []*stack.Conn {
+	for _, c := range r.conns[len(r.sconns):] {
+		r.sconns = append(r.sconns, c.c)
+	}
+	return r.sconns
 }
 
 type dialRec struct {
@@ -125,7 +162,8 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	r := &runner{p: p, an: flows.New(), hosts: map[*pnode]*stack.Host{}, nets: map[*pnode]*sim.Net{}, crashed: map[*pnode]bool{}}
+	r := &runner{p: p, an: flows.New(), hosts: map[*pnode]*stack.Host{}, nets: map[*pnode]*sim.Net{}, crashed: map[*pnode]bool{},
+		slots: map[*pnode]*hostSlot{}, envs: map[*pnode]*sim.HostEnv{}, restarts: map[*pnode]int{}, servers: map[*pnode][]func(){}}
 	// A packet crossing routers is sent once per link: the analyzer counts
 	// what hosts send and what hosts receive, and what links do to packets
 	// anywhere on the path (drops, duplicates, corruption, delays).
@@ -135,9 +173,29 @@ func Run(s *Scenario, o Options) (*Result, error) {
 			routers[n.name] = true
 		}
 	}
+	sample := time.Duration(s.Sample)
+	if o.Sample > 0 {
+		sample = o.Sample
+	}
+	mkSeries := func(every time.Duration) *report.Series {
+		if every <= 0 {
+			return nil
+		}
+		return report.NewSeries(report.SeriesOptions{Every: every, Flows: r.an, Conns: r.stackConns, Links: func() []*sim.Link { return r.links }})
+	}
+	series, intervals := mkSeries(sample), mkSeries(o.Interval)
 	onEvent := func(e *sim.Event) {
+		for _, ng := range r.ngs {
+			ng.Event(e)
+		}
 		if !((e.Verdict == sim.Sent || e.Verdict == sim.Delivered) && routers[e.Node]) {
 			r.an.Event(e)
+		}
+		if series != nil {
+			series.Event(e)
+		}
+		if intervals != nil {
+			intervals.Event(e)
 		}
 		if o.OnEvent != nil {
 			o.OnEvent(e)
@@ -151,12 +209,30 @@ func Run(s *Scenario, o Options) (*Result, error) {
 	if err := r.build(); err != nil {
 		return nil, err
 	}
+	if err := r.startCaptures(o.Captures); err != nil {
+		return nil, err
+	}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
 	runErr := r.w.Run()
+	if r.failure != nil {
+		runErr = r.failure
+	}
 	r.an.Stop()
-	res := &Result{Seed: seed, Flows: r.res, Err: runErr, End: r.w.Now(), Links: r.links}
+	var capErr error
+	for _, stop := range r.stopCaps {
+		if err := stop(); err != nil && capErr == nil {
+			capErr = fmt.Errorf("capture: %w", err)
+		}
+	}
+	r.ngs = nil
+	for _, x := range []*report.Series{series, intervals} {
+		if x != nil {
+			x.Finish(r.w.Now())
+		}
+	}
+	res := &Result{Seed: seed, Flows: r.res, Err: runErr, End: r.w.Now(), Links: r.links, Series: series, Intervals: intervals}
 	for _, n := range p.nodes {
 		if h := r.hosts[n]; h != nil {
 			res.Hosts = append(res.Hosts, h)
@@ -168,7 +244,7 @@ func Run(s *Scenario, o Options) (*Result, error) {
 		}
 	}
 	r.match(res)
-	return res, nil
+	return res, capErr
 }
 
 // done reports whether flow i's task finished.
@@ -183,16 +259,19 @@ func (r *runner) build() error {
 			}
 			continue
 		}
-		env := w.NewHostEnv()
-		h, err := stack.NewHost(stack.HostConfig{Name: n.name, Env: env, Seed: w.SeedFor("host", n.name), TCP: n.tcp})
+		h, env, err := r.newHost(n, 0)
 		if err != nil {
-			return fmt.Errorf("%s: %v", n.path, err)
-		}
-		env.Bind(h)
-		if err := w.AddNode(n.name, h); err != nil {
 			return err
 		}
-		r.hosts[n] = h
+		var node sim.Node = h
+		if n.restarts {
+			s := &hostSlot{h: h}
+			r.slots[n], node = s, s
+		}
+		if err := w.AddNode(n.name, node); err != nil {
+			return err
+		}
+		r.hosts[n], r.envs[n] = h, env
 	}
 	for _, l := range r.p.links {
 		cfg := sim.LinkConfig{Name: l.name, AB: l.dir[0], BA: l.dir[1]}
@@ -202,7 +281,7 @@ func (r *runner) build() error {
 				fs = append(fs, sim.Rule{Name: "link-down", Match: inWindows(l.cuts), Action: sim.RuleDrop})
 			}
 			for _, c := range l.crash {
-				fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, time.Duration(1<<63-1)),
+				fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, c.until),
 					sim.Or(sim.From(c.addr), sim.To(c.addr))), Action: sim.RuleDrop})
 			}
 			dc.Faults = append(fs, dc.Faults...)
@@ -256,17 +335,8 @@ func (r *runner) start() error {
 	w := r.w
 	// Servers.
 	for _, n := range r.p.nodes {
-		for _, port := range sortedPorts(n.listen) {
-			switch n.listen[port] {
-			case AppSink:
-				if err := r.startSink(n, port); err != nil {
-					return err
-				}
-			case AppHTTP:
-				if err := r.startHTTP(n, port); err != nil {
-					return err
-				}
-			}
+		if err := r.startServers(n); err != nil {
+			return err
 		}
 	}
 	// Events.
@@ -290,7 +360,23 @@ func (r *runner) start() error {
 			})
 		case "crash":
 			n := e.crash
-			w.ScheduleFunc(e.at, sim.PrioDefault, func() { r.crashed[n] = true })
+			w.ScheduleFunc(e.at, sim.PrioDefault, func() {
+				r.crashed[n] = true
+				if r.wasCrashed == nil {
+					r.wasCrashed = map[netip.Addr]bool{}
+				}
+				for _, f := range n.ifaces {
+					r.wasCrashed[f.addr.Addr()] = true
+				}
+			})
+		case "restart":
+			n, path := e.crash, e.path
+			w.ScheduleFunc(e.at, sim.PrioDefault, func() {
+				if err := r.restart(n); err != nil && r.failure == nil {
+					r.failure = fmt.Errorf("%s: %v", path, err)
+					w.Stop()
+				}
+			})
 		}
 	}
 	// Clients.
@@ -316,10 +402,15 @@ func (r *runner) start() error {
 						r.finish()
 					}
 				}()
-				if app == AppHTTPGet {
+				switch app {
+				case AppHTTPGet:
 					r.res[i].Err = r.httpGet(i, f)
-				} else {
-					r.res[i].Err = r.bulk(i, f)
+				case AppRequestResponse:
+					r.res[i].Err = r.requestResponse(t, i, f)
+				case AppOnOff:
+					r.res[i].Err = r.onOff(t, i, f)
+				default:
+					r.res[i].Err = r.bulk(t, i, f)
 				}
 			})
 		})
@@ -334,6 +425,23 @@ func (l *plink) idxIn(p *plan) int {
 		}
 	}
 	return -1
+}
+
+// startServers starts node n's listeners.
+func (r *runner) startServers(n *pnode) error {
+	for _, port := range sortedPorts(n.listen) {
+		switch n.listen[port] {
+		case AppSink:
+			if err := r.startSink(n, port); err != nil {
+				return err
+			}
+		case AppHTTP:
+			if err := r.startHTTP(n, port); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func sortedPorts(m map[int]string) []int {
@@ -370,6 +478,9 @@ func (r *runner) settled() bool {
 			continue
 		}
 		if st := c.c.State(); st != stack.StateClosed && st != stack.StateTimeWait {
+			if len(r.wasCrashed) > 0 && r.wasCrashed[c.c.Info().Remote.Addr()] {
+				continue // half-open: its peer crashed and will never answer
+			}
 			return false
 		}
 	}
@@ -405,6 +516,7 @@ func (r *runner) startSink(n *pnode, port int) error {
 		}
 	})
 	r.closers = append(r.closers, func() { ln.Close() })
+	r.servers[n] = append(r.servers[n], func() { ln.Close() })
 	return nil
 }
 
@@ -430,6 +542,7 @@ func (r *runner) startHTTP(n *pnode, port int) error {
 		return fmt.Errorf("%s: listen on %d: %v", n.path, port, err)
 	}
 	r.closers = append(r.closers, func() { ln.Close() })
+	r.servers[n] = append(r.servers[n], func() { ln.Close() })
 	r.w.Spawn(fmt.Sprintf("%s:%d", n.name, port), func(t *sim.Task) {
 		for {
 			c, err := ln.Accept()
@@ -446,12 +559,26 @@ func (r *runner) startHTTP(n *pnode, port int) error {
 	return nil
 }
 
+// serveHTTP answers requests on c until one asks to close (or the client
+// closes): http_get sends one, request_response several.
 func serveHTTP(c net.Conn) {
-	req, err := http.ReadRequest(bufio.NewReader(c))
-	if err != nil {
-		return
+	br := bufio.NewReader(c)
+	bw := bufio.NewWriterSize(c, 32<<10)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if !answerHTTP(bw, req) || req.Close {
+			return
+		}
 	}
-	resp := &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1, Request: req, Close: true,
+}
+
+// answerHTTP writes the response to req (GET /N: N bytes of text) and
+// reports whether it was sent whole.
+func answerHTTP(bw *bufio.Writer, req *http.Request) bool {
+	resp := &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1, Request: req, Close: req.Close,
 		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}}
 	size, err := strconv.ParseInt(strings.TrimPrefix(req.URL.Path, "/"), 10, 64)
 	if err != nil || size < 0 {
@@ -462,10 +589,7 @@ func serveHTTP(c net.Conn) {
 		resp.ContentLength = size
 		resp.Body = io.NopCloser(io.LimitReader(pattern{}, size))
 	}
-	bw := bufio.NewWriterSize(c, 32<<10)
-	if resp.Write(bw) == nil {
-		bw.Flush()
-	}
+	return resp.Write(bw) == nil && bw.Flush() == nil
 }
 
 // pattern is an endless stream of printable bytes.
@@ -490,31 +614,140 @@ func (r *runner) dial(i int, f *pflow) (net.Conn, error) {
 	return c, nil
 }
 
-// bulk sends Size bytes, half-closes and waits for the server's FIN.
-func (r *runner) bulk(i int, f *pflow) error {
+// bulk sends Size bytes (or for Duration), half-closes and waits for the
+// server's FIN.
+func (r *runner) bulk(t *sim.Task, i int, f *pflow) error {
 	c, err := r.dial(i, f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	size := int64(f.spec.Size)
-	buf := make([]byte, min(64<<10, size))
-	for j := range buf {
-		buf[j] = byte(j * 7)
-	}
-	done := &r.res[i].Bytes
-	for *done < size {
-		m, err := c.Write(buf[:min(int64(len(buf)), size-*done)])
-		*done += int64(m)
-		if err != nil {
+	if d := time.Duration(f.spec.Duration); d > 0 {
+		if _, err := r.sendUntil(c, &r.res[i].Bytes, -1, t.Now()+d); err != nil {
 			return err
 		}
+	} else if _, err := r.sendUntil(c, &r.res[i].Bytes, int64(f.spec.Size), -1); err != nil {
+		return err
 	}
 	if err := c.(*sim.Conn).CloseWrite(); err != nil {
 		return err
 	}
 	_, err = io.Copy(io.Discard, c)
 	return err
+}
+
+// sendBuf is what bulk and on_off flows write, over and over.
+var sendBuf = func() (b [64 << 10]byte) {
+	for j := range b {
+		b[j] = byte(j * 7)
+	}
+	return b
+}()
+
+// sendUntil writes to c until *done reaches size (size ≥ 0) or the virtual
+// time until (until ≥ 0), whichever comes first; a write still blocked at
+// until returns then. It reports whether the time ran out.
+func (r *runner) sendUntil(c net.Conn, done *int64, size int64, until time.Duration) (timeUp bool, err error) {
+	if until >= 0 {
+		c.SetWriteDeadline(r.w.Epoch().Add(until))
+		defer c.SetWriteDeadline(time.Time{})
+	}
+	for size < 0 || *done < size {
+		if until >= 0 && r.w.Now() >= until {
+			return true, nil
+		}
+		chunk := sendBuf[:]
+		if size >= 0 {
+			chunk = chunk[:min(int64(len(chunk)), size-*done)]
+		}
+		m, err := c.Write(chunk)
+		*done += int64(m)
+		if until >= 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// onOff sends for On, stays silent for Off, and again, until Size bytes
+// or Duration from its start; then half-closes and waits for the FIN.
+func (r *runner) onOff(t *sim.Task, i int, f *pflow) error {
+	c, err := r.dial(i, f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	end := time.Duration(-1)
+	size := int64(f.spec.Size)
+	if d := time.Duration(f.spec.Duration); d > 0 {
+		end, size = t.Now()+d, -1
+	}
+	on, off := time.Duration(f.spec.On), time.Duration(f.spec.Off)
+	for {
+		until := t.Now() + on
+		if end >= 0 {
+			until = min(until, end)
+		}
+		if _, err := r.sendUntil(c, &r.res[i].Bytes, size, until); err != nil {
+			return err
+		}
+		if size >= 0 && r.res[i].Bytes >= size || end >= 0 && t.Now()+off >= end {
+			break
+		}
+		t.Sleep(off)
+	}
+	if err := c.(*sim.Conn).CloseWrite(); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, c)
+	return err
+}
+
+// requestResponse makes Requests GETs of Size bytes on one connection,
+// reading each response whole and pausing Think before the next; the last
+// request asks the server to close.
+func (r *runner) requestResponse(t *sim.Task, i int, f *pflow) error {
+	c, err := r.dial(i, f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n := max(f.spec.Requests, 1)
+	br := bufio.NewReader(c)
+	url := fmt.Sprintf("http://%s:%d/%d", f.dst.name, f.spec.Port, int64(f.spec.Size))
+	for k := range n {
+		if k > 0 && f.spec.Think > 0 {
+			t.Sleep(time.Duration(f.spec.Think))
+		}
+		req, err := http.NewRequest(http.MethodGet, url, http.NoBody)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", "tcpsim")
+		req.Close = k == n-1
+		if err := req.Write(c); err != nil {
+			return fmt.Errorf("request %d: %w", k+1, err)
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return fmt.Errorf("response %d: %w", k+1, err)
+		}
+		got, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r.res[i].Bytes += got
+		switch {
+		case err != nil:
+			return fmt.Errorf("response %d: %w", k+1, err)
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("response %d: HTTP %s", k+1, resp.Status)
+		case got != int64(f.spec.Size):
+			return fmt.Errorf("response %d: body has %d bytes, want %d", k+1, got, int64(f.spec.Size))
+		}
+	}
+	return nil
 }
 
 // httpGet fetches /Size and checks the length of the body.

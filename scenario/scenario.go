@@ -26,6 +26,10 @@ type Scenario struct {
 	Seed uint64 `yaml:"seed" json:"seed"`
 	// Timeout is the virtual-time limit of the run; zero means 10 minutes.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Sample, when positive, samples every connection and link direction
+	// at this period of virtual time (package report's Series): the run's
+	// Result.Series, and the file of tcpsim run --series.
+	Sample Duration `yaml:"sample" json:"sample"`
 	// Routing is "shortest" (the default: every node gets a route to every
 	// host along a shortest path, fewest hops, ties broken by link order)
 	// or "static" (only the routes to directly connected subnets and those
@@ -165,15 +169,31 @@ type Flow struct {
 	Start Duration `yaml:"start" json:"start"`
 	// Arrival spreads a Count of flows after Start.
 	Arrival *Arrival `yaml:"arrival" json:"arrival"`
-	// Size is what the client sends (bulk) or asks for (http_get).
+	// Size is what the client sends (bulk, on_off) or asks for (http_get;
+	// request_response: each response).
 	Size Size `yaml:"size" json:"size"`
+	// Duration, for bulk and on_off instead of Size, is how long the
+	// client sends, from its connection's start (iperf3's -t).
+	Duration Duration `yaml:"duration" json:"duration"`
 	// CC is the congestion control, "newreno" or "cubic"; it sets the
 	// source host's (the stack chooses per host), so two flows from one
 	// host cannot differ. Empty: the host's.
 	CC string `yaml:"cc" json:"cc"`
-	// App is "bulk" (the default: send Size bytes to a sink) or "http_get"
-	// (GET Size bytes from an http listener).
+	// App is "bulk" (the default: send Size bytes, or for Duration, to a
+	// sink), "http_get" (GET Size bytes from an http listener),
+	// "request_response" (Requests GETs of Size bytes one after the other
+	// on one connection, Think between a response and the next request)
+	// or "on_off" (to a sink: send for On, stay silent for Off, again,
+	// until Size bytes or Duration).
 	App string `yaml:"app" json:"app"`
+	// Requests is request_response's number of requests (default 1).
+	Requests int `yaml:"requests" json:"requests"`
+	// Think is request_response's pause between a response and the next
+	// request.
+	Think Duration `yaml:"think" json:"think"`
+	// On and Off are on_off's sending and silent periods.
+	On  Duration `yaml:"on" json:"on"`
+	Off Duration `yaml:"off" json:"off"`
 }
 
 // Arrival is when the flows of a Count start, after Flow.Start.
@@ -201,9 +221,14 @@ type Event struct {
 	Heal      bool     `yaml:"heal" json:"heal"`
 	// Set changes a link's rate or delay from At on.
 	Set *LinkChange `yaml:"set" json:"set"`
-	// Crash silences a host for good from At: nothing it sends leaves and
-	// nothing reaches it (there is no restart).
+	// Crash silences a host from At: nothing it sends leaves and nothing
+	// reaches it, until a Restart of it.
 	Crash string `yaml:"crash" json:"crash"`
+	// Restart brings a crashed host back at At with a fresh stack on the
+	// same addresses: no connections, its servers listening again; the
+	// crashed stack's connections are gone (their applications see them
+	// reset), and its peers' segments for them draw resets.
+	Restart string `yaml:"restart" json:"restart"`
 }
 
 // LinkChange is a new rate or delay for one or both directions of a link.

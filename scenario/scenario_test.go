@@ -93,7 +93,7 @@ func TestValidationErrors(t *testing.T) {
 		{"no listener", "port: 5001, size", "port: 5002, size",
 			`t.yaml:12:38: flows[0].port: 5002: host server does not listen on it (add {port: 5002, app: sink} to its listen list)`},
 		{"wrong app", "port: 5001, size: 100KB}", "port: 80, size: 100KB}",
-			`t.yaml:12:38: flows[0].port: bulk: host server's port 80 serves http; a bulk flow needs sink`},
+			`t.yaml:12:38: flows[0].port: bulk: host server's port 80 serves http; a flow of app bulk needs sink`},
 		{"same address", "{a: r1, b: server, rate", "{a: r1, b: server, a_address: 10.0.0.1/24, rate",
 			`t.yaml:10:35: links[1].a_address: address 10.0.0.1 is already used by links[0].a_address`},
 		{"flow to a router", "to: server, port", "to: r1, port",
@@ -113,7 +113,7 @@ func TestValidationErrors(t *testing.T) {
 		{"event on unknown link", "flows:", "events:\n  - {at: 1s, link_down: nowhere}\nflows:",
 			`t.yaml:12:25: events[0].link_down: "nowhere": no link has this name (links: client-r1, r1-server)`},
 		{"two actions", "flows:", "events:\n  - {at: 1s, link_down: client-r1, heal: true}\nflows:",
-			`t.yaml:12:5: events[0]: want exactly one of link_down, link_up, partition, heal, set, crash (got 2)`},
+			`t.yaml:12:5: events[0]: want exactly one of link_down, link_up, partition, heal, set, crash, restart (got 2)`},
 		{"host without link", "  - name: server\n", "  - name: lonely\n  - name: server\n",
 			`t.yaml:4:11: hosts[1].name: host "lonely" has no link`},
 	} {

@@ -19,12 +19,22 @@ import (
 // zero.
 const DefaultTimeout = 10 * time.Minute
 
+// MaxSamples bounds the samples a time series may take in a run's time
+// limit (Scenario.Sample), so that a tiny period cannot exhaust memory.
+const MaxSamples = 10_000_000
+
 // Apps of listeners and flows.
 const (
 	AppSink    = "sink"
 	AppHTTP    = "http"
 	AppBulk    = "bulk"
 	AppHTTPGet = "http_get"
+	// AppRequestResponse makes Flow.Requests GETs on one connection,
+	// Flow.Think apart.
+	AppRequestResponse = "request_response"
+	// AppOnOff sends to a sink for Flow.On, then is silent for Flow.Off,
+	// over and over.
+	AppOnOff = "on_off"
 )
 
 // plan is a validated scenario, resolved into what Run builds.
@@ -48,6 +58,9 @@ type pnode struct {
 	routes []proute
 	listen map[int]string // port → app
 	path   string         // "hosts[0]", "routers[1]"
+	// restarts is set when an event restarts the host: Run puts it
+	// behind a slot that can swap its stack (restart.go).
+	restarts bool
 }
 
 type piface struct {
@@ -77,8 +90,8 @@ type plink struct {
 type window struct{ from, to time.Duration }
 
 type crashCut struct {
-	at   time.Duration
-	addr netip.Addr
+	at, until time.Duration // until: the restart, or forever
+	addr      netip.Addr
 }
 
 type pflow struct {
@@ -98,7 +111,7 @@ type pevent struct {
 	path   string
 	set    *LinkChange
 	link   *plink
-	crash  *pnode
+	crash  *pnode // crash and restart
 	action string
 }
 
@@ -135,6 +148,11 @@ func (s *Scenario) plan(seed uint64) (*plan, error) {
 	case "", "shortest", "static":
 	default:
 		c.errorf("routing", "%q: want shortest or static", s.Routing)
+	}
+	if s.Sample < 0 {
+		c.errorf("sample", "%v: must not be negative (0: no time series)", s.Sample)
+	} else if tl := cmp.Or(time.Duration(s.Timeout), DefaultTimeout); s.Sample > 0 && tl/time.Duration(s.Sample) > MaxSamples {
+		c.errorf("sample", "%v: more than %d samples in the run's time limit of %v; sample less often", s.Sample, MaxSamples, tl)
 	}
 	p.nodesFrom(c)
 	p.linksFrom(c)
@@ -550,9 +568,9 @@ func (p *plan) flowsFrom(c *checker) {
 			app = AppBulk
 		}
 		switch app {
-		case AppBulk, AppHTTPGet:
+		case AppBulk, AppHTTPGet, AppRequestResponse, AppOnOff:
 		default:
-			c.errorf(path+".app", "%q: want bulk or http_get", f.App)
+			c.errorf(path+".app", "%q: want bulk, http_get, request_response or on_off", f.App)
 			bad = true
 		}
 		switch {
@@ -560,7 +578,7 @@ func (p *plan) flowsFrom(c *checker) {
 			c.errorf(path+".port", "%d: want a port from 1 to 65535", f.Port)
 			bad = true
 		case !bad:
-			want := map[string]string{AppBulk: AppSink, AppHTTPGet: AppHTTP}[app]
+			want := map[string]string{AppBulk: AppSink, AppHTTPGet: AppHTTP, AppRequestResponse: AppHTTP, AppOnOff: AppSink}[app]
 			switch got := dst.listen[f.Port]; {
 			case got == "":
 				c.errorf(path+".port", "%d: host %s does not listen on it (add {port: %d, app: %s} to its listen list)", f.Port, f.To, f.Port, want)
@@ -570,13 +588,11 @@ func (p *plan) flowsFrom(c *checker) {
 				if f.App == "" {
 					field = path + ".port"
 				}
-				c.errorf(field, "%s: host %s's port %d serves %s; a %s flow needs %s", app, f.To, f.Port, got, app, want)
+				c.errorf(field, "%s: host %s's port %d serves %s; a flow of app %s needs %s", app, f.To, f.Port, got, app, want)
 				bad = true
 			}
 		}
-		if f.Size <= 0 {
-			c.errorf(path+".size", "missing or zero: the bytes to send (bulk) or fetch (http_get), such as 10MB")
-		}
+		c.appFields(path, app, f)
 		if f.Start < 0 {
 			c.errorf(path+".start", "%v: must not be negative", f.Start)
 		}
@@ -619,6 +635,53 @@ func (p *plan) flowsFrom(c *checker) {
 		f.cc = f.src.tcp.CongestionControl
 		if f.cc == "" {
 			f.cc = stack.CCNewReno
+		}
+	}
+}
+
+// appFields checks the fields that belong to the flow's application.
+func (c *checker) appFields(path, app string, f *Flow) {
+	timed := app == AppBulk || app == AppOnOff
+	switch {
+	case f.Duration < 0:
+		c.errorf(path+".duration", "%v: must not be negative", f.Duration)
+	case f.Duration > 0 && !timed:
+		c.errorf(path+".duration", "applies to bulk and on_off; %s asks for size bytes", app)
+	case f.Duration > 0 && f.Size > 0:
+		c.errorf(path+".duration", "and size are exclusive: send for a time or a number of bytes")
+	case f.Size <= 0 && f.Duration == 0 && timed:
+		c.errorf(path+".size", "missing or zero: the bytes to send, such as 10MB (or a duration, such as 10s)")
+	case f.Size <= 0 && f.Duration == 0:
+		c.errorf(path+".size", "missing or zero: the bytes to fetch (%s), such as 10MB", app)
+	}
+	if app != AppRequestResponse {
+		if f.Requests != 0 {
+			c.errorf(path+".requests", "applies to request_response")
+		}
+		if f.Think != 0 {
+			c.errorf(path+".think", "applies to request_response")
+		}
+	} else {
+		if f.Requests < 0 || f.Requests > 1<<20 {
+			c.errorf(path+".requests", "%d: want 1 to %d (0 means 1)", f.Requests, 1<<20)
+		}
+		if f.Think < 0 {
+			c.errorf(path+".think", "%v: must not be negative", f.Think)
+		}
+	}
+	if app != AppOnOff {
+		if f.On != 0 {
+			c.errorf(path+".on", "applies to on_off")
+		}
+		if f.Off != 0 {
+			c.errorf(path+".off", "applies to on_off")
+		}
+	} else {
+		if f.On <= 0 {
+			c.errorf(path+".on", "missing or zero: how long each sending period lasts, such as 200ms")
+		}
+		if f.Off <= 0 {
+			c.errorf(path+".off", "missing or zero: how long each silence lasts, such as 800ms")
 		}
 	}
 }
@@ -724,6 +787,7 @@ func (p *plan) eventsFrom(c *checker) {
 	var parts [][]*plink // cuts of the partitions in force
 	var partAt []time.Duration
 	crashed := map[*pnode]bool{}
+	crashAt := map[*pnode]time.Duration{}
 	for _, i := range order {
 		e := &p.s.Events[i]
 		path := fmt.Sprintf("events[%d]", i)
@@ -733,13 +797,13 @@ func (p *plan) eventsFrom(c *checker) {
 			continue
 		}
 		n := 0
-		for _, set := range []bool{e.LinkDown != "", e.LinkUp != "", e.Partition != nil, e.Heal, e.Set != nil, e.Crash != ""} {
+		for _, set := range []bool{e.LinkDown != "", e.LinkUp != "", e.Partition != nil, e.Heal, e.Set != nil, e.Crash != "", e.Restart != ""} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			c.errorf(path, "want exactly one of link_down, link_up, partition, heal, set, crash (got %d)", n)
+			c.errorf(path, "want exactly one of link_down, link_up, partition, heal, set, crash, restart (got %d)", n)
 			continue
 		}
 		switch {
@@ -845,14 +909,37 @@ func (p *plan) eventsFrom(c *checker) {
 				c.errorf(path+".crash", "%q has already crashed", e.Crash)
 				continue
 			}
-			crashed[h] = true
-			for _, f := range h.ifaces {
-				f.link.crash = append(f.link.crash, crashCut{at: at, addr: f.addr.Addr()})
-			}
+			crashed[h], crashAt[h] = true, at
 			p.events = append(p.events, pevent{at: at, path: path, crash: h, action: "crash"})
+		case e.Restart != "":
+			h := p.byName[e.Restart]
+			switch {
+			case h == nil:
+				c.errorf(path+".restart", "%q: no host has this name%s", e.Restart, p.knownNodes())
+				continue
+			case h.router:
+				c.errorf(path+".restart", "%q is a router; only hosts crash and restart", e.Restart)
+				continue
+			case !crashed[h]:
+				c.errorf(path+".restart", "%q is not crashed at %v: a restart follows a crash of the host", e.Restart, at)
+				continue
+			}
+			for _, f := range h.ifaces {
+				f.link.crash = append(f.link.crash, crashCut{at: crashAt[h], until: at, addr: f.addr.Addr()})
+			}
+			delete(crashed, h)
+			h.restarts = true
+			p.events = append(p.events, pevent{at: at, path: path, crash: h, action: "restart"})
 		}
 	}
 	forever := time.Duration(math.MaxInt64)
+	for _, h := range p.nodes {
+		if crashed[h] {
+			for _, f := range h.ifaces {
+				f.link.crash = append(f.link.crash, crashCut{at: crashAt[h], until: forever, addr: f.addr.Addr()})
+			}
+		}
+	}
 	for l, t0 := range down {
 		l.cuts = append(l.cuts, window{t0, forever})
 	}

@@ -64,7 +64,9 @@ type options struct {
 	// get --ladder (ladder.go).
 	ladder    ladderMode
 	ladderMax flagval.IntRange
-	pcap      string
+	pcap      string   // --pcap FILE: the client's end
+	pcapAt    []pcapAt // --pcap HOST=FILE (capture.go)
+	pcapng    string   // --pcapng FILE (capture.go)
 
 	// Payload.
 	size  flagval.Size
@@ -84,6 +86,8 @@ type options struct {
 
 	// --report and --report-every (report.go).
 	rep reportOptions
+	// --series and --sample (series.go).
+	series seriesOptions
 }
 
 func defaultOptions() *options {
@@ -132,7 +136,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
 	fs.BoolVarP(&o.hex, "hex", "X", false, "with -v's lines, each sent packet's bytes as hex, every IPv4 and TCP header field and option named, HTTP as text (implies -v)")
-	fs.StringVar(&o.pcap, "pcap", "", "write a pcap capture, taken at the client's end of the link, to `FILE`")
+	fs.Var(pcapFlag{&o.pcap, &o.pcapAt}, "pcap", "write a pcap capture, taken at the client's end of the link, to FILE; HOST=FILE (client or server) captures at that host's end; repeatable")
 }
 
 // validate checks what single flags cannot: combinations.
@@ -174,7 +178,10 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if err := o.validateReport(fs); err != nil {
 		return err
 	}
-	if fs.Changed("pcap") {
+	if err := o.series.validate(fs, time.Duration(o.timeout)); err != nil {
+		return err
+	}
+	if fs.Changed("pcap") && (o.pcap != "" || len(o.pcapAt) == 0) {
 		if o.pcap == "" {
 			return errors.New(`--pcap "": want the name of the capture file to write`)
 		}
@@ -186,7 +193,15 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		}
 		f.Close()
 	}
-	return nil
+	if fs.Lookup("pcapng") == nil && len(o.pcapAt) > 0 {
+		return fmt.Errorf("--pcap %s=%s: this command captures at its own end only (--pcap FILE)", o.pcapAt[0].node, o.pcapAt[0].file)
+	}
+	return validateCaptures(fs, o.pcapAt, o.pcapng, []string{clientName, serverName})
+}
+
+// addCaptureFlags adds --pcapng (get and transfer).
+func addCaptureFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.pcapng, "pcapng", "", "write one pcapng `FILE` holding both ends of the link as interfaces (client:wire, server:wire) and each drop on an interface of its direction and reason")
 }
 
 // newRootCommand builds the command tree writing to stdout and stderr.
@@ -249,6 +264,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
 			}
+			if cmd.Flags().Changed("interval") && o.interval == 0 {
+				return errors.New("--interval 0: want a positive duration such as 100ms")
+			}
 			if cmd.Flags().Changed("file") && o.file == "" {
 				return errors.New(`--file "": want the name of a file to serve`)
 			}
@@ -280,6 +298,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	addReportFlags(cmd.Flags(), o, stderr)
+	addSeriesFlags(cmd.Flags(), &o.series)
+	addCaptureFlags(cmd.Flags(), o)
+	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
@@ -338,8 +359,10 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.duration, "time", "send for this much virtual time instead of --size bytes (iperf3 -t)")
 	cmd.Flags().BoolVarP(&o.reverse, "reverse", "R", false, "the server sends, the client receives (iperf3 -R)")
 	cmd.Flags().BoolVar(&o.bidir, "bidir", false, "both ends send at once (iperf3 --bidir)")
-	cmd.Flags().VarP(&o.interval, "interval", "i", "print the bytes acknowledged over all flows every this much virtual time (iperf3 -i)")
+	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each flow every this much virtual time (iperf3 -i)")
 	addReportFlags(cmd.Flags(), o, stderr)
+	addSeriesFlags(cmd.Flags(), &o.series)
+	addCaptureFlags(cmd.Flags(), o)
 	return cmd
 }
 

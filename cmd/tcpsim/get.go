@@ -85,6 +85,9 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	if err := n.finish(); err != nil {
 		return err
 	}
+	if err := n.finishSeries(o); err != nil {
+		return err
+	}
 	if o.verbose {
 		fmt.Fprintln(stdout)
 	}
@@ -92,6 +95,10 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", clientPrefix.Addr(), l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
 	}
 	printStory(stdout, n, u, &res)
+	if n.ivSeries != nil {
+		fmt.Fprintln(stdout)
+		printIperfIntervals(stdout, n.ivSeries)
+	}
 	printHostDrops(stdout, "  ", n)
 	if err := n.writeReport(o, fmt.Sprintf("tcpsim get %s (seed %d)", u.raw, o.seed), storySteps(n, u, &res)); err != nil {
 		return err

@@ -172,6 +172,7 @@ func (n *network) reportHook(o *options) func(*sim.Event) {
 		LadderFrom:  o.rep.from,
 		LadderUntil: o.rep.to,
 		Conns:       func() []*stack.Conn { return n.conns },
+		Links:       func() []*sim.Link { return []*sim.Link{n.link} },
 	})
 	return func(e *sim.Event) {
 		if !n.an.Stopped() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,12 @@ type runOptions struct {
 	seed      flagval.Uint64
 	timeout   flagval.Duration
 	json, csv bool
-	rep       reportOptions // --report and --plot (report.go)
+	rep       reportOptions    // --report and --plot (report.go)
+	series    seriesOptions    // --series, --sample (series.go)
+	interval  flagval.Duration // -i
+	pcap      string           // --pcap FILE: refused, run needs NODE=FILE
+	pcapAt    []pcapAt         // --pcap NODE[@LINK]=FILE (capture.go)
+	pcapng    string           // --pcapng FILE
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -49,6 +55,18 @@ status 1.`,
 			if cmd.Flags().Changed("timeout") && o.timeout == 0 {
 				return errors.New("--timeout 0s: every run needs a virtual-time limit")
 			}
+			if cmd.Flags().Changed("interval") && o.interval == 0 {
+				return errors.New("--interval 0: want a positive duration such as 1s")
+			}
+			if o.pcap != "" {
+				return fmt.Errorf("--pcap %s: run has many hosts; say where, as NODE=FILE or NODE@LINK=FILE", o.pcap)
+			}
+			if err := validateCaptures(cmd.Flags(), o.pcapAt, o.pcapng, nil); err != nil {
+				return err
+			}
+			if err := o.series.validate(cmd.Flags(), cmp.Or(time.Duration(o.timeout), scenario.DefaultTimeout)); err != nil {
+				return err
+			}
 			return o.rep.validate(cmd.Flags())
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,11 +78,29 @@ status 1.`,
 				return err
 			}
 			opt := scenario.Options{Timeout: time.Duration(o.timeout)}
+			if o.series.file != "" {
+				opt.Sample = time.Duration(o.series.sample)
+				if !cmd.Flags().Changed("sample") && s.Sample > 0 {
+					opt.Sample = time.Duration(s.Sample) // the file's period
+				}
+			}
+			if !o.json && !o.csv {
+				opt.Interval = time.Duration(o.interval)
+			}
 			if cmd.Flags().Changed("seed") {
 				seed := uint64(o.seed)
 				opt.Seed = &seed
 			}
-			if err := runScenario(stdout, args[0], s, opt, o); err != nil {
+			caps, closeCaps, err := o.openCaptures(s)
+			if err != nil {
+				return err // a capture the scenario cannot take: status 2
+			}
+			opt.Captures = caps
+			err = runScenario(stdout, args[0], s, opt, o)
+			if cerr := closeCaps(); err == nil {
+				err = cerr
+			}
+			if err != nil {
 				return &runError{err}
 			}
 			return nil
@@ -76,6 +112,11 @@ status 1.`,
 	fs.BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	fs.BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")
 	o.rep.addFlags(fs, stderr)
+	addSeriesFlags(fs, &o.series)
+	fs.Lookup("sample").Usage = "with --series: virtual time between two samples (default: the file's sample, else 10ms)"
+	fs.VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
+	fs.Var(pcapFlag{&o.pcap, &o.pcapAt}, "pcap", "write a capture at a node's link end to FILE, as NODE=FILE (a node with one link) or NODE@LINK=FILE; FILE.pcapng holds every link end of NODE; repeatable")
+	fs.StringVar(&o.pcapng, "pcapng", "", "write one pcapng `FILE` with every link end of the network as an interface (NODE:LINK) and each drop on an interface of its direction and reason")
 	return cmd
 }
 
@@ -111,20 +152,15 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 	if err != nil {
 		return err
 	}
-	fs := make([]*Flow, len(res.Flows))
+	if o.series.file != "" && res.Series != nil {
+		if err := writeSeriesFile(o.series.file, res.Series); err != nil {
+			return err
+		}
+	}
+	fs := scenarioFlows(res) // sweep.go
 	rows := make([]scenarioRow, len(res.Flows))
 	for i := range res.Flows {
-		fr := &res.Flows[i]
-		f := fr.Flow
-		if f == nil {
-			// No SYN ever left the host.
-			f = &flows.Flow{}
-		}
-		f.Index = fr.Index
-		if fr.Err != nil {
-			f.Failure = failureText(fr.Err)
-		}
-		fs[i] = f
+		fr, f := &res.Flows[i], fs[i]
 		rows[i] = scenarioRow{flowRow: newFlowRow(f, fr.CC), Name: fr.Name, From: fr.From, To: fr.To, App: fr.App}
 		if fr.Flow == nil {
 			rows[i].Client = fr.From
@@ -166,13 +202,18 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		fmt.Fprintf(w, "tcpsim run %s: %s (seed %d)\n", file, name, res.Seed)
 		fmt.Fprintf(w, "network: %d hosts, %d routers, %d links; %d flows; ended at %.3f s of virtual time\n\n",
 			len(s.Hosts), len(s.Routers), len(res.Links), len(res.Flows), res.End.Seconds())
-		fmt.Fprintf(w, "%5s  %-16s  %-24s  %-8s  %-8s  %9s\n", "flow", "name", "from → to:port", "app", "cc", "start s")
+		appW := 8 // wider for request_response
+		for i := range res.Flows {
+			appW = max(appW, len(res.Flows[i].App))
+		}
+		fmt.Fprintf(w, "%5s  %-16s  %-24s  %-*s  %-8s  %9s\n", "flow", "name", "from → to:port", appW, "app", "cc", "start s")
 		for i := range res.Flows {
 			fr := &res.Flows[i]
-			fmt.Fprintf(w, "%5d  %-16s  %-24s  %-8s  %-8s  %9.3f\n", fr.Index, fr.Name,
-				fmt.Sprintf("%s → %s:%d", fr.From, fr.To, fr.Port), fr.App, fr.CC, fr.Start.Seconds())
+			fmt.Fprintf(w, "%5d  %-16s  %-24s  %-*s  %-8s  %9.3f\n", fr.Index, fr.Name,
+				fmt.Sprintf("%s → %s:%d", fr.From, fr.To, fr.Port), appW, fr.App, fr.CC, fr.Start.Seconds())
 		}
 		fmt.Fprintln(w)
+		printIperfIntervals(w, res.Intervals)
 		plain := make([]flowRow, len(rows))
 		for i := range rows {
 			plain[i] = rows[i].flowRow

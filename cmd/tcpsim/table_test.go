@@ -122,7 +122,7 @@ func TestTransferIperfWords(t *testing.T) {
 		t.Errorf("%d intervals acknowledging %d bytes, want at least 4 adding up to %d", len(d.Intervals), sum, f.Bytes[0])
 	}
 	out := runOK(t, "transfer", "--time", "1s", "-i", "250ms")
-	if !strings.Contains(out, "interval s") || !strings.Contains(out, "  0.000-0.250    ") || !strings.Contains(out, "of 1s of sending from client") {
+	if !strings.Contains(out, "[ ID] Interval") || !strings.Contains(out, "[  1]   0.000-0.250   sec") || !strings.Contains(out, "Mbits/sec") || !strings.Contains(out, "of 1s of sending from client") {
 		t.Errorf("text output:\n%s", out)
 	}
 }

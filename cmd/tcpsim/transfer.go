@@ -146,6 +146,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 	if err := n.finish(); err != nil {
 		return err
 	}
+	if err := n.finishSeries(o); err != nil {
+		return err
+	}
 	if o.verbose {
 		fmt.Fprintln(stdout)
 	}
@@ -361,7 +364,11 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 	case o.csv:
 		return writeCSV(w, rows)
 	}
-	printIntervals(w, intervals)
+	if n.ivSeries != nil {
+		printIperfIntervals(w, n.ivSeries)
+	} else {
+		printIntervals(w, intervals)
+	}
 	switch {
 	case len(fs) == 1:
 		printSummary(w, "flow 1: ", fs[0])

@@ -42,6 +42,12 @@ type network struct {
 	bidir bool          // transfer --bidir: clients read while they write
 
 	rep *rpt.Recorder // --report (report.go), or nil
+
+	series   *rpt.Series // --series (series.go), or nil
+	ivSeries *rpt.Series // -i's interval lines, or nil
+
+	captures []openCapture  // --pcap HOST=FILE and --pcapng (capture.go)
+	ng       *sim.NgCapture // --pcapng, fed the events, or nil
 }
 
 // track remembers c so that the run ends only after it has closed.
@@ -169,6 +175,19 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		first := onEvent
 		onEvent = func(e *sim.Event) { first(e); rep(e) }
 	}
+	if ser := n.seriesHooks(o); ser != nil {
+		first := onEvent
+		onEvent = func(e *sim.Event) { first(e); ser(e) }
+	}
+	if o.pcapng != "" {
+		first := onEvent
+		onEvent = func(e *sim.Event) {
+			first(e)
+			if n.ng != nil && !n.an.Stopped() {
+				n.ng.Event(e)
+			}
+		}
+	}
 	n.w = sim.New(sim.Config{
 		Seed:      uint64(o.seed),
 		TimeLimit: time.Duration(o.timeout),
@@ -235,6 +254,9 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 			return nil, err
 		}
 	}
+	if err := n.openCaptures(o); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -260,8 +282,11 @@ func (n *network) close() {
 	n.w.Close()
 }
 
-// finish closes the capture file.
+// finish closes the capture files.
 func (n *network) finish() error {
+	if err := n.closeCaptures(); err != nil {
+		return err
+	}
 	if n.capture == nil {
 		return nil
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+)
+
+// HTTPS for get: crypto/tls over the simulated connection, with a
+// certificate made in memory for the URL's host.
+//
+// Determinism. The certificate is the same for the same seed: its Ed25519
+// key comes from the seed and Ed25519 signatures use no randomness. The
+// hello randoms come from Config.Rand, seeded too. But Go (since 1.26)
+// draws the key-exchange keys from the system's randomness whatever
+// Config.Rand says, so the bytes of the key shares and of every encrypted
+// record differ from run to run; their sizes, and so every packet's length
+// and time, do not. Tests make the bytes identical as well with
+// testing/cryptotest.SetGlobalRandom, which only a test binary may call.
+
+// tlsNote is printed under get's header for an https URL.
+const tlsNote = "TLS keys come from Go's system randomness: packet bytes differ between runs, their sizes and times do not"
+
+// tlsVersionFlag is --tls: 1.3 (default) or 1.2.
+type tlsVersionFlag uint16
+
+func (v *tlsVersionFlag) String() string {
+	if *v == tls.VersionTLS12 {
+		return "1.2"
+	}
+	return "1.3"
+}
+
+func (v *tlsVersionFlag) Set(s string) error {
+	switch strings.TrimPrefix(strings.ToLower(s), "tls") {
+	case "1.3", "13":
+		*v = tls.VersionTLS13
+	case "1.2", "12":
+		*v = tls.VersionTLS12
+	default:
+		return fmt.Errorf("want 1.3 or 1.2 (the versions a browser still offers), not %q", s)
+	}
+	return nil
+}
+
+func (v *tlsVersionFlag) Type() string { return "version" }
+
+func (v tlsVersionFlag) version() uint16 {
+	if v == 0 {
+		return tls.VersionTLS13
+	}
+	return uint16(v)
+}
+
+// seededReader is an io.Reader over a ChaCha8 stream.
+type seededReader struct{ r *rand.ChaCha8 }
+
+func newSeededReader(seed uint64, label string) *seededReader {
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:8], seed)
+	copy(s[8:], label)
+	return &seededReader{rand.NewChaCha8(s)}
+}
+
+func (s *seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// tlsConfigs returns the client's and the server's configurations for host
+// at the given version, both pinned to it, with a self-signed certificate
+// for host that only this run's client trusts.
+func tlsConfigs(host string, version uint16, seed uint64, epoch time.Time) (client, server *tls.Config, err error) {
+	keySeed := make([]byte, ed25519.SeedSize)
+	newSeededReader(seed, "tcpsim-cert").Read(keySeed)
+	priv := ed25519.NewKeyFromSeed(keySeed)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(int64(seed%(1<<62)) + 1),
+		Subject:               pkix.Name{CommonName: host, Organization: []string{"tcpsim"}},
+		NotBefore:             epoch.Add(-time.Hour),
+		NotAfter:              epoch.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(newSeededReader(seed, "tcpsim-x509"), tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the server's certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the server's certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	now := func() time.Time { return epoch }
+	server = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: cert}},
+		MinVersion:   version, MaxVersion: version,
+		Rand: newSeededReader(seed, "tcpsim-tls-server"),
+		Time: now,
+		// One request per connection: no session ticket to resume with.
+		SessionTicketsDisabled: true,
+	}
+	client = &tls.Config{
+		RootCAs:    pool,
+		ServerName: host,
+		MinVersion: version, MaxVersion: version,
+		Rand: newSeededReader(seed, "tcpsim-tls-client"),
+		Time: now,
+	}
+	return client, server, nil
+}
+
+// tlsInfo is what get learns of the client's handshake.
+type tlsInfo struct {
+	start, done time.Duration // virtual times: ClientHello written, handshake complete
+	version     uint16
+	suite       uint16
+	group       tls.CurveID
+	err         error
+}
+
+func (i *tlsInfo) describe() string {
+	s := fmt.Sprintf("%s, %s", tls.VersionName(i.version), tls.CipherSuiteName(i.suite))
+	if i.group != 0 {
+		s += ", key exchange " + i.group.String()
+	}
+	return s
+}
