@@ -30,6 +30,9 @@ type analyzer struct {
 	ladder  *ladder // get --ladder, or nil
 	pkt     segment.Packet
 	line    []byte
+	// also, when set, sees every event the analyzer counts (get's
+	// https watch of when the request left).
+	also func(*sim.Event)
 }
 
 func newAnalyzer(verbose io.Writer) *analyzer {
@@ -42,6 +45,9 @@ func (a *analyzer) event(e *sim.Event) {
 		return
 	}
 	a.Analyzer.Event(e)
+	if a.also != nil {
+		a.also(e)
+	}
 	if a.ladder != nil {
 		a.ladder.event(e)
 	}

@@ -61,6 +61,9 @@ type options struct {
 	verbose bool
 	hex     bool // -X: each packet's anatomy under its line (implies verbose)
 
+	// get https:// (tls.go).
+	tlsVer tlsVersionFlag
+
 	// get --ladder (ladder.go).
 	ladder    ladderMode
 	ladderMax flagval.IntRange
@@ -248,6 +251,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "get URL",
 		Short: "Fetch a page over a simulated link and explain each step",
 		Example: `  tcpsim get http://server.example/index.html
+  tcpsim get https://server.example/ --tls 1.2
   tcpsim get http://server.example/ --loss 5% --seed 3 -v
   tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -260,6 +264,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(cmd.Flags()); err != nil {
 				return err
+			}
+			if u, _ := parseGetURL(args[0]); cmd.Flags().Changed("tls") && !u.https {
+				return fmt.Errorf("--tls %s: the URL %s is not https://", o.tlsVer.String(), args[0])
 			}
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
@@ -297,6 +304,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
+	cmd.Flags().Var(&o.tlsVer, "tls", "with an https:// URL: the TLS version, 1.3 or 1.2")
 	addReportFlags(cmd.Flags(), o, stderr)
 	addSeriesFlags(cmd.Flags(), &o.series)
 	addCaptureFlags(cmd.Flags(), o)
@@ -374,6 +382,8 @@ type getURL struct {
 	path string // request target, at least "/"
 	// portGiven is set when the URL names a port.
 	portGiven bool
+	// https: TLS over the connection (tls.go).
+	https bool
 }
 
 func parseGetURL(s string) (getURL, error) {
@@ -381,13 +391,16 @@ func parseGetURL(s string) (getURL, error) {
 	if err != nil {
 		return getURL{}, fmt.Errorf("invalid URL %q: %v", s, errors.Unwrap(err))
 	}
-	if u.Scheme != "http" {
-		return getURL{}, fmt.Errorf("invalid URL %q: scheme %q not supported (want http)", s, u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return getURL{}, fmt.Errorf("invalid URL %q: scheme %q not supported (want http or https)", s, u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return getURL{}, fmt.Errorf("invalid URL %q: no host", s)
 	}
-	g := getURL{raw: s, host: u.Hostname(), port: 80, path: u.RequestURI()}
+	g := getURL{raw: s, host: u.Hostname(), port: 80, path: u.RequestURI(), https: u.Scheme == "https"}
+	if g.https {
+		g.port = 443
+	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.ParseUint(p, 10, 16)
 		if err != nil || n == 0 {

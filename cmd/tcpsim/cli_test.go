@@ -56,7 +56,7 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 		{"pcap is a directory", []string{"transfer", "--pcap", "."}, "--pcap .: is a directory"},
 		{"get without URL", []string{"get"}, "exactly one URL"},
 		{"get two URLs", []string{"get", "http://a/", "http://b/"}, "exactly one URL"},
-		{"bad scheme", []string{"get", "https://server.example/"}, `scheme "https"`},
+		{"bad scheme", []string{"get", "ftp://server.example/"}, `scheme "ftp"`},
 		{"no host", []string{"get", "http:///index.html"}, "no host"},
 		{"bad port", []string{"get", "http://server.example:0/"}, `port "0"`},
 		{"transfer with argument", []string{"transfer", "extra"}, `unknown command "extra"`},

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ type getResult struct {
 	err        error
 	serverErr  error
 	clientDone time.Duration
+	tls        *tlsInfo // https only
 }
 
 func runGet(stdout io.Writer, o *options, u getURL) error {
@@ -61,8 +63,19 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	fmt.Fprintf(stdout, "tcpsim get %s (seed %d)\n", u.raw, o.seed)
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 	o.printCC(stdout)
-	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n\n",
+	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n",
 		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
+	var cliTLS, srvTLS *tls.Config
+	if u.https {
+		if cliTLS, srvTLS, err = tlsConfigs(u.host, o.tlsVer.version(), uint64(o.seed), n.w.Epoch()); err != nil {
+			return err
+		}
+		res.tls = &tlsInfo{request: offsetWatch{node: clientName, off: -1}}
+		n.an.also = res.tls.request.event
+		fmt.Fprintf(stdout, "https: %s with a certificate for %s made for this run; %s\n",
+			tls.VersionName(o.tlsVer.version()), u.host, tlsNote)
+	}
+	fmt.Fprintln(stdout)
 	if o.verbose {
 		fmt.Fprintln(stdout, verboseHeader)
 	}
@@ -73,11 +86,11 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		return err
 	}
 	n.spawn("server", func(t *sim.Task) {
-		res.serverErr = serve(n, ln, body)
+		res.serverErr = serve(n, ln, body, srvTLS)
 	})
 	n.spawn("client", func(t *sim.Task) {
 		defer ln.Close() // a server still waiting in Accept gives up
-		res.err = fetch(n, u, body, &res)
+		res.err = fetch(n, u, body, &res, cliTLS)
 		res.clientDone = t.Now()
 	})
 	runErr := n.w.Run()
@@ -120,8 +133,9 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	return nil
 }
 
-// serve answers one request with net/http's own reader and writer.
-func serve(n *network, ln net.Listener, body page) error {
+// serve answers one request with net/http's own reader and writer, over
+// TLS when cfg is set.
+func serve(n *network, ln net.Listener, body page, cfg *tls.Config) error {
 	at := n.w.Now()
 	c, err := ln.Accept()
 	if err != nil {
@@ -134,6 +148,13 @@ func serve(n *network, ln net.Listener, body page) error {
 	n.sockCall("server", "accept", at, 0, nil)
 	c = n.traced("server", c)
 	defer c.Close()
+	if cfg != nil {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("server: TLS handshake: %w", err)
+		}
+		c = tc
+	}
 	req, err := http.ReadRequest(bufio.NewReader(c))
 	if err != nil {
 		return fmt.Errorf("server: reading the request: %w", err)
@@ -165,7 +186,7 @@ func serve(n *network, ln net.Listener, body page) error {
 
 // fetch runs the client's side: resolve, connect, write the GET with
 // (*Request).Write, read the response with http.ReadResponse, close.
-func fetch(n *network, u getURL, body page, res *getResult) error {
+func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) error {
 	if a, err := netip.ParseAddr(u.host); err == nil {
 		res.resolved = a
 	} else {
@@ -185,6 +206,21 @@ func fetch(n *network, u getURL, body page, res *getResult) error {
 	n.track(c)
 	c = n.traced("client", c)
 	defer c.Close()
+	if cfg != nil {
+		res.tls.wrote.Conn = c
+		tc := tls.Client(&res.tls.wrote, cfg)
+		res.tls.start = n.w.Now()
+		err := tc.Handshake()
+		res.tls.done = n.w.Now()
+		res.tls.request.off = res.tls.wrote.n // the request's record comes next
+		if err != nil {
+			res.tls.err = err
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		st := tc.ConnectionState()
+		res.tls.version, res.tls.suite, res.tls.group = st.Version, st.CipherSuite, st.CurveID
+		c = tc
+	}
 	req, err := http.NewRequest(http.MethodGet, u.raw, http.NoBody)
 	if err != nil {
 		return err
@@ -246,10 +282,14 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	default:
 		step(2, 0, "hosts table: no entry for %s", u.host)
 	}
+	scheme := "http"
+	if u.https {
+		scheme = "https"
+	}
 	if u.portGiven {
 		step(3, 0, "port %d, from the URL", u.port)
 	} else {
-		step(3, 0, "port %d, the default for http", u.port)
+		step(3, 0, "port %d, the default for %s", u.port, scheme)
 	}
 	var f *Flow
 	if len(n.an.Flows()) > 0 {
@@ -275,7 +315,37 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	}
 	step(4, f.ACKAt, "three-way handshake: SYN at %s, SYN-ACK at %s, ACK at %s%s",
 		strings.TrimSpace(fmtTime(f.SYNAt)), strings.TrimSpace(fmtTime(f.SYNACKAt)), strings.TrimSpace(fmtTime(f.ACKAt)), synTries)
-	step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %s", u.path, res.reqHeader, segmentsLine(c2s))
+	if t := res.tls; t != nil {
+		// The handshake's own line, under step 4: it is what https adds.
+		rtt := f.ACKAt - f.SYNAt // the client sends its ACK when the SYN-ACK arrives
+		switch {
+		case t.err != nil:
+			fmt.Fprintf(w, "  %s  TLS handshake failed after %s s: %v\n", fmtTime(max(t.done, t.start)), strings.TrimSpace(fmtTime(t.done-t.start)), t.err)
+		case t.done > t.start:
+			trips := ""
+			if rtt > 0 {
+				trips = fmt.Sprintf(", %.1f round trip(s) of %s s", float64(t.done-t.start)/float64(rtt), strings.TrimSpace(fmtTime(rtt)))
+			}
+			fmt.Fprintf(w, "  %s  TLS handshake: %s; ClientHello at %s, done at %s%s\n", fmtTime(t.done), t.describe(),
+				strings.TrimSpace(fmtTime(t.start)), strings.TrimSpace(fmtTime(t.done)), trips)
+		}
+	}
+	if res.tls != nil {
+		// When the request's first record left, which can be after the
+		// handshake ended (Nagle holds it while the Finished is unacknowledged).
+		at := res.tls.request.at
+		if !res.tls.request.seen {
+			at = res.tls.done
+		}
+		held := ""
+		if at > res.tls.done && !n.client.Config().NoDelay {
+			held = fmt.Sprintf(" (written at %s: Nagle's algorithm held it until the client's Finished was acknowledged; --nodelay sends it at once)",
+				strings.TrimSpace(fmtTime(res.tls.done)))
+		}
+		step(5, at, "GET %s sent: %d bytes of request headers, encrypted%s; the client's TLS and HTTP data in %s", u.path, res.reqHeader, held, segmentsLine(c2s))
+	} else {
+		step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %s", u.path, res.reqHeader, segmentsLine(c2s))
+	}
 	status := res.status
 	if status == "" {
 		status = "no complete response"

@@ -12,6 +12,9 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+	"github.com/tcpsim/tcpsim/sim"
 )
 
 // HTTPS for get: crypto/tls over the simulated connection, with a
@@ -130,6 +133,51 @@ type tlsInfo struct {
 	suite       uint16
 	group       tls.CurveID
 	err         error
+	wrote       countingConn // the client's TCP connection, counting the bytes TLS wrote
+	request     offsetWatch  // when the request's first record left the client
+}
+
+// countingConn counts the bytes written through it.
+type countingConn struct {
+	net.Conn
+	n int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	k, err := c.Conn.Write(p)
+	c.n += int64(k)
+	return k, err
+}
+
+// offsetWatch finds when the byte at offset off of node's byte stream was
+// first sent: the request's first encrypted record, after the handshake's
+// bytes. off is -1 until it is known.
+type offsetWatch struct {
+	node    string
+	off     int64
+	iss     uint32
+	haveISS bool
+	at      time.Duration
+	seen    bool
+	pkt     segment.Packet
+}
+
+func (w *offsetWatch) event(e *sim.Event) {
+	if e.Verdict != sim.Sent || e.Node != w.node || w.seen || w.pkt.Decode(e.Data, false) != nil {
+		return
+	}
+	h := &w.pkt.TCP
+	if h.Flags&segment.FlagSYN != 0 {
+		w.iss, w.haveISS = uint32(h.Seq), true
+		return
+	}
+	if !w.haveISS || w.off < 0 || len(w.pkt.Payload) == 0 {
+		return
+	}
+	start := int64(uint32(h.Seq) - w.iss - 1)
+	if w.off >= start && w.off < start+int64(len(w.pkt.Payload)) {
+		w.at, w.seen = e.Time, true
+	}
 }
 
 func (i *tlsInfo) describe() string {
