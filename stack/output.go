@@ -81,6 +81,10 @@ func (c *Conn) sendOne() bool {
 	if c.sackOK {
 		avail = c.capAtSACKed(c.sndNxt, avail)
 	}
+	recordEnd := false // the segment stops at a record end with data behind it (record.go)
+	if k := c.eorCap(c.sndNxt, avail); k < avail {
+		avail, recordEnd = k, true
+	}
 	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
 	if avail == 0 {
 		if !finNext {
@@ -121,7 +125,7 @@ func (c *Conn) sendOne() bool {
 			if n < c.maxSndWnd/2 {
 				return false
 			}
-		} else if !c.noDelay && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
+		} else if !c.noDelay && !recordEnd && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
 			// Nagle (RFC 9293 §3.7.4, RFC 896): hold a less-than-full
 			// segment while earlier data is unacknowledged. Like Linux
 			// (tcp_minshall_check) we use Minshall's refinement: only an
@@ -147,8 +151,8 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && seq.Add(n) == c.dataEnd() {
-		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write
+	if n > 0 && (seq.Add(n) == c.dataEnd() || c.eorAt(seq.Add(n))) {
+		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write, as does a record end
 	}
 	if fin {
 		th.Flags |= segment.FlagFIN
@@ -208,7 +212,7 @@ func (c *Conn) retransmitFirst() {
 	if sent := end.Min(c.sndMax); sent.GreaterThan(c.sndUna) {
 		n = min(sent.Sub(c.sndUna), uint32(c.sndMSS)) // only data sent before
 	}
-	n = c.capAtSACKed(c.sndUna, n) // not into data the peer holds
+	n = c.eorCap(c.sndUna, c.capAtSACKed(c.sndUna, n)) // not into data the peer holds, nor across a record end
 	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
 	if n == 0 && !fin {
 		return

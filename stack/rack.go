@@ -270,7 +270,7 @@ func (c *Conn) rackLostHole() (segment.Seq, uint32, bool) {
 		// Data only: a FIN's sequence number is no byte of the buffer (a
 		// lost FIN alone goes again by the rescue or the timer).
 		if n := s.end.Min(data).Sub(s.start); s.start.LessThan(data) && n > 0 {
-			return s.start, min(n, uint32(c.sndMSS)), true
+			return s.start, c.eorCap(s.start, min(n, uint32(c.sndMSS))), true
 		}
 	}
 	return 0, 0, false

@@ -163,6 +163,9 @@ type tcb struct {
 	// D-SACK (RFC 2883, dsack.go): a duplicate to report in the next SACK option.
 	dsack      seqRange
 	dsackValid bool
+
+	// Record ends (MSG_EOR, record.go): ascending, above SND.UNA once pruned.
+	eorMarks []segment.Seq
 }
 
 // connStats are the per-connection counts reported by Info.

@@ -559,19 +559,29 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 	return int(n), nil
 }
 
-// msgFlags reads the flags of send/recv: 0 or MSG_DONTWAIT.
-func (r *pdRunner) msgFlags(ev *pdEvent) (dontwait bool, err error) {
+const (
+	pdMsgDontWait = 0x40
+	pdMsgEOR      = 0x80
+)
+
+// msgFlags reads the flags of send/recv: MSG_DONTWAIT, and on the sending
+// side MSG_EOR.
+func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	if ev.name != "send" && ev.name != "recv" && ev.name != "sendto" && ev.name != "recvfrom" {
-		return false, nil
+		return 0, nil
 	}
 	fl, err := r.intArg(ev, 3)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	if fl&^0x40 != 0 {
-		return false, r.unsupported(ev.args[3].line, ev.args[3].col, "%s flags %#x", ev.name, fl)
+	known := int64(pdMsgDontWait)
+	if ev.name == "send" || ev.name == "sendto" {
+		known |= pdMsgEOR
 	}
-	return fl != 0, nil
+	if fl&^known != 0 {
+		return 0, r.unsupported(ev.args[3].line, ev.args[3].col, "%s flags %#x", ev.name, fl)
+	}
+	return fl, nil
 }
 
 func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), error) {
@@ -579,10 +589,11 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	if err != nil {
 		return nil, err
 	}
-	dontwait, err := r.msgFlags(ev)
+	flags, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
 	}
+	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
@@ -593,7 +604,11 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	written := 0
 	return func() (int64, string, bool) {
 		for written < n {
-			k, err := f.conn.Write(data[written:])
+			write := f.conn.Write
+			if flags&pdMsgEOR != 0 {
+				write = f.conn.WriteEOR // the record ends with the call's last byte
+			}
+			k, err := write(data[written:])
 			written += k
 			if errors.Is(err, stack.ErrWouldBlock) {
 				if f.nonblock || dontwait {
@@ -623,10 +638,11 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	if err != nil {
 		return nil, err
 	}
-	dontwait, err := r.msgFlags(ev)
+	flags, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
 	}
+	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
