@@ -103,13 +103,74 @@ func (h *Host) Connect(local netip.Addr, remote netip.AddrPort) (*Conn, error) {
 // picks an ephemeral port (RFC 6056), a zero address the outgoing
 // interface's address.
 func (h *Host) ConnectFrom(local, remote netip.AddrPort) (*Conn, error) {
+	return h.ConnectWith(local, remote, ConnectOptions{})
+}
+
+// ConnectOptions are the settings a connection must have before its SYN
+// goes out (the socket options Linux takes before connect).
+type ConnectOptions struct {
+	// MaxSegment caps the MSS this end advertises in its SYN and the
+	// segments it sends (Linux's TCP_MAXSEG, its user_mss): the send MSS
+	// is min(the peer's MSS option, MaxSegment, path MTU − 40). 0 leaves
+	// the MSS to the interface; otherwise it must lie in [MinMaxSegment,
+	// MaxMaxSegment].
+	MaxSegment int
+}
+
+// The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);
+// outside it setsockopt fails with EINVAL.
+const (
+	MinMaxSegment = 88
+	MaxMaxSegment = 32767
+)
+
+func checkMaxSegment(n int) error {
+	if n != 0 && (n < MinMaxSegment || n > MaxMaxSegment) {
+		return fmt.Errorf("stack: maximum segment size %d: want 0 or %d to %d: %w", n, MinMaxSegment, MaxMaxSegment, syscall.EINVAL)
+	}
+	return nil
+}
+
+// ConnectWith is ConnectFrom with options.
+func (h *Host) ConnectWith(local, remote netip.AddrPort, o ConnectOptions) (*Conn, error) {
+	if err := checkMaxSegment(o.MaxSegment); err != nil {
+		return nil, err
+	}
 	h.enter()
 	defer h.exit()
 	if err := h.memRefuseConnect(remote); err != nil {
 		return nil, err
 	}
-	return h.activeOpen(local, remote)
+	return h.activeOpen(local, remote, o)
 }
+
+// SetMaxSegment sets TCP_MAXSEG on the listener: the connections it
+// creates from now on advertise and send at most n bytes per segment, as
+// ConnectOptions.MaxSegment. 0 removes the cap.
+func (l *Listener) SetMaxSegment(n int) error {
+	if err := checkMaxSegment(n); err != nil {
+		return err
+	}
+	l.maxSeg = n
+	return nil
+}
+
+// MaxSegment is the listener's TCP_MAXSEG setting (0: none).
+func (l *Listener) MaxSegment() int { return l.maxSeg }
+
+// clampMSS applies a TCP_MAXSEG cap to a connection that has not sent its
+// SYN or SYN-ACK yet. processSynOptions keeps sndMSS at or below rcvMSS.
+func (c *Conn) clampMSS(n int) {
+	if n <= 0 {
+		return
+	}
+	c.userMSS = n
+	c.rcvMSS = min(c.rcvMSS, n)
+	c.sndMSS = min(c.sndMSS, c.rcvMSS)
+}
+
+// MaxSegment is the connection's TCP_MAXSEG setting (0: none).
+func (c *Conn) MaxSegment() int { return c.userMSS }
 
 // LocalAddr returns the connection's local address and port.
 func (c *Conn) LocalAddr() netip.AddrPort { return c.key.local }

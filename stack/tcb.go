@@ -66,7 +66,8 @@ type tcb struct {
 	rcvNxt      segment.Seq // next sequence number expected; rcvNxt − irs − 1 bytes (and a FIN) received in order
 	rcvAdv      segment.Seq // right edge of the window last advertised; never moves left (RFC 9293 §3.8.6: no shrinking)
 	rcvWndShift uint8       // our window scale; 0 unless both SYNs carried the option
-	rcvMSS      int         // MSS we advertised: interface MTU − 40
+	rcvMSS      int         // MSS we advertised: interface MTU − 40, or less by TCP_MAXSEG
+	userMSS     int         // TCP_MAXSEG (ConnectOptions.MaxSegment, Listener.SetMaxSegment); 0: none
 	rcvSegMax   int         // largest payload received, for "full-sized segment" (RFC 5681 §4.2)
 	rcvUnacked  int         // bytes received in order since we last sent an ACK
 	ackNow      bool        // an ACK must be sent without delay

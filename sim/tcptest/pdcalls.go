@@ -200,6 +200,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if lerr != nil {
 			return fail(pdErrno(lerr)), nil
 		}
+		if err := ln.SetMaxSegment(f.maxSeg); err != nil {
+			return fail(pdErrno(err)), nil
+		}
 		ln.SetNotify(func(stack.Event) { r.poke() })
 		f.ln = ln
 		return ok(0), nil
@@ -237,7 +240,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.Connect(r.cfg.Host.Addr(), r.cfg.Peer)
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -464,6 +467,22 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetUserTimeout(0)
 		}
 		return done, nil
+	case level == 6 && name == 2: // TCP_MAXSEG
+		if f.conn != nil {
+			return nil, unsup(" on a connection (Linux keeps it for nothing: the MSS is fixed at the handshake)")
+		}
+		if v < 0 || v > stack.MaxMaxSegment {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		if f.ln != nil {
+			if err := f.ln.SetMaxSegment(int(v)); err != nil {
+				return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+			}
+		} else if v != 0 && v < stack.MinMaxSegment {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.maxSeg = int(v)
+		return done, nil
 	}
 	if sym == "" {
 		sym = fmt.Sprintf("level %d option %d", level, name)
@@ -499,6 +518,11 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		got = int64(f.conn.SendBuffer())
 	case level == 6 && name == 2 && f.conn != nil: // TCP_MAXSEG of a connection: the send MSS
 		got = int64(f.conn.Info().SndMSS)
+	case level == 6 && name == 2: // TCP_MAXSEG before the handshake: the setting, or Linux's 536
+		got = 536
+		if f.maxSeg > 0 {
+			got = int64(f.maxSeg)
+		}
 	default:
 		return nil, r.unsupported(ev.args[2].line, ev.args[2].col, "getsockopt %s", sym)
 	}

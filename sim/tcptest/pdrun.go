@@ -62,6 +62,7 @@ type pdFD struct {
 	keepIntvl time.Duration
 	keepCnt   int
 	userTO    time.Duration
+	maxSeg    int   // TCP_MAXSEG before connect or on a listener
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
 }
