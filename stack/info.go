@@ -46,11 +46,41 @@ type ConnInfo struct {
 	// RFC 7323 timestamps (issue 10, item 2).
 	Timestamps bool   // both SYNs carried the timestamps option: PAWS and TSecr RTT samples in use
 	TSRecent   uint32 // TS.Recent, the peer's timestamp we echo (0 without timestamps)
+
+	// Issue 11: more of Linux's tcp_info, with its meanings.
+	Probes        int           // tcpi_probes: zero-window and keep-alive probes sent and not answered yet
+	LastDataSent  time.Duration // tcpi_last_data_sent: since a segment carrying data was last sent (0: none yet)
+	LastDataRecv  time.Duration // tcpi_last_data_recv: since in-order data last arrived, or since the handshake completed
+	LastAckRecv   time.Duration // tcpi_last_ack_recv: since an acceptable ACK last arrived, or since the handshake completed
+	BusyTime      time.Duration // tcpi_busy_time: time with data queued (including the two limited times below; chrono.go)
+	RwndLimited   time.Duration // tcpi_rwnd_limited: of it, time the peer's receive window held data back
+	SndbufLimited time.Duration // tcpi_sndbuf_limited: of it, time the sender waited on its own send buffer
+	NotSent       int           // bytes written but never sent (Linux's tcpi_notsent_bytes)
 }
 
 // Info returns a snapshot of the connection's state and counters.
 func (c *Conn) Info() ConnInfo {
+	now := c.h.env.Now()
+	since := func(t time.Duration) time.Duration {
+		if !c.state.synchronized() && c.state != StateClosed {
+			return 0 // no handshake completed yet
+		}
+		return now - max(t, c.establishedAt)
+	}
+	busy, rwnd, sndbuf := c.chronoTimes()
+	var lastSent time.Duration
+	if c.lastDataAt > 0 {
+		lastSent = now - c.lastDataAt
+	}
 	return ConnInfo{
+		Probes:                 int(c.probesOut) + c.ka.sent,
+		LastDataSent:           lastSent,
+		LastDataRecv:           since(c.dataRecvAt),
+		LastAckRecv:            since(c.lastAckAt),
+		BusyTime:               busy,
+		RwndLimited:            rwnd,
+		SndbufLimited:          sndbuf,
+		NotSent:                c.notSent(),
 		State:                  c.state,
 		Local:                  c.key.local,
 		Remote:                 c.key.remote,

@@ -26,6 +26,7 @@ import (
 
 func (c *Conn) output() {
 	c.send()
+	c.writeSpace() // chrono.go: a writer refused space may write again
 	if c.ka.userTimeout > 0 {
 		c.noteDelivery(false) // the user timeout sees what output left to deliver
 	}
@@ -58,6 +59,7 @@ func (c *Conn) send() {
 		}
 		for c.sendOne() {
 		}
+		c.chronoAfterSendPass() // chrono.go
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -197,8 +199,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		c.sndMax = next
 	}
 	if newData {
-		c.tlpArm()       // tlp.go
-		c.cwndValidate() // cwndlimit.go
+		c.tlpArm()             // tlp.go
+		c.cwndValidate()       // cwndlimit.go
+		c.chronoAfterNewData() // chrono.go
 	}
 }
 

@@ -208,7 +208,153 @@ func (c *Conn) Writable() int {
 	if c.wrClosed || c.err != nil || c.aborted {
 		return 0
 	}
-	return c.memWritable()
+	n := c.memWritable()
+	if c.notSentLowat() > 0 {
+		n = min(n, c.lowatWritable())
+	}
+	return n
+}
+
+// WriteReady reports whether poll would call the connection writable
+// (POLLOUT), by Linux's rule (sk_stream_is_writeable): the handshake is
+// done and writing not shut down, the free send buffer is at least half of
+// what it holds, and, under a not-sent low-water mark, fewer than half the
+// mark's bytes are unsent. It is stricter than Writable() > 0, so that a
+// poller is not woken for every few bytes an ACK frees.
+func (c *Conn) WriteReady() bool {
+	if c.wrClosed || c.err != nil || c.aborted || !c.state.synchronized() || c.state == StateSynReceived {
+		return false
+	}
+	return c.writeReady()
+}
+
+func (c *Conn) writeReady() bool {
+	free := c.memWritable()
+	if free <= 0 || free < c.sndBuf.n/2 {
+		return false
+	}
+	if l := c.notSentLowat(); l > 0 && 2*c.notSent() >= l {
+		return false
+	}
+	return true
+}
+
+// SetNotSentLowat sets the connection's not-sent low-water mark
+// (TCP_NOTSENT_LOWAT) in bytes; 0 falls back to TCPConfig.NotSentLowat.
+// Under a mark, Write adds a new chunk of data only while fewer than the
+// mark's bytes are unsent (sent but unacknowledged data does not count), and
+// WriteReady (poll's POLLOUT) holds only while fewer than half of them are:
+// an application that writes whenever the socket is writable keeps little
+// more than the mark queued unsent, so that what it writes next goes out
+// soon. Chunks are Linux's: a write fills the unsent tail chunk, then starts
+// new chunks of the size Linux gives one skb (sizeGoal), checking the mark
+// before each, so a write may end up to a chunk beyond the mark, as in
+// Linux.
+func (c *Conn) SetNotSentLowat(n int) error {
+	if n < 0 {
+		return fmt.Errorf("stack: SetNotSentLowat(%d): want n >= 0", n)
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.lowat = n
+	c.writeSpace() // a higher mark may make a blocked writer writable
+	return nil
+}
+
+// NotSentLowat is the connection's own mark (0: the host's is used).
+func (c *Conn) NotSentLowat() int { return c.lowat }
+
+// notSentLowat is the mark in force, 0 for none.
+func (c *Conn) notSentLowat() int {
+	if c.lowat > 0 {
+		return c.lowat
+	}
+	return c.h.cfg.NotSentLowat
+}
+
+// notSent is the data written but never sent (Linux write_seq − snd_nxt;
+// a go-back-N rollback of sndNxt after an RTO does not make sent data
+// unsent again).
+func (c *Conn) notSent() int {
+	end, from := c.dataEnd(), c.sndMax.Max(c.sndBufStart)
+	if !end.GreaterThan(from) {
+		return 0
+	}
+	return int(end.Sub(from))
+}
+
+// sizeGoal is the size Linux gives the skbs a write creates
+// (tcp_xmit_size_goal without TSO autosizing, which depends on the pacing
+// rate): a GSO packet's payload (64 KiB less headers) bounded by half the
+// largest window the peer has offered, in whole MSS, at least one MSS.
+func (c *Conn) sizeGoal() int {
+	const gsoMax = 64<<10 - 1 - 320 // GSO_MAX_SIZE less MAX_TCP_HEADER
+	goal := gsoMax
+	if w := int(c.maxSndWnd); w > 0 {
+		cut := w
+		if w > defaultMSS {
+			cut = w / 2
+		}
+		goal = min(goal, cut)
+	}
+	mss := max(c.sndMSS, 1)
+	return max(goal/mss, 1) * mss
+}
+
+// tailRoom is what the unsent tail chunk can still take: nothing if no data
+// is unsent or a record ends at the tail (record.go).
+func (c *Conn) tailRoom(goal int) int {
+	end := c.dataEnd()
+	if c.notSent() == 0 || c.eorAt(end) {
+		return 0
+	}
+	start := c.chunkStart.Max(c.sndMax).Max(c.sndBufStart)
+	return max(goal-int(end.Sub(start)), 0)
+}
+
+// lowatWritable is how much Write would take now under the mark, before
+// any sending: the tail chunk's room, or a new chunk if the mark allows.
+func (c *Conn) lowatWritable() int {
+	goal := c.sizeGoal()
+	if r := c.tailRoom(goal); r > 0 {
+		return r
+	}
+	if c.notSent() < c.notSentLowat() {
+		return goal
+	}
+	return 0
+}
+
+// writeLowat is Write's body under a not-sent low-water mark: chunk by
+// chunk, sending after each as Linux pushes a full skb, so that the mark
+// is checked against what is still unsent.
+func (c *Conn) writeLowat(p []byte) int {
+	goal := c.sizeGoal()
+	total := 0
+	for total < len(p) {
+		room := c.tailRoom(goal)
+		start := c.dataEnd()
+		fresh := room == 0
+		if fresh {
+			if c.notSent() >= c.notSentLowat() {
+				break
+			}
+			room = goal
+		}
+		want := min(room, len(p)-total)
+		k := c.sndBuf.write(c.memClip(p[total : total+want]))
+		if k > 0 && fresh {
+			c.chunkStart = start
+		}
+		total += k
+		if k > 0 && c.state.canSendData() {
+			c.output()
+		}
+		if k < want {
+			break
+		}
+	}
+	return total
 }
 
 // Read copies received in-order bytes into p. It returns n > 0 and nil when
@@ -297,12 +443,24 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.h.enter()
 	defer c.h.exit()
-	n := c.sndBuf.write(c.memClip(p))
+	var n int
+	if c.notSentLowat() > 0 {
+		n = c.writeLowat(p)
+	} else {
+		n = c.sndBuf.write(c.memClip(p))
+		if n > 0 && c.state.canSendData() {
+			c.output()
+		}
+	}
+	if n > 0 {
+		c.chronoStart(chronoBusy) // chrono.go
+	}
+	if n < len(p) {
+		c.noSpace = true // the writer was refused space: writeSpace wakes it (chrono.go)
+		c.chronoAfterNewData()
+	}
 	if n == 0 {
 		return 0, ErrWouldBlock
-	}
-	if c.state.canSendData() {
-		c.output()
 	}
 	return n, nil
 }

@@ -39,6 +39,8 @@ type Conn struct {
 	wrClosed  bool  // CloseWrite or Close called: FIN queued after the data
 	aborted   bool  // Abort or Close-with-unread-data called
 	noDelay   bool  // Nagle off
+	lowat     int   // TCP_NOTSENT_LOWAT (SetNotSentLowat); 0: the host's
+	noSpace   bool  // a Write was refused space since space was last handed back (Linux SOCK_NOSPACE; chrono.go)
 	eofSignal bool  // EventReadable sent for the peer's FIN
 
 	stats connStats
@@ -167,6 +169,16 @@ type tcb struct {
 
 	// Record ends (MSG_EOR, record.go): ascending, above SND.UNA once pruned.
 	eorMarks []segment.Seq
+
+	// Where the last chunk of written data starts (Linux's skb of sizeGoal
+	// bytes; the not-sent low-water mark is checked per chunk, socket.go).
+	chunkStart segment.Seq
+
+	// Busy, receive-window-limited and send-buffer-limited time (chrono.go).
+	chrono chronoState
+
+	// When in-order data last arrived (tcpi_last_data_recv).
+	dataRecvAt time.Duration
 }
 
 // connStats are the per-connection counts reported by Info.

@@ -224,6 +224,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			nf := r.newFD()
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
+			nf.lowat = f.lowat
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -383,6 +384,9 @@ func (r *pdRunner) applyOpts(f *pdFD) {
 	if f.userTO > 0 {
 		c.SetUserTimeout(f.userTO)
 	}
+	if f.lowat > 0 && c.NotSentLowat() != f.lowat {
+		c.SetNotSentLowat(f.lowat)
+	}
 }
 
 func (r *pdRunner) sockoptName(ev *pdEvent) (level, name int64, sym string, err error) {
@@ -467,6 +471,15 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetUserTimeout(0)
 		}
 		return done, nil
+	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: Linux takes it as a u32
+		if v < 0 || v > 0xffffffff {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.lowat = int(v)
+		if f.conn != nil {
+			f.conn.SetNotSentLowat(int(v))
+		}
+		return done, nil
 	case level == 6 && name == 2: // TCP_MAXSEG
 		if f.conn != nil {
 			return nil, unsup(" on a connection (Linux keeps it for nothing: the MSS is fixed at the handshake)")
@@ -514,6 +527,11 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
+	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: the socket's own mark, 0 if it uses the sysctl's
+		got = int64(f.lowat)
+		if f.conn != nil {
+			got = int64(f.conn.NotSentLowat())
+		}
 	case level == 1 && name == 7 && f.conn != nil: // SO_SNDBUF of a connection
 		got = int64(f.conn.SendBuffer())
 	case level == 6 && name == 2 && f.conn != nil: // TCP_MAXSEG of a connection: the send MSS
@@ -726,7 +744,7 @@ func (r *pdRunner) revents(f *pdFD) int64 {
 		ev |= 0x2000
 	}
 	if st == stack.StateEstablished || st == stack.StateCloseWait {
-		if c.Writable() > 0 {
+		if c.WriteReady() { // Linux's test: free space at least half the queued, and the not-sent mark
 			ev |= 0x4 | 0x100
 		}
 	}
@@ -968,7 +986,17 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		return pdApplied, nil
 	case "tcp_notsent_lowat":
-		return is("4294967295", "-1"), nil
+		v := strings.TrimSpace(val)
+		if v == "4294967295" || v == "-1" {
+			tcp.NotSentLowat = 0 // Linux's UINT_MAX: no mark
+			return pdApplied, nil
+		}
+		n, err := num()
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("sysctl tcp_notsent_lowat wants a byte count")
+		}
+		tcp.NotSentLowat = n
+		return pdApplied, nil
 	case "tcp_tso_win_divisor", "tcp_min_tso_segs", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
 		"tcp_fastopen_key", "tcp_ecn_option":
 		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
@@ -1065,34 +1093,64 @@ func (r *pdRunner) command(ev *pdEvent) error {
 
 // ---- %{ }% assertions ----
 
-var pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*(,.*)?$`)
+var (
+	pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(,.*)?$`)
+	pdCmpRe    = regexp.MustCompile(`==|!=|<=|>=|<|>`)
+)
 
+// code runs a %{ }% block: statements "assert A OP B [OP C ...][, msg]",
+// one a line or several separated by ";", a backslash continuing a line.
+// A chain of comparisons means what it means in Python: each adjacent
+// pair holds.
 func (r *pdRunner) code(ev *pdEvent) error {
 	lines := strings.Split(ev.text, "\n")
-	for i, line := range lines {
-		line = strings.TrimSpace(line)
-		if j := strings.Index(line, "#"); j >= 0 {
-			line = strings.TrimSpace(line[:j])
-		}
-		if line == "" {
-			continue
-		}
+	for i := 0; i < len(lines); i++ {
 		lineNo := ev.textLine + i
-		m := pdAssertRe.FindStringSubmatch(line)
-		if m == nil {
-			return r.unsupported(lineNo, ev.textCol, "python code %q (only \"assert tcpi_x OP value\")", line)
+		line := lines[i]
+		for strings.HasSuffix(strings.TrimSpace(line), "\\") && i+1 < len(lines) {
+			line = strings.TrimSuffix(strings.TrimSpace(line), "\\") + " " + lines[i+1]
+			i++
 		}
-		a, err := r.tcpiValue(m[1], lineNo, ev.textCol)
+		if j := strings.Index(line, "#"); j >= 0 {
+			line = line[:j]
+		}
+		for _, stmt := range strings.Split(line, ";") {
+			if err := r.assert(strings.TrimSpace(stmt), lineNo, ev.textCol); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *pdRunner) assert(stmt string, lineNo, col int) error {
+	if stmt == "" {
+		return nil
+	}
+	m := pdAssertRe.FindStringSubmatch(stmt)
+	var ops []string
+	var terms []string
+	if m != nil {
+		ops = pdCmpRe.FindAllString(m[1], -1)
+		terms = pdCmpRe.Split(m[1], -1)
+	}
+	if len(ops) == 0 {
+		return r.unsupported(lineNo, col, "python code %q (only \"assert tcpi_x OP value\")", stmt)
+	}
+	vals := make([]int64, len(terms))
+	for k, t := range terms {
+		v, err := r.tcpiValue(t, lineNo, col)
 		if err != nil {
 			return err
 		}
-		b, err := r.tcpiValue(m[3], lineNo, ev.textCol)
-		if err != nil {
-			return err
-		}
-		ok := map[string]bool{"==": a == b, "!=": a != b, "<=": a <= b, ">=": a >= b, "<": a < b, ">": a > b}[m[2]]
+		vals[k] = v
+	}
+	for k, op := range ops {
+		a, b := vals[k], vals[k+1]
+		ok := map[string]bool{"==": a == b, "!=": a != b, "<=": a <= b, ">=": a >= b, "<": a < b, ">": a > b}[op]
 		if !ok && r.assertErr == nil {
-			r.assertErr = r.failAt(lineNo, "assertion failed at %s: %s (%s is %d, %s is %d)", fmtTime(r.now), line, m[1], a, m[3], b)
+			r.assertErr = r.failAt(lineNo, "assertion failed at %s: %s (%s is %d, %s is %d)", fmtTime(r.now), stmt,
+				strings.TrimSpace(terms[k]), a, strings.TrimSpace(terms[k+1]), b)
 		}
 	}
 	return nil
@@ -1137,6 +1195,16 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 		return int64(i.BytesReceived)
 	},
 	"tcpi_snd_wnd": func(i *stack.ConnInfo) int64 { return int64(i.SndWnd) },
+	"tcpi_probes":  func(i *stack.ConnInfo) int64 { return int64(i.Probes) },
+	// Linux reports these three in milliseconds (jiffies), the chrono
+	// times in microseconds.
+	"tcpi_last_data_sent": func(i *stack.ConnInfo) int64 { return i.LastDataSent.Milliseconds() },
+	"tcpi_last_data_recv": func(i *stack.ConnInfo) int64 { return i.LastDataRecv.Milliseconds() },
+	"tcpi_last_ack_recv":  func(i *stack.ConnInfo) int64 { return i.LastAckRecv.Milliseconds() },
+	"tcpi_busy_time":      func(i *stack.ConnInfo) int64 { return i.BusyTime.Microseconds() },
+	"tcpi_rwnd_limited":   func(i *stack.ConnInfo) int64 { return i.RwndLimited.Microseconds() },
+	"tcpi_sndbuf_limited": func(i *stack.ConnInfo) int64 { return i.SndbufLimited.Microseconds() },
+	"tcpi_notsent_bytes":  func(i *stack.ConnInfo) int64 { return int64(i.NotSent) },
 }
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {

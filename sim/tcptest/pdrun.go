@@ -63,6 +63,7 @@ type pdFD struct {
 	keepCnt   int
 	userTO    time.Duration
 	maxSeg    int   // TCP_MAXSEG before connect or on a listener
+	lowat     int   // TCP_NOTSENT_LOWAT
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
 }
