@@ -127,6 +127,11 @@ func (c *Conn) sendOne() bool {
 			if n < c.maxSndWnd/2 {
 				return false
 			}
+		} else if (c.cork || c.corkPass) && !recordEnd && !c.wrClosed && !c.pushOnce {
+			// TCP_CORK or MSG_MORE (cork.go): more data is coming; a
+			// partial segment waits for it, or for the persist timer
+			// (at most an RTO, the "200 ms ceiling" of Linux's tcp(7)).
+			return false
 		} else if !c.noDelay && !recordEnd && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
 			// Nagle (RFC 9293 §3.7.4, RFC 896): hold a less-than-full
 			// segment while earlier data is unacknowledged. Like Linux
@@ -138,7 +143,15 @@ func (c *Conn) sendOne() bool {
 			return false
 		}
 	}
+	forced := c.forceSend
 	c.forceSend = false
+	if forced && n == avail {
+		// Data held back by a cork or by MSG_MORE, forced out by the
+		// persist timer: Linux's tcp_write_wakeup sends it with PSH. (It
+		// does so for the window-limited SWS override too; tcpsim keeps
+		// that one without.)
+		c.pushForced = true
+	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	c.sendData(c.sndNxt, n, fin)
 	if n < uint32(c.sndMSS) {
@@ -153,9 +166,14 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && (seq.Add(n) == c.dataEnd() || c.eorAt(seq.Add(n))) {
-		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write, as does a record end
+	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced) {
+		// The segment that empties the buffer ends a write (unless that
+		// write said MSG_MORE: Linux marks PSH only at the end of a write
+		// without it, cork.go), as does a record end and a segment the
+		// persist timer forces out.
+		th.Flags |= segment.FlagPSH
 	}
+	c.pushForced = false
 	if fin {
 		th.Flags |= segment.FlagFIN
 	}

@@ -195,13 +195,27 @@ func (c *Conn) SetNoDelay(noDelay bool) {
 	c.h.enter()
 	defer c.h.exit()
 	c.noDelay = noDelay
-	if noDelay && c.state.canSendData() {
-		c.output()
+	if noDelay {
+		c.pushOnce = true // as Linux: pending partial data goes now, even corked
+		if c.state.canSendData() {
+			c.output()
+		}
 	}
 }
 
 // Readable returns how many bytes Read can return now.
 func (c *Conn) Readable() int { return c.rcvBuf.n }
+
+// InQueue is the readable byte count as Linux's TCP_INQ hint gives it with
+// each read: the bytes Read can return now, or 1 when none are left and the
+// peer's FIN has arrived, so that a reader that loops while the hint is
+// non-zero goes on to read io.EOF.
+func (c *Conn) InQueue() int {
+	if c.rcvBuf.n == 0 && c.rcvFin {
+		return 1
+	}
+	return c.rcvBuf.n
+}
 
 // Writable returns how many bytes Write can accept now.
 func (c *Conn) Writable() int {
@@ -443,6 +457,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.h.enter()
 	defer c.h.exit()
+	c.pushOnce = false // new data: a cork holds again (cork.go)
+	c.tailMore = false // a plain write ends at a push point; WriteMore sets it again
 	var n int
 	if c.notSentLowat() > 0 {
 		n = c.writeLowat(p)

@@ -40,6 +40,10 @@ type Conn struct {
 	aborted   bool  // Abort or Close-with-unread-data called
 	noDelay   bool  // Nagle off
 	lowat     int   // TCP_NOTSENT_LOWAT (SetNotSentLowat); 0: the host's
+	cork      bool  // TCP_CORK (SetCork): hold a partial segment at the tail
+	corkPass  bool  // inside WriteMore (MSG_MORE): this write's own sending holds the tail
+	tailMore  bool  // the last write was WriteMore: the data's end is no push point (no PSH)
+	pushOnce  bool  // SetNoDelay(true) or uncorking: the next sends are not corked, until new data is written (Linux TCP_NAGLE_PUSH)
 	noSpace   bool  // a Write was refused space since space was last handed back (Linux SOCK_NOSPACE; chrono.go)
 	eofSignal bool  // EventReadable sent for the peer's FIN
 
@@ -113,6 +117,7 @@ type tcb struct {
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
+	pushForced     bool          // the segment sendOne is sending was forced out by the persist timer: PSH
 
 	// Issue 10 item 1: when this connection last sent an ACK in answer to
 	// an unacceptable segment (ratelimit.go).

@@ -79,7 +79,7 @@ func TestPacketdrillErrors(t *testing.T) {
 			"+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n", "x.pkt:12: epoll_wait returned 0, want 1"},
 		{"epoll-level", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, fd=4}) = 0\n" +
 			"+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n", ""},
-		{"sockopt", pdHandshake + "+0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0\n", "x.pkt:9:27: unsupported: setsockopt TCP_CORK"},
+		{"sockopt", pdHandshake + "+0 setsockopt(4, SOL_TCP, TCP_CONGESTION, [1], 4) = 0\n", "x.pkt:9:27: unsupported: setsockopt TCP_CONGESTION"},
 		{"option", "--ip_version=ipv6\n" + pdHandshake, "x.pkt:1:1: unsupported: --ip_version=ipv6"},
 		{"bad-flags", pdHandshake + "+0 > SX 0:0(0)\n", "x.pkt:9:6: bad flags \"SX\""},
 		{"no-win", pdHandshake + "+0 < . 1:1(0) ack 1\n", "x.pkt:9:4: an inbound packet must give its window"},

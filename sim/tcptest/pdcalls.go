@@ -23,6 +23,7 @@ var pdSymbols = map[string]int64{
 	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_NOTSENT_LOWAT": 25,
+	"TCP_INQ": 36, "TCP_CM_INQ": 36,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0, "O_WRONLY": 1, "O_NONBLOCK": 0x800,
 	"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20,
@@ -163,8 +164,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 	switch ev.name {
 	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
 		return r.epollCall(ev)
-	case "sendmsg", "recvmsg", "splice",
-		"sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
+	case "splice", "sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}
 	fdn, err := r.intArg(ev, 0)
@@ -224,7 +224,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			nf := r.newFD()
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
-			nf.lowat = f.lowat
+			nf.lowat, nf.cork, nf.inq = f.lowat, f.cork, f.inq
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -254,9 +254,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			return fail("EINPROGRESS"), nil
 		}
 		return r.connectWait(f), nil
-	case "write", "send", "sendto", "writev":
+	case "write", "send", "sendto", "writev", "sendmsg":
 		return r.write(ev, f)
-	case "read", "recv", "recvfrom", "readv":
+	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
 	case "close":
 		delete(r.fds, f.num)
@@ -387,6 +387,9 @@ func (r *pdRunner) applyOpts(f *pdFD) {
 	if f.lowat > 0 && c.NotSentLowat() != f.lowat {
 		c.SetNotSentLowat(f.lowat)
 	}
+	if f.cork && !c.Cork() {
+		c.SetCork(true)
+	}
 }
 
 func (r *pdRunner) sockoptName(ev *pdEvent) (level, name int64, sym string, err error) {
@@ -471,6 +474,15 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetUserTimeout(0)
 		}
 		return done, nil
+	case level == 6 && name == 3: // TCP_CORK
+		f.cork = v != 0
+		if f.conn != nil {
+			f.conn.SetCork(v != 0)
+		}
+		return done, nil
+	case level == 6 && name == 36: // TCP_INQ: recvmsg then carries a TCP_CM_INQ control message
+		f.inq = v != 0
+		return done, nil
 	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: Linux takes it as a u32
 		if v < 0 || v > 0xffffffff {
 			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
@@ -527,6 +539,14 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
+	case level == 6 && name == 3:
+		if f.cork {
+			got = 1
+		}
+	case level == 6 && name == 36:
+		if f.inq {
+			got = 1
+		}
 	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: the socket's own mark, 0 if it uses the sysctl's
 		got = int64(f.lowat)
 		if f.conn != nil {
@@ -561,29 +581,19 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 // bufLen reads the byte count of a write or read: the third argument, or
 // the sum of an iovec array for writev/readv.
 func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
+	if ev.name == "sendmsg" || ev.name == "recvmsg" {
+		m, err := r.msghdr(ev)
+		if err != nil {
+			return 0, err
+		}
+		return r.iovLen(ev, m.iov)
+	}
 	if ev.name == "writev" || ev.name == "readv" {
 		a, err := r.arg(ev, 1)
 		if err != nil {
 			return 0, err
 		}
-		if a.kind != pxArray {
-			return 0, r.unsupported(a.line, a.col, "%s without an iovec array", ev.name)
-		}
-		n := 0
-		for _, iov := range a.args {
-			if iov.kind != pxStruct || len(iov.args) != 2 {
-				return 0, r.unsupported(iov.line, iov.col, "iovec other than {..., N}")
-			}
-			l, err := r.intExpr(iov.args[1])
-			if err != nil {
-				return 0, err
-			}
-			n += int(l)
-			if l < 0 || n > pdMaxBuf {
-				return 0, r.unsupported(iov.line, iov.col, "iovec of more than %d bytes in all", pdMaxBuf)
-			}
-		}
-		return n, nil
+		return r.iovLen(ev, a)
 	}
 	if a, err := r.arg(ev, 1); err == nil && a.kind == pxString {
 		return 0, r.unsupported(a.line, a.col, "a literal buffer in %s", ev.name)
@@ -601,27 +611,125 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 	return int(n), nil
 }
 
+// pdMsghdr is what a script's struct msghdr says.
+type pdMsghdr struct {
+	iov     *pdExpr
+	inqWant *pdExpr // cmsg_data of a TCP_CM_INQ control message, nil without one
+}
+
+// msghdr reads sendmsg's or recvmsg's {msg_name(...)=..., msg_iov(N)=[...],
+// msg_flags=0[, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ,
+// cmsg_data=N}]]}.
+func (r *pdRunner) msghdr(ev *pdEvent) (*pdMsghdr, error) {
+	a, err := r.arg(ev, 1)
+	if err != nil {
+		return nil, err
+	}
+	if a.kind != pxStruct {
+		return nil, r.unsupported(a.line, a.col, "%s without a msghdr struct", ev.name)
+	}
+	m := &pdMsghdr{}
+	for _, fld := range a.args {
+		if fld.kind != pxAssign {
+			return nil, r.unsupported(fld.line, fld.col, "msghdr field")
+		}
+		v := fld.args[1]
+		switch fld.s {
+		case "msg_name":
+			if v.kind != pxEllipsis {
+				return nil, r.unsupported(v.line, v.col, "msg_name other than ...")
+			}
+		case "msg_iov":
+			m.iov = v
+		case "msg_flags":
+			if n, err := r.intExpr(v); err != nil || n != 0 {
+				return nil, r.unsupported(v.line, v.col, "msg_flags other than 0")
+			}
+		case "msg_control":
+			if ev.name != "recvmsg" || v.kind != pxArray || len(v.args) != 1 || v.args[0].kind != pxStruct {
+				return nil, r.unsupported(v.line, v.col, "msg_control other than one TCP_CM_INQ message of recvmsg")
+			}
+			var level, typ int64 = -1, -1
+			for _, c := range v.args[0].args {
+				if c.kind != pxAssign {
+					return nil, r.unsupported(c.line, c.col, "cmsg field")
+				}
+				switch c.s {
+				case "cmsg_level":
+					level, err = r.intExpr(c.args[1])
+				case "cmsg_type":
+					typ, err = r.intExpr(c.args[1])
+				case "cmsg_data":
+					m.inqWant = c.args[1]
+				default:
+					return nil, r.unsupported(c.line, c.col, "cmsg field %s", c.s)
+				}
+				if err != nil {
+					return nil, err
+				}
+			}
+			if level != 6 || typ != 36 || m.inqWant == nil {
+				return nil, r.unsupported(v.line, v.col, "control message other than SOL_TCP TCP_CM_INQ")
+			}
+		default:
+			return nil, r.unsupported(fld.line, fld.col, "msghdr field %s", fld.s)
+		}
+	}
+	if m.iov == nil {
+		return nil, r.unsupported(a.line, a.col, "msghdr without msg_iov")
+	}
+	return m, nil
+}
+
+// iovLen sums an iovec array [{..., N}, ...].
+func (r *pdRunner) iovLen(ev *pdEvent, a *pdExpr) (int, error) {
+	if a.kind != pxArray {
+		return 0, r.unsupported(a.line, a.col, "%s without an iovec array", ev.name)
+	}
+	n := 0
+	for _, iov := range a.args {
+		if iov.kind != pxStruct || len(iov.args) != 2 {
+			return 0, r.unsupported(iov.line, iov.col, "iovec other than {..., N}")
+		}
+		l, err := r.intExpr(iov.args[1])
+		if err != nil {
+			return 0, err
+		}
+		n += int(l)
+		if l < 0 || n > pdMaxBuf {
+			return 0, r.unsupported(iov.line, iov.col, "iovec of more than %d bytes in all", pdMaxBuf)
+		}
+	}
+	return n, nil
+}
+
 const (
 	pdMsgDontWait = 0x40
 	pdMsgEOR      = 0x80
+	pdMsgMore     = 0x8000
 )
 
 // msgFlags reads the flags of send/recv: MSG_DONTWAIT, and on the sending
 // side MSG_EOR.
 func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
-	if ev.name != "send" && ev.name != "recv" && ev.name != "sendto" && ev.name != "recvfrom" {
+	i := 3
+	switch ev.name {
+	case "send", "recv", "sendto", "recvfrom":
+	case "sendmsg", "recvmsg":
+		i = 2
+	default:
 		return 0, nil
 	}
-	fl, err := r.intArg(ev, 3)
+	fl, err := r.intArg(ev, i)
 	if err != nil {
 		return 0, err
 	}
 	known := int64(pdMsgDontWait)
-	if ev.name == "send" || ev.name == "sendto" {
-		known |= pdMsgEOR
+	if strings.HasPrefix(ev.name, "send") {
+		known |= pdMsgEOR | pdMsgMore
 	}
-	if fl&^known != 0 {
-		return 0, r.unsupported(ev.args[3].line, ev.args[3].col, "%s flags %#x", ev.name, fl)
+	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
+		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)
 	}
 	return fl, nil
 }
@@ -647,8 +755,11 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	return func() (int64, string, bool) {
 		for written < n {
 			write := f.conn.Write
-			if flags&pdMsgEOR != 0 {
+			switch {
+			case flags&pdMsgEOR != 0:
 				write = f.conn.WriteEOR // the record ends with the call's last byte
+			case flags&pdMsgMore != 0:
+				write = f.conn.WriteMore // corked for this call's own sending
 			}
 			k, err := write(data[written:])
 			written += k
@@ -691,6 +802,33 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "ENOTCONN", true }, nil
 	}
+	// recvmsg with a TCP_CM_INQ message: after the read, the readable
+	// bytes left (Conn.InQueue, Linux's tcp_inq_hint).
+	var inqWant *pdExpr
+	if ev.name == "recvmsg" {
+		m, err := r.msghdr(ev)
+		if err != nil {
+			return nil, err
+		}
+		inqWant = m.inqWant
+	}
+	checkInq := func() {
+		if inqWant == nil || r.fail != nil {
+			return
+		}
+		want, err := r.intExpr(inqWant)
+		if err != nil {
+			r.fail = err
+			return
+		}
+		if !f.inq {
+			r.fail = r.failAt(ev.line, "recvmsg: the script wants a TCP_CM_INQ message, but TCP_INQ is off")
+			return
+		}
+		if got := int64(f.conn.InQueue()); got != want {
+			r.fail = r.failAt(ev.line, "recvmsg: TCP_CM_INQ %d, want %d", got, want)
+		}
+	}
 	buf := make([]byte, max(n, 1))
 	return func() (int64, string, bool) {
 		if f.shutRD {
@@ -702,6 +840,7 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 		k, err := f.conn.Read(buf[:n])
 		switch {
 		case k > 0:
+			checkInq()
 			return int64(k), "", true
 		case errors.Is(err, io.EOF):
 			return 0, "", true
