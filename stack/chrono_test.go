@@ -98,3 +98,51 @@ func TestInfoLastAndProbes(t *testing.T) {
 		t.Fatalf("LastDataSent %v, want 7ms", got)
 	}
 }
+
+// TestInfoScoreboard: Sacked, Lost and Retrans count segments as Linux's
+// sacked_out, lost_out and retrans_out: a segment RACK marked lost stays
+// lost when resent, until it is delivered.
+func TestInfoScoreboard(t *testing.T) {
+	for _, rack := range []bool{false, true} {
+		cfg := scriptCfg()
+		cfg.RACK = rack
+		cfg.NoDelay = true
+		s := newScript(t, cfg)
+		l, err := s.h.Listen(80, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.injectSYNWithSACK(seg{flags: segment.FlagSYN, win: 65535, mss: 1000})
+		s.iss = uint32(s.out[0].pkt.TCP.Seq)
+		s.out = nil
+		s.advance(10 * time.Millisecond)
+		s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.Write(data(6000)); n != 6000 || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+		s.out = nil
+		s.advance(10 * time.Millisecond)
+		// Segments 4, 5 and 6 arrive, 1 to 3 do not: three SACKs.
+		for i, right := range []uint32{4001, 5001, 6001} {
+			s.sack = [][2]uint32{{3001, right}}
+			s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+			if got := c.Info().Sacked; got != i+1 {
+				t.Fatalf("rack %v: Sacked %d after %d SACKed segments", rack, got, i+1)
+			}
+		}
+		s.advance(5 * time.Millisecond) // RACK's reorder window passes
+		i := c.Info()
+		if i.Lost != 3 || i.Retrans < 1 || i.Retrans > i.Lost {
+			t.Fatalf("rack %v: Lost %d, Retrans %d; want 3 lost, of them at least one resent", rack, i.Lost, i.Retrans)
+		}
+		s.sack = nil
+		s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 6001, win: 65535})
+		if i := c.Info(); i.Sacked != 0 || i.Lost != 0 || i.Retrans != 0 {
+			t.Fatalf("rack %v: all acknowledged: Sacked %d, Lost %d, Retrans %d", rack, i.Sacked, i.Lost, i.Retrans)
+		}
+	}
+}

@@ -37,6 +37,7 @@ type rackSeg struct {
 	retrans    bool // sent more than once
 	sacked     bool
 	lost       bool // RACK marked it lost and it has not been sent again since
+	marked     bool // RACK marked it lost at some time and it has not been delivered (Linux's TCPCB_LOST, for tcpi_lost)
 }
 
 type rackState struct {
@@ -134,7 +135,7 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 	for i := range r.segs {
 		s := &r.segs[i]
 		if !s.sacked && c.sackedRange(s.start, s.end) {
-			s.sacked, s.lost = true, false
+			s.sacked, s.lost, s.marked = true, false, false
 			c.rackDelivered(s, now)
 			fack = fack.Max(s.end)
 		}
@@ -230,7 +231,7 @@ func (c *Conn) rackDetectLoss(now time.Duration) bool {
 			continue // sent after (or is) the latest delivered: nothing to judge by
 		}
 		if remaining := s.xmit + r.rtt + reo - now; remaining <= 0 {
-			s.lost, anyLost = true, true
+			s.lost, s.marked, anyLost = true, true, true
 			c.h.counters.TCPRACKLost++
 		} else {
 			wait = max(wait, remaining)

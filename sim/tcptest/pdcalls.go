@@ -1203,7 +1203,16 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			line = strings.ReplaceAll(line, "/", ".")
 			fields = strings.Fields(line)
 		}
-		if fields[0] != "sysctl" {
+		switch {
+		case strings.Contains(line, "/sys/module/tcp_cubic/parameters/hystart_detect"):
+			// Linux's HyStart (an ACK-train test and a delay test, either
+			// leaving slow start at once) is not tcpsim's HyStart++ (RFC
+			// 9406: a delay test leading into conservative slow start), so
+			// no setting of it maps onto TCPConfig.
+			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
+		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
+			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
 		}
 		if r.p != nil {
@@ -1344,6 +1353,9 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 	"tcpi_rwnd_limited":   func(i *stack.ConnInfo) int64 { return i.RwndLimited.Microseconds() },
 	"tcpi_sndbuf_limited": func(i *stack.ConnInfo) int64 { return i.SndbufLimited.Microseconds() },
 	"tcpi_notsent_bytes":  func(i *stack.ConnInfo) int64 { return int64(i.NotSent) },
+	"tcpi_sacked":         func(i *stack.ConnInfo) int64 { return int64(i.Sacked) },
+	"tcpi_lost":           func(i *stack.ConnInfo) int64 { return int64(i.Lost) },
+	"tcpi_retrans":        func(i *stack.ConnInfo) int64 { return int64(i.Retrans) },
 }
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
