@@ -92,8 +92,16 @@ func (r *pdRunner) anyArg(ev *pdEvent, i int, what string) error {
 	return nil
 }
 
-func (r *pdRunner) newFD() *pdFD {
+// newFD makes a descriptor for a call whose expected result is ev's.
+// Script descriptors are names, as in packetdrill, which maps the number a
+// script expects from socket or accept onto whatever the kernel returned:
+// a free number the script expects is taken; otherwise the lowest free one
+// from 3 (and the result check then reports the difference).
+func (r *pdRunner) newFD(ev *pdEvent) *pdFD {
 	n := 3
+	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 0 && ev.ret.i < 1<<20 && r.fds[int(ev.ret.i)] == nil {
+		n = int(ev.ret.i)
+	}
 	for r.fds[n] != nil {
 		n++
 	}
@@ -157,7 +165,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if typ&^0x800 != 1 {
 			return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "socket type other than SOCK_STREAM")
 		}
-		f := r.newFD()
+		f := r.newFD(ev)
 		f.nonblock = typ&0x800 != 0
 		return ok(int64(f.num)), nil
 	}
@@ -221,7 +229,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			if err != nil {
 				return -1, pdErrno(err), true
 			}
-			nf := r.newFD()
+			nf := r.newFD(ev)
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
 			nf.lowat, nf.cork, nf.inq = f.lowat, f.cork, f.inq
@@ -831,7 +839,9 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	}
 	buf := make([]byte, max(n, 1))
 	return func() (int64, string, bool) {
-		if f.shutRD {
+		if f.shutRD && f.conn.Readable() == 0 {
+			// After SHUT_RD Linux still queues arriving data and returns
+			// it; only an empty queue reads as end of file.
 			return 0, "", true
 		}
 		if n == 0 {
@@ -1197,6 +1207,12 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			continue
 		}
 		fields := strings.Fields(line)
+		if strings.HasPrefix(fields[0], "/tmp/sysctl_restore_") && len(fields) == 1 {
+			// packetdrill's helper that puts the machine's sysctls back
+			// after a script: tcpsim's settings belong to this run's host
+			// alone, so there is nothing to restore.
+			continue
+		}
 		if strings.HasSuffix(fields[0], "set_sysctls.py") && len(fields) > 1 {
 			// packetdrill's helper: set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...
 			line = "sysctl " + strings.ReplaceAll(strings.Join(fields[1:], " "), "/proc/sys/", "")
