@@ -23,7 +23,8 @@ var pdSymbols = map[string]int64{
 	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_NOTSENT_LOWAT": 25,
-	"TCP_INQ": 36, "TCP_CM_INQ": 36,
+	"TCP_INQ": 36, "TCP_CM_INQ": 36, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
+	"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0, "O_WRONLY": 1, "O_NONBLOCK": 0x800,
 	"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20,
@@ -482,6 +483,11 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetUserTimeout(0)
 		}
 		return done, nil
+	case level == 0 && name == 10: // IP_MTU_DISCOVER
+		// tcpsim never fragments, sets DF on every packet and does no path
+		// MTU discovery; DONT would clear DF, which it cannot, and the
+		// other modes would ask for discovery it does not do.
+		return nil, unsup(" (tcpsim sends every packet with DF and has no path MTU discovery to turn on or off)")
 	case level == 6 && name == 3: // TCP_CORK
 		f.cork = v != 0
 		if f.conn != nil {
