@@ -322,7 +322,13 @@ func (c *Conn) tailRoom(goal int) int {
 	if c.notSent() == 0 || c.eorAt(end) {
 		return 0
 	}
-	start := c.chunkStart.Max(c.sndMax).Max(c.sndBufStart)
+	// The tail chunk begins where the last one started, or where sending
+	// stopped if that is later (Linux splits a partly sent skb). A
+	// chunkStart outside the unsent data (never set) does not count.
+	start := c.sndMax.Max(c.sndBufStart)
+	if c.chunkStart.GreaterThan(start) && c.chunkStart.LessThan(end) {
+		start = c.chunkStart
+	}
 	return max(goal-int(end.Sub(start)), 0)
 }
 
