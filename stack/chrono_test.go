@@ -146,3 +146,44 @@ func TestInfoScoreboard(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoReordering: the reordering degree grows, as Linux's, when data
+// sent once is delivered below the highest SACKed segment: by SACK, and by
+// the cumulative ACK.
+func TestInfoReordering(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK, cfg.NoDelay = true, true
+	s := newScript(t, cfg)
+	l, err := s.h.Listen(80, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.injectSYNWithSACK(seg{flags: segment.FlagSYN, win: 65535, mss: 1000})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Write(data(6000)); n != 6000 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	s.advance(10 * time.Millisecond)
+	check := func(when string, degree, seen int) {
+		t.Helper()
+		if i := c.Info(); i.Reordering != degree || i.ReorderSeen != seen {
+			t.Fatalf("%s: Reordering %d, ReorderSeen %d; want %d and %d", when, i.Reordering, i.ReorderSeen, degree, seen)
+		}
+	}
+	check("before any SACK", 3, 0)
+	s.sack = [][2]uint32{{4001, 5001}}
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+	check("first SACK", 3, 0) // nothing below it was delivered yet
+	s.sack = [][2]uint32{{1001, 2001}, {4001, 5001}}
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+	check("1001:2001 SACKed below 5001", 4, 1) // 4000 bytes: 4 segments
+	s.sack = [][2]uint32{{4001, 5001}}
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 3001, win: 65535})
+	check("1:1001 acknowledged below 5001", 5, 2) // 5000 bytes
+}

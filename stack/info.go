@@ -59,6 +59,8 @@ type ConnInfo struct {
 	Sacked        int           // tcpi_sacked: segments above SND.UNA the peer has SACKed
 	Lost          int           // tcpi_lost: segments deemed lost (RACK, or RFC 6675's IsLost) and not delivered since, resent or not
 	Retrans       int           // tcpi_retrans: segments retransmitted and neither delivered nor deemed lost again since
+	Reordering    int           // tcpi_reordering: the reordering degree measured, in segments (3 until more is seen; RACK only, reorder.go)
+	ReorderSeen   int           // tcpi_reord_seen: reordering events seen
 }
 
 // Info returns a snapshot of the connection's state and counters.
@@ -88,6 +90,8 @@ func (c *Conn) Info() ConnInfo {
 		Sacked:                 sacked,
 		Lost:                   lost,
 		Retrans:                retrans,
+		Reordering:             c.reorderDegree(),
+		ReorderSeen:            c.reorder.seen,
 		State:                  c.state,
 		Local:                  c.key.local,
 		Remote:                 c.key.remote,

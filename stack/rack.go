@@ -119,6 +119,7 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 		r.fack, r.fackSet = c.iss, true // below every byte sent
 	}
 	fack := r.fack
+	c.reorderOnAck(una) // reorder.go: tcpi_reordering, before the record changes
 	// Delivered: everything below SND.UNA, and what the scoreboard holds.
 	k := 0
 	for k < len(r.segs) && r.segs[k].end.LessThanEq(una) {

@@ -184,6 +184,9 @@ type tcb struct {
 
 	// When in-order data last arrived (tcpi_last_data_recv).
 	dataRecvAt time.Duration
+
+	// The reordering degree (reorder.go).
+	reorder reorderState
 }
 
 // connStats are the per-connection counts reported by Info.

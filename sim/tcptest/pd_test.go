@@ -72,7 +72,7 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"udp", pdHandshake + "+0 < udp (100)\n", "x.pkt:9:6: unsupported: udp packet (only TCP over IPv4)"},
 		{"sysctl", "`sysctl -q net.ipv4.tcp_frto=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_frto=2 (tcpsim has no such mechanism to set)"},
 		{"sysctl-unknown", "`sysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_foo"},
-		{"tcpi", pdHandshake + "  +0 %{ assert tcpi_reordering == 3 }%\n", "x.pkt:9:6: unsupported: tcpi_reordering"},
+		{"tcpi", pdHandshake + "  +0 %{ assert tcpi_min_rtt == 3 }%\n", "x.pkt:9:6: unsupported: tcpi_min_rtt"},
 		{"syscall", pdHandshake + "+0 splice(4, ..., 5, ..., 100, 0) = 0\n", "x.pkt:9:4: unsupported: system call splice"},
 		{"siocinq", pdHandshake + "+0 < P. 1:101(100) ack 1 win 257\n+0 ioctl(4, SIOCINQ, [100]) = 0\n+0 ioctl(4, SIOCINQ, [99]) = 0\n", "x.pkt:11: ioctl returned [100], want [99]"},
 		{"epoll-edge-once", pdHandshake + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT|EPOLLET, fd=4}) = 0\n" +

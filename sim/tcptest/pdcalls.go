@@ -1378,6 +1378,8 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 	"tcpi_sacked":         func(i *stack.ConnInfo) int64 { return int64(i.Sacked) },
 	"tcpi_lost":           func(i *stack.ConnInfo) int64 { return int64(i.Lost) },
 	"tcpi_retrans":        func(i *stack.ConnInfo) int64 { return int64(i.Retrans) },
+	"tcpi_reordering":     func(i *stack.ConnInfo) int64 { return int64(i.Reordering) },
+	"tcpi_reord_seen":     func(i *stack.ConnInfo) int64 { return int64(i.ReorderSeen) },
 }
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
