@@ -766,7 +766,16 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	}
 	data := make([]byte, n)
 	written := 0
+	blocked := false
 	return func() (int64, string, bool) {
+		if blocked && f.conn.Err() == nil && !f.conn.WriteReady() {
+			if st := f.conn.State(); st == stack.StateEstablished || st == stack.StateCloseWait {
+				// A blocked write sleeps until the socket is writable in
+				// poll's sense (Linux's sk_stream_write_space wakes it only
+				// then), not whenever a few bytes of space appear.
+				return 0, "", false
+			}
+		}
 		for written < n {
 			write := f.conn.Write
 			switch {
@@ -784,6 +793,7 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 					}
 					return -1, "EAGAIN", true
 				}
+				blocked = true
 				return 0, "", false
 			}
 			if err != nil {
