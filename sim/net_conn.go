@@ -29,6 +29,9 @@ type Conn struct {
 	rq, wq *WaitQueue
 	// wlowat is the free send-buffer space that wakes a blocked writer.
 	wlowat int
+	// lowat: a not-sent low-water mark is set (SetNotSentLowat); writers
+	// then wake when the stack says WriteReady.
+	lowat bool
 
 	mu sync.Mutex // guards the fields below (and lc's, for a Loop)
 	// rdl and wdl are the read and write deadlines (zero: none).
@@ -203,6 +206,30 @@ func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
 // Zero removes it.
 func (c *Conn) SetUserTimeout(d time.Duration) error {
 	return c.inStack(func() error { return c.sc.SetUserTimeout(d) })
+}
+
+// SetCork turns TCP_CORK on or off: while on, a partial segment at the
+// tail of the send queue waits for more data (or for one RTO) instead of
+// leaving half empty; turning it off sends it (stack.Conn.SetCork).
+func (c *Conn) SetCork(on bool) error {
+	return c.inStack(func() error { c.sc.SetCork(on); return nil })
+}
+
+// SetNotSentLowat sets TCP_NOTSENT_LOWAT (stack.Conn.SetNotSentLowat): a
+// blocked Write waits until fewer than half of n bytes are unsent, so
+// that little written data waits behind the congestion window; 0 uses the
+// host's TCPConfig.NotSentLowat. With a Loop, whose own write buffer sits
+// in front of the stack, the mark would bound only the stack's part, so
+// it is refused there.
+func (c *Conn) SetNotSentLowat(n int) error {
+	if c.lc != nil {
+		return c.opErr("set", fmt.Errorf("TCP_NOTSENT_LOWAT needs the virtual (task) driver: a Loop buffers writes in front of the stack"))
+	}
+	if err := c.inStack(func() error { return c.sc.SetNotSentLowat(n) }); err != nil {
+		return err
+	}
+	c.lowat = n > 0
+	return nil
 }
 
 // Stack returns the engine's connection, for inspection (State, Info) in

@@ -29,6 +29,7 @@ func (n *Net) newConn(sc *stack.Conn, established bool) *Conn {
 		raddr:       net.TCPAddrFromAddrPort(sc.RemoteAddr()),
 		established: established,
 		wlowat:      max(1, sc.Writable()/3),
+		lowat:       sc.Host().Config().NotSentLowat > 0,
 	}
 	name := sc.LocalAddr().String() + "->" + sc.RemoteAddr().String()
 	c.rq = NewWaitQueue("read " + name)
@@ -51,7 +52,7 @@ func (c *Conn) taskNotify(ev stack.Event) {
 	// sk_stream_wspace test), not on every ACK: fewer task switches, and
 	// each Write moves a useful amount.
 	if ev&(stack.EventEstablished|stack.EventError|stack.EventClosed) != 0 ||
-		ev&stack.EventWritable != 0 && c.sc.Writable() >= c.wlowat {
+		ev&stack.EventWritable != 0 && (c.sc.Writable() >= c.wlowat || c.lowat && c.sc.WriteReady()) {
 		c.wq.WakeAll()
 	}
 }

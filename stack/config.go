@@ -49,6 +49,11 @@ type TCPConfig struct {
 	// (Nagle on), as RFC 9293 requires; note that Go's net package turns
 	// Nagle off by default.
 	NoDelay bool
+	// NotSentLowat is the host's not-sent low-water mark in bytes (Linux's
+	// net.ipv4.tcp_notsent_lowat), used by connections whose own
+	// (Conn.SetNotSentLowat) is 0. 0, the default, means none (Linux's
+	// default is UINT_MAX, the same). See Conn.SetNotSentLowat.
+	NotSentLowat int
 	// InitialWindow is the initial congestion window in segments; 0 means
 	// RFC 6928: min(10×MSS, max(2×MSS, 14600 bytes)).
 	InitialWindow int
@@ -249,6 +254,9 @@ func (c *TCPConfig) applyDefaults() error {
 		if *d.p == 0 {
 			*d.p = d.def
 		}
+	}
+	if c.NotSentLowat < 0 {
+		return fmt.Errorf("stack: TCPConfig.NotSentLowat is %d; it must not be negative", c.NotSentLowat)
 	}
 	if c.ConnectTimeout < 0 {
 		return fmt.Errorf("stack: TCPConfig.ConnectTimeout is %v; it must not be negative", c.ConnectTimeout)

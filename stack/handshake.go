@@ -70,7 +70,7 @@ func (h *Host) wantWindowShift() uint8 {
 }
 
 // activeOpen implements OPEN with an active flag (RFC 9293 §3.10.1).
-func (h *Host) activeOpen(local, remote netip.AddrPort) (*Conn, error) {
+func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn, error) {
 	ra := remote.Addr()
 	if !ra.Is4() || ra.IsUnspecified() || ra.IsMulticast() || ra == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return nil, fmt.Errorf("stack: host %q: connect: remote address %v is not a unicast IPv4 address", h.name, ra)
@@ -101,6 +101,7 @@ func (h *Host) activeOpen(local, remote netip.AddrPort) (*Conn, error) {
 	c := h.newConn(key, ifIdx)
 	c.accepted = true
 	c.state = StateSynSent
+	c.clampMSS(o.MaxSegment)
 	h.counters.TCPActiveOpens++
 	c.sendSyn()
 	if t := h.cfg.ConnectTimeout; t > 0 {

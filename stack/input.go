@@ -328,6 +328,9 @@ func (c *Conn) newAck(ack segment.Seq) {
 	c.prevHighAck = c.sndUna
 	c.sndUna = ack
 	c.pullMarksToUna()
+	if c.sndBuf.n == 0 {
+		c.chronoStop(chronoBusy) // chrono.go: everything written is acknowledged
+	}
 	c.noteDelivery(true)
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // after a go-back-N rollback, the peer had more than we resent
@@ -428,6 +431,9 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {
 		c.rcvSegMax = min(len(p), c.rcvMSS)
+	}
+	if seq == c.rcvNxt {
+		c.dataRecvAt = h.env.Now() // tcpi_last_data_recv: in-order data, as Linux's tcp_event_data_recv
 	}
 	if seq != c.rcvNxt {
 		// Out of order: hold it at its place in the ring (RFC 9293

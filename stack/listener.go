@@ -29,6 +29,8 @@ type Listener struct {
 	// SYN cookies (issue 10 item 5, syncookie.go).
 	cookieAt   time.Duration // when the last cookie was sent
 	cookieSent bool          // a cookie was ever sent
+
+	maxSeg int // SetMaxSegment (TCP_MAXSEG); 0: none
 }
 
 // MaxBacklog caps the backlog argument of Listen.
@@ -245,6 +247,7 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	h.counters.TCPPassiveOpens++
 	c := h.newConn(key, ifIdx)
 	c.listener = l
+	c.clampMSS(l.maxSeg)
 	l.embryo = append(l.embryo, c)
 	c.irs = th.Seq
 	c.rcvNxt = th.Seq.Add(1)

@@ -26,6 +26,7 @@ import (
 
 func (c *Conn) output() {
 	c.send()
+	c.writeSpace() // chrono.go: a writer refused space may write again
 	if c.ka.userTimeout > 0 {
 		c.noteDelivery(false) // the user timeout sees what output left to deliver
 	}
@@ -58,6 +59,7 @@ func (c *Conn) send() {
 		}
 		for c.sendOne() {
 		}
+		c.chronoAfterSendPass() // chrono.go
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -80,6 +82,10 @@ func (c *Conn) sendOne() bool {
 	}
 	if c.sackOK {
 		avail = c.capAtSACKed(c.sndNxt, avail)
+	}
+	recordEnd := false // the segment stops at a record end with data behind it (record.go)
+	if k := c.eorCap(c.sndNxt, avail); k < avail {
+		avail, recordEnd = k, true
 	}
 	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
 	if avail == 0 {
@@ -121,7 +127,12 @@ func (c *Conn) sendOne() bool {
 			if n < c.maxSndWnd/2 {
 				return false
 			}
-		} else if !c.noDelay && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
+		} else if (c.cork || c.corkPass) && !recordEnd && !c.wrClosed && !c.pushOnce {
+			// TCP_CORK or MSG_MORE (cork.go): more data is coming; a
+			// partial segment waits for it, or for the persist timer
+			// (at most an RTO, the "200 ms ceiling" of Linux's tcp(7)).
+			return false
+		} else if !c.noDelay && !recordEnd && c.sndSmall.GreaterThan(c.sndUna) && !c.wrClosed && c.sndNxt == c.sndMax {
 			// Nagle (RFC 9293 §3.7.4, RFC 896): hold a less-than-full
 			// segment while earlier data is unacknowledged. Like Linux
 			// (tcp_minshall_check) we use Minshall's refinement: only an
@@ -132,7 +143,15 @@ func (c *Conn) sendOne() bool {
 			return false
 		}
 	}
+	forced := c.forceSend
 	c.forceSend = false
+	if forced && n == avail {
+		// Data held back by a cork or by MSG_MORE, forced out by the
+		// persist timer: Linux's tcp_write_wakeup sends it with PSH. (It
+		// does so for the window-limited SWS override too; tcpsim keeps
+		// that one without.)
+		c.pushForced = true
+	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	c.sendData(c.sndNxt, n, fin)
 	if n < uint32(c.sndMSS) {
@@ -147,9 +166,14 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && seq.Add(n) == c.dataEnd() {
-		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write
+	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced) {
+		// The segment that empties the buffer ends a write (unless that
+		// write said MSG_MORE: Linux marks PSH only at the end of a write
+		// without it, cork.go), as does a record end and a segment the
+		// persist timer forces out.
+		th.Flags |= segment.FlagPSH
 	}
+	c.pushForced = false
 	if fin {
 		th.Flags |= segment.FlagFIN
 	}
@@ -193,8 +217,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		c.sndMax = next
 	}
 	if newData {
-		c.tlpArm()       // tlp.go
-		c.cwndValidate() // cwndlimit.go
+		c.tlpArm()             // tlp.go
+		c.cwndValidate()       // cwndlimit.go
+		c.chronoAfterNewData() // chrono.go
 	}
 }
 
@@ -208,7 +233,7 @@ func (c *Conn) retransmitFirst() {
 	if sent := end.Min(c.sndMax); sent.GreaterThan(c.sndUna) {
 		n = min(sent.Sub(c.sndUna), uint32(c.sndMSS)) // only data sent before
 	}
-	n = c.capAtSACKed(c.sndUna, n) // not into data the peer holds
+	n = c.eorCap(c.sndUna, c.capAtSACKed(c.sndUna, n)) // not into data the peer holds, nor across a record end
 	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
 	if n == 0 && !fin {
 		return

@@ -37,6 +37,7 @@ type rackSeg struct {
 	retrans    bool // sent more than once
 	sacked     bool
 	lost       bool // RACK marked it lost and it has not been sent again since
+	marked     bool // RACK marked it lost at some time and it has not been delivered (Linux's TCPCB_LOST, for tcpi_lost)
 }
 
 type rackState struct {
@@ -118,6 +119,7 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 		r.fack, r.fackSet = c.iss, true // below every byte sent
 	}
 	fack := r.fack
+	c.reorderOnAck(una) // reorder.go: tcpi_reordering, before the record changes
 	// Delivered: everything below SND.UNA, and what the scoreboard holds.
 	k := 0
 	for k < len(r.segs) && r.segs[k].end.LessThanEq(una) {
@@ -134,7 +136,7 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 	for i := range r.segs {
 		s := &r.segs[i]
 		if !s.sacked && c.sackedRange(s.start, s.end) {
-			s.sacked, s.lost = true, false
+			s.sacked, s.lost, s.marked = true, false, false
 			c.rackDelivered(s, now)
 			fack = fack.Max(s.end)
 		}
@@ -230,7 +232,7 @@ func (c *Conn) rackDetectLoss(now time.Duration) bool {
 			continue // sent after (or is) the latest delivered: nothing to judge by
 		}
 		if remaining := s.xmit + r.rtt + reo - now; remaining <= 0 {
-			s.lost, anyLost = true, true
+			s.lost, s.marked, anyLost = true, true, true
 			c.h.counters.TCPRACKLost++
 		} else {
 			wait = max(wait, remaining)
@@ -270,7 +272,7 @@ func (c *Conn) rackLostHole() (segment.Seq, uint32, bool) {
 		// Data only: a FIN's sequence number is no byte of the buffer (a
 		// lost FIN alone goes again by the rescue or the timer).
 		if n := s.end.Min(data).Sub(s.start); s.start.LessThan(data) && n > 0 {
-			return s.start, min(n, uint32(c.sndMSS)), true
+			return s.start, c.eorCap(s.start, min(n, uint32(c.sndMSS))), true
 		}
 	}
 	return 0, 0, false

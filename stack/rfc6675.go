@@ -139,7 +139,7 @@ func (c *Conn) firstSegLen() uint32 {
 	if sent := c.dataEnd().Min(c.sndMax); sent.GreaterThan(c.sndUna) {
 		n = min(sent.Sub(c.sndUna), uint32(c.sndMSS))
 	}
-	return c.capAtSACKed(c.sndUna, n)
+	return c.eorCap(c.sndUna, c.capAtSACKed(c.sndUna, n))
 }
 
 // checkReneging clears the scoreboard when SND.UNA has stopped at the left
@@ -264,7 +264,7 @@ func (c *Conn) nextHole(lostOnly bool) (segment.Seq, uint32, bool) {
 			break
 		}
 		if start := s.Max(c.rtxNext); start.LessThan(e) {
-			return start, min(e.Sub(start), uint32(c.sndMSS)), true
+			return start, c.eorCap(start, min(e.Sub(start), uint32(c.sndMSS))), true
 		}
 		s = s.Max(b.end)
 		if !s.LessThan(c.sndNxt) {
@@ -338,6 +338,7 @@ func (c *Conn) rescue() bool {
 			start = b.end
 		}
 	}
+	start = c.eorFloor(start, top)
 	c.rescueRxt = c.recover
 	c.h.counters.TCPRescueRetrans++
 	c.recoveryRetransmit(start, top.Sub(start), fin)

@@ -16,8 +16,9 @@ package stack
 //     created; rescueRxt is set when each recovery starts and read only
 //     during it);
 //   - or it is pulled along with SND.UNA here, once SND.UNA passes it:
-//     sndSmall (Nagle), recover (RFC 6582), rtxNext (SACK recovery) and
-//     sndWl2. Pulling keeps every comparison's outcome as it would be with
+//     sndSmall (Nagle), recover (RFC 6582), rtxNext (SACK recovery),
+//     sndWl2, chunkStart (the not-sent low-water mark's chunks) and the
+//     record ends (MSG_EOR, dropped once acknowledged). Pulling keeps every comparison's outcome as it would be with
 //     unbounded integers: each of them only ever asks whether the mark is
 //     above SND.UNA (or above or at SND.UNA − 1 for recover), and a mark
 //     already passed answers no.
@@ -43,5 +44,11 @@ func (c *Conn) pullMarksToUna() {
 	}
 	if c.sndWl2.LessThan(una) {
 		c.sndWl2 = una // window updates need SND.WL2 ≤ SEG.ACK, and SEG.ACK ≥ SND.UNA
+	}
+	if c.chunkStart.LessThan(una) {
+		c.chunkStart = una // tailRoom only asks where the unsent tail chunk begins
+	}
+	if len(c.eorMarks) > 0 {
+		c.pruneEOR() // record.go: marks at or below SND.UNA are done
 	}
 }

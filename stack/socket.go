@@ -103,13 +103,74 @@ func (h *Host) Connect(local netip.Addr, remote netip.AddrPort) (*Conn, error) {
 // picks an ephemeral port (RFC 6056), a zero address the outgoing
 // interface's address.
 func (h *Host) ConnectFrom(local, remote netip.AddrPort) (*Conn, error) {
+	return h.ConnectWith(local, remote, ConnectOptions{})
+}
+
+// ConnectOptions are the settings a connection must have before its SYN
+// goes out (the socket options Linux takes before connect).
+type ConnectOptions struct {
+	// MaxSegment caps the MSS this end advertises in its SYN and the
+	// segments it sends (Linux's TCP_MAXSEG, its user_mss): the send MSS
+	// is min(the peer's MSS option, MaxSegment, path MTU − 40). 0 leaves
+	// the MSS to the interface; otherwise it must lie in [MinMaxSegment,
+	// MaxMaxSegment].
+	MaxSegment int
+}
+
+// The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);
+// outside it setsockopt fails with EINVAL.
+const (
+	MinMaxSegment = 88
+	MaxMaxSegment = 32767
+)
+
+func checkMaxSegment(n int) error {
+	if n != 0 && (n < MinMaxSegment || n > MaxMaxSegment) {
+		return fmt.Errorf("stack: maximum segment size %d: want 0 or %d to %d: %w", n, MinMaxSegment, MaxMaxSegment, syscall.EINVAL)
+	}
+	return nil
+}
+
+// ConnectWith is ConnectFrom with options.
+func (h *Host) ConnectWith(local, remote netip.AddrPort, o ConnectOptions) (*Conn, error) {
+	if err := checkMaxSegment(o.MaxSegment); err != nil {
+		return nil, err
+	}
 	h.enter()
 	defer h.exit()
 	if err := h.memRefuseConnect(remote); err != nil {
 		return nil, err
 	}
-	return h.activeOpen(local, remote)
+	return h.activeOpen(local, remote, o)
 }
+
+// SetMaxSegment sets TCP_MAXSEG on the listener: the connections it
+// creates from now on advertise and send at most n bytes per segment, as
+// ConnectOptions.MaxSegment. 0 removes the cap.
+func (l *Listener) SetMaxSegment(n int) error {
+	if err := checkMaxSegment(n); err != nil {
+		return err
+	}
+	l.maxSeg = n
+	return nil
+}
+
+// MaxSegment is the listener's TCP_MAXSEG setting (0: none).
+func (l *Listener) MaxSegment() int { return l.maxSeg }
+
+// clampMSS applies a TCP_MAXSEG cap to a connection that has not sent its
+// SYN or SYN-ACK yet. processSynOptions keeps sndMSS at or below rcvMSS.
+func (c *Conn) clampMSS(n int) {
+	if n <= 0 {
+		return
+	}
+	c.userMSS = n
+	c.rcvMSS = min(c.rcvMSS, n)
+	c.sndMSS = min(c.sndMSS, c.rcvMSS)
+}
+
+// MaxSegment is the connection's TCP_MAXSEG setting (0: none).
+func (c *Conn) MaxSegment() int { return c.userMSS }
 
 // LocalAddr returns the connection's local address and port.
 func (c *Conn) LocalAddr() netip.AddrPort { return c.key.local }
@@ -134,20 +195,186 @@ func (c *Conn) SetNoDelay(noDelay bool) {
 	c.h.enter()
 	defer c.h.exit()
 	c.noDelay = noDelay
-	if noDelay && c.state.canSendData() {
-		c.output()
+	if noDelay {
+		c.pushOnce = true // as Linux: pending partial data goes now, even corked
+		if c.state.canSendData() {
+			c.output()
+		}
 	}
 }
 
 // Readable returns how many bytes Read can return now.
 func (c *Conn) Readable() int { return c.rcvBuf.n }
 
+// InQueue is the readable byte count as Linux's TCP_INQ hint gives it with
+// each read: the bytes Read can return now, or 1 when none are left and the
+// peer's FIN has arrived, so that a reader that loops while the hint is
+// non-zero goes on to read io.EOF.
+func (c *Conn) InQueue() int {
+	if c.rcvBuf.n == 0 && c.rcvFin {
+		return 1
+	}
+	return c.rcvBuf.n
+}
+
 // Writable returns how many bytes Write can accept now.
 func (c *Conn) Writable() int {
 	if c.wrClosed || c.err != nil || c.aborted {
 		return 0
 	}
-	return c.memWritable()
+	n := c.memWritable()
+	if c.notSentLowat() > 0 {
+		n = min(n, c.lowatWritable())
+	}
+	return n
+}
+
+// WriteReady reports whether poll would call the connection writable
+// (POLLOUT), by Linux's rule (sk_stream_is_writeable): the handshake is
+// done and writing not shut down, the free send buffer is at least half of
+// what it holds, and, under a not-sent low-water mark, fewer than half the
+// mark's bytes are unsent. It is stricter than Writable() > 0, so that a
+// poller is not woken for every few bytes an ACK frees.
+func (c *Conn) WriteReady() bool {
+	if c.wrClosed || c.err != nil || c.aborted || !c.state.synchronized() || c.state == StateSynReceived {
+		return false
+	}
+	return c.writeReady()
+}
+
+func (c *Conn) writeReady() bool {
+	free := c.memWritable()
+	if free <= 0 || free < c.sndBuf.n/2 {
+		return false
+	}
+	if l := c.notSentLowat(); l > 0 && 2*c.notSent() >= l {
+		return false
+	}
+	return true
+}
+
+// SetNotSentLowat sets the connection's not-sent low-water mark
+// (TCP_NOTSENT_LOWAT) in bytes; 0 falls back to TCPConfig.NotSentLowat.
+// Under a mark, Write adds a new chunk of data only while fewer than the
+// mark's bytes are unsent (sent but unacknowledged data does not count), and
+// WriteReady (poll's POLLOUT) holds only while fewer than half of them are:
+// an application that writes whenever the socket is writable keeps little
+// more than the mark queued unsent, so that what it writes next goes out
+// soon. Chunks are Linux's: a write fills the unsent tail chunk, then starts
+// new chunks of the size Linux gives one skb (sizeGoal), checking the mark
+// before each, so a write may end up to a chunk beyond the mark, as in
+// Linux.
+func (c *Conn) SetNotSentLowat(n int) error {
+	if n < 0 {
+		return fmt.Errorf("stack: SetNotSentLowat(%d): want n >= 0", n)
+	}
+	c.h.enter()
+	defer c.h.exit()
+	c.lowat = n
+	c.writeSpace() // a higher mark may make a blocked writer writable
+	return nil
+}
+
+// NotSentLowat is the connection's own mark (0: the host's is used).
+func (c *Conn) NotSentLowat() int { return c.lowat }
+
+// notSentLowat is the mark in force, 0 for none.
+func (c *Conn) notSentLowat() int {
+	if c.lowat > 0 {
+		return c.lowat
+	}
+	return c.h.cfg.NotSentLowat
+}
+
+// notSent is the data written but never sent (Linux write_seq − snd_nxt;
+// a go-back-N rollback of sndNxt after an RTO does not make sent data
+// unsent again).
+func (c *Conn) notSent() int {
+	end, from := c.dataEnd(), c.sndMax.Max(c.sndBufStart)
+	if !end.GreaterThan(from) {
+		return 0
+	}
+	return int(end.Sub(from))
+}
+
+// sizeGoal is the size Linux gives the skbs a write creates
+// (tcp_xmit_size_goal without TSO autosizing, which depends on the pacing
+// rate): a GSO packet's payload (64 KiB less headers) bounded by half the
+// largest window the peer has offered, in whole MSS, at least one MSS.
+func (c *Conn) sizeGoal() int {
+	const gsoMax = 64<<10 - 1 - 320 // GSO_MAX_SIZE less MAX_TCP_HEADER
+	goal := gsoMax
+	if w := int(c.maxSndWnd); w > 0 {
+		cut := w
+		if w > defaultMSS {
+			cut = w / 2
+		}
+		goal = min(goal, cut)
+	}
+	mss := max(c.sndMSS, 1)
+	return max(goal/mss, 1) * mss
+}
+
+// tailRoom is what the unsent tail chunk can still take: nothing if no data
+// is unsent or a record ends at the tail (record.go).
+func (c *Conn) tailRoom(goal int) int {
+	end := c.dataEnd()
+	if c.notSent() == 0 || c.eorAt(end) {
+		return 0
+	}
+	// The tail chunk begins where the last one started, or where sending
+	// stopped if that is later (Linux splits a partly sent skb). A
+	// chunkStart outside the unsent data (never set) does not count.
+	start := c.sndMax.Max(c.sndBufStart)
+	if c.chunkStart.GreaterThan(start) && c.chunkStart.LessThan(end) {
+		start = c.chunkStart
+	}
+	return max(goal-int(end.Sub(start)), 0)
+}
+
+// lowatWritable is how much Write would take now under the mark, before
+// any sending: the tail chunk's room, or a new chunk if the mark allows.
+func (c *Conn) lowatWritable() int {
+	goal := c.sizeGoal()
+	if r := c.tailRoom(goal); r > 0 {
+		return r
+	}
+	if c.notSent() < c.notSentLowat() {
+		return goal
+	}
+	return 0
+}
+
+// writeLowat is Write's body under a not-sent low-water mark: chunk by
+// chunk, sending after each as Linux pushes a full skb, so that the mark
+// is checked against what is still unsent.
+func (c *Conn) writeLowat(p []byte) int {
+	goal := c.sizeGoal()
+	total := 0
+	for total < len(p) {
+		room := c.tailRoom(goal)
+		start := c.dataEnd()
+		fresh := room == 0
+		if fresh {
+			if c.notSent() >= c.notSentLowat() {
+				break
+			}
+			room = goal
+		}
+		want := min(room, len(p)-total)
+		k := c.sndBuf.write(c.memClip(p[total : total+want]))
+		if k > 0 && fresh {
+			c.chunkStart = start
+		}
+		total += k
+		if k > 0 && c.state.canSendData() {
+			c.output()
+		}
+		if k < want {
+			break
+		}
+	}
+	return total
 }
 
 // Read copies received in-order bytes into p. It returns n > 0 and nil when
@@ -236,12 +463,26 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.h.enter()
 	defer c.h.exit()
-	n := c.sndBuf.write(c.memClip(p))
+	c.pushOnce = false // new data: a cork holds again (cork.go)
+	c.tailMore = false // a plain write ends at a push point; WriteMore sets it again
+	var n int
+	if c.notSentLowat() > 0 {
+		n = c.writeLowat(p)
+	} else {
+		n = c.sndBuf.write(c.memClip(p))
+		if n > 0 && c.state.canSendData() {
+			c.output()
+		}
+	}
+	if n > 0 {
+		c.chronoStart(chronoBusy) // chrono.go
+	}
+	if n < len(p) {
+		c.noSpace = true // the writer was refused space: writeSpace wakes it (chrono.go)
+		c.chronoAfterNewData()
+	}
 	if n == 0 {
 		return 0, ErrWouldBlock
-	}
-	if c.state.canSendData() {
-		c.output()
 	}
 	return n, nil
 }

@@ -219,6 +219,9 @@ func (l *Listener) sendCookie(key connKey, th *segment.Header) {
 		return
 	}
 	rcvMSS := h.ifaces[ifIdx].mtu - 40
+	if l.maxSeg > 0 {
+		rcvMSS = min(rcvMSS, l.maxSeg) // as clampMSS does for a full connection
+	}
 	mss := defaultMSS
 	if th.Options.HasMSS {
 		mss = int(th.Options.MSS)
@@ -289,6 +292,7 @@ func (l *Listener) cookieACK(key connKey, th *segment.Header, payload []byte) bo
 	h.twISNSet = false
 	c := h.newConn(key, ifIdx)
 	c.listener = l
+	c.clampMSS(l.maxSeg)
 	// The state the connection would have had in SYN_RECEIVED after
 	// sending our SYN-ACK once.
 	c.iss = iss

@@ -39,6 +39,12 @@ type Conn struct {
 	wrClosed  bool  // CloseWrite or Close called: FIN queued after the data
 	aborted   bool  // Abort or Close-with-unread-data called
 	noDelay   bool  // Nagle off
+	lowat     int   // TCP_NOTSENT_LOWAT (SetNotSentLowat); 0: the host's
+	cork      bool  // TCP_CORK (SetCork): hold a partial segment at the tail
+	corkPass  bool  // inside WriteMore (MSG_MORE): this write's own sending holds the tail
+	tailMore  bool  // the last write was WriteMore: the data's end is no push point (no PSH)
+	pushOnce  bool  // SetNoDelay(true) or uncorking: the next sends are not corked, until new data is written (Linux TCP_NAGLE_PUSH)
+	noSpace   bool  // a Write was refused space since space was last handed back (Linux SOCK_NOSPACE; chrono.go)
 	eofSignal bool  // EventReadable sent for the peer's FIN
 
 	stats connStats
@@ -66,7 +72,8 @@ type tcb struct {
 	rcvNxt      segment.Seq // next sequence number expected; rcvNxt − irs − 1 bytes (and a FIN) received in order
 	rcvAdv      segment.Seq // right edge of the window last advertised; never moves left (RFC 9293 §3.8.6: no shrinking)
 	rcvWndShift uint8       // our window scale; 0 unless both SYNs carried the option
-	rcvMSS      int         // MSS we advertised: interface MTU − 40
+	rcvMSS      int         // MSS we advertised: interface MTU − 40, or less by TCP_MAXSEG
+	userMSS     int         // TCP_MAXSEG (ConnectOptions.MaxSegment, Listener.SetMaxSegment); 0: none
 	rcvSegMax   int         // largest payload received, for "full-sized segment" (RFC 5681 §4.2)
 	rcvUnacked  int         // bytes received in order since we last sent an ACK
 	ackNow      bool        // an ACK must be sent without delay
@@ -110,6 +117,7 @@ type tcb struct {
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
+	pushForced     bool          // the segment sendOne is sending was forced out by the persist timer: PSH
 
 	// Issue 10 item 1: when this connection last sent an ACK in answer to
 	// an unacceptable segment (ratelimit.go).
@@ -163,6 +171,22 @@ type tcb struct {
 	// D-SACK (RFC 2883, dsack.go): a duplicate to report in the next SACK option.
 	dsack      seqRange
 	dsackValid bool
+
+	// Record ends (MSG_EOR, record.go): ascending, above SND.UNA once pruned.
+	eorMarks []segment.Seq
+
+	// Where the last chunk of written data starts (Linux's skb of sizeGoal
+	// bytes; the not-sent low-water mark is checked per chunk, socket.go).
+	chunkStart segment.Seq
+
+	// Busy, receive-window-limited and send-buffer-limited time (chrono.go).
+	chrono chronoState
+
+	// When in-order data last arrived (tcpi_last_data_recv).
+	dataRecvAt time.Duration
+
+	// The reordering degree (reorder.go).
+	reorder reorderState
 }
 
 // connStats are the per-connection counts reported by Info.

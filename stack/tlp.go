@@ -63,7 +63,7 @@ func (c *Conn) onPTO(now time.Duration) {
 	// New data, one segment, if the peer's window has room for it.
 	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(data) {
 		if room := c.sndWnd - min(c.sndWnd, c.sndMax.Sub(c.sndUna)); room > 0 {
-			n := min(data.Sub(c.sndNxt), uint32(c.sndMSS), room)
+			n := c.eorCap(c.sndNxt, min(data.Sub(c.sndNxt), uint32(c.sndMSS), room))
 			c.sendData(c.sndNxt, n, false)
 			c.tlp.retrans, sent = false, true
 		}
@@ -75,7 +75,7 @@ func (c *Conn) onPTO(now time.Duration) {
 		fin := c.finSent()
 		start := end
 		if end.GreaterThan(c.sndUna) {
-			start = c.sndUna.Max(end.Add(-uint32(c.sndMSS)))
+			start = c.eorFloor(c.sndUna.Max(end.Add(-uint32(c.sndMSS))), end)
 		}
 		if start == end && !fin {
 			return

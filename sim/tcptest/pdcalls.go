@@ -23,6 +23,8 @@ var pdSymbols = map[string]int64{
 	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_NOTSENT_LOWAT": 25,
+	"TCP_INQ": 36, "TCP_CM_INQ": 36, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
+	"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0, "O_WRONLY": 1, "O_NONBLOCK": 0x800,
 	"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20,
@@ -91,8 +93,16 @@ func (r *pdRunner) anyArg(ev *pdEvent, i int, what string) error {
 	return nil
 }
 
-func (r *pdRunner) newFD() *pdFD {
+// newFD makes a descriptor for a call whose expected result is ev's.
+// Script descriptors are names, as in packetdrill, which maps the number a
+// script expects from socket or accept onto whatever the kernel returned:
+// a free number the script expects is taken; otherwise the lowest free one
+// from 3 (and the result check then reports the difference).
+func (r *pdRunner) newFD(ev *pdEvent) *pdFD {
 	n := 3
+	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 0 && ev.ret.i < 1<<20 && r.fds[int(ev.ret.i)] == nil {
+		n = int(ev.ret.i)
+	}
 	for r.fds[n] != nil {
 		n++
 	}
@@ -156,15 +166,14 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if typ&^0x800 != 1 {
 			return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "socket type other than SOCK_STREAM")
 		}
-		f := r.newFD()
+		f := r.newFD(ev)
 		f.nonblock = typ&0x800 != 0
 		return ok(int64(f.num)), nil
 	}
 	switch ev.name {
 	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
 		return r.epollCall(ev)
-	case "sendmsg", "recvmsg", "splice",
-		"sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
+	case "splice", "sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}
 	fdn, err := r.intArg(ev, 0)
@@ -200,6 +209,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if lerr != nil {
 			return fail(pdErrno(lerr)), nil
 		}
+		if err := ln.SetMaxSegment(f.maxSeg); err != nil {
+			return fail(pdErrno(err)), nil
+		}
 		ln.SetNotify(func(stack.Event) { r.poke() })
 		f.ln = ln
 		return ok(0), nil
@@ -218,9 +230,10 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			if err != nil {
 				return -1, pdErrno(err), true
 			}
-			nf := r.newFD()
+			nf := r.newFD(ev)
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
+			nf.lowat, nf.cork, nf.inq = f.lowat, f.cork, f.inq
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -237,7 +250,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.Connect(r.cfg.Host.Addr(), r.cfg.Peer)
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -250,9 +263,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			return fail("EINPROGRESS"), nil
 		}
 		return r.connectWait(f), nil
-	case "write", "send", "sendto", "writev":
+	case "write", "send", "sendto", "writev", "sendmsg":
 		return r.write(ev, f)
-	case "read", "recv", "recvfrom", "readv":
+	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
 	case "close":
 		delete(r.fds, f.num)
@@ -380,6 +393,12 @@ func (r *pdRunner) applyOpts(f *pdFD) {
 	if f.userTO > 0 {
 		c.SetUserTimeout(f.userTO)
 	}
+	if f.lowat > 0 && c.NotSentLowat() != f.lowat {
+		c.SetNotSentLowat(f.lowat)
+	}
+	if f.cork && !c.Cork() {
+		c.SetCork(true)
+	}
 }
 
 func (r *pdRunner) sockoptName(ev *pdEvent) (level, name int64, sym string, err error) {
@@ -464,6 +483,45 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 			f.conn.SetUserTimeout(0)
 		}
 		return done, nil
+	case level == 0 && name == 10: // IP_MTU_DISCOVER
+		// tcpsim never fragments, sets DF on every packet and does no path
+		// MTU discovery; DONT would clear DF, which it cannot, and the
+		// other modes would ask for discovery it does not do.
+		return nil, unsup(" (tcpsim sends every packet with DF and has no path MTU discovery to turn on or off)")
+	case level == 6 && name == 3: // TCP_CORK
+		f.cork = v != 0
+		if f.conn != nil {
+			f.conn.SetCork(v != 0)
+		}
+		return done, nil
+	case level == 6 && name == 36: // TCP_INQ: recvmsg then carries a TCP_CM_INQ control message
+		f.inq = v != 0
+		return done, nil
+	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: Linux takes it as a u32
+		if v < 0 || v > 0xffffffff {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.lowat = int(v)
+		if f.conn != nil {
+			f.conn.SetNotSentLowat(int(v))
+		}
+		return done, nil
+	case level == 6 && name == 2: // TCP_MAXSEG
+		if f.conn != nil {
+			return nil, unsup(" on a connection (Linux keeps it for nothing: the MSS is fixed at the handshake)")
+		}
+		if v < 0 || v > stack.MaxMaxSegment {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		if f.ln != nil {
+			if err := f.ln.SetMaxSegment(int(v)); err != nil {
+				return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+			}
+		} else if v != 0 && v < stack.MinMaxSegment {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.maxSeg = int(v)
+		return done, nil
 	}
 	if sym == "" {
 		sym = fmt.Sprintf("level %d option %d", level, name)
@@ -495,10 +553,28 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
+	case level == 6 && name == 3:
+		if f.cork {
+			got = 1
+		}
+	case level == 6 && name == 36:
+		if f.inq {
+			got = 1
+		}
+	case level == 6 && name == 25: // TCP_NOTSENT_LOWAT: the socket's own mark, 0 if it uses the sysctl's
+		got = int64(f.lowat)
+		if f.conn != nil {
+			got = int64(f.conn.NotSentLowat())
+		}
 	case level == 1 && name == 7 && f.conn != nil: // SO_SNDBUF of a connection
 		got = int64(f.conn.SendBuffer())
 	case level == 6 && name == 2 && f.conn != nil: // TCP_MAXSEG of a connection: the send MSS
 		got = int64(f.conn.Info().SndMSS)
+	case level == 6 && name == 2: // TCP_MAXSEG before the handshake: the setting, or Linux's 536
+		got = 536
+		if f.maxSeg > 0 {
+			got = int64(f.maxSeg)
+		}
 	default:
 		return nil, r.unsupported(ev.args[2].line, ev.args[2].col, "getsockopt %s", sym)
 	}
@@ -519,29 +595,19 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 // bufLen reads the byte count of a write or read: the third argument, or
 // the sum of an iovec array for writev/readv.
 func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
+	if ev.name == "sendmsg" || ev.name == "recvmsg" {
+		m, err := r.msghdr(ev)
+		if err != nil {
+			return 0, err
+		}
+		return r.iovLen(ev, m.iov)
+	}
 	if ev.name == "writev" || ev.name == "readv" {
 		a, err := r.arg(ev, 1)
 		if err != nil {
 			return 0, err
 		}
-		if a.kind != pxArray {
-			return 0, r.unsupported(a.line, a.col, "%s without an iovec array", ev.name)
-		}
-		n := 0
-		for _, iov := range a.args {
-			if iov.kind != pxStruct || len(iov.args) != 2 {
-				return 0, r.unsupported(iov.line, iov.col, "iovec other than {..., N}")
-			}
-			l, err := r.intExpr(iov.args[1])
-			if err != nil {
-				return 0, err
-			}
-			n += int(l)
-			if l < 0 || n > pdMaxBuf {
-				return 0, r.unsupported(iov.line, iov.col, "iovec of more than %d bytes in all", pdMaxBuf)
-			}
-		}
-		return n, nil
+		return r.iovLen(ev, a)
 	}
 	if a, err := r.arg(ev, 1); err == nil && a.kind == pxString {
 		return 0, r.unsupported(a.line, a.col, "a literal buffer in %s", ev.name)
@@ -559,19 +625,127 @@ func (r *pdRunner) bufLen(ev *pdEvent) (int, error) {
 	return int(n), nil
 }
 
-// msgFlags reads the flags of send/recv: 0 or MSG_DONTWAIT.
-func (r *pdRunner) msgFlags(ev *pdEvent) (dontwait bool, err error) {
-	if ev.name != "send" && ev.name != "recv" && ev.name != "sendto" && ev.name != "recvfrom" {
-		return false, nil
-	}
-	fl, err := r.intArg(ev, 3)
+// pdMsghdr is what a script's struct msghdr says.
+type pdMsghdr struct {
+	iov     *pdExpr
+	inqWant *pdExpr // cmsg_data of a TCP_CM_INQ control message, nil without one
+}
+
+// msghdr reads sendmsg's or recvmsg's {msg_name(...)=..., msg_iov(N)=[...],
+// msg_flags=0[, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ,
+// cmsg_data=N}]]}.
+func (r *pdRunner) msghdr(ev *pdEvent) (*pdMsghdr, error) {
+	a, err := r.arg(ev, 1)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if fl&^0x40 != 0 {
-		return false, r.unsupported(ev.args[3].line, ev.args[3].col, "%s flags %#x", ev.name, fl)
+	if a.kind != pxStruct {
+		return nil, r.unsupported(a.line, a.col, "%s without a msghdr struct", ev.name)
 	}
-	return fl != 0, nil
+	m := &pdMsghdr{}
+	for _, fld := range a.args {
+		if fld.kind != pxAssign {
+			return nil, r.unsupported(fld.line, fld.col, "msghdr field")
+		}
+		v := fld.args[1]
+		switch fld.s {
+		case "msg_name":
+			if v.kind != pxEllipsis {
+				return nil, r.unsupported(v.line, v.col, "msg_name other than ...")
+			}
+		case "msg_iov":
+			m.iov = v
+		case "msg_flags":
+			if n, err := r.intExpr(v); err != nil || n != 0 {
+				return nil, r.unsupported(v.line, v.col, "msg_flags other than 0")
+			}
+		case "msg_control":
+			if ev.name != "recvmsg" || v.kind != pxArray || len(v.args) != 1 || v.args[0].kind != pxStruct {
+				return nil, r.unsupported(v.line, v.col, "msg_control other than one TCP_CM_INQ message of recvmsg")
+			}
+			var level, typ int64 = -1, -1
+			for _, c := range v.args[0].args {
+				if c.kind != pxAssign {
+					return nil, r.unsupported(c.line, c.col, "cmsg field")
+				}
+				switch c.s {
+				case "cmsg_level":
+					level, err = r.intExpr(c.args[1])
+				case "cmsg_type":
+					typ, err = r.intExpr(c.args[1])
+				case "cmsg_data":
+					m.inqWant = c.args[1]
+				default:
+					return nil, r.unsupported(c.line, c.col, "cmsg field %s", c.s)
+				}
+				if err != nil {
+					return nil, err
+				}
+			}
+			if level != 6 || typ != 36 || m.inqWant == nil {
+				return nil, r.unsupported(v.line, v.col, "control message other than SOL_TCP TCP_CM_INQ")
+			}
+		default:
+			return nil, r.unsupported(fld.line, fld.col, "msghdr field %s", fld.s)
+		}
+	}
+	if m.iov == nil {
+		return nil, r.unsupported(a.line, a.col, "msghdr without msg_iov")
+	}
+	return m, nil
+}
+
+// iovLen sums an iovec array [{..., N}, ...].
+func (r *pdRunner) iovLen(ev *pdEvent, a *pdExpr) (int, error) {
+	if a.kind != pxArray {
+		return 0, r.unsupported(a.line, a.col, "%s without an iovec array", ev.name)
+	}
+	n := 0
+	for _, iov := range a.args {
+		if iov.kind != pxStruct || len(iov.args) != 2 {
+			return 0, r.unsupported(iov.line, iov.col, "iovec other than {..., N}")
+		}
+		l, err := r.intExpr(iov.args[1])
+		if err != nil {
+			return 0, err
+		}
+		n += int(l)
+		if l < 0 || n > pdMaxBuf {
+			return 0, r.unsupported(iov.line, iov.col, "iovec of more than %d bytes in all", pdMaxBuf)
+		}
+	}
+	return n, nil
+}
+
+const (
+	pdMsgDontWait = 0x40
+	pdMsgEOR      = 0x80
+	pdMsgMore     = 0x8000
+)
+
+// msgFlags reads the flags of send/recv: MSG_DONTWAIT, and on the sending
+// side MSG_EOR.
+func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
+	i := 3
+	switch ev.name {
+	case "send", "recv", "sendto", "recvfrom":
+	case "sendmsg", "recvmsg":
+		i = 2
+	default:
+		return 0, nil
+	}
+	fl, err := r.intArg(ev, i)
+	if err != nil {
+		return 0, err
+	}
+	known := int64(pdMsgDontWait)
+	if strings.HasPrefix(ev.name, "send") {
+		known |= pdMsgEOR | pdMsgMore
+	}
+	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
+		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)
+	}
+	return fl, nil
 }
 
 func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), error) {
@@ -579,10 +753,11 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	if err != nil {
 		return nil, err
 	}
-	dontwait, err := r.msgFlags(ev)
+	flags, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
 	}
+	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
@@ -591,9 +766,25 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	}
 	data := make([]byte, n)
 	written := 0
+	blocked := false
 	return func() (int64, string, bool) {
+		if blocked && f.conn.Err() == nil && !f.conn.WriteReady() {
+			if st := f.conn.State(); st == stack.StateEstablished || st == stack.StateCloseWait {
+				// A blocked write sleeps until the socket is writable in
+				// poll's sense (Linux's sk_stream_write_space wakes it only
+				// then), not whenever a few bytes of space appear.
+				return 0, "", false
+			}
+		}
 		for written < n {
-			k, err := f.conn.Write(data[written:])
+			write := f.conn.Write
+			switch {
+			case flags&pdMsgEOR != 0:
+				write = f.conn.WriteEOR // the record ends with the call's last byte
+			case flags&pdMsgMore != 0:
+				write = f.conn.WriteMore // corked for this call's own sending
+			}
+			k, err := write(data[written:])
 			written += k
 			if errors.Is(err, stack.ErrWouldBlock) {
 				if f.nonblock || dontwait {
@@ -602,6 +793,7 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 					}
 					return -1, "EAGAIN", true
 				}
+				blocked = true
 				return 0, "", false
 			}
 			if err != nil {
@@ -623,19 +815,49 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	if err != nil {
 		return nil, err
 	}
-	dontwait, err := r.msgFlags(ev)
+	flags, err := r.msgFlags(ev)
 	if err != nil {
 		return nil, err
 	}
+	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "ENOTCONN", true }, nil
 	}
+	// recvmsg with a TCP_CM_INQ message: after the read, the readable
+	// bytes left (Conn.InQueue, Linux's tcp_inq_hint).
+	var inqWant *pdExpr
+	if ev.name == "recvmsg" {
+		m, err := r.msghdr(ev)
+		if err != nil {
+			return nil, err
+		}
+		inqWant = m.inqWant
+	}
+	checkInq := func() {
+		if inqWant == nil || r.fail != nil {
+			return
+		}
+		want, err := r.intExpr(inqWant)
+		if err != nil {
+			r.fail = err
+			return
+		}
+		if !f.inq {
+			r.fail = r.failAt(ev.line, "recvmsg: the script wants a TCP_CM_INQ message, but TCP_INQ is off")
+			return
+		}
+		if got := int64(f.conn.InQueue()); got != want {
+			r.fail = r.failAt(ev.line, "recvmsg: TCP_CM_INQ %d, want %d", got, want)
+		}
+	}
 	buf := make([]byte, max(n, 1))
 	return func() (int64, string, bool) {
-		if f.shutRD {
+		if f.shutRD && f.conn.Readable() == 0 {
+			// After SHUT_RD Linux still queues arriving data and returns
+			// it; only an empty queue reads as end of file.
 			return 0, "", true
 		}
 		if n == 0 {
@@ -644,6 +866,7 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 		k, err := f.conn.Read(buf[:n])
 		switch {
 		case k > 0:
+			checkInq()
 			return int64(k), "", true
 		case errors.Is(err, io.EOF):
 			return 0, "", true
@@ -686,7 +909,7 @@ func (r *pdRunner) revents(f *pdFD) int64 {
 		ev |= 0x2000
 	}
 	if st == stack.StateEstablished || st == stack.StateCloseWait {
-		if c.Writable() > 0 {
+		if c.WriteReady() { // Linux's test: free space at least half the queued, and the not-sent mark
 			ev |= 0x4 | 0x100
 		}
 	}
@@ -928,7 +1151,17 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		return pdApplied, nil
 	case "tcp_notsent_lowat":
-		return is("4294967295", "-1"), nil
+		v := strings.TrimSpace(val)
+		if v == "4294967295" || v == "-1" {
+			tcp.NotSentLowat = 0 // Linux's UINT_MAX: no mark
+			return pdApplied, nil
+		}
+		n, err := num()
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("sysctl tcp_notsent_lowat wants a byte count")
+		}
+		tcp.NotSentLowat = n
+		return pdApplied, nil
 	case "tcp_tso_win_divisor", "tcp_min_tso_segs", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
 		"tcp_fastopen_key", "tcp_ecn_option":
 		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
@@ -990,13 +1223,28 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			continue
 		}
 		fields := strings.Fields(line)
+		if strings.HasPrefix(fields[0], "/tmp/sysctl_restore_") && len(fields) == 1 {
+			// packetdrill's helper that puts the machine's sysctls back
+			// after a script: tcpsim's settings belong to this run's host
+			// alone, so there is nothing to restore.
+			continue
+		}
 		if strings.HasSuffix(fields[0], "set_sysctls.py") && len(fields) > 1 {
 			// packetdrill's helper: set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...
 			line = "sysctl " + strings.ReplaceAll(strings.Join(fields[1:], " "), "/proc/sys/", "")
 			line = strings.ReplaceAll(line, "/", ".")
 			fields = strings.Fields(line)
 		}
-		if fields[0] != "sysctl" {
+		switch {
+		case strings.Contains(line, "/sys/module/tcp_cubic/parameters/hystart_detect"):
+			// Linux's HyStart (an ACK-train test and a delay test, either
+			// leaving slow start at once) is not tcpsim's HyStart++ (RFC
+			// 9406: a delay test leading into conservative slow start), so
+			// no setting of it maps onto TCPConfig.
+			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
+		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
+			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
 		}
 		if r.p != nil {
@@ -1025,34 +1273,64 @@ func (r *pdRunner) command(ev *pdEvent) error {
 
 // ---- %{ }% assertions ----
 
-var pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*(,.*)?$`)
+var (
+	pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(,.*)?$`)
+	pdCmpRe    = regexp.MustCompile(`==|!=|<=|>=|<|>`)
+)
 
+// code runs a %{ }% block: statements "assert A OP B [OP C ...][, msg]",
+// one a line or several separated by ";", a backslash continuing a line.
+// A chain of comparisons means what it means in Python: each adjacent
+// pair holds.
 func (r *pdRunner) code(ev *pdEvent) error {
 	lines := strings.Split(ev.text, "\n")
-	for i, line := range lines {
-		line = strings.TrimSpace(line)
-		if j := strings.Index(line, "#"); j >= 0 {
-			line = strings.TrimSpace(line[:j])
-		}
-		if line == "" {
-			continue
-		}
+	for i := 0; i < len(lines); i++ {
 		lineNo := ev.textLine + i
-		m := pdAssertRe.FindStringSubmatch(line)
-		if m == nil {
-			return r.unsupported(lineNo, ev.textCol, "python code %q (only \"assert tcpi_x OP value\")", line)
+		line := lines[i]
+		for strings.HasSuffix(strings.TrimSpace(line), "\\") && i+1 < len(lines) {
+			line = strings.TrimSuffix(strings.TrimSpace(line), "\\") + " " + lines[i+1]
+			i++
 		}
-		a, err := r.tcpiValue(m[1], lineNo, ev.textCol)
+		if j := strings.Index(line, "#"); j >= 0 {
+			line = line[:j]
+		}
+		for _, stmt := range strings.Split(line, ";") {
+			if err := r.assert(strings.TrimSpace(stmt), lineNo, ev.textCol); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *pdRunner) assert(stmt string, lineNo, col int) error {
+	if stmt == "" {
+		return nil
+	}
+	m := pdAssertRe.FindStringSubmatch(stmt)
+	var ops []string
+	var terms []string
+	if m != nil {
+		ops = pdCmpRe.FindAllString(m[1], -1)
+		terms = pdCmpRe.Split(m[1], -1)
+	}
+	if len(ops) == 0 {
+		return r.unsupported(lineNo, col, "python code %q (only \"assert tcpi_x OP value\")", stmt)
+	}
+	vals := make([]int64, len(terms))
+	for k, t := range terms {
+		v, err := r.tcpiValue(t, lineNo, col)
 		if err != nil {
 			return err
 		}
-		b, err := r.tcpiValue(m[3], lineNo, ev.textCol)
-		if err != nil {
-			return err
-		}
-		ok := map[string]bool{"==": a == b, "!=": a != b, "<=": a <= b, ">=": a >= b, "<": a < b, ">": a > b}[m[2]]
+		vals[k] = v
+	}
+	for k, op := range ops {
+		a, b := vals[k], vals[k+1]
+		ok := map[string]bool{"==": a == b, "!=": a != b, "<=": a <= b, ">=": a >= b, "<": a < b, ">": a > b}[op]
 		if !ok && r.assertErr == nil {
-			r.assertErr = r.failAt(lineNo, "assertion failed at %s: %s (%s is %d, %s is %d)", fmtTime(r.now), line, m[1], a, m[3], b)
+			r.assertErr = r.failAt(lineNo, "assertion failed at %s: %s (%s is %d, %s is %d)", fmtTime(r.now), stmt,
+				strings.TrimSpace(terms[k]), a, strings.TrimSpace(terms[k+1]), b)
 		}
 	}
 	return nil
@@ -1097,6 +1375,21 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 		return int64(i.BytesReceived)
 	},
 	"tcpi_snd_wnd": func(i *stack.ConnInfo) int64 { return int64(i.SndWnd) },
+	"tcpi_probes":  func(i *stack.ConnInfo) int64 { return int64(i.Probes) },
+	// Linux reports these three in milliseconds (jiffies), the chrono
+	// times in microseconds.
+	"tcpi_last_data_sent": func(i *stack.ConnInfo) int64 { return i.LastDataSent.Milliseconds() },
+	"tcpi_last_data_recv": func(i *stack.ConnInfo) int64 { return i.LastDataRecv.Milliseconds() },
+	"tcpi_last_ack_recv":  func(i *stack.ConnInfo) int64 { return i.LastAckRecv.Milliseconds() },
+	"tcpi_busy_time":      func(i *stack.ConnInfo) int64 { return i.BusyTime.Microseconds() },
+	"tcpi_rwnd_limited":   func(i *stack.ConnInfo) int64 { return i.RwndLimited.Microseconds() },
+	"tcpi_sndbuf_limited": func(i *stack.ConnInfo) int64 { return i.SndbufLimited.Microseconds() },
+	"tcpi_notsent_bytes":  func(i *stack.ConnInfo) int64 { return int64(i.NotSent) },
+	"tcpi_sacked":         func(i *stack.ConnInfo) int64 { return int64(i.Sacked) },
+	"tcpi_lost":           func(i *stack.ConnInfo) int64 { return int64(i.Lost) },
+	"tcpi_retrans":        func(i *stack.ConnInfo) int64 { return int64(i.Retrans) },
+	"tcpi_reordering":     func(i *stack.ConnInfo) int64 { return int64(i.Reordering) },
+	"tcpi_reord_seen":     func(i *stack.ConnInfo) int64 { return int64(i.ReorderSeen) },
 }
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {

@@ -60,7 +60,7 @@ func (r *pdRunner) epollCall(ev *pdEvent) (func() (int64, string, bool), error) 
 	}
 	switch ev.name {
 	case "epoll_create", "epoll_create1":
-		f := r.newFD()
+		f := r.newFD(ev)
 		f.epoll = &pdEpoll{}
 		return func() (int64, string, bool) { return int64(f.num), "", true }, nil
 	}

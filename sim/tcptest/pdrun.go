@@ -62,6 +62,10 @@ type pdFD struct {
 	keepIntvl time.Duration
 	keepCnt   int
 	userTO    time.Duration
+	maxSeg    int   // TCP_MAXSEG before connect or on a listener
+	lowat     int   // TCP_NOTSENT_LOWAT
+	cork      bool  // TCP_CORK
+	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
 }
