@@ -44,8 +44,9 @@ func TestLossRecoveryFigures(t *testing.T) {
 // and 10 % plus 2 % reordering (by 5 ms), with NewReno+SACK (the zero
 // config), CUBIC (with HyStart++, RFC 6675 and PRR, as the zero config
 // gives them), and the rfc and linux profiles. RTO expiries, segments
-// retransmitted, duplicates received (spurious retransmissions) and the
-// mean completion time. A sweep (TCPSIM_LONG=1); run with -v.
+// retransmitted, duplicates received (spurious retransmissions), undone
+// reductions (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo),
+// spurious RTOs found by F-RTO, and the mean completion time. A sweep (TCPSIM_LONG=1); run with -v.
 func TestProfileFigures(t *testing.T) {
 	if os.Getenv("TCPSIM_LONG") != "1" {
 		t.Skip("a sweep: set TCPSIM_LONG=1")
@@ -63,7 +64,7 @@ func TestProfileFigures(t *testing.T) {
 	}
 	for _, loss := range []float64{0.01, 0.05, 0.10} {
 		for _, c := range configs {
-			var rto, rx, dup uint64
+			var rto, rx, dup, undo, spurious uint64
 			var total time.Duration
 			for seed := uint64(1); seed <= 20; seed++ {
 				p := transfer(t, seed, 1<<20, faults{loss: loss, reorder: 0.02, reorderDelay: 5 * time.Millisecond}, c.cfg)
@@ -71,9 +72,13 @@ func TestProfileFigures(t *testing.T) {
 				rto += ca.TCPTimeouts + cb.TCPTimeouts
 				rx += ca.TCPRetransSegs + cb.TCPRetransSegs
 				dup += ca.TCPDuplicateSegments + cb.TCPDuplicateSegments
+				for _, k := range []Counters{ca, cb} {
+					undo += k.TCPFullUndo + k.TCPPartialUndo + k.TCPDSACKUndo + k.TCPLossUndo
+					spurious += k.TCPSpuriousRTOs
+				}
 				total += p.doneAt
 			}
-			t.Logf("| %.0f %% | %s | %d | %d | %d | %.3f s |", loss*100, c.name, rto, rx, dup, (total / 20).Seconds())
+			t.Logf("| %.0f %% | %s | %d | %d | %d | %d | %d | %.3f s |", loss*100, c.name, rto, rx, dup, undo, spurious, (total / 20).Seconds())
 		}
 	}
 }

@@ -40,6 +40,8 @@ var profiles = map[string]func() TCPConfig{
 			RACK:              true,
 			CwndLimitedGrowth: true,
 			LinuxRTO:          true,
+			Undo:              true,
+			FRTO:              true,
 			ECN:               ECNPassive,
 			RTOInitial:        time.Second,
 			RTOMin:            200 * time.Millisecond,

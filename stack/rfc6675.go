@@ -109,7 +109,7 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 		return
 	}
 	c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
-	if c.cc.onDupAck() {
+	if c.onDupAckUndo() {
 		c.enterSACKRecovery(delivered)
 	}
 }

@@ -163,6 +163,10 @@ type tcb struct {
 	// D-SACK (RFC 2883, dsack.go): a duplicate to report in the next SACK option.
 	dsack      seqRange
 	dsackValid bool
+
+	// Spurious retransmissions: undo (undo.go) and F-RTO (frto.go).
+	undo undoState
+	frto frtoState
 }
 
 // connStats are the per-connection counts reported by Info.
