@@ -82,3 +82,44 @@ func TestProfileFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestUndoFigures isolates what spurious-retransmission undo and F-RTO do
+// (docs/tcp.md, "Undo in figures"): the linux profile with Undo and FRTO
+// off, each alone, and both (the profile), over TestProfileFigures' paths
+// but 100 seeds, since a handful of long timeouts moves a 20-seed mean.
+// A sweep (TCPSIM_LONG=1); run with -v.
+func TestUndoFigures(t *testing.T) {
+	if os.Getenv("TCPSIM_LONG") != "1" {
+		t.Skip("a sweep: set TCPSIM_LONG=1")
+	}
+	lin, _ := Profile(ProfileLinux)
+	with := func(undo, frto bool) TCPConfig { c := lin; c.Undo, c.FRTO = undo, frto; return c }
+	configs := []struct {
+		name string
+		cfg  TCPConfig
+	}{
+		{"neither", with(false, false)},
+		{"Undo", with(true, false)},
+		{"FRTO", with(false, true)},
+		{"both (linux profile)", with(true, true)},
+	}
+	const seeds = 100
+	for _, loss := range []float64{0.01, 0.05, 0.10} {
+		for _, c := range configs {
+			var rto, rx, dup, undo, spurious uint64
+			var total time.Duration
+			for seed := uint64(1); seed <= seeds; seed++ {
+				p := transfer(t, seed, 1<<20, faults{loss: loss, reorder: 0.02, reorderDelay: 5 * time.Millisecond}, c.cfg)
+				for _, k := range []Counters{p.a.Counters(), p.b.Counters()} {
+					rto += k.TCPTimeouts
+					rx += k.TCPRetransSegs
+					dup += k.TCPDuplicateSegments
+					undo += k.TCPFullUndo + k.TCPPartialUndo + k.TCPDSACKUndo + k.TCPLossUndo
+					spurious += k.TCPSpuriousRTOs
+				}
+				total += p.doneAt
+			}
+			t.Logf("| %.0f %% | %s | %d | %d | %d | %d | %d | %.3f s |", loss*100, c.name, rto, rx, dup, undo, spurious, (total / seeds).Seconds())
+		}
+	}
+}

@@ -51,25 +51,28 @@ func (c *Conn) frtoAfterRTO() {
 		return
 	}
 	f.phase, f.rtxEnd, f.high = 1, c.sndNxt, c.sndMax
+	c.undo.rtx.trimBelow(c.sndUna)
 	f.covered, f.sacked = c.frtoCovered(), c.sacked.bytes
 	c.sndNxt = c.sndMax // hold the go-back-N resending
 }
 
-// frtoCovered counts the bytes of [rtxEnd, high) below SND.UNA or SACKed.
+// frtoCovered counts the original bytes of [rtxEnd, high), sent once and
+// never retransmitted, that are below SND.UNA or SACKed.
 func (c *Conn) frtoCovered() uint32 {
 	f := &c.frto
 	lo, hi := f.rtxEnd, f.high
 	if !lo.LessThan(hi) {
 		return 0
 	}
+	rtx := &c.undo.rtx
 	var n uint32
 	if c.sndUna.GreaterThan(lo) {
 		top := c.sndUna.Min(hi)
-		n, lo = top.Sub(lo), top
+		n, lo = top.Sub(lo)-rtx.overlap(lo, top), top
 	}
 	for _, b := range c.sacked.blocks {
 		if s, e := b.start.Max(lo), b.end.Min(hi); s.LessThan(e) {
-			n += e.Sub(s)
+			n += e.Sub(s) - rtx.overlap(s, e)
 		}
 	}
 	return n
@@ -84,7 +87,7 @@ func (c *Conn) frtoAck(th *segment.Header, advanced bool, payloadLen int) bool {
 	newlySacked := !advanced && c.sacked.bytes > f.sacked
 	f.covered, f.sacked = cov, c.sacked.bytes
 	all := !c.sndUna.LessThan(f.high)
-	if orig && (c.sackOK || !all) {
+	if orig && (f.phase == 2 || !all) {
 		c.undoLoss(true)
 		return true
 	}

@@ -70,7 +70,11 @@ type undoState struct {
 	ssthresh uint32      // max(ssthresh, ¾·cwnd) before the reduction (prior_ssthresh)
 	rtxTS    uint32      // TSval of the episode's first retransmission (retrans_stamp)
 	rtxTSSet bool
-	rtx      reassembly // the ranges retransmitted in the episode
+	// The ranges above SND.UNA retransmitted, in this episode or before
+	// (Linux's TCPCB_EVER_RETRANS): trimmed below SND.UNA when an episode
+	// begins, when F-RTO starts and on insertion outside F-RTO (which
+	// counts the originals delivered against it).
+	rtx reassembly
 }
 
 // undoWindow is implemented by a window algorithm that has state of its
@@ -91,7 +95,7 @@ func (c *Conn) undoBegin(cw, ss uint32, loss bool) {
 	u.on, u.marker, u.rec, u.loss = true, c.sndUna, !loss, loss
 	u.retrans, u.rtxTSSet = -1, false
 	u.cwnd, u.ssthresh = cw, max(ss, cw/2+cw/4)
-	u.rtx.reset()
+	u.rtx.trimBelow(c.sndUna)
 }
 
 // onDupAckUndo is cc.onDupAck, starting an episode when it starts a fast
@@ -128,6 +132,15 @@ func (c *Conn) undoBeforeRTO() {
 // undoRetransmitted records a retransmission of [seq, next) (output.go).
 func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 	u := &c.undo
+	if !c.undoOn() {
+		return
+	}
+	if next.GreaterThan(seq) {
+		if c.frto.phase == 0 {
+			u.rtx.trimBelow(c.sndUna)
+		}
+		u.rtx.insert(seq, next) // a full list ignores more ranges; D-SACKs for them are not counted
+	}
 	if !u.on || !(u.loss || c.cc.inRecovery()) {
 		return
 	}
@@ -135,9 +148,6 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 		u.rtxTS, u.rtxTSSet = c.tsNow(), true
 	}
 	u.retrans = max(u.retrans, 0) + 1
-	if next.GreaterThan(seq) {
-		u.rtx.insert(seq, next) // a full list ignores more ranges; D-SACKs for them are not counted
-	}
 }
 
 // undoAck runs for each acceptable ACK (input.go processAck) once the
@@ -229,6 +239,17 @@ func (c *Conn) undoDSACK(o *segment.Options, ack segment.Seq) {
 			return
 		}
 	}
+}
+
+// overlap is how many bytes of [s, e) q holds.
+func (q *reassembly) overlap(s, e segment.Seq) uint32 {
+	var n uint32
+	for _, b := range q.blocks {
+		if lo, hi := s.Max(b.start), e.Min(b.end); lo.LessThan(hi) {
+			n += hi.Sub(lo)
+		}
+	}
+	return n
 }
 
 // rtxOutstanding reports whether some retransmitted range of the episode
