@@ -39,10 +39,10 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
-// Not done: §4.9's undo of a spurious reduction (it needs the D-SACK /
-// timestamp detection of issue 11's recovery work) and the RFC 7661 /
-// Linux app-limited rule (cwnd still grows while the sender is limited by
-// the application or the peer's window, as renoWindow's does).
+// §4.9, the undo of a spurious reduction, is in undo.go (saveForUndo
+// before the first reduction of an episode, undo to restore). Not done: the
+// RFC 7661 / Linux app-limited rule (cwnd still grows while the sender is
+// limited by the application or the peer's window, as renoWindow's does).
 
 // RFC 9438 §5: β_cubic and C; §4.3: α_cubic for AIMD-friendliness with Reno.
 const (

@@ -28,10 +28,10 @@ import "github.com/tcpsim/tcpsim/segment"
 // (Linux's FLAG_ORIG_SACK_ACKED) shows that data sent before the timeout
 // was still arriving: the timeout was spurious. The reduction is undone
 // (undo.go, counted in TCPSpuriousRTOs and TCPLossUndo) and nothing more is
-// resent. For a connection without SACK, an ACK that acknowledges
-// everything up to high in step 2 gives no verdict (step 2.a; Linux would
-// call such an ACK spurious, although a lone lost first segment produces it
-// too).
+// resent. In step 2, an ACK that acknowledges everything up to high gives
+// no verdict (step 2.a; Linux would call it spurious when it newly
+// acknowledges originals, although a lost first segment whose followers'
+// ACKs were lost produces the same ACK).
 
 type frtoState struct {
 	eligible bool        // the expiring timer may start F-RTO (undoBeforeRTO)
