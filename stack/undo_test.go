@@ -23,6 +23,12 @@ type undoScript struct {
 
 func newUndoScript(t *testing.T, cfg TCPConfig, ts bool) *undoScript {
 	t.Helper()
+	return newUndoScriptSACK(t, cfg, ts, true)
+}
+
+// newUndoScriptSACK is newUndoScript with the peer offering SACK or not.
+func newUndoScriptSACK(t *testing.T, cfg TCPConfig, ts, sack bool) *undoScript {
+	t.Helper()
 	s := &undoScript{script: newScript(t, cfg), ts: ts, mss: 1460, tsval: 5000}
 	if ts {
 		s.mss = 1460 - tsOptLen
@@ -31,7 +37,7 @@ func newUndoScript(t *testing.T, cfg TCPConfig, ts bool) *undoScript {
 	if s.l, err = s.h.Listen(80, 1); err != nil {
 		t.Fatal(err)
 	}
-	s.sackPermitted = true
+	s.sackPermitted = sack
 	s.inject(seg{flags: S, win: 65535, mss: 1460, ts: ts, tsval: s.tsval})
 	s.sackPermitted = false
 	if len(s.out) != 1 {
@@ -44,7 +50,7 @@ func newUndoScript(t *testing.T, cfg TCPConfig, ts bool) *undoScript {
 	if s.c, err = s.l.Accept(); err != nil {
 		t.Fatal(err)
 	}
-	if !s.c.sackOK || s.c.tsOK != ts {
+	if s.c.sackOK != sack || s.c.tsOK != ts {
 		t.Fatalf("SACK %v, timestamps %v negotiated", s.c.sackOK, s.c.tsOK)
 	}
 	s.c.Write(data(14 * int(s.mss)))
@@ -396,5 +402,153 @@ func TestDSACKUndo_CubicRestoresItsState(t *testing.T) {
 	// above CUBIC's β·FlightSize (8.4 segments).
 	if s.c.ssthresh != 12*s.mss || s.c.cwnd < 10*s.mss {
 		t.Fatalf("cwnd %d ssthresh %d, want at least %d and %d", s.c.cwnd, s.c.ssthresh, 10*s.mss, 12*s.mss)
+	}
+}
+
+// F-RTO without SACK (RFC 5682 §2, the basic algorithm, which Linux runs
+// with the same code): the delay spike of the SACK test, and the same
+// verdict from cumulative ACKs alone.
+func TestFRTO_SpuriousTimeoutWithoutSACK(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.FRTO = true
+	s := newUndoScriptSACK(t, cfg, false, false)
+	s.rto()
+	s.ack(s.sq(1), 0)
+	if got := s.sent(); len(got) != 2 || got[0] != s.sq(10) || got[1] != s.sq(11) {
+		t.Fatalf("after the first ACK: segments at %v, want new data at %d and %d", got, s.sq(10), s.sq(11))
+	}
+	s.ack(s.sq(2), 0)
+	if got := undoCounts(s.h); got != [5]uint64{0, 0, 0, 1, 1} {
+		t.Fatalf("undo counters %v, want one loss undo found by F-RTO", got)
+	}
+	s.window(10*s.mss, iw10)
+	if got := s.sent(); len(got) != 0 {
+		t.Fatalf("segments at %v after the undo, want none (the flight fills cwnd)", got)
+	}
+}
+
+// A repeated timeout restarts F-RTO (as Linux; RFC 5682 §3 would not):
+// the first ACK after the second expiry still draws new data, and the ACK
+// of an original still undoes both expiries' reduction, ssthresh included
+// (held across the repeated expiry by RFC 5681 §3.1).
+func TestFRTO_RepeatedTimeout(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.FRTO = true
+	s := newUndoScript(t, cfg, false)
+	s.rto()
+	s.rto()
+	if s.h.Counters().TCPTimeouts != 2 {
+		t.Fatal("no second timeout")
+	}
+	s.ack(s.sq(1), 0)
+	if got := s.sent(); len(got) != 2 || got[0] != s.sq(10) {
+		t.Fatalf("after the first ACK: segments at %v, want new data at %d", got, s.sq(10))
+	}
+	s.ack(s.sq(2), 0)
+	if got := undoCounts(s.h); got != [5]uint64{0, 0, 0, 1, 1} {
+		t.Fatalf("undo counters %v, want one loss undo found by F-RTO", got)
+	}
+	s.window(10*s.mss, iw10)
+}
+
+// RFC 3522 in a NewReno fast recovery without SACK (RFC 6582): segment 0
+// is late, three duplicate ACKs resend it, and the ACK of everything
+// echoes the original's TSval: the recovery's reduction is undone when it
+// ends (TCPFullUndo).
+func TestEifel_FullUndoWithoutSACK(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.Undo = true
+	s := newUndoScriptSACK(t, cfg, true, false)
+	s.advance(10 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		s.ack(1, tsAt(10*time.Millisecond))
+	}
+	if !s.c.cc.inRecovery() {
+		t.Fatal("no fast recovery after three duplicate ACKs")
+	}
+	if got := s.sent(); len(got) != 3 || got[2] != s.sq(0) {
+		t.Fatalf("sent %v, want two segments by limited transmit and segment 0 resent", got)
+	}
+	s.ack(s.sq(12), tsAt(10*time.Millisecond))
+	if got := undoCounts(s.h); got != [5]uint64{1, 0, 0, 0, 0} {
+		t.Fatalf("undo counters %v, want one full undo", got)
+	}
+	s.window(10*s.mss, iw10)
+}
+
+// F-RTO's originals are data sent once and never retransmitted (Linux's
+// TCPCB_EVER_RETRANS): a SACK, after the timeout, of a segment the
+// go-back-N resending of an earlier timeout had sent again is no evidence
+// that the new timeout was spurious. Segment 0 is lost and resent by a
+// fast recovery whose retransmission is lost too; the first RTO (in the
+// recovery: no F-RTO) resends it and, once it is acknowledged, segments 4
+// and 5; a second RTO resends segment 4, and F-RTO starts. The SACK of
+// segment 5's second copy comes after it: no verdict. The ACK of segment 4
+// then draws new data, and a SACK of the new data alone shows the loss was
+// real.
+func TestFRTO_RetransmittedDataIsNotOriginal(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.FRTO = true
+	s := newUndoScript(t, cfg, false)
+	for i := 1; i <= 3; i++ {
+		s.ack(1, 0, [2]uint32{s.sq(1), s.sq(i + 1)})
+	}
+	s.sent() // limited transmit, the fast retransmit of segment 0
+	s.rto()
+	if s.c.frto.phase != 0 {
+		t.Fatal("F-RTO started at a timeout during a fast recovery")
+	}
+	s.ack(s.sq(4), 0, [2]uint32{s.sq(10), s.sq(12)})
+	if got := s.sent(); len(got) != 2 || got[0] != s.sq(4) || got[1] != s.sq(5) {
+		t.Fatalf("go-back-N sent %v, want segments 4 and 5", got)
+	}
+	timeouts := s.h.Counters().TCPTimeouts
+	for s.h.Counters().TCPTimeouts == timeouts {
+		s.advance(5 * time.Millisecond)
+	}
+	if got := s.sent(); len(got) != 1 || got[0] != s.sq(4) {
+		t.Fatalf("the second RTO sent %v, want segment 4", got)
+	}
+	if s.c.frto.phase != 1 {
+		t.Fatal("F-RTO did not start at the second timeout")
+	}
+	s.ack(s.sq(4), 0, [2]uint32{s.sq(5), s.sq(6)}, [2]uint32{s.sq(10), s.sq(12)})
+	if got := undoCounts(s.h); got != [5]uint64{} || s.c.frto.phase != 1 {
+		t.Fatalf("undo counters %v, F-RTO step %d after the SACK of a retransmitted segment; want none, still step 2", got, s.c.frto.phase+1)
+	}
+	s.ack(s.sq(6), 0, [2]uint32{s.sq(10), s.sq(12)})
+	if got := s.sent(); len(got) != 2 || got[0] != s.sq(12) {
+		t.Fatalf("after segment 4's ACK: %v, want new data at %d", got, s.sq(12))
+	}
+	s.ack(s.sq(6), 0, [2]uint32{s.sq(10), s.sq(14)})
+	if got := undoCounts(s.h); got != [5]uint64{} {
+		t.Fatalf("undo counters %v, want none", got)
+	}
+	if got := s.sent(); len(got) == 0 || got[0] != s.sq(6) {
+		t.Fatalf("after the SACK of the new data: %v, want the resending from segment 6", got)
+	}
+}
+
+// A D-SACK that comes after the recovery ended still undoes it (Linux
+// undoes in the Open state too): the ACK of everything ends the recovery
+// with no evidence yet, then the retransmission's duplicate is reported.
+func TestDSACKUndo_AfterRecoveryEnded(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.Undo = true
+	s := newUndoScript(t, cfg, false)
+	reorderRecovery(t, s)
+	s.ack(s.sq(12), 0)
+	if s.c.cc.inRecovery() || undoCounts(s.h) != [5]uint64{} {
+		t.Fatalf("in recovery %v, undo counters %v after the full ACK; want out, none", s.c.cc.inRecovery(), undoCounts(s.h))
+	}
+	if s.c.ssthresh != 6*s.mss {
+		t.Fatalf("ssthresh %d, want %d", s.c.ssthresh, 6*s.mss)
+	}
+	s.ack(s.sq(12), 0, [2]uint32{s.sq(0), s.sq(1)})
+	if got := undoCounts(s.h); got != [5]uint64{0, 0, 1, 0, 0} {
+		t.Fatalf("undo counters %v, want one D-SACK undo", got)
+	}
+	if s.c.ssthresh != iw10 || s.c.cwnd < 10*s.mss {
+		t.Fatalf("cwnd %d ssthresh %d after the undo", s.c.cwnd, s.c.ssthresh)
 	}
 }
