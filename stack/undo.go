@@ -18,14 +18,16 @@ import (
 // records SND.UNA (the undo marker), cwnd, and as prior ssthresh the larger
 // of ssthresh and ¾·cwnd (Linux's tcp_current_ssthresh: a window that was
 // growing in slow start goes back to slow start). Each retransmission of
-// the episode is counted and its range remembered; the first one's TSval
-// is kept.
+// the episode is counted, every retransmitted range remembered, and the
+// TSval of the oldest retransmission still unacknowledged is kept (Linux's
+// retrans_stamp).
 //
 // Two detectors say that retransmissions were unnecessary:
 //
 //   - Eifel (RFC 3522), with timestamps: an ACK that advances SND.UNA and
-//     echoes a TSval older than the episode's first retransmission was sent
-//     for an original transmission, which therefore arrived.
+//     echoes a TSval older than the oldest retransmission outstanding (the
+//     episode's first, or one from before it not yet acknowledged) was
+//     sent for an original transmission, which therefore arrived.
 //   - D-SACK (RFC 3708 §3): each D-SACK block that reports a retransmitted
 //     range above the marker as received twice takes one retransmission off
 //     the count; at zero every retransmission of the episode was a
@@ -68,7 +70,7 @@ type undoState struct {
 	retrans  int         // retransmissions not yet reported as duplicates (undo_retrans); -1 before the first
 	cwnd     uint32      // cwnd before the reduction (prior_cwnd)
 	ssthresh uint32      // max(ssthresh, ¾·cwnd) before the reduction (prior_ssthresh)
-	rtxTS    uint32      // TSval of the episode's first retransmission (retrans_stamp)
+	rtxTS    uint32      // TSval of the oldest retransmission outstanding (retrans_stamp)
 	rtxTSSet bool
 	// The ranges above SND.UNA retransmitted, in this episode or before
 	// (Linux's TCPCB_EVER_RETRANS): trimmed below SND.UNA when an episode
@@ -93,7 +95,7 @@ func (c *Conn) undoOn() bool { return c.h.cfg.Undo || c.h.cfg.FRTO }
 func (c *Conn) undoBegin(cw, ss uint32, loss bool) {
 	u := &c.undo
 	u.on, u.marker, u.rec, u.loss = true, c.sndUna, !loss, loss
-	u.retrans, u.rtxTSSet = -1, false
+	u.retrans = -1
 	u.cwnd, u.ssthresh = cw, max(ss, cw/2+cw/4)
 	u.rtx.trimBelow(c.sndUna)
 }
@@ -135,6 +137,13 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 	if !c.undoOn() {
 		return
 	}
+	// The stamp is the TSval of the oldest retransmission still
+	// outstanding (Linux's retrans_stamp), episode or not: a retransmission
+	// from before the episode (a tail loss probe, an earlier recovery) that
+	// fills a hole echoes an older TSval than the episode's own first one.
+	if c.tsOK && (!u.rtxTSSet || !c.rtxOutstanding()) {
+		u.rtxTS, u.rtxTSSet = c.tsNow(), true
+	}
 	if next.GreaterThan(seq) {
 		if c.frto.phase == 0 {
 			u.rtx.trimBelow(c.sndUna)
@@ -143,9 +152,6 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 	}
 	if !u.on || !(u.loss || c.cc.inRecovery()) {
 		return
-	}
-	if !u.rtxTSSet && c.tsOK {
-		u.rtxTS, u.rtxTSSet = c.tsNow(), true
 	}
 	u.retrans = max(u.retrans, 0) + 1
 }
@@ -305,21 +311,27 @@ func (c *Conn) undoWindow() {
 type cubicSaved struct {
 	wMax, cwndPrior, k, wEst, alpha float64
 	epochStart                      time.Duration
-	inEpoch, valid                  bool
+	inEpoch, hystart, valid         bool
 }
 
 // saveForUndo records the state a reduction is about to change (cubic.go
 // calls it before the first reduction of an episode).
 func (w *cubic) saveForUndo() {
-	w.saved = cubicSaved{w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha, w.epochStart, w.inEpoch, true}
+	w.saved = cubicSaved{w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha, w.epochStart, w.inEpoch, w.hs.active, true}
 }
 
 // undo is RFC 9438 §4.9: a spurious congestion event is forgotten, the
-// window function continues as if it had not happened.
+// window function continues as if it had not happened. If HyStart++ ran
+// the slow start the reduction ended, it starts again with fresh rounds
+// (its RTT samples were dropped with the retransmissions), as Linux resets
+// HyStart at a loss and runs it again in the next slow start.
 func (w *cubic) undo(prior uint32) uint32 {
 	if s := w.saved; s.valid {
 		w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha = s.wMax, s.cwndPrior, s.k, s.wEst, s.alpha
 		w.epochStart, w.inEpoch = s.epochStart, s.inEpoch
+		if s.hystart {
+			w.hs.start(w.c)
+		}
 		w.saved.valid = false
 	}
 	return max(w.c.cwnd, prior)

@@ -373,7 +373,8 @@ func TestEifel_FullUndoAtRecoveryEnd(t *testing.T) {
 }
 
 // CUBIC's undo (RFC 9438 §4.9) restores the state from before the
-// reduction: W_max, cwnd_prior and the epoch, not only cwnd and ssthresh.
+// reduction: W_max, cwnd_prior and the epoch, not only cwnd and ssthresh,
+// and HyStart++ runs the resumed slow start.
 // A first congestion-avoidance epoch is set up by hand, then a reordering
 // makes a spurious fast retransmit that a D-SACK undoes.
 func TestDSACKUndo_CubicRestoresItsState(t *testing.T) {
@@ -398,6 +399,10 @@ func TestDSACKUndo_CubicRestoresItsState(t *testing.T) {
 		t.Fatalf("CUBIC after undo: W_max %v cwnd_prior %v K %v epoch %v@%v; before: %v %v %v %v@%v",
 			w.wMax, w.cwndPrior, w.k, w.inEpoch, w.epochStart,
 			before.wMax, before.cwndPrior, before.k, before.inEpoch, before.epochStart)
+	}
+	// The reduction came in slow start under HyStart++: it runs again.
+	if !before.hs.active || !w.hs.active {
+		t.Fatalf("HyStart++ active %v before the reduction, %v after the undo; want both", before.hs.active, w.hs.active)
 	}
 	// prior ssthresh is max(ssthresh, ¾·cwnd) = max(12, 7.5) segments,
 	// above CUBIC's β·FlightSize (8.4 segments).
