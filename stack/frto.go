@@ -50,8 +50,8 @@ func (c *Conn) frtoAfterRTO() {
 	if !f.eligible || !c.undo.on {
 		return
 	}
+	c.rtxTrim()
 	f.phase, f.rtxEnd, f.high = 1, c.sndNxt, c.sndMax
-	c.undo.rtx.trimBelow(c.sndUna)
 	f.covered, f.sacked = c.frtoCovered(), c.sacked.bytes
 	c.sndNxt = c.sndMax // hold the go-back-N resending
 }

@@ -72,10 +72,9 @@ type undoState struct {
 	ssthresh uint32      // max(ssthresh, ¾·cwnd) before the reduction (prior_ssthresh)
 	rtxTS    uint32      // TSval of the oldest retransmission outstanding (retrans_stamp)
 	rtxTSSet bool
-	// The ranges above SND.UNA retransmitted, in this episode or before
-	// (Linux's TCPCB_EVER_RETRANS): trimmed below SND.UNA when an episode
-	// begins, when F-RTO starts and on insertion outside F-RTO (which
-	// counts the originals delivered against it).
+	// The ranges retransmitted, in this episode or before (Linux's
+	// TCPCB_EVER_RETRANS), above SND.UNA and, while the episode's recovery
+	// or RTO is under way, above the marker (rtxTrim).
 	rtx reassembly
 }
 
@@ -97,7 +96,22 @@ func (c *Conn) undoBegin(cw, ss uint32, loss bool) {
 	u.on, u.marker, u.rec, u.loss = true, c.sndUna, !loss, loss
 	u.retrans = -1
 	u.cwnd, u.ssthresh = cw, max(ss, cw/2+cw/4)
-	u.rtx.trimBelow(c.sndUna)
+	c.rtxTrim()
+}
+
+// rtxTrim forgets the retransmitted ranges no longer needed: those below
+// SND.UNA, but while an episode's recovery or RTO is under way only those
+// below its marker, for which no D-SACK counts. Never while F-RTO counts
+// the originals delivered against the list.
+func (c *Conn) rtxTrim() {
+	if c.frto.phase != 0 {
+		return
+	}
+	at := c.sndUna
+	if u := &c.undo; u.on && (u.rec || u.loss) {
+		at = u.marker
+	}
+	c.undo.rtx.trimBelow(at)
 }
 
 // onDupAckUndo is cc.onDupAck, starting an episode when it starts a fast
@@ -145,9 +159,7 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 		u.rtxTS, u.rtxTSSet = c.tsNow(), true
 	}
 	if next.GreaterThan(seq) {
-		if c.frto.phase == 0 {
-			u.rtx.trimBelow(c.sndUna)
-		}
+		c.rtxTrim()
 		u.rtx.insert(seq, next) // a full list ignores more ranges; D-SACKs for them are not counted
 	}
 	if !u.on || !(u.loss || c.cc.inRecovery()) {

@@ -601,3 +601,37 @@ func TestUndoTransfers(t *testing.T) {
 	}
 	t.Logf("%d reductions undone in %d transfers", undone, seeds)
 }
+
+// D-SACKs count against every retransmission of the episode, those below
+// SND.UNA included: segment 0 is resent, then segment 5, then RFC 6675's
+// rescue retransmission resends segment 13; all three were only late. One
+// D-SACK each (segment 0's after SND.UNA passed it, the last after the
+// recovery ended): the third undoes the recovery.
+func TestDSACKUndo_EveryRetransmission(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.Undo = true
+	s := newUndoScript(t, cfg, false)
+	reorderRecovery(t, s)
+	s.ack(s.sq(5), 0, [2]uint32{s.sq(6), s.sq(12)})
+	got := s.sent()
+	if len(got) != 4 || got[0] != s.sq(5) || got[3] != s.sq(13) {
+		t.Fatalf("sent %v, want segment 5 resent, 12 and 13 new, 13 again (rescue)", got)
+	}
+	if s.c.undo.retrans != 3 {
+		t.Fatalf("%d retransmissions counted, want 3", s.c.undo.retrans)
+	}
+	s.ack(s.sq(5), 0, [2]uint32{s.sq(0), s.sq(1)}, [2]uint32{s.sq(6), s.sq(14)})
+	// The late segment 5 arrives: everything is acknowledged, which ends
+	// the recovery with one retransmission not yet reported.
+	s.ack(s.sq(14), 0, [2]uint32{s.sq(5), s.sq(6)})
+	if got := undoCounts(s.h); got != [5]uint64{} || s.c.undo.retrans != 1 {
+		t.Fatalf("undo counters %v, %d retransmissions not D-SACKed; want none, 1", got, s.c.undo.retrans)
+	}
+	s.ack(s.sq(14), 0, [2]uint32{s.sq(13), s.sq(14)})
+	if got := undoCounts(s.h); got != [5]uint64{0, 0, 1, 0, 0} {
+		t.Fatalf("undo counters %v, want one D-SACK undo", got)
+	}
+	if s.c.cc.inRecovery() || s.c.ssthresh != iw10 {
+		t.Fatalf("in recovery %v, ssthresh %d after the undo", s.c.cc.inRecovery(), s.c.ssthresh)
+	}
+}
