@@ -635,3 +635,43 @@ func TestDSACKUndo_EveryRetransmission(t *testing.T) {
 		t.Fatalf("in recovery %v, ssthresh %d after the undo", s.c.cc.inRecovery(), s.c.ssthresh)
 	}
 }
+
+// An ECN congestion signal (RFC 3168 §6.1.2) is real: ECE in the middle
+// of a spurious recovery ends its episode, and the D-SACK that would have
+// undone the recovery undoes nothing (Linux's CWR state clears the undo
+// marker too).
+func TestUndo_NotAfterECN(t *testing.T) {
+	for _, ece := range []bool{false, true} {
+		cfg := scriptCfg()
+		cfg.Undo = true
+		cfg.ECN = ECNPassive
+		s := &undoScript{script: newScript(t, cfg), mss: 1460, tsval: 5000}
+		s.l, _ = s.h.Listen(80, 1)
+		s.sackPermitted = true
+		s.inject(seg{flags: S | E | W, win: 65535, mss: 1460})
+		s.sackPermitted = false
+		s.iss = uint32(s.out[0].pkt.TCP.Seq)
+		s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+		s.c, _ = s.l.Accept()
+		if !s.c.ecn.ok || !s.c.sackOK {
+			t.Fatal("ECN and SACK not negotiated")
+		}
+		s.c.Write(data(14 * 1460))
+		s.out = nil
+		reorderRecovery(t, s)
+		flags := A
+		if ece {
+			flags |= E
+		}
+		s.sack = [][2]uint32{{s.sq(0), s.sq(1)}}
+		s.inject(seg{flags: flags, seq: 1, ack: s.sq(4), win: 65535})
+		s.sack = nil
+		want := [5]uint64{0, 0, 1, 0, 0}
+		if ece {
+			want = [5]uint64{}
+		}
+		if got := undoCounts(s.h); got != want {
+			t.Errorf("ECE %v: undo counters %v, want %v", ece, got, want)
+		}
+	}
+}
