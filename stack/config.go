@@ -209,6 +209,24 @@ type TCPConfig struct {
 	// (RFC 2883; Linux tcp_dsack). D-SACK blocks the peer sends are
 	// recognised either way.
 	DisableDSACK bool
+
+	// Issue 11, spurious retransmissions (undo.go, frto.go).
+
+	// Undo turns on the detection of unnecessary retransmissions, by
+	// timestamps (Eifel, RFC 3522) and by D-SACK (RFC 3708), and the undo of
+	// the cwnd and ssthresh reduction they caused, after a fast recovery or
+	// an RTO, as Linux does (tcp_try_undo_recovery, tcp_try_undo_partial,
+	// tcp_try_undo_dsack, tcp_try_undo_loss). The linux profile sets it.
+	// Default off: RFC 5681's reductions stand (RFC 3522 and RFC 3708 are
+	// Experimental).
+	Undo bool
+	// FRTO turns on F-RTO (RFC 5682, the SACK-enhanced variant as Linux's
+	// tcp_frto=2): after an RTO, new data goes before the rest of the
+	// window is resent, and the ACKs it draws tell a spurious timeout (the
+	// segments were delayed) from a loss; a spurious one is undone and the
+	// window is not resent. The linux profile sets it. Default off (RFC
+	// 5682 is Experimental).
+	FRTO bool
 }
 
 // Defaults, named so that tests and docs refer to one place.

@@ -146,4 +146,11 @@ type Counters struct {
 	TCPDSACKOfoSent uint64 // D-SACKs sent for a duplicate of out-of-order data held
 	TCPDSACKRecv    uint64 // D-SACK blocks received
 	TCPDSACKOfoRecv uint64 // of which above the ACK's cumulative acknowledgment
+
+	// Issue 11, spurious retransmissions (undo.go, frto.go), Linux's names.
+	TCPFullUndo     uint64 // fast recoveries undone when they ended (Eifel or D-SACK)
+	TCPPartialUndo  uint64 // fast recoveries undone by Eifel before they ended
+	TCPDSACKUndo    uint64 // recoveries undone because every retransmission was D-SACKed
+	TCPLossUndo     uint64 // RTO reductions undone (Eifel, D-SACK or F-RTO)
+	TCPSpuriousRTOs uint64 // of which found spurious by F-RTO
 }

@@ -39,10 +39,10 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
-// Not done: §4.9's undo of a spurious reduction (it needs the D-SACK /
-// timestamp detection of issue 11's recovery work) and the RFC 7661 /
-// Linux app-limited rule (cwnd still grows while the sender is limited by
-// the application or the peer's window, as renoWindow's does).
+// §4.9, the undo of a spurious reduction, is in undo.go (saveForUndo
+// before the first reduction of an episode, undo to restore). Not done: the
+// RFC 7661 / Linux app-limited rule (cwnd still grows while the sender is
+// limited by the application or the peer's window, as renoWindow's does).
 
 // RFC 9438 §5: β_cubic and C; §4.3: α_cubic for AIMD-friendliness with Reno.
 const (
@@ -83,6 +83,8 @@ type cubic struct {
 
 	epochStart time.Duration // when the current congestion-avoidance stage began
 	inEpoch    bool          // a congestion-avoidance stage is under way
+
+	saved cubicSaved // the state before the last reduction, for undo (undo.go)
 }
 
 func newCubic(c *Conn) *cubic { return &cubic{c: c, alpha: cubicAlpha} }
@@ -176,13 +178,16 @@ func (w *cubic) reduce(updateMax bool) uint32 {
 	return max(uint32(float64(c.flightSize())*cubicBeta), 2*smss)
 }
 
-func (w *cubic) congestion() uint32 { return w.reduce(true) }
+func (w *cubic) congestion() uint32 { w.saveForUndo(); return w.reduce(true) }
 
 // timeout is §4.8: the §4.6 ssthresh, and W_max forgotten so that the next
 // epoch starts with K = 0 at its own cwnd. A repeated expiry of the same
 // segment changes nothing the caller keeps (it holds ssthresh).
 func (w *cubic) timeout() uint32 {
 	first := w.c.rtxCount == 0
+	if first && !w.c.cc.inRecovery() {
+		w.saveForUndo() // undo.go
+	}
 	if first {
 		w.cwndPrior = float64(w.c.cwnd) / float64(w.c.sndMSS)
 	}

@@ -93,6 +93,7 @@ func (c *Conn) ecnAck(th *segment.Header) {
 	}
 	c.ecn.reduced, c.ecn.recover = true, c.sndMax
 	c.ecn.cwrPending = true
+	c.undo.on = false // a congestion signal: the episode's reduction stands (undo.go)
 	if r, ok := c.cc.(*newReno); ok && !r.recovering {
 		c.ssthresh = r.alg.congestion()
 		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))

@@ -262,6 +262,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
+	una := c.sndUna
 	c.ecnAck(th)    // ecn.go: ECE
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
 	win := uint32(th.Window) << c.sndWndShift
@@ -277,12 +278,13 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		// data, SYN or FIN, leaves the window unchanged, and arrives while
 		// data is outstanding.
 		c.stats.dupAcksIn++
-		if c.cc.onDupAck() {
+		if c.onDupAckUndo() { // cc.onDupAck (undo.go)
 			c.h.counters.TCPFastRetrans++
 			c.stats.fastRetrans++
 			c.retransmitFirst()
 		}
 	}
+	c.undoAck(th, una, payloadLen) // undo.go, frto.go: spurious retransmissions
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
 	// SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
 	// SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."

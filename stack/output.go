@@ -192,6 +192,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		h.counters.TCPRetransSegs++
 		c.stats.retrans++
 		c.tsRetransmit()
+		c.undoRetransmitted(seq, next) // undo.go
 		if c.rttTiming && c.rttSeq.GreaterThanEq(seq) && c.rttSeq.LessThan(next) {
 			c.rttTiming = false // Karn: the timed segment is ambiguous now
 		}

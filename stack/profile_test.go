@@ -14,11 +14,13 @@ func TestProfiles(t *testing.T) {
 		t.Fatalf("profiles %s", got)
 	}
 	lin, err := Profile(ProfileLinux)
-	if err != nil || lin.CongestionControl != CCCubic || lin.QuickAcks != 16 || lin.RTOMax != 120*time.Second || lin.RTOMin != 200*time.Millisecond {
+	if err != nil || lin.CongestionControl != CCCubic || lin.QuickAcks != 16 || lin.RTOMax != 120*time.Second || lin.RTOMin != 200*time.Millisecond ||
+		!lin.Undo || !lin.FRTO {
 		t.Fatalf("linux: %+v %v", lin, err)
 	}
 	rfc, err := Profile(ProfileRFC)
-	if err != nil || rfc.CongestionControl != CCNewReno || rfc.QuickAcks != 0 || rfc.RTOMin != time.Second || rfc.MSL != 2*time.Minute {
+	if err != nil || rfc.CongestionControl != CCNewReno || rfc.QuickAcks != 0 || rfc.RTOMin != time.Second || rfc.MSL != 2*time.Minute ||
+		rfc.Undo || rfc.FRTO {
 		t.Fatalf("rfc: %+v %v", rfc, err)
 	}
 	if _, err := Profile("bsd"); err == nil || !strings.Contains(err.Error(), "linux") {

@@ -254,7 +254,7 @@ func (c *Conn) onRACKTimer(now time.Duration) {
 	}
 	if !c.cc.inRecovery() && c.sndUna.GreaterThan(c.recover) {
 		c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
-		if c.cc.onDupAck() {
+		if c.onDupAckUndo() {
 			c.enterSACKRecovery(0)
 		}
 	}

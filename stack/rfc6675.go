@@ -109,7 +109,7 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 		return
 	}
 	c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
-	if c.cc.onDupAck() {
+	if c.onDupAckUndo() {
 		c.enterSACKRecovery(delivered)
 	}
 }
@@ -118,6 +118,10 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 // and RecoveryPoint.
 func (c *Conn) enterSACKRecovery(delivered int) {
 	c.h.counters.TCPSackRecovery++
+	// Nothing is retransmitted in this recovery yet: HighRxt = HighACK.
+	// (A value left from an earlier recovery, or the zero value more than
+	// 2^31 above SND.UNA, made the first pipe count far too much.)
+	c.rtxNext = c.sndUna
 	// (4.2) would set cwnd = ssthresh; PRR (prr.go) sets it on each ACK,
 	// starting with this one.
 	c.prrStart()

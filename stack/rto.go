@@ -112,7 +112,8 @@ func (c *Conn) onRetransmitTimer() {
 	}
 	h.counters.TCPTimeouts++
 	c.stats.timeouts++
-	c.cc.onRTO() // RFC 5681 §3.1 eq. (4) and LW; uses rtxCount == 0 for "first timeout"
+	c.undoBeforeRTO() // undo.go: before the reduction
+	c.cc.onRTO()      // RFC 5681 §3.1 eq. (4) and LW; uses rtxCount == 0 for "first timeout"
 	// The scoreboard is kept (RFC 6675 §5.1): the resending below skips
 	// what the peer holds. Reneging (RFC 2018 §8) clears it when an ACK
 	// shows it (rfc6675.go checkReneging).
@@ -124,6 +125,7 @@ func (c *Conn) onRetransmitTimer() {
 	// sndUna and slow start resends the rest (go-back-N).
 	c.sndNxt = c.sndUna
 	c.retransmitFirst()
+	c.frtoAfterRTO()                            // frto.go: F-RTO holds the resending back
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO()) // RFC 6298 §5.6
 	c.output()
 }

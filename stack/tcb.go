@@ -187,6 +187,9 @@ type tcb struct {
 
 	// The reordering degree (reorder.go).
 	reorder reorderState
+	// Spurious retransmissions: undo (undo.go) and F-RTO (frto.go).
+	undo undoState
+	frto frtoState
 }
 
 // connStats are the per-connection counts reported by Info.

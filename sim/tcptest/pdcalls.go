@@ -1135,7 +1135,14 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		return is("0"), nil // tcpsim does no path MTU probing
 	case "tcp_fack":
 		return is("0"), nil
-	case "tcp_frto", "tcp_dsack", "tcp_early_retrans", "tcp_recovery":
+	case "tcp_frto":
+		n, err := num()
+		if err != nil || n < 0 || n > 2 {
+			return 0, fmt.Errorf("sysctl tcp_frto wants 0, 1 or 2")
+		}
+		tcp.FRTO = n != 0 // frto.go: Linux runs the SACK-enhanced variant when SACK is in use either way
+		return pdApplied, nil
+	case "tcp_dsack", "tcp_early_retrans", "tcp_recovery":
 		return is("0"), nil
 	case "tcp_slow_start_after_idle":
 		return is("1"), nil

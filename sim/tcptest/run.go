@@ -512,6 +512,10 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 		}
 		tcp.DisableTimestamps = !on
 		return nil
+	case "undo":
+		return flag(&tcp.Undo)
+	case "frto":
+		return flag(&tcp.FRTO)
 	case "ttl":
 		n, err := strconv.ParseUint(c.Value, 10, 8)
 		if err != nil {
@@ -529,5 +533,5 @@ func applyConfig(cfg *PeerConfig, c ConfigSetting) error {
 	}
 	return fmt.Errorf("unknown config %q (want msl, rto_initial, rto_min, rto_max, delayed_ack, connect_timeout, "+
 		"fin_wait2_timeout, syn_retries, synack_retries, data_retries, send_buffer, recv_buffer, initial_window, "+
-		"nodelay, window_scale, sack, ttl or seed)", c.Name)
+		"nodelay, window_scale, sack, timestamps, undo, frto, ttl or seed)", c.Name)
 }
