@@ -88,6 +88,8 @@ type Analyzer struct {
 	stopped bool                 // Stop was called: ignore further events
 	marks   Marks                // expert marks of the last sent packet
 	last    *Flow                // flow of the previous packet
+	cur     *Flow                // flow of the last event accounted, or nil
+	curDir  int                  // its direction
 }
 
 type flowDir struct {
@@ -111,6 +113,7 @@ func (a *Analyzer) Stopped() bool { return a.stopped }
 // Event accounts one event; it has the signature of sim.Config.OnEvent.
 func (a *Analyzer) Event(e *sim.Event) {
 	a.marks = 0
+	a.cur = nil
 	if e.Verdict == sim.Queued || a.stopped {
 		return
 	}
@@ -140,8 +143,13 @@ func (a *Analyzer) Event(e *sim.Event) {
 	}
 	if f != nil {
 		a.account(f, d, e, &h)
+		a.cur, a.curDir = f, d
 	}
 }
+
+// Current returns the flow and direction (0: from its client) of the last
+// event Event accounted, or nil when it belonged to no flow.
+func (a *Analyzer) Current() (*Flow, int) { return a.cur, a.curDir }
 
 // newSYN reports whether a packet sent in direction d of f is a SYN (no
 // ACK) that opens another connection on the same 4-tuple: its direction

@@ -30,6 +30,10 @@ type analyzer struct {
 	ladder  *ladder // get --ladder, or nil
 	pkt     segment.Packet
 	line    []byte
+	// absolute prints sequence numbers as on the wire (-S); otherwise
+	// relative to each side's initial sequence number, as tcpdump does.
+	absolute bool
+	rel      segment.Packet // scratch: the packet with relative numbers
 	// also, when set, sees every event the analyzer counts (get's
 	// https watch of when the request left).
 	also func(*sim.Event)
@@ -68,7 +72,8 @@ func (a *analyzer) event(e *sim.Event) {
 func (a *analyzer) acked() int64 { return a.Acked() }
 
 // print writes one event as a tcpdump-style line: virtual time, where, and
-// the packet as tcpdump -nS shows it (p nil: its length only), with the
+// the packet as tcpdump -n shows it (-nS with --absolute-seq; p nil: its
+// length only), with the
 // link's verdict when it did something other than carry the packet.
 func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	b := a.line[:0]
@@ -115,6 +120,9 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 		b = append(b, ": "...)
 	}
 	if p != nil {
+		if !a.absolute {
+			p = a.relative(p)
+		}
 		b = p.AppendString(b)
 		if m := a.Marks(); m != 0 && e.Verdict == sim.Sent {
 			b = append(b, " ["...)
@@ -128,6 +136,33 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	b = append(b, '\n')
 	a.line = b
 	a.verbose.Write(b)
+}
+
+// relative returns p with the sequence and acknowledgment numbers, and the
+// SACK blocks, relative to the initial sequence numbers of its flow, by
+// tcpdump's rule: a segment with SYN set keeps the numbers on the wire
+// (they are the initial ones), and a number is made relative once the
+// SYN that set its origin has been seen.
+func (a *analyzer) relative(p *segment.Packet) *segment.Packet {
+	f, d := a.Current()
+	if f == nil || p.TCP.Flags&segment.FlagSYN != 0 {
+		return p
+	}
+	a.rel = *p
+	q := &a.rel
+	if own := &f.Dir[d]; own.SYNSeen {
+		q.TCP.Seq = segment.Seq(uint32(q.TCP.Seq) - uint32(own.ISS))
+	}
+	if peer := &f.Dir[1-d]; peer.SYNSeen {
+		base := uint32(peer.ISS)
+		q.TCP.Ack = segment.Seq(uint32(q.TCP.Ack) - base)
+		for i := range q.TCP.Options.SACKBlocks() {
+			blk := &q.TCP.Options.SACK[i]
+			blk.Left = segment.Seq(uint32(blk.Left) - base)
+			blk.Right = segment.Seq(uint32(blk.Right) - base)
+		}
+	}
+	return q
 }
 
 // printRaw prints an event whose bytes do not decode (a corrupted header,

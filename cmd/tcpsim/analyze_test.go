@@ -58,3 +58,25 @@ func TestAnalyzerCorruptedHeaders(t *testing.T) {
 		t.Errorf("undecodable line\n%q, want\n%q", lines[2], want)
 	}
 }
+
+// -v numbers each side's bytes from its initial sequence number, as
+// tcpdump does (SYNs keep the wire's numbers, SACK blocks are relative
+// too); -S prints them as on the wire.
+func TestVerboseRelativeSeq(t *testing.T) {
+	args := []string{"get", "http://server.example/", "--size", "3000", "--loss", "5%", "--seed", "4", "-v"}
+	rel := runOK(t, args...)
+	abs := runOK(t, append(args, "-S")...)
+	for _, want := range []string{"Flags [S], seq 2291908928,", "Flags [S.], seq 2650635173, ack 2291908929,", "Flags [P.], seq 1:80, ack 1,", "sack 1 {1449:2897}"} {
+		if !strings.Contains(rel, want) {
+			t.Errorf("-v lacks %q", want)
+		}
+	}
+	for _, want := range []string{"Flags [S], seq 2291908928,", "seq 2291908929:2291909008, ack 2650635174,", "sack 1 {2650636622:2650638070}"} {
+		if !strings.Contains(abs, want) {
+			t.Errorf("-v -S lacks %q", want)
+		}
+	}
+	if strings.Contains(abs, "seq 1:80,") {
+		t.Error("-v -S printed a relative sequence number")
+	}
+}

@@ -60,6 +60,7 @@ type options struct {
 	timeout flagval.Duration
 	verbose bool
 	hex     bool // -X: each packet's anatomy under its line (implies verbose)
+	absSeq  bool // -S: -v's sequence numbers as on the wire
 
 	// get https:// (tls.go).
 	tlsVer tlsVersionFlag
@@ -138,6 +139,7 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
+	fs.BoolVarP(&o.absSeq, "absolute-seq", "S", false, "with -v: print sequence and acknowledgment numbers as on the wire, not relative to each side's initial sequence number (tcpdump -S)")
 	fs.BoolVarP(&o.hex, "hex", "X", false, "with -v's lines, each sent packet's bytes as hex, every IPv4 and TCP header field and option named, HTTP as text (implies -v)")
 	fs.Var(pcapFlag{&o.pcap, &o.pcapAt}, "pcap", "write a pcap capture, taken at the client's end of the link, to FILE; HOST=FILE (client or server) captures at that host's end; repeatable")
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // verboseHeader introduces the -v lines.
-const verboseHeader = "packets (virtual seconds: when the sender sent it, or when the link acted on it; sender or link; the packet as tcpdump -nS prints it; [expert marks]):"
+const verboseHeader = "packets (virtual seconds: when the sender sent it, or when the link acted on it; sender or link; the packet as tcpdump -n prints it, sequence numbers relative unless -S; [expert marks]):"
 
 // getResult is what the client task saw.
 type getResult struct {

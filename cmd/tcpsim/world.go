@@ -164,6 +164,7 @@ func (o *options) describeLink() string {
 func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error) {
 	n := &network{an: newAnalyzer(verbose)}
 	n.an.anatomy = o.hex
+	n.an.absolute = o.absSeq
 	if o.ladder != "" {
 		n.an.ladder = newLadder(o.ladderMax.V)
 	}
