@@ -26,9 +26,9 @@ func newCubicConn(t *testing.T) (*Conn, *newReno, *cubic, *script) {
 	c := &Conn{h: h, tcb: tcb{sndMSS: ccMSS}}
 	c.cc = newCongestionControl(c)
 	r := c.cc.(*newReno)
-	w, ok := r.alg.(*cubic)
+	w, ok := c.ccx.alg.(*cubic)
 	if !ok {
-		t.Fatalf("CongestionControl %q built %T", h.cfg.CongestionControl, r.alg)
+		t.Fatalf("CongestionControl %q built %T", h.cfg.CongestionControl, c.ccx.alg)
 	}
 	r.init()
 	return c, r, w, env
@@ -102,13 +102,13 @@ func TestCubicDecreaseAndFastConvergence(t *testing.T) {
 	// The epoch after recovery: K = ∛((68 − 56)/0.4) = ∛30 = 3.1072 s.
 	c.cwnd = c.ssthresh
 	r.recovering = false
-	w.increase(ccMSS)
+	w.OnAck(c.ccHandle(), AckSample{Acked: ccMSS, CwndLimited: true})
 	if !w.inEpoch || !near(w.k, 3.1072, 1e-4) {
 		t.Fatalf("epoch K = %v (in epoch %v), want ∛30 = 3.1072", w.k, w.inEpoch)
 	}
 	// ssthresh never falls below 2 SMSS.
 	setFlight(c, 2*ccMSS)
-	if ss := w.congestion(); ss != 2*ccMSS {
+	if ss := w.OnCongestion(c.ccHandle(), CongestionLoss); ss != 2*ccMSS {
 		t.Fatalf("ssthresh for a 2-segment flight %d, want 2 SMSS", ss)
 	}
 }
@@ -215,7 +215,7 @@ func TestCubicTimeout(t *testing.T) {
 	}
 	c.cwnd = c.ssthresh
 	env.now = 3 * time.Second
-	w.increase(ccMSS)
+	w.OnAck(c.ccHandle(), AckSample{Acked: ccMSS, CwndLimited: true})
 	if w.k != 0 || w.wMax != 35 {
 		t.Fatalf("first epoch after the RTO: K %v W_max %v, want 0 and 35", w.k, w.wMax)
 	}
@@ -324,7 +324,7 @@ func TestHyStartExitsOnRTTIncrease(t *testing.T) {
 
 	// The same path under NewReno: slow start goes on regardless.
 	c2, r2, _, env2 := newCubicConn(t)
-	r2.alg = &renoWindow{c: c2}
+	c2.ccx.alg, c2.ccx.sendObs = &renoWindow{}, nil
 	b2 := &bottleneck{c: c2, r: r2, env: env2, base: 40 * time.Millisecond, perSeg: time.Millisecond}
 	b2.run(10000, func() bool { return env2.now >= env.now })
 	if c2.cwnd < 2*c.cwnd {
@@ -441,7 +441,7 @@ func TestHyStartAvoidsSlowStartOverflow(t *testing.T) {
 		retrans[cc] = p.a.Counters().TCPRetransSegs
 		t.Logf("%s: %+v", cc, p.a.Counters())
 		if cc == CCCubic {
-			if hs := &cli.cc.(*newReno).alg.(*cubic).hs; hs.cssEntries != 1 {
+			if hs := &cli.ccx.alg.(*cubic).hs; hs.cssEntries != 1 {
 				t.Errorf("CUBIC: %d CSS entries, want 1", hs.cssEntries)
 			}
 		}

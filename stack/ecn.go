@@ -36,7 +36,7 @@ type ecnState struct {
 
 // ecnSYN adds ECE and CWR to an active open's SYN when ECN is asked for.
 func (c *Conn) ecnSYN(th *segment.Header) {
-	if c.h.cfg.ECN == ECNOn {
+	if c.ecnAsk() {
 		th.Flags |= segment.FlagECE | segment.FlagCWR
 	}
 }
@@ -58,7 +58,7 @@ func (c *Conn) ecnSYNACK(th *segment.Header) {
 // ecnActive reads the SYN-ACK of an active open: ECN is in use when we
 // asked and the SYN-ACK carries ECE without CWR.
 func (c *Conn) ecnActive(synack *segment.Header) {
-	c.ecn.ok = c.h.cfg.ECN == ECNOn && synack.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE
+	c.ecn.ok = c.ecnAsk() && synack.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE
 	if c.ecn.ok {
 		c.h.counters.TCPECNNegotiated++
 	}
@@ -93,8 +93,8 @@ func (c *Conn) ecnAck(th *segment.Header) {
 	}
 	c.ecn.reduced, c.ecn.recover = true, c.sndMax
 	c.ecn.cwrPending = true
-	if r, ok := c.cc.(*newReno); ok && !r.recovering {
-		c.ssthresh = r.alg.congestion()
+	if !c.cc.inRecovery() {
+		c.ssthresh = c.ccCongestion(CongestionECN)
 		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
 		c.h.counters.TCPECNReductions++
 	}
@@ -116,4 +116,11 @@ func (c *Conn) ecnStamp(th *segment.Header, newData bool) {
 			c.ecn.cwrPending = false
 		}
 	}
+}
+
+// ecnAsk reports whether an active open asks for ECN: TCPConfig.ECN is
+// ECNOn, or the algorithm needs ECN (DCTCP) and ECN is not off, as Linux
+// asks for an algorithm flagged TCP_CONG_NEEDS_ECN.
+func (c *Conn) ecnAsk() bool {
+	return c.h.cfg.ECN == ECNOn || c.ccx.needsECN && c.h.cfg.ECN != ECNOff
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/tcpsim/tcpsim/stack"
 )
 
-// ccFlag is --cc: the congestion control (window algorithm) of every
-// connection both simulated hosts make, one of stack.CongestionControls.
-// Empty means the stack's default, newreno.
+// ccFlag is --cc: the congestion control of every connection both
+// simulated hosts make, one of stack.CongestionControls: the built-ins and
+// any algorithm registered (stack.RegisterCongestionControl) before the
+// command line is parsed. Empty means the stack's default, newreno.
 type ccFlag string
 
 func (f *ccFlag) String() string {
@@ -36,8 +37,8 @@ func (f *ccFlag) Set(s string) error {
 func (f *ccFlag) Type() string { return "name" }
 
 func addCCFlag(fs *pflag.FlagSet, o *options) {
-	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), " or ")+
-		" (cubic is RFC 9438 CUBIC with HyStart++ slow start)")
+	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), ", ")+
+		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN)")
 }
 
 // printCC prints the congestion-control line of the header when --cc chose
