@@ -262,9 +262,9 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
-	c.ccAckStart(th) // ccapi.go
-	c.ecnAck(th)     // ecn.go: ECE
-	c.probesOut = 0  // the peer answers: keep probing (RFC 1122 §4.2.2.17)
+	c.ccAckStart(th)
+	c.ecnAck(th)    // ecn.go: ECE
+	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
 	case c.sackOK:

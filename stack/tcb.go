@@ -23,7 +23,8 @@ type Conn struct {
 	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
 	reasm  reassembly
 
-	cc   congestionControl
+	cc congestionControl
+
 	ccx  ccState   // the algorithm and what the API keeps (ccapi.go)
 	pace paceState // pacing.go
 
