@@ -249,6 +249,7 @@ type ccState struct {
 	ackECE   bool          // the ACK being processed carried ECE
 	rate     rateState     // rate.go, for a RateObserver
 	needsECN bool
+	ceEcho   bool // the receiver echoes CE per segment (CEEchoer)
 }
 
 // ECNRequirer is implemented by an algorithm that only works with ECN
@@ -257,6 +258,14 @@ type ccState struct {
 // algorithm flagged TCP_CONG_NEEDS_ECN.
 type ECNRequirer interface {
 	RequiresECN() bool
+}
+
+// CEEchoer is implemented by an algorithm whose receiver echoes CE as
+// DCTCP's does (RFC 8257 §3.2): ECE on an ACK says whether the last data
+// segment carried CE, and a change of that state sends an immediate ACK
+// for the data before it, instead of RFC 3168's ECE latched until CWR.
+type CEEchoer interface {
+	EchoCEPerSegment() bool
 }
 
 // The registry of algorithms, by name.
@@ -307,6 +316,7 @@ const (
 func init() {
 	mustRegister(CCNewReno, func() CongestionAlgorithm { return &renoWindow{} })
 	mustRegister(CCCubic, func() CongestionAlgorithm { return newCubic() })
+	mustRegister(CCDCTCP, func() CongestionAlgorithm { return newDCTCP() })
 }
 
 // CongestionControls lists the names TCPConfig.CongestionControl accepts:
@@ -316,6 +326,17 @@ func CongestionControls() []string {
 	ccRegistry.RLock()
 	defer ccRegistry.RUnlock()
 	return slices.Clone(ccRegistry.order)
+}
+
+// CongestionControlRequiresECN reports whether the named algorithm only
+// works with ECN (ECNRequirer, as dctcp); false for an unknown name.
+func CongestionControlRequiresECN(name string) bool {
+	f := lookupCongestionControl(name)
+	if f == nil {
+		return false
+	}
+	r, ok := f().(ECNRequirer)
+	return ok && r.RequiresECN()
 }
 
 func lookupCongestionControl(name string) func() CongestionAlgorithm {

@@ -60,6 +60,9 @@ func newCongestionControl(c *Conn) congestionControl {
 	if r, ok := alg.(ECNRequirer); ok {
 		c.ccx.needsECN = r.RequiresECN()
 	}
+	if e, ok := alg.(CEEchoer); ok {
+		c.ccx.ceEcho = e.EchoCEPerSegment()
+	}
 	return newNewReno(c)
 }
 

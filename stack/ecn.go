@@ -71,6 +71,10 @@ func (c *Conn) ecnReceived(th *segment.Header) {
 	if !c.ecn.ok {
 		return
 	}
+	if c.ccx.ceEcho {
+		c.ecnReceivedPerSegment()
+		return
+	}
 	if th.Flags&segment.FlagCWR != 0 {
 		c.ecn.echo = false
 	}
@@ -123,4 +127,24 @@ func (c *Conn) ecnStamp(th *segment.Header, newData bool) {
 // asks for an algorithm flagged TCP_CONG_NEEDS_ECN.
 func (c *Conn) ecnAsk() bool {
 	return c.h.cfg.ECN == ECNOn || c.ccx.needsECN && c.h.cfg.ECN != ECNOff
+}
+
+// ecnReceivedPerSegment is RFC 8257 §3.2's receiver, for an algorithm that
+// asks for it (CEEchoer, DCTCP): ECE on our ACKs follows the CE state of
+// the last data segment. When the state changes while a delayed ACK is
+// owed, the data before this segment is acknowledged at once with the old
+// state's ECE, so that each ACK's ECE covers exactly the bytes it
+// acknowledges (the segment itself is not yet in RCV.NXT here).
+func (c *Conn) ecnReceivedPerSegment() {
+	ce := c.h.rxECN == 3
+	if ce {
+		c.h.counters.TCPECNCEReceived++
+	}
+	if ce == c.ecn.echo {
+		return
+	}
+	if c.rcvUnacked > 0 {
+		c.sendAck()
+	}
+	c.ecn.echo = ce
 }

@@ -41,6 +41,21 @@ func addCCFlag(fs *pflag.FlagSet, o *options) {
 		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN)")
 }
 
+// validateCC rejects an algorithm that needs ECN (dctcp) when ECN is off,
+// by --ecn off or by the profile.
+func (o *options) validateCC() error {
+	if o.cc == "" || !stack.CongestionControlRequiresECN(string(o.cc)) {
+		return nil
+	}
+	if o.ecnGiven && !bool(o.ecn) {
+		return fmt.Errorf("--cc %s requires ECN: drop --ecn off (or give --ecn on)", o.cc)
+	}
+	if tcp, err := stack.Profile(o.profile.String()); err == nil && !o.ecnGiven && tcp.ECN == stack.ECNOff {
+		return fmt.Errorf("--cc %s requires ECN, which the %s profile leaves off: add --ecn on", o.cc, o.profile.String())
+	}
+	return nil
+}
+
 // printCC prints the congestion-control line of the header when --cc chose
 // one, so that the default output stays as it was.
 func (o *options) printCC(w io.Writer) {

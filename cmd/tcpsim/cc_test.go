@@ -10,7 +10,7 @@ import (
 // (status 2) that lists the known ones, on both simulated commands.
 func TestCCFlagUnknown(t *testing.T) {
 	for _, args := range [][]string{
-		{"transfer", "--cc", "bbr"},
+		{"transfer", "--cc", "vegas2"},
 		{"get", "http://server.example/", "--cc", "Cubic"},
 		{"transfer", "--cc", ""},
 	} {
@@ -19,7 +19,7 @@ func TestCCFlagUnknown(t *testing.T) {
 			t.Fatalf("run(%q) = %d, want %d; stderr:\n%s", args, code, exitUsage, stderr.String())
 		}
 		first := strings.SplitN(stderr.String(), "\n", 2)[0]
-		if !strings.Contains(first, `for "--cc"`) || !strings.Contains(first, "known: newreno, cubic") {
+		if !strings.Contains(first, `for "--cc"`) || !strings.Contains(first, "known: newreno, cubic, dctcp") {
 			t.Errorf("run(%q): first line %q does not name --cc and the known algorithms", args, first)
 		}
 		if stdout.Len() != 0 {
@@ -65,5 +65,29 @@ func TestCCFlagChoosesAlgorithm(t *testing.T) {
 	}
 	if strip(out["newreno"]) == out[""] {
 		t.Errorf("--cc newreno ran exactly as cubic: the flag did not reach the stack")
+	}
+}
+
+// --cc dctcp needs ECN: --ecn off, or a profile with ECN off and no --ecn
+// on, is a usage error that says so; with the linux profile's passive ECN
+// DCTCP asks for ECN itself and runs.
+func TestCCFlagDCTCPNeedsECN(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"transfer", "--cc", "dctcp", "--ecn", "off"}, exitUsage, "--cc dctcp requires ECN"},
+		{[]string{"transfer", "--cc", "dctcp", "--profile", "rfc"}, exitUsage, "add --ecn on"},
+		{[]string{"transfer", "--cc", "dctcp", "--size", "200KB", "--qdisc", "pfifo limit 100 ecn_threshold 5"}, exitOK, "tcp: dctcp congestion control"},
+		{[]string{"transfer", "--cc", "dctcp", "--profile", "rfc", "--ecn", "on", "--size", "200KB"}, exitOK, "tcp: dctcp congestion control"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != tc.code {
+			t.Fatalf("run(%q) = %d, want %d; stderr:\n%s", tc.args, code, tc.code, stderr.String())
+		}
+		if !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+			t.Errorf("run(%q): output does not contain %q:\n%s%s", tc.args, tc.want, stdout.String(), stderr.String())
+		}
 	}
 }
