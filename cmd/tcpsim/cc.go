@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
 	"github.com/tcpsim/tcpsim/stack"
 )
 
@@ -36,7 +37,25 @@ func (f *ccFlag) Set(s string) error {
 
 func (f *ccFlag) Type() string { return "name" }
 
+// paceOptions are --pacing and --max-pacing-rate: the stack's pacing
+// (TCPConfig.Pacing, MaxPacingRate) on both hosts.
+type paceOptions struct {
+	on      flagval.OnOff
+	maxRate flagval.Rate // bits/s
+}
+
+func (p paceOptions) apply(tcp *stack.TCPConfig) {
+	if p.on {
+		tcp.Pacing = true
+	}
+	if p.maxRate > 0 {
+		tcp.MaxPacingRate = uint64(p.maxRate) / 8
+	}
+}
+
 func addCCFlag(fs *pflag.FlagSet, o *options) {
+	fs.Var(&o.pace.on, "pacing", "TCP pacing on both hosts by Linux's rule (cwnd/SRTT × 200 % in slow start, × 120 % after), as Linux with the fq qdisc; off by default (an algorithm may still pace)")
+	fs.Var(&o.pace.maxRate, "max-pacing-rate", "cap on each connection's pacing rate, e.g. 5mbit, as SO_MAX_PACING_RATE (turns pacing on)")
 	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), ", ")+
 		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN)")
 }
@@ -61,6 +80,13 @@ func (o *options) validateCC() error {
 func (o *options) printCC(w io.Writer) {
 	if o.cc != "" {
 		fmt.Fprintf(w, "tcp: %s congestion control on every connection\n", o.cc.String())
+	}
+	if o.pace.on || o.pace.maxRate > 0 {
+		s := "tcp: pacing"
+		if o.pace.maxRate > 0 {
+			s += ", at most " + o.pace.maxRate.String()
+		}
+		fmt.Fprintln(w, s)
 	}
 }
 

@@ -91,3 +91,20 @@ func TestCCFlagDCTCPNeedsECN(t *testing.T) {
 		}
 	}
 }
+
+// --max-pacing-rate caps the sender on an unlimited link: 1 MB at 2 Mbit/s
+// of payload takes 4 s; the header says so.
+func TestMaxPacingRateFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"transfer", "--size", "1MB", "--rate", "0", "--delay", "5ms", "--max-pacing-rate", "2mbit"}
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("run(%q) = %d; stderr:\n%s", args, code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "tcp: pacing, at most 2mbit") {
+		t.Errorf("no pacing line:\n%s", out)
+	}
+	if !strings.Contains(out, "goodput      1.99") && !strings.Contains(out, "goodput      2.00") {
+		t.Errorf("goodput not at the 2 Mbit/s cap:\n%s", out)
+	}
+}

@@ -48,7 +48,8 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
-	cc             ccFlag // --cc (cc.go)
+	cc             ccFlag      // --cc (cc.go)
+	pace           paceOptions // --pacing, --max-pacing-rate (cc.go)
 	ecn            flagval.OnOff
 	ecnGiven       bool
 	profile        profileFlag
