@@ -184,7 +184,11 @@ func (r *runner) build() error {
 			continue
 		}
 		env := w.NewHostEnv()
-		h, err := stack.NewHost(stack.HostConfig{Name: n.name, Env: env, Seed: w.SeedFor("host", n.name), TCP: n.tcp})
+		tcp := n.tcp
+		if stack.CongestionControlRequiresECN(tcp.CongestionControl) {
+			tcp.ECN = stack.ECNPassive // dctcp asks for ECN itself; a scenario has no ECN setting
+		}
+		h, err := stack.NewHost(stack.HostConfig{Name: n.name, Env: env, Seed: w.SeedFor("host", n.name), TCP: tcp})
 		if err != nil {
 			return fmt.Errorf("%s: %v", n.path, err)
 		}
