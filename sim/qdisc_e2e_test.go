@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"testing"
@@ -288,5 +289,45 @@ func TestDCTCPStepMarking(t *testing.T) {
 	}
 	if cst.SojournP99 < 100*time.Millisecond {
 		t.Errorf("cubic: p99 sojourn %v; want the standing queue of a full FIFO (over 100 ms)", cst.SojournP99)
+	}
+}
+
+// BBR (stack/bbr.go) against CUBIC through a 10 Mbit/s bottleneck (20 ms
+// RTT) with a 1000-packet FIFO: BBR paces at its bandwidth estimate and
+// keeps about one BDP in flight, so the queue stays short where CUBIC fills
+// it; with 1 % random loss on the bottleneck, BBR, which does not read loss
+// as congestion, keeps most of the rate while CUBIC's falls.
+func TestBBRBottleneck(t *testing.T) {
+	const size = 16 << 20
+	ideal := time.Duration(float64(size*8) / 10e6 * float64(time.Second))
+	tcp := func(cc string) stack.TCPConfig {
+		return stack.TCPConfig{SendBuffer: 4 << 20, RecvBuffer: 4 << 20, CongestionControl: cc}
+	}
+	res := map[string]time.Duration{}
+	for _, loss := range []float64{0, 0.01} {
+		for _, cc := range []string{stack.CCBBR, stack.CCCubic} {
+			d := DirConfig{Rate: 10_000_000, Delay: 10 * time.Millisecond, Qdisc: DropTail{Packets: 1000}}
+			if loss > 0 {
+				d.Faults = []Fault{Loss{P: loss}}
+			}
+			st, done := flowsThroughTCP(t, d, tcp(cc), []testFlow{{size: size}})
+			t.Logf("%s, loss %v: sojourn mean %v p99 %v; max queue %d; drops %d; done at %v (ideal %v)",
+				cc, loss, st.SojournMean, st.SojournP99, st.MaxQueue, st.DropQueue+st.DropFault, done[0], ideal)
+			res[fmt.Sprint(cc, loss)] = done[0]
+			if cc == stack.CCBBR && loss == 0 {
+				if st.SojournP99 > 30*time.Millisecond || st.DropQueue != 0 {
+					t.Errorf("bbr: p99 sojourn %v, %d drops; want at most 30 ms and none", st.SojournP99, st.DropQueue)
+				}
+				if done[0] > ideal*115/100 {
+					t.Errorf("bbr: %v for %v ideal; want within 15 %%", done[0], ideal)
+				}
+			}
+			if cc == stack.CCCubic && loss == 0 && st.SojournP99 < 100*time.Millisecond {
+				t.Errorf("cubic: p99 sojourn %v; want the full FIFO's (over 100 ms)", st.SojournP99)
+			}
+		}
+	}
+	if b, c := res["bbr0.01"], res["cubic0.01"]; b > ideal*125/100 || c < b*11/10 {
+		t.Errorf("1 %% loss: bbr %v, cubic %v (ideal %v); want bbr within 25 %% of ideal and cubic at least 10 %% slower", b, c, ideal)
 	}
 }

@@ -279,7 +279,9 @@ var ccNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
 
 // RegisterCongestionControl makes an algorithm available by name to
 // TCPConfig.CongestionControl (and so to the CLI's --cc and scenarios). New
-// returns a fresh instance for each connection. The name is 1 to 32 of the
+// returns a fresh instance for each connection (and is also called when a
+// configuration is checked, to see which optional interfaces the algorithm
+// implements: it should do nothing else). The name is 1 to 32 of the
 // characters a-z, 0-9, '_', '.', '-' and must not be taken; registering from
 // an init function, TestMain or main before any host is made is the usual
 // way. It is safe for concurrent use.
@@ -311,12 +313,14 @@ const (
 	CCNewReno = "newreno"
 	CCCubic   = "cubic"
 	CCDCTCP   = "dctcp"
+	CCBBR     = "bbr"
 )
 
 func init() {
 	mustRegister(CCNewReno, func() CongestionAlgorithm { return &renoWindow{} })
 	mustRegister(CCCubic, func() CongestionAlgorithm { return newCubic() })
 	mustRegister(CCDCTCP, func() CongestionAlgorithm { return newDCTCP() })
+	mustRegister(CCBBR, func() CongestionAlgorithm { return newBBR() })
 }
 
 // CongestionControls lists the names TCPConfig.CongestionControl accepts:

@@ -379,8 +379,8 @@ func TestHyStartEndsOnLoss(t *testing.T) {
 }
 
 func TestCongestionControlConfig(t *testing.T) {
-	_, err := NewHost(HostConfig{Name: "x", Env: &script{}, TCP: TCPConfig{CongestionControl: "bbr"}})
-	if err == nil || !strings.Contains(err.Error(), `"bbr"`) || !strings.Contains(err.Error(), "newreno, cubic") {
+	_, err := NewHost(HostConfig{Name: "x", Env: &script{}, TCP: TCPConfig{CongestionControl: "bbr2"}})
+	if err == nil || !strings.Contains(err.Error(), `"bbr2"`) || !strings.Contains(err.Error(), "newreno, cubic, dctcp, bbr") {
 		t.Fatalf("unknown algorithm: err %v, want one naming it and the known ones", err)
 	}
 	h, err := NewHost(HostConfig{Env: &script{}})
