@@ -431,3 +431,48 @@ func (c *Conn) ccAfterSend() {
 		c.rateCheckAppLimited() // rate.go
 	}
 }
+
+// setAlgorithm installs alg as c's algorithm.
+func (c *Conn) setAlgorithm(name string, alg CongestionAlgorithm) {
+	c.ccx.alg, c.ccx.name = alg, name
+	c.ccx.sendObs, _ = alg.(SendObserver)
+	c.ccx.rateObs, _ = alg.(RateObserver)
+	c.ccx.needsECN, c.ccx.ceEcho = false, false
+	if r, ok := alg.(ECNRequirer); ok {
+		c.ccx.needsECN = r.RequiresECN()
+	}
+	if e, ok := alg.(CEEchoer); ok {
+		c.ccx.ceEcho = e.EchoCEPerSegment()
+	}
+	c.ccx.rate = rateState{}
+}
+
+// SetCongestionControl switches the connection to the named algorithm, as
+// Linux's TCP_CONGESTION socket option: a new instance replaces the old
+// one, and if the connection is already established its Init runs at once
+// with cwnd and ssthresh as they are. An unknown name, or an algorithm that
+// needs ECN on a connection that has none (or, before ESTABLISHED, on a
+// host with ECN off), is an error and changes nothing.
+func (c *Conn) SetCongestionControl(name string) error {
+	f := lookupCongestionControl(name)
+	if f == nil {
+		return fmt.Errorf("stack: congestion control %q is unknown; known algorithms: %s", name, strings.Join(CongestionControls(), ", "))
+	}
+	alg := f()
+	r, needs := alg.(ECNRequirer)
+	needs = needs && r.RequiresECN()
+	established := c.state != StateClosed && c.state != StateSynSent && c.state != StateSynReceived
+	if needs && (established && !c.ecn.ok || !established && c.h.cfg.ECN == ECNOff) {
+		return fmt.Errorf("stack: congestion control %q requires ECN, which this connection does not have", name)
+	}
+	c.setAlgorithm(name, alg)
+	c.pace.algRate = 0
+	c.pace.update()
+	if established {
+		alg.Init(c.ccHandle())
+	}
+	return nil
+}
+
+// CongestionControl names the connection's algorithm.
+func (c *Conn) CongestionControl() string { return c.ccx.name }

@@ -53,16 +53,7 @@ func newCongestionControl(c *Conn) congestionControl {
 	if f == nil { // a config that skipped validation (tests)
 		name, f = CCNewReno, lookupCongestionControl(CCNewReno)
 	}
-	alg := f()
-	c.ccx.alg, c.ccx.name = alg, name
-	c.ccx.sendObs, _ = alg.(SendObserver)
-	c.ccx.rateObs, _ = alg.(RateObserver)
-	if r, ok := alg.(ECNRequirer); ok {
-		c.ccx.needsECN = r.RequiresECN()
-	}
-	if e, ok := alg.(CEEchoer); ok {
-		c.ccx.ceEcho = e.EchoCEPerSegment()
-	}
+	c.setAlgorithm(name, f())
 	return newNewReno(c)
 }
 
