@@ -115,3 +115,36 @@ func TestTransferNewAlgorithmsLossy(t *testing.T) {
 		}
 	}
 }
+
+// Conn.SetCongestionControl (TCP_CONGESTION): an unknown name and DCTCP
+// without ECN are refused and change nothing; a switch after ESTABLISHED
+// runs the new algorithm's Init at once, and Info names it.
+func TestSetCongestionControl(t *testing.T) {
+	p := newPair(t, 3, 5*time.Millisecond, faults{}, TCPConfig{})
+	l, err := p.b.Listen(80, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.a.Connect(addrA.Unmap(), netipAP(addrB, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetCongestionControl("nope"); err == nil || !strings.Contains(err.Error(), "known algorithms: newreno") {
+		t.Fatalf("unknown name: %v", err)
+	}
+	if err := c.SetCongestionControl(CCDCTCP); err == nil || !strings.Contains(err.Error(), "requires ECN") {
+		t.Fatalf("dctcp without ECN: %v", err)
+	}
+	if c.CongestionControl() != CCNewReno {
+		t.Fatalf("a refused switch changed the algorithm to %q", c.CongestionControl())
+	}
+	p.n.run(time.Second, func() bool { return c.State() == StateEstablished })
+	counting = nil
+	if err := c.SetCongestionControl("counting-test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(counting) != 1 || counting[0].inits != 1 || c.Info().CongestionControl != "counting-test" {
+		t.Fatalf("after the switch: %d instances, Info %q", len(counting), c.Info().CongestionControl)
+	}
+	_ = l
+}

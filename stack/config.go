@@ -151,7 +151,8 @@ type TCPConfig struct {
 	// CongestionControls(): "newreno" (RFC 5681 slow start and congestion
 	// avoidance, the default when empty), "cubic" (RFC 9438 CUBIC with
 	// HyStart++, RFC 9406, in its initial slow start, as Linux's default),
-	// "dctcp" (RFC 8257; needs ECN), or a name registered with
+	// "dctcp" (RFC 8257; needs ECN), "bbr" (a slice of the IETF BBRv3
+	// draft), or a name registered with
 	// RegisterCongestionControl. All share the engine's loss recovery.
 	// NewHost rejects any other name.
 	CongestionControl string
