@@ -70,6 +70,17 @@ type RateObserver interface {
 	OnRateSample(cc *CCConn, rs RateSample)
 }
 
+// CwndUndoer is implemented by an algorithm that can take back a reduction
+// the engine found spurious (F-RTO, D-SACK or timestamp undo; Linux's
+// undo_cwnd). UndoCwnd returns the cwnd to restore; priorCwnd is cwnd before
+// the reduction. It should also restore what the algorithm remembered of the
+// event (RFC 9438 §4.9 for CUBIC). Without it the engine restores
+// max(cwnd, priorCwnd), as Linux's tcp_reno_undo_cwnd. The engine restores
+// ssthresh itself.
+type CwndUndoer interface {
+	UndoCwnd(cc *CCConn, priorCwnd uint32) uint32
+}
+
 // CongestionEvent says what made the engine ask for a new ssthresh.
 type CongestionEvent int
 
@@ -476,3 +487,12 @@ func (c *Conn) SetCongestionControl(name string) error {
 
 // CongestionControl names the connection's algorithm.
 func (c *Conn) CongestionControl() string { return c.ccx.name }
+
+// ccUndoCwnd is the cwnd to restore when a reduction from priorCwnd turns
+// out to be spurious (for the engine's undo: F-RTO, D-SACK, timestamps).
+func (c *Conn) ccUndoCwnd(priorCwnd uint32) uint32 {
+	if u, ok := c.ccx.alg.(CwndUndoer); ok {
+		return u.UndoCwnd(c.ccHandle(), priorCwnd)
+	}
+	return max(c.cwnd, priorCwnd)
+}

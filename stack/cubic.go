@@ -39,8 +39,8 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
-// Not done: §4.9's undo of a spurious reduction (it needs the D-SACK /
-// timestamp detection of issue 11's recovery work) and the RFC 7661 /
+// §4.9's undo of a spurious reduction is UndoCwnd, for the engine's undo
+// (F-RTO, D-SACK, timestamps) to call. Not done: the RFC 7661 /
 // Linux app-limited rule (cwnd still grows while the sender is limited by
 // the application or the peer's window, as renoWindow's does).
 
@@ -83,6 +83,10 @@ type cubic struct {
 
 	epochStart time.Duration // when the current congestion-avoidance stage began
 	inEpoch    bool          // a congestion-avoidance stage is under way
+
+	// What the last reduction replaced, for UndoCwnd (§4.9).
+	undoWMax, undoCwndPrior float64
+	undoSet                 bool
 }
 
 func newCubic() *cubic { return &cubic{alpha: cubicAlpha} }
@@ -162,6 +166,7 @@ func (w *cubic) reduce(cc *CCConn, updateMax bool) uint32 {
 	smss := cc.MSS()
 	cwnd := float64(cc.Cwnd()) / float64(smss)
 	if updateMax {
+		w.undoWMax, w.undoCwndPrior, w.undoSet = w.wMax, w.cwndPrior, true
 		if cwnd < w.wMax {
 			w.wMax = cwnd * (1 + cubicBeta) / 2 // §4.7 fast convergence
 		} else {
@@ -188,6 +193,17 @@ func (w *cubic) OnCongestion(cc *CCConn, ev CongestionEvent) uint32 {
 	ss := w.reduce(cc, false)
 	w.wMax = 0
 	return ss
+}
+
+// UndoCwnd is §4.9: a reduction found spurious gives back W_max and
+// cwnd_prior as they were before it, and cwnd = max(cwnd, the cwnd before
+// the reduction); the next congestion-avoidance stage starts a new epoch.
+func (w *cubic) UndoCwnd(cc *CCConn, priorCwnd uint32) uint32 {
+	if w.undoSet {
+		w.wMax, w.cwndPrior, w.undoSet = w.undoWMax, w.undoCwndPrior, false
+	}
+	w.inEpoch = false
+	return max(cc.Cwnd(), priorCwnd)
 }
 
 // AfterIdle: the restart window has replaced cwnd, so the epoch it was

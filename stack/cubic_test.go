@@ -502,3 +502,31 @@ func TestTransferCubicDeterministic(t *testing.T) {
 		t.Fatal("same seed gave different packets under CUBIC")
 	}
 }
+
+// RFC 9438 §4.9 through the undo hook: after a loss at 100 segments and a
+// second at 80 (fast convergence, W_max 68), finding the second spurious
+// gives back W_max = 100 and cwnd_prior = 100, and cwnd the larger of now
+// and before; an algorithm without the hook (Reno) gets max(cwnd, prior).
+func TestCubicUndo(t *testing.T) {
+	c, r, w, _ := newCubicConn(t)
+	setFlight(c, 100*ccMSS)
+	c.dupAcks = 2
+	r.onDupAck()
+	r.recovering = false
+	c.sndUna = c.sndMax
+	c.recover = c.sndUna.Add(^uint32(0))
+	setFlight(c, 80*ccMSS)
+	c.dupAcks = 2
+	r.onDupAck()
+	if !near(w.wMax, 68, 1e-9) {
+		t.Fatalf("W_max %v after the second loss, want 68", w.wMax)
+	}
+	if got := c.ccUndoCwnd(80 * ccMSS); got != 80*ccMSS || w.wMax != 100 || w.cwndPrior != 100 || w.inEpoch {
+		t.Fatalf("undo: cwnd %d W_max %v cwnd_prior %v in epoch %v; want 80000, 100, 100, a new epoch", got, w.wMax, w.cwndPrior, w.inEpoch)
+	}
+	c2, _ := newCCConn(t, CCNewReno, ECNOff, 0)
+	c2.cwnd = 5 * ccMSS
+	if got := c2.ccUndoCwnd(9 * ccMSS); got != 9*ccMSS {
+		t.Fatalf("reno undo: %d, want max(cwnd, prior) = 9000", got)
+	}
+}
