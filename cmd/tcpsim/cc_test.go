@@ -108,3 +108,26 @@ func TestMaxPacingRateFlag(t *testing.T) {
 		t.Errorf("goodput not at the 2 Mbit/s cap:\n%s", out)
 	}
 }
+
+// The new algorithms are deterministic: the same seed gives the same
+// packets (every line of -v), another seed other packets.
+func TestCCDeterministic(t *testing.T) {
+	for _, cc := range []string{"bbr", "dctcp"} {
+		out := func(seed string) string {
+			args := []string{"transfer", "--size", "300KB", "--loss", "2%", "--cc", cc, "--seed", seed, "-v",
+				"--qdisc", "pfifo limit 50 ecn_threshold 10"}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("run(%q) = %d; stderr:\n%s", args, code, stderr.String())
+			}
+			return stdout.String()
+		}
+		a, b, c := out("4"), out("4"), out("5")
+		if a != b {
+			t.Errorf("%s: two runs with seed 4 differ", cc)
+		}
+		if a == c {
+			t.Errorf("%s: seeds 4 and 5 gave the same packets", cc)
+		}
+	}
+}
