@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -128,6 +131,34 @@ func TestCCDeterministic(t *testing.T) {
 		}
 		if a == c {
 			t.Errorf("%s: seeds 4 and 5 gave the same packets", cc)
+		}
+	}
+}
+
+// docs/examples/bbr-vs-cubic.yaml runs: with its 17-packet queue (0.5 BDP)
+// the BBR flow completes first; with 272 packets (8 BDP) the CUBIC flow
+// does (docs/queues.md, BBR).
+func TestBBRVsCubicExample(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/bbr-vs-cubic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(t.TempDir(), "deep.yaml")
+	if err := os.WriteFile(deep, bytes.Replace(src, []byte("queue: 17"), []byte("queue: 272"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fct := regexp.MustCompile(`(?m)^ +\d+ +\S+ +\S+ +completed +[0-9.]+ +([0-9.]+) `)
+	for _, tc := range []struct {
+		file, first string
+	}{{"../../docs/examples/bbr-vs-cubic.yaml", "bbr"}, {deep, "cubic"}} {
+		out := runOK(t, "run", tc.file)
+		m := fct.FindAllStringSubmatch(out, -1)
+		if len(m) != 2 {
+			t.Fatalf("%s: want two completed flows:\n%s", tc.file, out)
+		}
+		bbr, cubic := atof(t, m[0][1]), atof(t, m[1][1])
+		if first := map[bool]string{true: "bbr", false: "cubic"}[bbr < cubic]; first != tc.first {
+			t.Errorf("%s: bbr done at %v s, cubic at %v s; want %s first", tc.file, bbr, cubic, tc.first)
 		}
 	}
 }
