@@ -25,9 +25,11 @@ import "github.com/tcpsim/tcpsim/segment"
 // each time the CE state changes (ecn.go), so the sender learns exactly how
 // many bytes were marked.
 //
-// Not done: Linux's loss_cwnd undo and its ECN fallback to Reno when the
-// peer does not negotiate ECN are implicit (without ECE, α only decays and
-// nothing but losses reduces the window, exactly Reno).
+// Without ECN negotiated (a peer that refuses it) no ACK carries ECE, so
+// only losses reduce the window: DCTCP then behaves exactly as Reno, which
+// is what Linux's fallback does. Not done: Linux's undo of a spurious
+// reduction (loss_cwnd; the engine's undo hook, CwndUndoer, is there for
+// it).
 
 const (
 	dctcpG         = 1.0 / 16 // the estimation gain g (§4.2)
