@@ -8,7 +8,8 @@ import "time"
 // round-trip propagation delay (the least RTT of recent seconds), and
 // paces at a gain times that bandwidth, with cwnd a gain times the
 // bandwidth-delay product. It is driven by the delivery-rate samples of
-// rate.go (it is a RateObserver) and paces by CCConn.SetPacingRate.
+// rate.go (it is a RateObserver) and paces by CCConn.SetPacingRate; like
+// NewReno, CUBIC and DCTCP it uses only the public API.
 //
 // What is here, by the draft's state machine:
 //
@@ -123,7 +124,8 @@ func (b *bbr) State() string {
 
 func (b *bbr) Init(cc *CCConn) {
 	*b = bbr{}
-	b.jitter = time.Duration(uint32(cc.iss)%1000) * time.Millisecond
+	// SND.UNA − 1 at ESTABLISHED is the ISS: random per seed, fixed per run.
+	b.jitter = time.Duration(uint32(cc.SndUna().Add(^uint32(0)))%1000) * time.Millisecond
 	b.enter(bbrStartup, cc)
 	b.minRTT, b.minRTTStamp = cc.SRTT(), cc.Now()
 	b.probeRTTMin, b.probeRTTMinStamp = b.minRTT, cc.Now()

@@ -17,7 +17,11 @@ type bbrDriver struct {
 
 func newBBRDriver(t *testing.T) *bbrDriver {
 	c, _ := newCCConn(t, CCBBR, ECNOff, 0)
-	return &bbrDriver{t: t, c: c, b: c.ccx.alg.(*bbr), env: c.h.env.(*script)}
+	d := &bbrDriver{t: t, c: c, b: c.ccx.alg.(*bbr), env: c.h.env.(*script)}
+	// As at ESTABLISHED with ISS 0 (SND.UNA = 1): the probe-wait jitter is 0.
+	c.sndUna, c.sndMax = 1, 1
+	d.b.Init(c.ccHandle())
+	return d
 }
 
 // round delivers one round's sample: bw bytes/s over rtt, with inflight
