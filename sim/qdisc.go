@@ -158,9 +158,15 @@ func (q *pktFIFO) pop() *QPacket {
 // packets (Linux's default txqueuelen). It behaves as a direction without a
 // Qdisc and with the same QueuePackets/QueueBytes, through the Queue
 // interface.
+//
+// ECNThreshold > 0 adds step marking at a threshold K, as DCTCP's switches
+// do (RFC 8257 §3.1): an ECN-capable packet that arrives while the queue
+// already holds at least K packets (pfifo) or K bytes (bfifo) is marked CE.
+// Other packets are only ever dropped when the queue is full.
 type DropTail struct {
-	Packets int
-	Bytes   int
+	Packets      int
+	Bytes        int
+	ECNThreshold int
 }
 
 // QdiscName returns "pfifo", or "bfifo" when Bytes is set.
@@ -178,6 +184,8 @@ func (c DropTail) Validate() error {
 		return fmt.Errorf("%w: %s: Packets = %d (must not be negative)", ErrInvalid, c.QdiscName(), c.Packets)
 	case c.Bytes < 0:
 		return fmt.Errorf("%w: %s: Bytes = %d (must not be negative)", ErrInvalid, c.QdiscName(), c.Bytes)
+	case c.ECNThreshold < 0:
+		return fmt.Errorf("%w: %s: ECNThreshold = %d (must not be negative)", ErrInvalid, c.QdiscName(), c.ECNThreshold)
 	}
 	return nil
 }
@@ -199,6 +207,15 @@ func (d *dropTailQueue) Enqueue(p *QPacket, _ time.Duration, drop DropFunc) {
 	if (d.cfg.Packets > 0 && d.q.n+1 > d.cfg.Packets) || (d.cfg.Bytes > 0 && d.q.bytes+len(p.Data) > d.cfg.Bytes) {
 		drop(p, ReasonQueue, false)
 		return
+	}
+	if k := d.cfg.ECNThreshold; k > 0 {
+		occ := d.q.n
+		if d.cfg.Packets == 0 {
+			occ = d.q.bytes // bfifo: K in bytes
+		}
+		if occ >= k {
+			p.MarkCE() // step marking (RFC 8257 §3.1); a packet that is not ECN-capable passes unmarked
+		}
 	}
 	d.q.push(p)
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"testing"
@@ -31,8 +32,13 @@ type testFlow struct {
 // counted from its start. Flows must have distinct sizes.
 func flowsThrough(t *testing.T, d DirConfig, buf int, flows []testFlow) (DirStats, []time.Duration) {
 	t.Helper()
+	return flowsThroughTCP(t, d, stack.TCPConfig{SendBuffer: buf, RecvBuffer: buf}, flows)
+}
+
+// flowsThroughTCP is flowsThrough with both hosts' TCP configuration.
+func flowsThroughTCP(t *testing.T, d DirConfig, tcp stack.TCPConfig, flows []testFlow) (DirStats, []time.Duration) {
+	t.Helper()
 	w := New(Config{Seed: 1})
-	tcp := stack.TCPConfig{SendBuffer: buf, RecvBuffer: buf}
 	client := newNetHost(t, w, "client", tcp)
 	server := newNetHost(t, w, "server", tcp)
 	l, err := w.Connect("client", netClientAddr, "server", netServerAddr, LinkConfig{Name: "bottleneck", AB: d, BA: DirConfig{Delay: d.Delay}})
@@ -244,5 +250,84 @@ func TestQdiscDeterminism(t *testing.T) {
 	h3, _ := run(RED{Gentle: true}, 2)
 	if h1 == h3 {
 		t.Error("red: seeds 1 and 2 gave the same log")
+	}
+}
+
+// DCTCP (RFC 8257) against CUBIC through a 10 Mbit/s bottleneck (20 ms
+// RTT) with a 1000-packet FIFO: CUBIC fills the buffer (p99 sojourn far
+// over 100 ms); DCTCP with step marking at K = 20 packets keeps the queue
+// near K (20 packets are 24 ms at 10 Mbit/s) with no drop, at the same
+// goodput.
+func TestDCTCPStepMarking(t *testing.T) {
+	const size = 16 << 20
+	base := DirConfig{Rate: 10_000_000, Delay: 10 * time.Millisecond}
+	ideal := time.Duration(float64(size*8) / 10e6 * float64(time.Second))
+	dc := base
+	dc.Qdisc = DropTail{Packets: 1000, ECNThreshold: 20}
+	dst, ddone := flowsThroughTCP(t, dc, stack.TCPConfig{SendBuffer: 1 << 20, RecvBuffer: 1 << 20,
+		CongestionControl: stack.CCDCTCP, ECN: stack.ECNOn}, []testFlow{{size: size}})
+	cu := base
+	cu.Qdisc = DropTail{Packets: 1000}
+	cst, cdone := flowsThroughTCP(t, cu, stack.TCPConfig{SendBuffer: 1 << 20, RecvBuffer: 1 << 20,
+		CongestionControl: stack.CCCubic}, []testFlow{{size: size}})
+	for _, r := range []struct {
+		name string
+		st   DirStats
+		done time.Duration
+	}{{"dctcp K=20", dst, ddone[0]}, {"cubic drop-tail", cst, cdone[0]}} {
+		t.Logf("%s: sojourn mean %v p99 %v max %v; max queue %d; drops %d, marked %d; done at %v (ideal %v)",
+			r.name, r.st.SojournMean, r.st.SojournP99, r.st.SojournMax, r.st.MaxQueue, r.st.DropQueue, r.st.ECNMarked, r.done, ideal)
+		if r.done > ideal*11/10+time.Second/2 {
+			t.Errorf("%s: transfer took %v, ideal %v", r.name, r.done, ideal)
+		}
+	}
+	if dst.DropQueue != 0 || dst.ECNMarked == 0 {
+		t.Errorf("dctcp: %d drops, %d marks; want no drop and some marks", dst.DropQueue, dst.ECNMarked)
+	}
+	if dst.SojournP99 > 40*time.Millisecond || dst.MaxQueue > 60 {
+		t.Errorf("dctcp: p99 sojourn %v, max queue %d; want the queue held near K = 20 packets (24 ms)", dst.SojournP99, dst.MaxQueue)
+	}
+	if cst.SojournP99 < 100*time.Millisecond {
+		t.Errorf("cubic: p99 sojourn %v; want the standing queue of a full FIFO (over 100 ms)", cst.SojournP99)
+	}
+}
+
+// BBR (stack/bbr.go) against CUBIC through a 10 Mbit/s bottleneck (20 ms
+// RTT) with a 1000-packet FIFO: BBR paces at its bandwidth estimate and
+// keeps about one BDP in flight, so the queue stays short where CUBIC fills
+// it; with 1 % random loss on the bottleneck, BBR, which does not read loss
+// as congestion, keeps most of the rate while CUBIC's falls.
+func TestBBRBottleneck(t *testing.T) {
+	const size = 16 << 20
+	ideal := time.Duration(float64(size*8) / 10e6 * float64(time.Second))
+	tcp := func(cc string) stack.TCPConfig {
+		return stack.TCPConfig{SendBuffer: 4 << 20, RecvBuffer: 4 << 20, CongestionControl: cc}
+	}
+	res := map[string]time.Duration{}
+	for _, loss := range []float64{0, 0.01} {
+		for _, cc := range []string{stack.CCBBR, stack.CCCubic} {
+			d := DirConfig{Rate: 10_000_000, Delay: 10 * time.Millisecond, Qdisc: DropTail{Packets: 1000}}
+			if loss > 0 {
+				d.Faults = []Fault{Loss{P: loss}}
+			}
+			st, done := flowsThroughTCP(t, d, tcp(cc), []testFlow{{size: size}})
+			t.Logf("%s, loss %v: sojourn mean %v p99 %v; max queue %d; drops %d; done at %v (ideal %v)",
+				cc, loss, st.SojournMean, st.SojournP99, st.MaxQueue, st.DropQueue+st.DropFault, done[0], ideal)
+			res[fmt.Sprint(cc, loss)] = done[0]
+			if cc == stack.CCBBR && loss == 0 {
+				if st.SojournP99 > 30*time.Millisecond || st.DropQueue != 0 {
+					t.Errorf("bbr: p99 sojourn %v, %d drops; want at most 30 ms and none", st.SojournP99, st.DropQueue)
+				}
+				if done[0] > ideal*115/100 {
+					t.Errorf("bbr: %v for %v ideal; want within 15 %%", done[0], ideal)
+				}
+			}
+			if cc == stack.CCCubic && loss == 0 && st.SojournP99 < 100*time.Millisecond {
+				t.Errorf("cubic: p99 sojourn %v; want the full FIFO's (over 100 ms)", st.SojournP99)
+			}
+		}
+	}
+	if b, c := res["bbr0.01"], res["cubic0.01"]; b > ideal*125/100 || c < b*11/10 {
+		t.Errorf("1 %% loss: bbr %v, cubic %v (ideal %v); want bbr within 25 %% of ideal and cubic at least 10 %% slower", b, c, ideal)
 	}
 }

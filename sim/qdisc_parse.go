@@ -16,7 +16,8 @@ var QdiscNames = []string{"pfifo", "bfifo", "red", "codel", "fq_codel", "pie"}
 // then parameters, e.g. "fq_codel", "codel target 5ms interval 100ms ecn",
 // "red limit 1000 min 5 max 15 probability 0.02 gentle ecn",
 // "pie target 15ms tupdate 15ms alpha 0.125 beta 1.25", "pfifo limit 100",
-// "bfifo limit 150000". Durations are Go durations ("5ms", "1.5s"); RED's
+// "bfifo limit 150000", "pfifo limit 1000 ecn_threshold 20" (step ECN
+// marking at 20 packets, for DCTCP; tcpsim's own word). Durations are Go durations ("5ms", "1.5s"); RED's
 // min and max are in packets (tc's are in bytes). Parameters left out take
 // the discipline's defaults. An unknown name or parameter, a missing or bad
 // value, and a zero or negative limit or time are errors wrapping ErrInvalid
@@ -31,11 +32,11 @@ func ParseQdisc(s string) (Qdisc, error) {
 	switch p.kind {
 	case "pfifo":
 		var c DropTail
-		p.run(map[string]func(){"limit": func() { c.Packets = p.count() }})
+		p.run(map[string]func(){"limit": func() { c.Packets = p.count() }, "ecn_threshold": func() { c.ECNThreshold = p.count() }})
 		q = c
 	case "bfifo":
 		var c DropTail
-		p.run(map[string]func(){"limit": func() { c.Bytes = p.count() }})
+		p.run(map[string]func(){"limit": func() { c.Bytes = p.count() }, "ecn_threshold": func() { c.ECNThreshold = p.count() }})
 		q = c
 	case "codel":
 		var c CoDel
@@ -204,13 +205,17 @@ func FormatQdisc(q Qdisc) string {
 	case nil:
 		return "pfifo (drop-tail)"
 	case DropTail:
+		k := ""
+		if c.ECNThreshold > 0 {
+			k = fmt.Sprintf(" ecn_threshold %d", c.ECNThreshold)
+		}
 		if c.Bytes > 0 && c.Packets == 0 {
-			return fmt.Sprintf("bfifo limit %d", c.Bytes)
+			return fmt.Sprintf("bfifo limit %d", c.Bytes) + k
 		}
 		if c.Packets == 0 {
 			c.Packets = 1000
 		}
-		return fmt.Sprintf("pfifo limit %d", c.Packets)
+		return fmt.Sprintf("pfifo limit %d", c.Packets) + k
 	case CoDel:
 		c = c.withDefaults()
 		return fmt.Sprintf("codel limit %d target %v interval %v %s", c.Limit, c.Target, c.Interval, ecn(c.ECN))

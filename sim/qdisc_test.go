@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +239,52 @@ func TestREDECN(t *testing.T) {
 		if ecn == 0 && (marks != 0 || dl.aqm == 0 || dl.reasons[0] != "red") {
 			t.Fatalf("not ECT: %d marks, drops %v", marks, dl.reasons)
 		}
+	}
+}
+
+// Step marking at K (RFC 8257 §3.1): with K = 3 packets, the packets that
+// find 3 or more ahead of them are marked CE, the first three are not;
+// packets that are not ECN-capable are never marked, only dropped when the
+// queue is full. In bytes (bfifo) K counts bytes.
+func TestDropTailECNThreshold(t *testing.T) {
+	for _, ecn := range []uint8{2, 0} {
+		q := DropTail{Packets: 6, ECNThreshold: 3}.NewQueue(testEnv())
+		var dl dropLog
+		var marked []bool
+		for i := 0; i < 8; i++ {
+			p := qpkt(t, 1000, 100, ecn, 0)
+			q.Enqueue(p, 0, dl.fn)
+			marked = append(marked, p.marked)
+		}
+		want := []bool{false, false, false, true, true, true, false, false} // the last two overflow the limit of 6
+		if ecn == 0 {
+			want = make([]bool, 8)
+		}
+		if !slices.Equal(marked, want) || len(dl.at) != 2 || dl.aqm != 0 {
+			t.Fatalf("ECN %d: marked %v, want %v; drops %v (aqm %d), want 2 overflows", ecn, marked, want, dl.reasons, dl.aqm)
+		}
+		// Four dequeued: 2 packets remain, below K, so the next arrival
+		// is not marked.
+		q.Dequeue(0, dl.fn)
+		q.Dequeue(0, dl.fn)
+		q.Dequeue(0, dl.fn)
+		q.Dequeue(0, dl.fn)
+		p := qpkt(t, 1000, 100, ecn, 0)
+		q.Enqueue(p, 0, dl.fn)
+		if p.marked {
+			t.Fatalf("ECN %d: marked with 2 packets queued (K = 3)", ecn)
+		}
+	}
+	q := DropTail{Bytes: 10000, ECNThreshold: 250}.NewQueue(testEnv())
+	var dl dropLog
+	var marked []bool
+	for i := 0; i < 4; i++ {
+		p := qpkt(t, 1000, 100, 1, 0)
+		q.Enqueue(p, 0, dl.fn)
+		marked = append(marked, p.marked)
+	}
+	if want := []bool{false, false, false, true}; !slices.Equal(marked, want) {
+		t.Fatalf("bfifo K = 250 bytes: marked %v, want %v (marked from 300 bytes queued)", marked, want)
 	}
 }
 
@@ -531,6 +578,8 @@ func TestQdiscBadParameters(t *testing.T) {
 		{"pie alpha -1", "alpha = -1"},
 		{"red probability 2", "probability = 2"},
 		{"red min 20 max 10", "Max = 10"},
+		{"pfifo ecn_threshold 0", "ecn_threshold = 0"},
+		{"pfifo ecn_threshold", "ecn_threshold needs a value"},
 		{"codel speed 3", `unknown parameter "speed"`},
 		{"sfq", `qdisc = "sfq"`},
 		{"", "qdisc"},
@@ -549,6 +598,7 @@ func TestQdiscBadParameters(t *testing.T) {
 		{DirConfig{Qdisc: FQCoDel{Limit: -1}}, "fq_codel: Limit = -1"},
 		{DirConfig{Qdisc: PIE{TUpdate: -1}}, "pie: TUpdate = -1ns"},
 		{DirConfig{Qdisc: RED{Wq: 2}}, "red: Wq = 2"},
+		{DirConfig{Qdisc: DropTail{ECNThreshold: -3}}, "pfifo: ECNThreshold = -3"},
 		{DirConfig{Qdisc: CoDel{}, QueuePackets: 10}, "QueuePackets = 10"},
 	} {
 		_, err := w.NewLink(LinkConfig{Name: "x", AB: tc.d})
@@ -577,6 +627,8 @@ func TestParseQdisc(t *testing.T) {
 		{"pie", PIE{}, "pie limit 1000 target 15ms tupdate 15ms max_burst 150ms alpha 0.125 beta 1.25 noecn"},
 		{"pfifo limit 100", DropTail{Packets: 100}, "pfifo limit 100"},
 		{"bfifo limit 15000", DropTail{Bytes: 15000}, "bfifo limit 15000"},
+		{"pfifo ecn_threshold 20", DropTail{ECNThreshold: 20}, "pfifo limit 1000 ecn_threshold 20"},
+		{"bfifo limit 90000 ecn_threshold 30000", DropTail{Bytes: 90000, ECNThreshold: 30000}, "bfifo limit 90000 ecn_threshold 30000"},
 	} {
 		q, err := ParseQdisc(tc.in)
 		if err != nil {

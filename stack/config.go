@@ -149,14 +149,27 @@ type TCPConfig struct {
 	// around it as in Linux. Default 1000; negative disables the host limit.
 	ChallengeAckLimit int
 
-	// Issue 11: congestion control (congestion.go, cubic.go, hystart.go).
+	// Issues 11 and 13: congestion control (ccapi.go, congestion.go,
+	// newreno.go, cubic.go, hystart.go, dctcp.go, pacing.go).
 
-	// CongestionControl names the window algorithm of each new connection:
-	// "newreno" (RFC 5681 slow start and congestion avoidance, the default
-	// when empty) or "cubic" (RFC 9438 CUBIC with HyStart++, RFC 9406, in
-	// its initial slow start, as Linux's default). Both share the RFC 6582
-	// fast recovery. NewHost rejects any other name.
+	// CongestionControl names the algorithm of each new connection, one of
+	// CongestionControls(): "newreno" (RFC 5681 slow start and congestion
+	// avoidance, the default when empty), "cubic" (RFC 9438 CUBIC with
+	// HyStart++, RFC 9406, in its initial slow start, as Linux's default),
+	// "dctcp" (RFC 8257; needs ECN), "bbr" (a slice of the IETF BBRv3
+	// draft), or a name registered with
+	// RegisterCongestionControl. All share the engine's loss recovery.
+	// NewHost rejects any other name.
 	CongestionControl string
+
+	// Pacing turns on the engine's pacing rule for every connection
+	// (pacing.go; Linux's tcp_update_pacing_rate, as when the fq qdisc is
+	// installed). Off by default: only an algorithm that asks paces.
+	Pacing bool
+	// MaxPacingRate caps each connection's pacing rate, bytes per second,
+	// as SO_MAX_PACING_RATE (and, like it, turns pacing on); 0: no cap.
+	// Conn.SetMaxPacingRate changes it per connection.
+	MaxPacingRate uint64
 
 	// RFC 7323 timestamps (issue 10, item 2).
 

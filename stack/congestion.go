@@ -1,11 +1,6 @@
 package stack
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/tcpsim/tcpsim/segment"
-)
+import "github.com/tcpsim/tcpsim/segment"
 
 // Congestion control is two layers.
 //
@@ -14,12 +9,14 @@ import (
 // (newreno.go). The sender (input.go, rto.go) classifies each ACK and calls
 // one method; the recovery updates the control block's cwnd and ssthresh
 // and says whether the sender must retransmit the first unacknowledged
-// segment now. It is shared by every window algorithm.
+// segment now. It is shared by every algorithm.
 //
-// windowAlgorithm is the part that differs between Reno and CUBIC: how cwnd
-// grows outside recovery (slow start, congestion avoidance), what ssthresh
-// becomes on a congestion event or a timeout, and what happens after idle.
-// The recovery calls it; it never retransmits anything itself.
+// The algorithm (CongestionAlgorithm, the public API of ccapi.go) is the
+// part that differs between Reno, CUBIC, DCTCP and what users write: how
+// cwnd grows outside recovery (slow start, congestion avoidance), what
+// ssthresh becomes on a congestion event or a timeout, what happens after
+// idle, and optionally the pacing rate. The recovery calls it; it never
+// retransmits anything itself.
 type congestionControl interface {
 	// init sets the initial window once the send MSS is known (at
 	// ESTABLISHED).
@@ -40,71 +37,24 @@ type congestionControl interface {
 	onRTO()
 	// inRecovery reports whether fast recovery is in progress.
 	inRecovery() bool
-	// name identifies the window algorithm in Info.
+	// name identifies the algorithm in Info.
 	name() string
 	// sent is told of every segment sendData transmits, [seq, next), before
 	// sndNxt and sndMax move (HyStart++ takes its RTT samples from it).
 	sent(seq, next segment.Seq)
 }
 
-// windowAlgorithm is the window half of congestion control (see above).
-// cwnd and ssthresh live in the control block; the methods read and write
-// them. Implementations: renoWindow (newreno.go), cubic (cubic.go).
-type windowAlgorithm interface {
-	// name is the algorithm's name as TCPConfig.CongestionControl spells it.
-	name() string
-	// init runs at ESTABLISHED after cwnd = IW and ssthresh = "arbitrarily
-	// high" (RFC 5681 §3.1).
-	init()
-	// increase grows cwnd for an ACK of acked new bytes outside loss
-	// recovery: slow start while cwnd < ssthresh, else congestion avoidance.
-	increase(acked uint32)
-	// congestion is a loss detected by duplicate ACKs or SACK at the start
-	// of fast recovery: it returns the new ssthresh (the recovery then sets
-	// cwnd from it) and records what the algorithm remembers of the event.
-	congestion() (ssthresh uint32)
-	// timeout is an RTO expiry: it returns the ssthresh the RTO rule uses on
-	// the first expiry for a segment (RFC 5681 §3.1 keeps it on repeated
-	// ones); cwnd becomes the loss window, set by the caller.
-	timeout() (ssthresh uint32)
-	// afterIdle runs when RFC 5681 §4.1's restart window has been applied.
-	afterIdle()
-	// sent is congestionControl.sent, passed on.
-	sent(seq, next segment.Seq)
-}
-
-// Names of the window algorithms TCPConfig.CongestionControl accepts.
-const (
-	CCNewReno = "newreno"
-	CCCubic   = "cubic"
-)
-
-// CongestionControls lists the accepted TCPConfig.CongestionControl names,
-// the default first.
-func CongestionControls() []string { return []string{CCNewReno, CCCubic} }
-
-// checkCongestionControl fills in the default algorithm and rejects an
-// unknown name (called by TCPConfig.applyDefaults).
-func (c *TCPConfig) checkCongestionControl() error {
-	switch c.CongestionControl {
-	case "":
-		c.CongestionControl = CCNewReno
-	case CCNewReno, CCCubic:
-	default:
-		return fmt.Errorf("stack: TCPConfig.CongestionControl is %q; known algorithms: %s",
-			c.CongestionControl, strings.Join(CongestionControls(), ", "))
-	}
-	return nil
-}
-
 // newCongestionControl builds the connection's congestion control: the
-// shared RFC 6582 recovery around the configured window algorithm.
+// shared RFC 6582 recovery around a new instance of the configured
+// algorithm (the registry's constructor for TCPConfig.CongestionControl).
 func newCongestionControl(c *Conn) congestionControl {
-	r := newNewReno(c)
-	if c.h.cfg.CongestionControl == CCCubic {
-		r.alg = newCubic(c)
+	name := c.h.cfg.CongestionControl
+	f := lookupCongestionControl(name)
+	if f == nil { // a config that skipped validation (tests)
+		name, f = CCNewReno, lookupCongestionControl(CCNewReno)
 	}
-	return r
+	c.setAlgorithm(name, f())
+	return newNewReno(c)
 }
 
 // restartAfterIdle applies RFC 5681 §4.1 before new data leaves an idle

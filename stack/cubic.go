@@ -39,10 +39,10 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
-// §4.9, the undo of a spurious reduction, is in undo.go (saveForUndo
-// before the first reduction of an episode, undo to restore). Not done: the
-// RFC 7661 / Linux app-limited rule (cwnd still grows while the sender is
-// limited by the application or the peer's window, as renoWindow's does).
+// §4.9's undo of a spurious reduction is UndoCwnd, for the engine's undo
+// (F-RTO, D-SACK, timestamps) to call. Not done: the RFC 7661 /
+// Linux app-limited rule (cwnd still grows while the sender is limited by
+// the application or the peer's window, as renoWindow's does).
 
 // RFC 9438 §5: β_cubic and C; §4.3: α_cubic for AIMD-friendliness with Reno.
 const (
@@ -70,8 +70,8 @@ func cubicW(t, k, wMax float64) float64 {
 	return float64(cubicC*d*d*d) + wMax // float64(): no fused multiply-add, same result on every GOARCH
 }
 
+// cubic is the "cubic" of the registry. It uses only the public API.
 type cubic struct {
-	c  *Conn
 	hs hystart
 
 	wMax      float64 // W_max: the window before the last reduction, after fast convergence; 0 = none (K = 0 at the next epoch)
@@ -84,46 +84,45 @@ type cubic struct {
 	epochStart time.Duration // when the current congestion-avoidance stage began
 	inEpoch    bool          // a congestion-avoidance stage is under way
 
-	saved cubicSaved // the state before the last reduction, for undo (undo.go)
+	saved cubicSaved // the state before the last reduction, for UndoCwnd (§4.9)
 }
 
-func newCubic(c *Conn) *cubic { return &cubic{c: c, alpha: cubicAlpha} }
+func newCubic() *cubic { return &cubic{alpha: cubicAlpha} }
 
-func (w *cubic) name() string { return CCCubic }
-
-func (w *cubic) init() {
+func (w *cubic) Init(cc *CCConn) {
 	w.wMax, w.cwndPrior, w.inEpoch, w.alpha, w.acc = 0, 0, false, cubicAlpha, 0
-	w.hs.start(w.c)
+	w.hs.start(cc)
 }
 
-func (w *cubic) sent(seq, next segment.Seq) {
+func (w *cubic) OnSend(cc *CCConn, seq, next segment.Seq) {
 	if w.hs.active {
-		w.hs.sent(w.c, seq, next)
+		w.hs.sent(cc, seq, next)
 	}
 }
 
-func (w *cubic) increase(acked uint32) {
-	c := w.c
-	if c.cwnd < c.ssthresh {
+func (w *cubic) OnAck(cc *CCConn, a AckSample) {
+	if a.InRecovery || !a.CwndLimited {
+		return
+	}
+	if cc.InSlowStart() {
 		if w.hs.active {
-			w.hs.onAck(c, acked) // RFC 9406: slow start or CSS, and the exits
+			w.hs.onAck(cc, a.Acked) // RFC 9406: slow start or CSS, and the exits
 			return
 		}
-		c.cwnd += min(acked, uint32(c.sndMSS)) // RFC 5681 §3.1 eq. (2)
+		cc.SetCwnd(cc.Cwnd() + min(a.Acked, cc.MSS())) // RFC 5681 §3.1 eq. (2)
 		return
 	}
 	w.hs.active = false // ssthresh reached: HyStart++ has nothing left to do
-	w.avoid(acked, c.h.env.Now())
+	w.avoid(cc, a.Acked, cc.Now())
 }
 
 // avoid is one ACK of acked bytes in congestion avoidance at time now.
-func (w *cubic) avoid(acked uint32, now time.Duration) {
-	c := w.c
-	if c.cwnd >= cubicMaxCwnd {
+func (w *cubic) avoid(cc *CCConn, acked uint32, now time.Duration) {
+	if cc.Cwnd() >= cubicMaxCwnd {
 		return
 	}
-	smss := float64(c.sndMSS)
-	cwnd := float64(c.cwnd) / smss
+	smss := float64(cc.MSS())
+	cwnd := float64(cc.Cwnd()) / smss
 	if !w.inEpoch {
 		// §4.2: a new congestion-avoidance stage. §4.8 (and the first stage
 		// after slow start ends without a loss): with no W_max above the
@@ -143,28 +142,27 @@ func (w *cubic) avoid(acked uint32, now time.Duration) {
 	}
 	if cubicW(t, w.k, w.wMax) < w.wEst {
 		// Reno-friendly region: cwnd = W_est.
-		if est := w.wEst * smss; est > float64(c.cwnd) {
-			c.cwnd = uint32(min(est, cubicMaxCwnd))
+		if est := w.wEst * smss; est > float64(cc.Cwnd()) {
+			cc.SetCwnd(uint32(min(est, cubicMaxCwnd)))
 		}
 		return
 	}
 	// Concave or convex region: grow towards W_cubic one SRTT ahead.
-	target := cubicW(t+c.srtt.Seconds(), w.k, w.wMax)
+	target := cubicW(t+cc.SRTT().Seconds(), w.k, w.wMax)
 	target = min(max(target, cwnd), 1.5*cwnd)
 	w.acc += float64((target - cwnd) / cwnd * float64(acked))
 	if w.acc >= 1 {
 		inc := math.Floor(w.acc)
 		w.acc -= inc
-		c.cwnd = uint32(min(float64(c.cwnd)+inc, cubicMaxCwnd))
+		cc.SetCwnd(uint32(min(float64(cc.Cwnd())+inc, cubicMaxCwnd)))
 	}
 }
 
 // reduce is §4.6 and §4.7 at a congestion event: it updates W_max and
 // cwnd_prior and returns the new ssthresh.
-func (w *cubic) reduce(updateMax bool) uint32 {
-	c := w.c
-	smss := uint32(c.sndMSS)
-	cwnd := float64(c.cwnd) / float64(smss)
+func (w *cubic) reduce(cc *CCConn, updateMax bool) uint32 {
+	smss := cc.MSS()
+	cwnd := float64(cc.Cwnd()) / float64(smss)
 	if updateMax {
 		if cwnd < w.wMax {
 			w.wMax = cwnd * (1 + cubicBeta) / 2 // §4.7 fast convergence
@@ -175,30 +173,62 @@ func (w *cubic) reduce(updateMax bool) uint32 {
 	}
 	w.inEpoch, w.alpha, w.acc = false, cubicAlpha, 0
 	w.hs.active, w.hs.css = false, false // RFC 9406 §4.2: a loss ends HyStart++; the algorithm's own reduction applies
-	return max(uint32(float64(c.flightSize())*cubicBeta), 2*smss)
+	return max(uint32(float64(cc.FlightSize())*cubicBeta), 2*smss)
 }
 
-func (w *cubic) congestion() uint32 { w.saveForUndo(); return w.reduce(true) }
-
-// timeout is §4.8: the §4.6 ssthresh, and W_max forgotten so that the next
-// epoch starts with K = 0 at its own cwnd. A repeated expiry of the same
-// segment changes nothing the caller keeps (it holds ssthresh).
-func (w *cubic) timeout() uint32 {
-	first := w.c.rtxCount == 0
-	if first && !w.c.cc.inRecovery() {
-		w.saveForUndo() // undo.go
+// OnCongestion is §4.6 for a loss or an ECN echo, and §4.8 for a timeout:
+// the §4.6 ssthresh, and W_max forgotten so that the next epoch starts with
+// K = 0 at its own cwnd. A repeated expiry of the same segment changes
+// nothing the engine keeps (it holds ssthresh).
+func (w *cubic) OnCongestion(cc *CCConn, ev CongestionEvent) uint32 {
+	if ev == CongestionLoss || ev == CongestionECN {
+		w.saveForUndo()
+		return w.reduce(cc, true)
 	}
-	if first {
-		w.cwndPrior = float64(w.c.cwnd) / float64(w.c.sndMSS)
+	if ev == CongestionTimeout && !cc.InRecovery() {
+		w.saveForUndo() // a reduction the engine's undo may take back (undo.go)
 	}
-	ss := w.reduce(false)
+	if ev == CongestionTimeout {
+		w.cwndPrior = float64(cc.Cwnd()) / float64(cc.MSS())
+	}
+	ss := w.reduce(cc, false)
 	w.wMax = 0
 	return ss
 }
 
-// afterIdle: the restart window has replaced cwnd, so the epoch it was
+// cubicSaved is what CUBIC restores when a reduction is undone.
+type cubicSaved struct {
+	wMax, cwndPrior, k, wEst, alpha float64
+	epochStart                      time.Duration
+	inEpoch, hystart, valid         bool
+}
+
+// saveForUndo records the state a reduction is about to change.
+func (w *cubic) saveForUndo() {
+	w.saved = cubicSaved{w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha, w.epochStart, w.inEpoch, w.hs.active, true}
+}
+
+// UndoCwnd is §4.9: a spurious congestion event is forgotten, and the
+// window function continues as if it had not happened (W_max, K and the
+// epoch as before the reduction; Linux's CUBIC only takes cwnd back). If
+// HyStart++ ran the slow start the reduction ended, it starts again with
+// fresh rounds (its RTT samples went with the retransmissions), as Linux
+// resets HyStart at a loss and runs it in the next slow start.
+func (w *cubic) UndoCwnd(cc *CCConn, priorCwnd uint32) uint32 {
+	if s := w.saved; s.valid {
+		w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha = s.wMax, s.cwndPrior, s.k, s.wEst, s.alpha
+		w.epochStart, w.inEpoch = s.epochStart, s.inEpoch
+		if s.hystart {
+			w.hs.start(cc)
+		}
+		w.saved.valid = false
+	}
+	return max(cc.Cwnd(), priorCwnd)
+}
+
+// AfterIdle: the restart window has replaced cwnd, so the epoch it was
 // measured in no longer describes the path; the next congestion-avoidance
 // stage starts a new one (K from W_max and the cwnd then). Linux instead
 // shifts epoch_start by the idle time; both avoid a jump of W_cubic(t) over
 // the idle period.
-func (w *cubic) afterIdle() { w.inEpoch = false }
+func (w *cubic) AfterIdle(cc *CCConn) { w.inEpoch = false }

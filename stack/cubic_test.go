@@ -26,9 +26,9 @@ func newCubicConn(t *testing.T) (*Conn, *newReno, *cubic, *script) {
 	c := &Conn{h: h, tcb: tcb{sndMSS: ccMSS}}
 	c.cc = newCongestionControl(c)
 	r := c.cc.(*newReno)
-	w, ok := r.alg.(*cubic)
+	w, ok := c.ccx.alg.(*cubic)
 	if !ok {
-		t.Fatalf("CongestionControl %q built %T", h.cfg.CongestionControl, r.alg)
+		t.Fatalf("CongestionControl %q built %T", h.cfg.CongestionControl, c.ccx.alg)
 	}
 	r.init()
 	return c, r, w, env
@@ -102,13 +102,13 @@ func TestCubicDecreaseAndFastConvergence(t *testing.T) {
 	// The epoch after recovery: K = ∛((68 − 56)/0.4) = ∛30 = 3.1072 s.
 	c.cwnd = c.ssthresh
 	r.recovering = false
-	w.increase(ccMSS)
+	w.OnAck(c.ccHandle(), AckSample{Acked: ccMSS, CwndLimited: true})
 	if !w.inEpoch || !near(w.k, 3.1072, 1e-4) {
 		t.Fatalf("epoch K = %v (in epoch %v), want ∛30 = 3.1072", w.k, w.inEpoch)
 	}
 	// ssthresh never falls below 2 SMSS.
 	setFlight(c, 2*ccMSS)
-	if ss := w.congestion(); ss != 2*ccMSS {
+	if ss := w.OnCongestion(c.ccHandle(), CongestionLoss); ss != 2*ccMSS {
 		t.Fatalf("ssthresh for a 2-segment flight %d, want 2 SMSS", ss)
 	}
 }
@@ -215,7 +215,7 @@ func TestCubicTimeout(t *testing.T) {
 	}
 	c.cwnd = c.ssthresh
 	env.now = 3 * time.Second
-	w.increase(ccMSS)
+	w.OnAck(c.ccHandle(), AckSample{Acked: ccMSS, CwndLimited: true})
 	if w.k != 0 || w.wMax != 35 {
 		t.Fatalf("first epoch after the RTO: K %v W_max %v, want 0 and 35", w.k, w.wMax)
 	}
@@ -324,7 +324,7 @@ func TestHyStartExitsOnRTTIncrease(t *testing.T) {
 
 	// The same path under NewReno: slow start goes on regardless.
 	c2, r2, _, env2 := newCubicConn(t)
-	r2.alg = &renoWindow{c: c2}
+	c2.ccx.alg, c2.ccx.sendObs = &renoWindow{}, nil
 	b2 := &bottleneck{c: c2, r: r2, env: env2, base: 40 * time.Millisecond, perSeg: time.Millisecond}
 	b2.run(10000, func() bool { return env2.now >= env.now })
 	if c2.cwnd < 2*c.cwnd {
@@ -379,8 +379,8 @@ func TestHyStartEndsOnLoss(t *testing.T) {
 }
 
 func TestCongestionControlConfig(t *testing.T) {
-	_, err := NewHost(HostConfig{Name: "x", Env: &script{}, TCP: TCPConfig{CongestionControl: "bbr"}})
-	if err == nil || !strings.Contains(err.Error(), `"bbr"`) || !strings.Contains(err.Error(), "newreno, cubic") {
+	_, err := NewHost(HostConfig{Name: "x", Env: &script{}, TCP: TCPConfig{CongestionControl: "bbr2"}})
+	if err == nil || !strings.Contains(err.Error(), `"bbr2"`) || !strings.Contains(err.Error(), "newreno, cubic, dctcp, bbr") {
 		t.Fatalf("unknown algorithm: err %v, want one naming it and the known ones", err)
 	}
 	h, err := NewHost(HostConfig{Env: &script{}})
@@ -432,7 +432,7 @@ func queueLink(l *testLink, rate float64, limit int) {
 // queue delay passes RttThresh (4 ms) and loses at most a packet or two.
 func TestHyStartAvoidsSlowStartOverflow(t *testing.T) {
 	retrans := map[string]uint64{}
-	for _, cc := range CongestionControls() {
+	for _, cc := range []string{CCNewReno, CCCubic} {
 		cfg := TCPConfig{MSL: time.Second, CongestionControl: cc, SendBuffer: 1 << 20, RecvBuffer: 1 << 20}
 		p := newPair(t, 1, 10*time.Millisecond, faults{}, cfg)
 		queueLink(p.ab, 10e6/8, 250)
@@ -441,7 +441,7 @@ func TestHyStartAvoidsSlowStartOverflow(t *testing.T) {
 		retrans[cc] = p.a.Counters().TCPRetransSegs
 		t.Logf("%s: %+v", cc, p.a.Counters())
 		if cc == CCCubic {
-			if hs := &cli.cc.(*newReno).alg.(*cubic).hs; hs.cssEntries != 1 {
+			if hs := &cli.ccx.alg.(*cubic).hs; hs.cssEntries != 1 {
 				t.Errorf("CUBIC: %d CSS entries, want 1", hs.cssEntries)
 			}
 		}
@@ -500,5 +500,33 @@ func TestTransferCubicDeterministic(t *testing.T) {
 	}
 	if sums[0] != sums[1] {
 		t.Fatal("same seed gave different packets under CUBIC")
+	}
+}
+
+// RFC 9438 §4.9 through the undo hook: after a loss at 100 segments and a
+// second at 80 (fast convergence, W_max 68), finding the second spurious
+// gives back W_max = 100 and cwnd_prior = 100, and cwnd the larger of now
+// and before; an algorithm without the hook (Reno) gets max(cwnd, prior).
+func TestCubicUndo(t *testing.T) {
+	c, r, w, _ := newCubicConn(t)
+	setFlight(c, 100*ccMSS)
+	c.dupAcks = 2
+	r.onDupAck()
+	r.recovering = false
+	c.sndUna = c.sndMax
+	c.recover = c.sndUna.Add(^uint32(0))
+	setFlight(c, 80*ccMSS)
+	c.dupAcks = 2
+	r.onDupAck()
+	if !near(w.wMax, 68, 1e-9) {
+		t.Fatalf("W_max %v after the second loss, want 68", w.wMax)
+	}
+	if got := c.ccUndoCwnd(80 * ccMSS); got != 80*ccMSS || w.wMax != 100 || w.cwndPrior != 100 || w.inEpoch {
+		t.Fatalf("undo: cwnd %d W_max %v cwnd_prior %v in epoch %v; want 80000, 100, 100, a new epoch", got, w.wMax, w.cwndPrior, w.inEpoch)
+	}
+	c2, _ := newCCConn(t, CCNewReno, ECNOff, 0)
+	c2.cwnd = 5 * ccMSS
+	if got := c2.ccUndoCwnd(9 * ccMSS); got != 9*ccMSS {
+		t.Fatalf("reno undo: %d, want max(cwnd, prior) = 9000", got)
 	}
 }

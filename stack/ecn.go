@@ -36,7 +36,7 @@ type ecnState struct {
 
 // ecnSYN adds ECE and CWR to an active open's SYN when ECN is asked for.
 func (c *Conn) ecnSYN(th *segment.Header) {
-	if c.h.cfg.ECN == ECNOn {
+	if c.ecnAsk() {
 		th.Flags |= segment.FlagECE | segment.FlagCWR
 	}
 }
@@ -58,7 +58,7 @@ func (c *Conn) ecnSYNACK(th *segment.Header) {
 // ecnActive reads the SYN-ACK of an active open: ECN is in use when we
 // asked and the SYN-ACK carries ECE without CWR.
 func (c *Conn) ecnActive(synack *segment.Header) {
-	c.ecn.ok = c.h.cfg.ECN == ECNOn && synack.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE
+	c.ecn.ok = c.ecnAsk() && synack.Flags&(segment.FlagECE|segment.FlagCWR) == segment.FlagECE
 	if c.ecn.ok {
 		c.h.counters.TCPECNNegotiated++
 	}
@@ -69,6 +69,10 @@ func (c *Conn) ecnActive(synack *segment.Header) {
 // packet is h.rxECN.
 func (c *Conn) ecnReceived(th *segment.Header) {
 	if !c.ecn.ok {
+		return
+	}
+	if c.ccx.ceEcho {
+		c.ecnReceivedPerSegment()
 		return
 	}
 	if th.Flags&segment.FlagCWR != 0 {
@@ -94,8 +98,8 @@ func (c *Conn) ecnAck(th *segment.Header) {
 	c.ecn.reduced, c.ecn.recover = true, c.sndMax
 	c.ecn.cwrPending = true
 	c.undo.on = false // a congestion signal: the episode's reduction stands (undo.go)
-	if r, ok := c.cc.(*newReno); ok && !r.recovering {
-		c.ssthresh = r.alg.congestion()
+	if !c.cc.inRecovery() {
+		c.ssthresh = c.ccCongestion(CongestionECN)
 		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
 		c.h.counters.TCPECNReductions++
 	}
@@ -117,4 +121,31 @@ func (c *Conn) ecnStamp(th *segment.Header, newData bool) {
 			c.ecn.cwrPending = false
 		}
 	}
+}
+
+// ecnAsk reports whether an active open asks for ECN: TCPConfig.ECN is
+// ECNOn, or the algorithm needs ECN (DCTCP) and ECN is not off, as Linux
+// asks for an algorithm flagged TCP_CONG_NEEDS_ECN.
+func (c *Conn) ecnAsk() bool {
+	return c.h.cfg.ECN == ECNOn || c.ccx.needsECN && c.h.cfg.ECN != ECNOff
+}
+
+// ecnReceivedPerSegment is RFC 8257 §3.2's receiver, for an algorithm that
+// asks for it (CEEchoer, DCTCP): ECE on our ACKs follows the CE state of
+// the last data segment. When the state changes while a delayed ACK is
+// owed, the data before this segment is acknowledged at once with the old
+// state's ECE, so that each ACK's ECE covers exactly the bytes it
+// acknowledges (the segment itself is not yet in RCV.NXT here).
+func (c *Conn) ecnReceivedPerSegment() {
+	ce := c.h.rxECN == 3
+	if ce {
+		c.h.counters.TCPECNCEReceived++
+	}
+	if ce == c.ecn.echo {
+		return
+	}
+	if c.rcvUnacked > 0 {
+		c.sendAck()
+	}
+	c.ecn.echo = ce
 }

@@ -48,6 +48,7 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
 	c.cc = newCongestionControl(c)
+	c.initPacing() // pacing.go
 	c.iss = segment.Seq(h.isnFor(key))
 	if h.twISNSet {
 		c.iss, h.twISNSet = h.twISN, false

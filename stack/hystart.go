@@ -79,38 +79,38 @@ type hystart struct {
 }
 
 // start arms HyStart++ for the initial slow start of c.
-func (hs *hystart) start(c *Conn) {
+func (hs *hystart) start(cc *CCConn) {
 	*hs = hystart{
 		active:             true,
-		windowEnd:          c.sndMax,
+		windowEnd:          cc.SndMax(),
 		lastRoundMinRTT:    hsInf,
 		currentRoundMinRTT: hsInf,
 		cssBaselineMinRTT:  hsInf,
-		nextMark:           c.sndMax,
+		nextMark:           cc.SndMax(),
 	}
 }
 
 // sent records a send-time mark for new data [seq, next), or drops every
 // mark on a retransmission.
-func (hs *hystart) sent(c *Conn, seq, next segment.Seq) {
-	if seq.LessThan(c.sndMax) {
+func (hs *hystart) sent(cc *CCConn, seq, next segment.Seq) {
+	if seq.LessThan(cc.SndMax()) {
 		hs.head, hs.n = 0, 0
 		return
 	}
 	if hs.n == hsMarks || seq.LessThan(hs.nextMark) || next == seq {
 		return
 	}
-	hs.marks[(hs.head+hs.n)%hsMarks] = hsMark{end: next, at: c.h.env.Now()}
+	hs.marks[(hs.head+hs.n)%hsMarks] = hsMark{end: next, at: cc.Now()}
 	hs.n++
-	hs.nextMark = seq.Add(max(uint32(c.sndMSS), c.cwnd/hsMarkSpacing))
+	hs.nextMark = seq.Add(max(cc.MSS(), cc.Cwnd()/hsMarkSpacing))
 }
 
 // sample returns the RTT of the newest mark that sndUna now covers, and
 // forgets every covered mark.
-func (hs *hystart) sample(c *Conn) (time.Duration, bool) {
+func (hs *hystart) sample(cc *CCConn) (time.Duration, bool) {
 	var at time.Duration
 	ok := false
-	for hs.n > 0 && hs.marks[hs.head].end.LessThanEq(c.sndUna) {
+	for hs.n > 0 && hs.marks[hs.head].end.LessThanEq(cc.SndUna()) {
 		at, ok = hs.marks[hs.head].at, true
 		hs.head = (hs.head + 1) % hsMarks
 		hs.n--
@@ -118,36 +118,36 @@ func (hs *hystart) sample(c *Conn) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	return max(c.h.env.Now()-at, 1), true
+	return max(cc.Now()-at, 1), true
 }
 
 // onAck is RFC 9406 §4.2 for one ACK of acked new bytes while cwnd is below
 // ssthresh.
-func (hs *hystart) onAck(c *Conn, acked uint32) {
-	if !c.sndUna.LessThan(hs.windowEnd) {
+func (hs *hystart) onAck(cc *CCConn, acked uint32) {
+	if !cc.SndUna().LessThan(hs.windowEnd) {
 		// A round ends: the next one runs until what is sent now is acked.
 		hs.lastRoundMinRTT = hs.currentRoundMinRTT
 		hs.currentRoundMinRTT = hsInf
 		hs.rttSampleCount = 0
-		hs.windowEnd = c.sndMax
+		hs.windowEnd = cc.SndMax()
 		if hs.css {
 			if hs.cssRounds++; hs.cssRounds >= hsCSSRounds {
 				// CSS_ROUNDS rounds in CSS: enter congestion avoidance.
 				hs.active, hs.css = false, false
-				c.ssthresh = c.cwnd
+				cc.SetSsthresh(cc.Cwnd())
 				return
 			}
 		}
 	}
-	if r, ok := hs.sample(c); ok {
+	if r, ok := hs.sample(cc); ok {
 		hs.currentRoundMinRTT = min(hs.currentRoundMinRTT, r)
 		hs.rttSampleCount++
 	}
-	inc := min(acked, hsL*uint32(c.sndMSS))
+	inc := min(acked, hsL*cc.MSS())
 	if hs.css {
 		inc /= hsCSSGrowthDivisor
 	}
-	c.cwnd = min(c.cwnd+inc, cubicMaxCwnd)
+	cc.SetCwnd(min(cc.Cwnd()+inc, cubicMaxCwnd))
 	if hs.rttSampleCount < hsNRTTSample || hs.currentRoundMinRTT == hsInf {
 		return
 	}

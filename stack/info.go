@@ -23,7 +23,7 @@ type ConnInfo struct {
 	RcvWnd                   uint32 // window we last advertised, remaining
 	Cwnd, Ssthresh           uint32 // congestion window and slow-start threshold, bytes
 	BytesInFlight            uint32 // sent, not yet acknowledged (RFC 5681 FlightSize)
-	CongestionControl        string // window algorithm, "newreno" or "cubic" (TCPConfig.CongestionControl)
+	CongestionControl        string // algorithm, as TCPConfig.CongestionControl names it
 	InRecovery               bool   // fast recovery in progress
 	SACK                     bool   // selective acknowledgments in use (RFC 2018)
 

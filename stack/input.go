@@ -263,6 +263,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	}
 	c.lastAckAt = c.h.env.Now()
 	una := c.sndUna
+	c.ccAckStart(th)
 	c.ecnAck(th)    // ecn.go: ECE
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
 	win := uint32(th.Window) << c.sndWndShift
@@ -285,6 +286,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		}
 	}
 	c.undoAck(th, una, payloadLen) // undo.go, frto.go: spurious retransmissions
+	c.ccAckEnd()                   // ccapi.go: a delivery-rate sample
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
 	// SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
 	// SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."

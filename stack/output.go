@@ -60,6 +60,7 @@ func (c *Conn) send() {
 		for c.sendOne() {
 		}
 		c.chronoAfterSendPass() // chrono.go
+		c.ccAfterSend()         // ccapi.go: the delivery-rate estimator's app-limited check
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -96,6 +97,9 @@ func (c *Conn) sendOne() bool {
 		// not held back by cwnd or the peer's window: it carries no data.
 		c.sendData(c.sndNxt, 0, true)
 		return true
+	}
+	if c.pace.on && c.paceHold() {
+		return false // pacing.go: new data waits for the pacing timer
 	}
 	cwnd := c.cwnd
 	if !c.sackOK && c.dupAcks > 0 && c.dupAcks < 3 && !c.cc.inRecovery() && c.sndNxt == c.sndMax {

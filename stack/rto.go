@@ -17,6 +17,7 @@ func (c *Conn) rttSample(r time.Duration) {
 	if r <= 0 {
 		r = 1 // a zero-delay path: count it as the smallest positive sample
 	}
+	c.ccRTT(r) // ccapi.go
 	if c.srtt == 0 {
 		// (2.2) first measurement
 		c.srtt = r

@@ -25,6 +25,9 @@ type Conn struct {
 
 	cc congestionControl
 
+	ccx  ccState   // the algorithm and what the API keeps (ccapi.go)
+	pace paceState // pacing.go
+
 	tm connTimers
 
 	listener *Listener // set while a passive connection waits to be accepted

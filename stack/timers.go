@@ -18,12 +18,13 @@ type connTimers struct {
 	userAt     time.Duration // user timeout (keepalive.go)
 	rackAt     time.Duration // RACK reorder timer (rack.go)
 	ptoAt      time.Duration // tail loss probe (tlp.go)
+	paceAt     time.Duration // pacing: the next data segment may leave (pacing.go)
 	heapAt     time.Duration // at of this conn's live heap entry; 0 = none
 }
 
 func (t *connTimers) earliest() time.Duration {
 	e := time.Duration(0)
-	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd, t.keepAt, t.userAt, t.rackAt, t.ptoAt} {
+	for _, v := range [...]time.Duration{t.rtxAt, t.persistAt, t.delackAt, t.closeAt, t.connectEnd, t.keepAt, t.userAt, t.rackAt, t.ptoAt, t.paceAt} {
 		if v != 0 && (e == 0 || v < e) {
 			e = v
 		}
@@ -103,6 +104,13 @@ func (c *Conn) runTimers(now time.Duration) {
 	if t := c.tm.rackAt; t != 0 && t <= now {
 		c.tm.rackAt = 0
 		c.onRACKTimer(now)
+		if c.state == StateClosed {
+			return
+		}
+	}
+	if t := c.tm.paceAt; t != 0 && t <= now {
+		c.tm.paceAt = 0
+		c.onPaceTimer() // pacing.go
 		if c.state == StateClosed {
 			return
 		}

@@ -100,8 +100,8 @@ func (c *Conn) tlpOnAck(ack segment.Seq, dsack bool) {
 		return // new data, or the original arrived too (spurious)
 	}
 	c.h.counters.TCPLossProbeRecovery++
-	if r, ok := c.cc.(*newReno); ok && !r.recovering {
-		c.ssthresh = r.alg.congestion()
+	if !c.cc.inRecovery() {
+		c.ssthresh = c.ccCongestion(CongestionLoss)
 		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
 	}
 }

@@ -1,8 +1,6 @@
 package stack
 
 import (
-	"time"
-
 	"github.com/tcpsim/tcpsim/segment"
 )
 
@@ -49,7 +47,7 @@ import (
 // Undo sets cwnd to the larger of cwnd and its value before the reduction
 // and ssthresh to the larger of ssthresh and the prior ssthresh (Linux's
 // tcp_undo_cwnd_reduction with the algorithm's undo_cwnd). A window
-// algorithm with state of its own restores it (undoWindow): CUBIC goes
+// algorithm with state of its own restores it (CwndUndoer, ccapi.go): CUBIC goes
 // back to its W_max, K and epoch from before the reduction (RFC 9438 §4.9;
 // Linux's CUBIC only takes cwnd back), Reno has nothing more to restore.
 // Segments RACK marked lost are unmarked, and a new fast recovery may start
@@ -76,13 +74,6 @@ type undoState struct {
 	// TCPCB_EVER_RETRANS), above SND.UNA and, while the episode's recovery
 	// or RTO is under way, above the marker (rtxTrim).
 	rtx reassembly
-}
-
-// undoWindow is implemented by a window algorithm that has state of its
-// own to restore when a reduction is undone: undo restores it and returns
-// the cwnd to resume with, given prior, cwnd before the reduction.
-type undoWindow interface {
-	undo(prior uint32) uint32
 }
 
 // undoOn reports whether episodes are recorded: Undo's detectors and
@@ -302,11 +293,8 @@ func (c *Conn) undoLoss(frto bool) {
 // and ends the episode and any fast recovery.
 func (c *Conn) undoWindow() {
 	u := &c.undo
-	cw := max(c.cwnd, u.cwnd)
+	cw := c.ccUndoCwnd(u.cwnd) // the algorithm's CwndUndoer, or max(cwnd, prior)
 	if r, ok := c.cc.(*newReno); ok {
-		if w, ok := r.alg.(undoWindow); ok {
-			cw = w.undo(u.cwnd)
-		}
 		r.recovering = false
 	}
 	c.cwnd = cw
@@ -317,34 +305,4 @@ func (c *Conn) undoWindow() {
 	for i := range c.rack.segs {
 		c.rack.segs[i].lost = false
 	}
-}
-
-// cubicSaved is what CUBIC restores when a reduction is undone.
-type cubicSaved struct {
-	wMax, cwndPrior, k, wEst, alpha float64
-	epochStart                      time.Duration
-	inEpoch, hystart, valid         bool
-}
-
-// saveForUndo records the state a reduction is about to change (cubic.go
-// calls it before the first reduction of an episode).
-func (w *cubic) saveForUndo() {
-	w.saved = cubicSaved{w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha, w.epochStart, w.inEpoch, w.hs.active, true}
-}
-
-// undo is RFC 9438 §4.9: a spurious congestion event is forgotten, the
-// window function continues as if it had not happened. If HyStart++ ran
-// the slow start the reduction ended, it starts again with fresh rounds
-// (its RTT samples were dropped with the retransmissions), as Linux resets
-// HyStart at a loss and runs it again in the next slow start.
-func (w *cubic) undo(prior uint32) uint32 {
-	if s := w.saved; s.valid {
-		w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha = s.wMax, s.cwndPrior, s.k, s.wEst, s.alpha
-		w.epochStart, w.inEpoch = s.epochStart, s.inEpoch
-		if s.hystart {
-			w.hs.start(w.c)
-		}
-		w.saved.valid = false
-	}
-	return max(w.c.cwnd, prior)
 }

@@ -382,7 +382,7 @@ func TestDSACKUndo_CubicRestoresItsState(t *testing.T) {
 	cfg.Undo = true
 	cfg.CongestionControl = CCCubic
 	s := newUndoScript(t, cfg, false)
-	w := s.c.cc.(*newReno).alg.(*cubic)
+	w := s.c.ccx.alg.(*cubic)
 	w.wMax, w.cwndPrior, w.k, w.inEpoch, w.epochStart = 14, 12, 1.5, true, 5*time.Millisecond
 	s.c.ssthresh = 12 * s.mss
 	before := *w

@@ -7,12 +7,14 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
 	"github.com/tcpsim/tcpsim/stack"
 )
 
-// ccFlag is --cc: the congestion control (window algorithm) of every
-// connection both simulated hosts make, one of stack.CongestionControls.
-// Empty means the stack's default, newreno.
+// ccFlag is --cc: the congestion control of every connection both
+// simulated hosts make, one of stack.CongestionControls: the built-ins and
+// any algorithm registered (stack.RegisterCongestionControl) before the
+// command line is parsed. Empty means the stack's default, newreno.
 type ccFlag string
 
 func (f *ccFlag) String() string {
@@ -35,9 +37,42 @@ func (f *ccFlag) Set(s string) error {
 
 func (f *ccFlag) Type() string { return "name" }
 
+// paceOptions are --pacing and --max-pacing-rate: the stack's pacing
+// (TCPConfig.Pacing, MaxPacingRate) on both hosts.
+type paceOptions struct {
+	on      flagval.OnOff
+	maxRate flagval.Rate // bits/s
+}
+
+func (p paceOptions) apply(tcp *stack.TCPConfig) {
+	if p.on {
+		tcp.Pacing = true
+	}
+	if p.maxRate > 0 {
+		tcp.MaxPacingRate = uint64(p.maxRate) / 8
+	}
+}
+
 func addCCFlag(fs *pflag.FlagSet, o *options) {
-	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), " or ")+
-		" (cubic is RFC 9438 CUBIC with HyStart++ slow start)")
+	fs.Var(&o.pace.on, "pacing", "TCP pacing on both hosts by Linux's rule (cwnd/SRTT × 200 % in slow start, × 120 % after), as Linux with the fq qdisc; off by default (an algorithm may still pace)")
+	fs.Var(&o.pace.maxRate, "max-pacing-rate", "cap on each connection's pacing rate, e.g. 5mbit, as SO_MAX_PACING_RATE (turns pacing on)")
+	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), ", ")+
+		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN; bbr is a slice of the IETF BBRv3 draft)")
+}
+
+// validateCC rejects an algorithm that needs ECN (dctcp) when ECN is off,
+// by --ecn off or by the profile.
+func (o *options) validateCC() error {
+	if o.cc == "" || !stack.CongestionControlRequiresECN(string(o.cc)) {
+		return nil
+	}
+	if o.ecnGiven && !bool(o.ecn) {
+		return fmt.Errorf("--cc %s requires ECN: drop --ecn off (or give --ecn on)", o.cc)
+	}
+	if tcp, err := stack.Profile(o.profile.String()); err == nil && !o.ecnGiven && tcp.ECN == stack.ECNOff {
+		return fmt.Errorf("--cc %s requires ECN, which the %s profile leaves off: add --ecn on", o.cc, o.profile.String())
+	}
+	return nil
 }
 
 // printCC prints the congestion-control line of the header when --cc chose
@@ -45,6 +80,13 @@ func addCCFlag(fs *pflag.FlagSet, o *options) {
 func (o *options) printCC(w io.Writer) {
 	if o.cc != "" {
 		fmt.Fprintf(w, "tcp: %s congestion control on every connection\n", o.cc.String())
+	}
+	if o.pace.on || o.pace.maxRate > 0 {
+		s := "tcp: pacing"
+		if o.pace.maxRate > 0 {
+			s += ", at most " + o.pace.maxRate.String()
+		}
+		fmt.Fprintln(w, s)
 	}
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -10,7 +13,7 @@ import (
 // (status 2) that lists the known ones, on both simulated commands.
 func TestCCFlagUnknown(t *testing.T) {
 	for _, args := range [][]string{
-		{"transfer", "--cc", "bbr"},
+		{"transfer", "--cc", "vegas2"},
 		{"get", "http://server.example/", "--cc", "Cubic"},
 		{"transfer", "--cc", ""},
 	} {
@@ -19,7 +22,7 @@ func TestCCFlagUnknown(t *testing.T) {
 			t.Fatalf("run(%q) = %d, want %d; stderr:\n%s", args, code, exitUsage, stderr.String())
 		}
 		first := strings.SplitN(stderr.String(), "\n", 2)[0]
-		if !strings.Contains(first, `for "--cc"`) || !strings.Contains(first, "known: newreno, cubic") {
+		if !strings.Contains(first, `for "--cc"`) || !strings.Contains(first, "known: newreno, cubic, dctcp") {
 			t.Errorf("run(%q): first line %q does not name --cc and the known algorithms", args, first)
 		}
 		if stdout.Len() != 0 {
@@ -65,5 +68,97 @@ func TestCCFlagChoosesAlgorithm(t *testing.T) {
 	}
 	if strip(out["newreno"]) == out[""] {
 		t.Errorf("--cc newreno ran exactly as cubic: the flag did not reach the stack")
+	}
+}
+
+// --cc dctcp needs ECN: --ecn off, or a profile with ECN off and no --ecn
+// on, is a usage error that says so; with the linux profile's passive ECN
+// DCTCP asks for ECN itself and runs.
+func TestCCFlagDCTCPNeedsECN(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"transfer", "--cc", "dctcp", "--ecn", "off"}, exitUsage, "--cc dctcp requires ECN"},
+		{[]string{"transfer", "--cc", "dctcp", "--profile", "rfc"}, exitUsage, "add --ecn on"},
+		{[]string{"transfer", "--cc", "dctcp", "--size", "200KB", "--qdisc", "pfifo limit 100 ecn_threshold 5"}, exitOK, "tcp: dctcp congestion control"},
+		{[]string{"transfer", "--cc", "dctcp", "--profile", "rfc", "--ecn", "on", "--size", "200KB"}, exitOK, "tcp: dctcp congestion control"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != tc.code {
+			t.Fatalf("run(%q) = %d, want %d; stderr:\n%s", tc.args, code, tc.code, stderr.String())
+		}
+		if !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+			t.Errorf("run(%q): output does not contain %q:\n%s%s", tc.args, tc.want, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// --max-pacing-rate caps the sender on an unlimited link: 1 MB at 2 Mbit/s
+// of payload takes 4 s; the header says so.
+func TestMaxPacingRateFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"transfer", "--size", "1MB", "--rate", "0", "--delay", "5ms", "--max-pacing-rate", "2mbit"}
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("run(%q) = %d; stderr:\n%s", args, code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "tcp: pacing, at most 2mbit") {
+		t.Errorf("no pacing line:\n%s", out)
+	}
+	if !strings.Contains(out, "goodput      1.99") && !strings.Contains(out, "goodput      2.00") {
+		t.Errorf("goodput not at the 2 Mbit/s cap:\n%s", out)
+	}
+}
+
+// The new algorithms are deterministic: the same seed gives the same
+// packets (every line of -v), another seed other packets.
+func TestCCDeterministic(t *testing.T) {
+	for _, cc := range []string{"bbr", "dctcp"} {
+		out := func(seed string) string {
+			args := []string{"transfer", "--size", "300KB", "--loss", "2%", "--cc", cc, "--seed", seed, "-v",
+				"--qdisc", "pfifo limit 50 ecn_threshold 10"}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("run(%q) = %d; stderr:\n%s", args, code, stderr.String())
+			}
+			return stdout.String()
+		}
+		a, b, c := out("4"), out("4"), out("5")
+		if a != b {
+			t.Errorf("%s: two runs with seed 4 differ", cc)
+		}
+		if a == c {
+			t.Errorf("%s: seeds 4 and 5 gave the same packets", cc)
+		}
+	}
+}
+
+// docs/examples/bbr-vs-cubic.yaml runs: with its 17-packet queue (0.5 BDP)
+// the BBR flow completes first; with 272 packets (8 BDP) the CUBIC flow
+// does (docs/queues.md, BBR).
+func TestBBRVsCubicExample(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/bbr-vs-cubic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(t.TempDir(), "deep.yaml")
+	if err := os.WriteFile(deep, bytes.Replace(src, []byte("queue: 17"), []byte("queue: 272"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fct := regexp.MustCompile(`(?m)^ +\d+ +\S+ +\S+ +completed +[0-9.]+ +([0-9.]+) `)
+	for _, tc := range []struct {
+		file, first string
+	}{{"../../docs/examples/bbr-vs-cubic.yaml", "bbr"}, {deep, "cubic"}} {
+		out := runOK(t, "run", tc.file)
+		m := fct.FindAllStringSubmatch(out, -1)
+		if len(m) != 2 {
+			t.Fatalf("%s: want two completed flows:\n%s", tc.file, out)
+		}
+		bbr, cubic := atof(t, m[0][1]), atof(t, m[1][1])
+		if first := map[bool]string{true: "bbr", false: "cubic"}[bbr < cubic]; first != tc.first {
+			t.Errorf("%s: bbr done at %v s, cubic at %v s; want %s first", tc.file, bbr, cubic, tc.first)
+		}
 	}
 }

@@ -48,7 +48,8 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
-	cc             ccFlag // --cc (cc.go)
+	cc             ccFlag      // --cc (cc.go)
+	pace           paceOptions // --pacing, --max-pacing-rate (cc.go)
 	ecn            flagval.OnOff
 	ecnGiven       bool
 	profile        profileFlag
@@ -150,6 +151,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		o.verbose = true
 	}
 	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
+	if err := o.validateCC(); err != nil {
+		return err
+	}
 	if fs.Changed("queue") && o.qdisc.Q != nil {
 		return fmt.Errorf("--queue %d and --qdisc %q are exclusive: give the discipline's limit (e.g. --qdisc \"%s limit %d\")", o.queue.V, o.qdisc.Q.QdiscName(), o.qdisc.Q.QdiscName(), o.queue.V)
 	}

@@ -229,6 +229,10 @@ func startTUN(o *options, t *tunOptions, verbose io.Writer, name string, mtuGive
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}
+	o.pace.apply(&tcp)
+	if stack.CongestionControlRequiresECN(tcp.CongestionControl) {
+		tcp.ECN = stack.ECNPassive // dctcp: ask on active opens, accept on passive ones
+	}
 	r.att, err = tun.Attach(dev, tun.AttachConfig{
 		Addr:       t.prefix,
 		HostName:   name,

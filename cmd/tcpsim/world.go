@@ -205,6 +205,7 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if o.cc != "" {
 		tcp.CongestionControl = string(o.cc)
 	}
+	o.pace.apply(&tcp)
 	tcp.DisableTimestamps = !bool(o.timestamps) // --timestamps off (issue 10, item 2)
 	if o.ecnGiven {
 		tcp.ECN = stack.ECNOff
