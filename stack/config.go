@@ -96,6 +96,15 @@ type TCPConfig struct {
 	// Default off: every ACK of new data may grow cwnd (RFC 5681).
 	CwndLimitedGrowth bool
 
+	// TSOBurst, when positive, places PSH as Linux does (push.go). Linux
+	// sends new data in bursts of at most TSOBurst segments (tcp_min_tso_segs,
+	// its TSO autosizing floor at low rates; 2) and at most half of cwnd
+	// (tcp_cwnd_test); the last segment of every burst of two or more
+	// segments carries PSH, as does the segment that empties the send
+	// buffer. The linux profile sets 2. Default 0: PSH only on the segment
+	// that empties the send buffer (the end of the application's writes).
+	TSOBurst int
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux
@@ -312,6 +321,9 @@ func (c *TCPConfig) applyDefaults() error {
 	c.applyAckLimitDefaults()
 	if c.ECN < ECNOff || c.ECN > ECNPassive {
 		return fmt.Errorf("stack: TCPConfig.ECN is %d; want ECNOff (0), ECNOn (1) or ECNPassive (2)", c.ECN)
+	}
+	if c.TSOBurst < 0 {
+		return fmt.Errorf("stack: TCPConfig.TSOBurst is %d; it must not be negative (0 keeps PSH on the end of the data only)", c.TSOBurst)
 	}
 	if c.QuickAcks < 0 {
 		return fmt.Errorf("stack: TCPConfig.QuickAcks is %d; it must not be negative (0 turns quick-ACK mode off)", c.QuickAcks)

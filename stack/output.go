@@ -12,7 +12,8 @@ import (
 //     usable window min(sndWnd, cwnd) allows (RFC 5681 §3.1), holding back
 //     small segments by Nagle's algorithm (RFC 9293 §3.7.4) and the sender's
 //     silly-window avoidance (RFC 9293 §3.8.6.2.1). PSH marks the segment
-//     that empties the buffer; the FIN rides on the last segment or goes
+//     that empties the buffer (and, as Linux, the end of each burst:
+//     push.go); the FIN rides on the last segment or goes
 //     alone once all data is out.
 //  2. If an ACK is still owed (ackNow), send a bare ACK; if only a delayed
 //     ACK is owed, arm the delayed-ACK timer (RFC 9293 §3.8.6.3).
@@ -53,6 +54,7 @@ func (c *Conn) send() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}
+		c.burstStart() // push.go
 		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
@@ -133,6 +135,11 @@ func (c *Conn) sendOne() bool {
 		}
 	}
 	c.forceSend = false
+	if !c.sndNxt.LessThan(c.sndMax) {
+		// Would another segment follow in the same burst (push.go)?
+		left, room := avail-n, usable-n
+		c.burst.push = c.burstNext(left > 0 && room >= min(left, uint32(c.sndMSS)))
+	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	c.sendData(c.sndNxt, n, fin)
 	if n < uint32(c.sndMSS) {
@@ -147,8 +154,12 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && seq.Add(n) == c.dataEnd() {
-		th.Flags |= segment.FlagPSH // the segment that empties the buffer ends a write
+	if n > 0 && (seq.Add(n) == c.dataEnd() || c.burst.push) {
+		th.Flags |= segment.FlagPSH // the end of the written data, or of a burst (push.go)
+	}
+	c.burst.push = false
+	if seq.LessThan(c.sndMax) {
+		c.burstStart() // a retransmission ends the burst of new data
 	}
 	if fin {
 		th.Flags |= segment.FlagFIN

@@ -40,6 +40,7 @@ var profiles = map[string]func() TCPConfig{
 			RACK:              true,
 			CwndLimitedGrowth: true,
 			LinuxRTO:          true,
+			TSOBurst:          DefaultTSOBurst,
 			ECN:               ECNPassive,
 			RTOInitial:        time.Second,
 			RTOMin:            200 * time.Millisecond,

@@ -110,6 +110,7 @@ type tcb struct {
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
+	burst          burstState    // the burst of new data being sent, for PSH (push.go)
 
 	// Issue 10 item 1: when this connection last sent an ACK in answer to
 	// an unacceptable segment (ratelimit.go).

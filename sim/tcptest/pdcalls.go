@@ -929,7 +929,16 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		return pdApplied, nil
 	case "tcp_notsent_lowat":
 		return is("4294967295", "-1"), nil
-	case "tcp_tso_win_divisor", "tcp_min_tso_segs", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
+	case "tcp_min_tso_segs":
+		// The burst that ends in PSH (stack/push.go) holds this many
+		// segments at low rates.
+		n, err := num()
+		if err != nil || n < 1 || n > 255 {
+			return 0, fmt.Errorf("sysctl tcp_min_tso_segs wants 1 to 255")
+		}
+		tcp.TSOBurst = n
+		return pdApplied, nil
+	case "tcp_tso_win_divisor", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
 		"tcp_fastopen_key", "tcp_ecn_option":
 		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
 		// accurate-ECN option): the value cannot change what it does.
