@@ -105,6 +105,14 @@ type TCPConfig struct {
 	// that empties the send buffer (the end of the application's writes).
 	TSOBurst int
 
+	// DeliveredGrowth lets an ACK grow cwnd by what it newly delivers, as
+	// Linux counts delivered segments: data the peer SACKed earlier, or
+	// reported by duplicate ACKs without SACK, does not count a second time
+	// when the cumulative ACK covers it (cwndlimit.go). The linux profile
+	// sets it. Default off: the bytes the cumulative ACK covers count
+	// (RFC 5681, RFC 3465).
+	DeliveredGrowth bool
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux

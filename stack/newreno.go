@@ -64,9 +64,10 @@ func (r *newReno) onAck(acked uint32) bool {
 		}
 		return true
 	}
+	credit := c.growthCredit(acked) // cwndlimit.go; before dupAcks is reset
 	c.dupAcks = 0
 	if c.cwndMayGrow() { // cwndlimit.go
-		r.alg.increase(acked) // slow start or congestion avoidance
+		r.alg.increase(credit) // slow start or congestion avoidance
 	}
 	return false
 }

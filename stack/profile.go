@@ -41,6 +41,7 @@ var profiles = map[string]func() TCPConfig{
 			CwndLimitedGrowth: true,
 			LinuxRTO:          true,
 			TSOBurst:          DefaultTSOBurst,
+			DeliveredGrowth:   true,
 			ECN:               ECNPassive,
 			RTOInitial:        time.Second,
 			RTOMin:            200 * time.Millisecond,
