@@ -113,6 +113,13 @@ type TCPConfig struct {
 	// (RFC 5681, RFC 3465).
 	DeliveredGrowth bool
 
+	// RecoveryExitSsthresh sets cwnd to ssthresh when fast recovery ends
+	// (RFC 6582 §3.2 step 3, option 2), as Linux's tcp_end_cwnd_reduction
+	// does; the sender may then send up to ssthresh at once. The linux
+	// profile sets it. Default off: option 1, cwnd = min(ssthresh,
+	// FlightSize + SMSS), which avoids that burst (newreno.go).
+	RecoveryExitSsthresh bool
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux

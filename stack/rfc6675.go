@@ -63,7 +63,7 @@ import (
 func (c *Conn) onSACKAck(th *segment.Header) {
 	ack := th.Ack
 	una, sackedBefore := c.sndUna, c.sacked.bytes
-	lostBefore := c.lossBoundary()
+	lostBefore, rackLostBefore := c.lossBoundary(), c.h.counters.TCPRACKLost
 	var newly uint32
 	if th.Options.NumSACK > 0 {
 		newly = c.updateScoreboard(&th.Options, ack)
@@ -85,7 +85,7 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	if c.cc.inRecovery() {
 		// (B): the scoreboard is updated; PRR sets cwnd (prr.go) and
 		// output() runs step (C).
-		c.prrAck(delivered, advanced && !c.lossBoundary().GreaterThan(lostBefore))
+		c.prrAck(delivered, advanced && !c.newlyLost(lostBefore, rackLostBefore))
 		return
 	}
 	if newly == 0 || c.sndMax == c.sndUna {
