@@ -70,7 +70,8 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	}
 	advanced := ack.GreaterThan(una)
 	if advanced {
-		c.newAck(ack) // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
+		c.tsRTT(th, ack) // RFC 7323 §4.1 (timestamps.go): before newAck restarts the timer
+		c.newAck(ack)    // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
 		c.checkReneging()
 	}
 	rackLost := false
