@@ -132,6 +132,15 @@ type TCPConfig struct {
 	// three duplicate ACKs; and the tail loss probe (RFC 8985 §7, tlp.go).
 	// The linux profile sets it (tcp_recovery=1). Default off.
 	RACK bool
+	// LinuxRACK makes RACK take RACK.rtt as Linux's tcp_rack_advance does:
+	// from the last segment an ACK delivers, newly SACKed segments taken
+	// before cumulatively acknowledged ones and each in sequence order,
+	// where RFC 8985 §6.2 takes it from the most recently sent one. After a
+	// retransmission, an ACK that also covers an original segment then
+	// carries that segment's longer RTT, so segments sent with it are not
+	// yet lost (rack.go). The linux profile sets it; it matters only with
+	// RACK.
+	LinuxRACK bool
 
 	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
 	// keepalive.go.

@@ -43,6 +43,7 @@ var profiles = map[string]func() TCPConfig{
 			TSOBurst:             DefaultTSOBurst,
 			DeliveredGrowth:      true,
 			RecoveryExitSsthresh: true,
+			LinuxRACK:            true,
 			ECN:                  ECNPassive,
 			RTOInitial:           time.Second,
 			RTOMin:               200 * time.Millisecond,
