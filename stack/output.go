@@ -163,6 +163,9 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	}
 	if fin {
 		th.Flags |= segment.FlagFIN
+		if !seq.LessThan(c.sndMax) || n > 0 && seq.Add(n) == c.sndMax {
+			c.finAlone = n == 0 // its first transmission: alone, or on data (tlp.go)
+		}
 	}
 	th.Window = c.windowToAdvertise()
 	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.sndMSS-int(n))) // the packet must still fit the MTU

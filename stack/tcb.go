@@ -111,6 +111,7 @@ type tcb struct {
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
 	burst          burstState    // the burst of new data being sent, for PSH (push.go)
+	finAlone       bool          // our FIN went out in a segment of its own, all data sent before (tlp.go)
 
 	// Issue 10 item 1: when this connection last sent an ACK in answer to
 	// an unacceptable segment (ratelimit.go).

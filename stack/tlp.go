@@ -29,8 +29,11 @@ type tlpState struct {
 
 // tlpArm (re)arms the probe timer after data was sent or an ACK processed.
 func (c *Conn) tlpArm() {
+	// Any state that may still send: as Linux (tcp_schedule_loss_probe),
+	// a connection that has queued its FIN behind data (FIN_WAIT_1,
+	// CLOSING, LAST_ACK) probes its tail too.
 	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.backoff > 0 || c.sndUna == c.sndMax ||
-		(c.state != StateEstablished && c.state != StateCloseWait) {
+		!c.state.canSendData() {
 		c.tm.ptoAt = 0
 		return
 	}
@@ -55,7 +58,7 @@ func (c *Conn) tlpArm() {
 // onPTO is the probe timer (TLP_send_probe).
 func (c *Conn) onPTO(now time.Duration) {
 	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.sndUna == c.sndMax ||
-		(c.state != StateEstablished && c.state != StateCloseWait) {
+		!c.state.canSendData() {
 		return
 	}
 	data := c.dataEnd()
@@ -64,17 +67,19 @@ func (c *Conn) onPTO(now time.Duration) {
 	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(data) {
 		if room := c.sndWnd - min(c.sndWnd, c.sndMax.Sub(c.sndUna)); room > 0 {
 			n := min(data.Sub(c.sndNxt), uint32(c.sndMSS), room)
-			c.sendData(c.sndNxt, n, false)
+			c.sendData(c.sndNxt, n, c.wrClosed && c.sndNxt.Add(n) == data) // the FIN rides on the last data
 			c.tlp.retrans, sent = false, true
 		}
 	}
 	if !sent {
 		// The highest segment sent, again: its data (and the FIN if it was
-		// sent with or after it).
+		// sent with or after it). A FIN that went out alone, after all the
+		// data, is that segment by itself, as Linux's last skb is then the
+		// FIN's own.
 		end := data.Min(c.sndMax)
 		fin := c.finSent()
 		start := end
-		if end.GreaterThan(c.sndUna) {
+		if end.GreaterThan(c.sndUna) && !(fin && c.finAlone) {
 			start = c.sndUna.Max(end.Add(-uint32(c.sndMSS)))
 		}
 		if start == end && !fin {
