@@ -45,8 +45,12 @@ func (c *Conn) tlpArm() {
 			pto += DefaultWCDelAckT
 		}
 	}
-	if rto := c.tm.rtxAt; rto != 0 && now+pto > rto {
-		pto = rto - now
+	rto := c.tm.rtxAt
+	if rto == 0 {
+		rto = now + c.currentRTO() // about to be armed (armSendTimers)
+	}
+	if now+pto > rto {
+		pto = rto - now // never past the RTO
 	}
 	if pto <= 0 {
 		c.tm.ptoAt = 0
@@ -57,9 +61,9 @@ func (c *Conn) tlpArm() {
 
 // onPTO is the probe timer (TLP_send_probe).
 func (c *Conn) onPTO(now time.Duration) {
-	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.sndUna == c.sndMax ||
+	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.backoff > 0 || c.sndUna == c.sndMax ||
 		!c.state.canSendData() {
-		return
+		return // a timeout since it was armed ends the tail's probing
 	}
 	data := c.dataEnd()
 	sent := false
