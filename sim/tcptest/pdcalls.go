@@ -635,7 +635,10 @@ func (r *pdRunner) read(ev *pdEvent, f *pdFD) (func() (int64, string, bool), err
 	}
 	buf := make([]byte, max(n, 1))
 	return func() (int64, string, bool) {
-		if f.shutRD {
+		if f.shutRD && f.conn.Readable() == 0 {
+			// Linux's SHUT_RD: what arrives is still queued and read
+			// (tcp_recvmsg copies queued data before it looks at
+			// RCV_SHUTDOWN); with nothing queued, read returns 0 at once.
 			return 0, "", true
 		}
 		if n == 0 {
