@@ -1076,12 +1076,7 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 		return map[stack.State]int64{stack.StateEstablished: 1, stack.StateSynSent: 2, stack.StateSynReceived: 3, stack.StateFinWait1: 4,
 			stack.StateFinWait2: 5, stack.StateTimeWait: 6, stack.StateClosed: 7, stack.StateCloseWait: 8, stack.StateLastAck: 9, stack.StateClosing: 11}[i.State]
 	},
-	"tcpi_ca_state": func(i *stack.ConnInfo) int64 {
-		if i.InRecovery {
-			return 3
-		}
-		return 0
-	},
+	"tcpi_ca_state": func(i *stack.ConnInfo) int64 { return int64(i.CAState) }, // Linux's numbering (stack/castate.go)
 	"tcpi_snd_cwnd": func(i *stack.ConnInfo) int64 { return int64(i.Cwnd) / int64(max(i.SndMSS, 1)) },
 	"tcpi_snd_ssthresh": func(i *stack.ConnInfo) int64 {
 		if i.Ssthresh >= 1<<30 { // tcpsim's initial "infinite" value
