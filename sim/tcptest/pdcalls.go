@@ -91,8 +91,18 @@ func (r *pdRunner) anyArg(ev *pdEvent, i int, what string) error {
 	return nil
 }
 
-func (r *pdRunner) newFD() *pdFD {
+func (r *pdRunner) newFD() *pdFD { return r.newFDAs(nil) }
+
+// newFDAs makes a descriptor for a call that creates one (socket, accept).
+// packetdrill checks only that such a call returns a descriptor (its
+// CHECK_FD) and takes the number the script expects as the script's name
+// for it; so does the runner, when that number is free. Otherwise the
+// lowest free number from 3 up is taken.
+func (r *pdRunner) newFDAs(ev *pdEvent) *pdFD {
 	n := 3
+	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 0 && ev.ret.i < 1<<20 && r.fds[int(ev.ret.i)] == nil {
+		n = int(ev.ret.i)
+	}
 	for r.fds[n] != nil {
 		n++
 	}
@@ -156,7 +166,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if typ&^0x800 != 1 {
 			return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "socket type other than SOCK_STREAM")
 		}
-		f := r.newFD()
+		f := r.newFDAs(ev)
 		f.nonblock = typ&0x800 != 0
 		return ok(int64(f.num)), nil
 	}
@@ -218,7 +228,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			if err != nil {
 				return -1, pdErrno(err), true
 			}
-			nf := r.newFD()
+			nf := r.newFDAs(ev)
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
 			r.applyOpts(nf)
