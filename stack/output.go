@@ -291,15 +291,19 @@ func (c *Conn) windowToAdvertise() uint16 {
 
 // afterRead sends a window update when the application's read opened the
 // window enough to matter: by the SWS threshold, and while the peer sees
-// less than half the buffer (as Linux's tcp_cleanup_rbuf does, so that a
-// fast reader does not double the ACK count).
+// less than half of the largest window we can offer, the buffer or what
+// the window field and scale can carry (as Linux's tcp_cleanup_rbuf does
+// against its window_clamp, so that a fast reader does not double the ACK
+// count).
 func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() {
 		return
 	}
 	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
-	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) && cur < uint32(c.rcvBuf.limit/2) {
+	clamp := min(uint64(c.rcvBuf.limit), uint64(0xffff)<<c.rcvWndShift)
+	half := uint32(clamp / 2)
+	if free >= cur+min(half, uint32(c.rcvMSS)) && cur < half {
 		c.sendAck()
 	}
 }
