@@ -1012,8 +1012,14 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			continue
 		}
 		fields := strings.Fields(line)
+		if line == "/tmp/sysctl_restore_${PPID}.sh" && r.sysctlsSaved {
+			// set_sysctls.py wrote this script to put the host's sysctls
+			// back; tcpsim's settings live and die with this run's host.
+			continue
+		}
 		if strings.HasSuffix(fields[0], "set_sysctls.py") && len(fields) > 1 {
 			// packetdrill's helper: set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...
+			r.sysctlsSaved = true
 			line = "sysctl " + strings.ReplaceAll(strings.Join(fields[1:], " "), "/proc/sys/", "")
 			line = strings.ReplaceAll(line, "/", ".")
 			fields = strings.Fields(line)
