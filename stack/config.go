@@ -120,6 +120,13 @@ type TCPConfig struct {
 	// FlightSize + SMSS), which avoids that burst (newreno.go).
 	RecoveryExitSsthresh bool
 
+	// SlowStartUncapped lets HyStart++'s slow start grow cwnd by all that
+	// an ACK acknowledges, as Linux's tcp_slow_start does, instead of at
+	// most L = 8 SMSS per ACK (RFC 9406 §4.2, whose L is infinite only for
+	// a paced sender). A stretch ACK of ten segments then grows cwnd by ten.
+	// The linux profile sets it. It matters only with CUBIC's HyStart++.
+	SlowStartUncapped bool
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux

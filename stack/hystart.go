@@ -143,7 +143,10 @@ func (hs *hystart) onAck(c *Conn, acked uint32) {
 		hs.currentRoundMinRTT = min(hs.currentRoundMinRTT, r)
 		hs.rttSampleCount++
 	}
-	inc := min(acked, hsL*uint32(c.sndMSS))
+	inc := acked
+	if !c.h.cfg.SlowStartUncapped {
+		inc = min(acked, hsL*uint32(c.sndMSS)) // RFC 9406 §4.2's L
+	}
 	if hs.css {
 		inc /= hsCSSGrowthDivisor
 	}

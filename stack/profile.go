@@ -44,6 +44,7 @@ var profiles = map[string]func() TCPConfig{
 			DeliveredGrowth:      true,
 			RecoveryExitSsthresh: true,
 			LinuxRACK:            true,
+			SlowStartUncapped:    true,
 			ECN:                  ECNPassive,
 			RTOInitial:           time.Second,
 			RTOMin:               200 * time.Millisecond,
