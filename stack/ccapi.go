@@ -115,7 +115,10 @@ func (e CongestionEvent) String() string {
 // AckSample is what one ACK that advanced SND.UNA tells an algorithm.
 type AckSample struct {
 	// Acked is the number of bytes SND.UNA advanced by (the SYN and FIN
-	// not counted).
+	// not counted). With TCPConfig.DeliveredGrowth (the linux profile) it
+	// is what the ACK newly delivered, as Linux counts it for its
+	// algorithms: bytes the peer had already reported by SACK (or by
+	// duplicate ACKs) count once, not again when SND.UNA passes them.
 	Acked uint32
 	// RTT is the round-trip sample this ACK gave the RFC 6298 estimator
 	// (the timed segment or a timestamp echo), 0 if none.

@@ -101,6 +101,37 @@ type TCPConfig struct {
 	// Default off: every ACK of new data may grow cwnd (RFC 5681).
 	CwndLimitedGrowth bool
 
+	// TSOBurst, when positive, places PSH as Linux does (push.go). Linux
+	// sends new data in bursts of at most TSOBurst segments (tcp_min_tso_segs,
+	// its TSO autosizing floor at low rates; 2) and at most half of cwnd
+	// (tcp_cwnd_test); the last segment of every burst of two or more
+	// segments carries PSH, as does the segment that empties the send
+	// buffer. The linux profile sets 2. Default 0: PSH only on the segment
+	// that empties the send buffer (the end of the application's writes).
+	TSOBurst int
+
+	// DeliveredGrowth lets an ACK grow cwnd by what it newly delivers, as
+	// Linux counts delivered segments: data the peer SACKed earlier, or
+	// reported by duplicate ACKs without SACK, does not count a second time
+	// when the cumulative ACK covers it (cwndlimit.go). The linux profile
+	// sets it. Default off: the bytes the cumulative ACK covers count
+	// (RFC 5681, RFC 3465).
+	DeliveredGrowth bool
+
+	// RecoveryExitSsthresh sets cwnd to ssthresh when fast recovery ends
+	// (RFC 6582 §3.2 step 3, option 2), as Linux's tcp_end_cwnd_reduction
+	// does; the sender may then send up to ssthresh at once. The linux
+	// profile sets it. Default off: option 1, cwnd = min(ssthresh,
+	// FlightSize + SMSS), which avoids that burst (newreno.go).
+	RecoveryExitSsthresh bool
+
+	// SlowStartUncapped lets HyStart++'s slow start grow cwnd by all that
+	// an ACK acknowledges, as Linux's tcp_slow_start does, instead of at
+	// most L = 8 SMSS per ACK (RFC 9406 §4.2, whose L is infinite only for
+	// a paced sender). A stretch ACK of ten segments then grows cwnd by ten.
+	// The linux profile sets it. It matters only with CUBIC's HyStart++.
+	SlowStartUncapped bool
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux
@@ -113,6 +144,15 @@ type TCPConfig struct {
 	// three duplicate ACKs; and the tail loss probe (RFC 8985 §7, tlp.go).
 	// The linux profile sets it (tcp_recovery=1). Default off.
 	RACK bool
+	// LinuxRACK makes RACK take RACK.rtt as Linux's tcp_rack_advance does:
+	// from the last segment an ACK delivers, newly SACKed segments taken
+	// before cumulatively acknowledged ones and each in sequence order,
+	// where RFC 8985 §6.2 takes it from the most recently sent one. After a
+	// retransmission, an ACK that also covers an original segment then
+	// carries that segment's longer RTT, so segments sent with it are not
+	// yet lost (rack.go). The linux profile sets it; it matters only with
+	// RACK.
+	LinuxRACK bool
 
 	// Keep-alives (RFC 1122 §4.2.3.6) and the user timeout (RFC 5482);
 	// keepalive.go.
@@ -351,6 +391,9 @@ func (c *TCPConfig) applyDefaults() error {
 	c.applyAckLimitDefaults()
 	if c.ECN < ECNOff || c.ECN > ECNPassive {
 		return fmt.Errorf("stack: TCPConfig.ECN is %d; want ECNOff (0), ECNOn (1) or ECNPassive (2)", c.ECN)
+	}
+	if c.TSOBurst < 0 {
+		return fmt.Errorf("stack: TCPConfig.TSOBurst is %d; it must not be negative (0 keeps PSH on the end of the data only)", c.TSOBurst)
 	}
 	if c.QuickAcks < 0 {
 		return fmt.Errorf("stack: TCPConfig.QuickAcks is %d; it must not be negative (0 turns quick-ACK mode off)", c.QuickAcks)

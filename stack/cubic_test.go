@@ -530,3 +530,26 @@ func TestCubicUndo(t *testing.T) {
 		t.Fatalf("reno undo: %d, want max(cwnd, prior) = 9000", got)
 	}
 }
+
+// TestSlowStartUncapped: HyStart++ grows cwnd by at most L = 8 SMSS per
+// ACK (RFC 9406 §4.2); with TCPConfig.SlowStartUncapped (Linux's
+// tcp_slow_start) an ACK of ten segments grows it by ten.
+func TestSlowStartUncapped(t *testing.T) {
+	for _, tc := range []struct {
+		uncapped bool
+		want     uint32
+	}{{false, 18000}, {true, 20000}} {
+		cfg := scriptCfg()
+		cfg.CongestionControl, cfg.InitialWindow, cfg.SlowStartUncapped = CCCubic, 10, tc.uncapped
+		s := newScript(t, cfg)
+		s.acceptSilently(seg{flags: S, win: 65535, mss: 1000})
+		if _, err := s.c.Write(data(30000)); err != nil {
+			t.Fatal(err)
+		}
+		s.advance(10 * time.Millisecond)
+		s.inject(seg{flags: A, seq: 1, ack: 10001, win: 65535})
+		if got := s.c.cwnd; got != tc.want {
+			t.Errorf("SlowStartUncapped %v: cwnd %d after an ACK of ten segments, want %d", tc.uncapped, got, tc.want)
+		}
+	}
+}

@@ -46,3 +46,35 @@ func (c *Conn) cwndMayGrow() bool {
 	}
 	return false
 }
+
+// growthCredit is how much of an ACK's acked bytes may grow cwnd. With
+// TCPConfig.DeliveredGrowth (the linux profile) it is what the ACK newly
+// delivers, as Linux counts tp->delivered: bytes the peer reported earlier
+// by SACK, or by duplicate ACKs without SACK (one segment each, as Linux's
+// tcp_remove_reno_sacks), were delivered then and do not count again when
+// the cumulative ACK covers them; at least one segment counts, as the
+// cumulative ACK itself delivers the hole it fills. Otherwise it is acked
+// (RFC 5681 and RFC 3465 count the bytes the cumulative ACK covers). It
+// runs in onAck, before the scoreboard below SND.UNA is trimmed and before
+// dupAcks is reset.
+func (c *Conn) growthCredit(acked uint32) uint32 {
+	if !c.h.cfg.DeliveredGrowth {
+		return acked
+	}
+	var before uint32
+	if c.sackOK {
+		lo, hi := c.prevHighAck, c.sndUna
+		for _, b := range c.sacked.blocks {
+			s, e := b.start.Max(lo), b.end.Min(hi)
+			if s.LessThan(e) {
+				before += e.Sub(s)
+			}
+		}
+	} else {
+		before = uint32(c.dupAcks) * uint32(c.sndMSS)
+	}
+	if before >= acked {
+		return min(acked, uint32(c.sndMSS))
+	}
+	return max(acked-before, min(acked, uint32(c.sndMSS)))
+}

@@ -189,8 +189,9 @@ func expectSync(st State, b bits, probe string, twReuse bool) reaction {
 	if probe == "data" && b.ack && !b.rst && !b.syn && (st == StateFinWait1 || st == StateFinWait2) {
 		// The application has closed (Close, not CloseWrite): new text
 		// resets the connection, as Linux does (tcp_rcv_state_process,
-		// TCPAbortOnData); the FIN after it is not processed.
-		return reaction{state: StateClosed, send: []segment.Flags{RA}, counts: []string{"TCPEstabResets", "TCPRstSent"}}
+		// TCPAbortOnData), with the reset of the segment, <SEQ=SEG.ACK>
+		// <CTL=RST>; the FIN after it is not processed.
+		return reaction{state: StateClosed, send: []segment.Flags{R}, counts: []string{"TCPEstabResets", "TCPRstSent"}}
 	}
 	// Otherwise text changes nothing visible here: ESTABLISHED (and
 	// SYN_RECEIVED once the ACK established it) takes it and delays the ACK

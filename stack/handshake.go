@@ -273,7 +273,7 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 		// Text or FIN on the SYN-ACK: "continue processing at the sixth
 		// step". We accept in-order data here.
 		if len(payload) > 0 || f&segment.FlagFIN != 0 {
-			c.processText(c.rcvNxt, payload, f&segment.FlagFIN != 0)
+			c.processText(th, c.rcvNxt, payload, f&segment.FlagFIN != 0)
 		}
 		c.output()
 		return

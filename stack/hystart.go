@@ -143,7 +143,10 @@ func (hs *hystart) onAck(cc *CCConn, acked uint32) {
 		hs.currentRoundMinRTT = min(hs.currentRoundMinRTT, r)
 		hs.rttSampleCount++
 	}
-	inc := min(acked, hsL*cc.MSS())
+	inc := acked
+	if !cc.conn().h.cfg.SlowStartUncapped {
+		inc = min(acked, hsL*cc.MSS()) // RFC 9406 §4.2's L
+	}
 	if hs.css {
 		inc /= hsCSSGrowthDivisor
 	}

@@ -17,15 +17,16 @@ type ConnInfo struct {
 	SndUna, SndNxt, SndMax segment.Seq
 	RcvNxt                 segment.Seq
 
-	SndMSS, RcvMSS           int    // effective send MSS; MSS we advertised
-	SndWndScale, RcvWndScale uint8  // window scale shifts in use (0 without the option)
-	SndWnd                   uint32 // peer's advertised window (scaled)
-	RcvWnd                   uint32 // window we last advertised, remaining
-	Cwnd, Ssthresh           uint32 // congestion window and slow-start threshold, bytes
-	BytesInFlight            uint32 // sent, not yet acknowledged (RFC 5681 FlightSize)
-	CongestionControl        string // algorithm, as TCPConfig.CongestionControl names it
-	InRecovery               bool   // fast recovery in progress
-	SACK                     bool   // selective acknowledgments in use (RFC 2018)
+	SndMSS, RcvMSS           int     // effective send MSS; MSS we advertised
+	SndWndScale, RcvWndScale uint8   // window scale shifts in use (0 without the option)
+	SndWnd                   uint32  // peer's advertised window (scaled)
+	RcvWnd                   uint32  // window we last advertised, remaining
+	Cwnd, Ssthresh           uint32  // congestion window and slow-start threshold, bytes
+	BytesInFlight            uint32  // sent, not yet acknowledged (RFC 5681 FlightSize)
+	CongestionControl        string  // algorithm, as TCPConfig.CongestionControl names it
+	InRecovery               bool    // fast recovery in progress
+	CAState                  CAState // Linux's tcp_ca_state: Open, Disorder, CWR, Recovery, Loss (castate.go)
+	SACK                     bool    // selective acknowledgments in use (RFC 2018)
 
 	SRTT, RTTVar, RTO time.Duration // RFC 6298 estimator; RTO before backoff
 	Backoff           uint          // RTO doublings in force (RFC 6298 §5.5); a valid RTT sample clears them
@@ -112,6 +113,7 @@ func (c *Conn) Info() ConnInfo {
 		BytesInFlight:          c.flightSize(),
 		CongestionControl:      c.cc.name(),
 		InRecovery:             c.cc.inRecovery(),
+		CAState:                c.caState(),
 		SACK:                   c.sackOK,
 		SRTT:                   c.srtt,
 		RTTVar:                 c.rttvar,

@@ -193,7 +193,7 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		c.ecnReceived(th) // ecn.go: CE and CWR
 	}
 	if len(payload) > 0 || fin {
-		c.processText(seq, payload, fin)
+		c.processText(th, seq, payload, fin)
 		if c.state == StateClosed {
 			return
 		}
@@ -220,7 +220,7 @@ func (c *Conn) inputSimultaneousSynAck(th *segment.Header, payload []byte, fin b
 	c.establish()
 	c.ackNow = true
 	if len(payload) > 0 || fin {
-		c.processText(c.rcvNxt, payload, fin)
+		c.processText(th, c.rcvNxt, payload, fin)
 		if c.state == StateClosed {
 			return
 		}
@@ -285,8 +285,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 			c.retransmitFirst()
 		}
 	}
-	c.undoAck(th, una, payloadLen) // undo.go, frto.go: spurious retransmissions
-	c.ccAckEnd()                   // ccapi.go: a delivery-rate sample
+	if c.undoAck(th, una, payloadLen) { // undo.go, frto.go: spurious retransmissions
+		c.rackAfterUndo()
+	}
+	c.ccAckEnd() // ccapi.go: a delivery-rate sample
 	// Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... If (SND.WL1 <
 	// SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
 	// SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
@@ -362,8 +364,9 @@ func (c *Conn) newAck(ack segment.Seq) {
 	}
 }
 
-// processText is the seventh and eighth steps: segment text and FIN.
-func (c *Conn) processText(seq segment.Seq, payload []byte, fin bool) {
+// processText is the seventh and eighth steps: segment text and FIN, of
+// the segment th (whose text, trimmed, starts at seq).
+func (c *Conn) processText(th *segment.Header, seq segment.Seq, payload []byte, fin bool) {
 	if len(payload) > 0 {
 		if !c.state.canReceiveData() {
 			// CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not
@@ -374,9 +377,11 @@ func (c *Conn) processText(seq segment.Seq, payload []byte, fin bool) {
 			// New data for an application that has closed: nobody will read
 			// it. Linux resets the connection (tcp_rcv_state_process);
 			// RFC 9293 leaves it open. We follow Linux so that such a peer
-			// learns at once.
+			// learns at once, and answer as Linux does (tcp_v4_send_reset
+			// of the segment): <SEQ=SEG.ACK><CTL=RST>, the reset RFC 9293
+			// gives a segment that does not belong to a connection.
 			c.h.counters.TCPEstabResets++
-			c.sendReset()
+			c.h.sendResetFor(c.key, th, len(payload))
 			c.fail(errReset)
 			return
 		} else {

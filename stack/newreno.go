@@ -37,8 +37,9 @@ func (r *newReno) init() {
 func (r *newReno) onAck(acked uint32) bool {
 	c := r.c
 	inRecovery := r.recovering
+	credit := c.growthCredit(acked) // cwndlimit.go; before recoveryAck resets dupAcks
 	retransmit := r.recoveryAck(acked)
-	c.ccAck(acked, inRecovery) // ccapi.go: slow start or congestion avoidance outside recovery
+	c.ccAck(credit, inRecovery) // ccapi.go: slow start or congestion avoidance outside recovery
 	return retransmit
 }
 
@@ -54,6 +55,12 @@ func (r *newReno) recoveryAck(acked uint32) bool {
 	if c.sndUna.GreaterThan(c.recover) {
 		r.recovering = false
 		c.dupAcks = 0
+		if c.h.cfg.RecoveryExitSsthresh {
+			// Step 3 option (2), as Linux's tcp_end_cwnd_reduction:
+			// cwnd = ssthresh.
+			c.cwnd = c.ssthresh
+			return false
+		}
 		// Step 3 option (1): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
 		c.cwnd = min(c.ssthresh, max(c.flightSize(), smss)+smss)
 		return false

@@ -12,7 +12,8 @@ import (
 //     usable window min(sndWnd, cwnd) allows (RFC 5681 §3.1), holding back
 //     small segments by Nagle's algorithm (RFC 9293 §3.7.4) and the sender's
 //     silly-window avoidance (RFC 9293 §3.8.6.2.1). PSH marks the segment
-//     that empties the buffer; the FIN rides on the last segment or goes
+//     that empties the buffer (and, as Linux, the end of each burst:
+//     push.go); the FIN rides on the last segment or goes
 //     alone once all data is out.
 //  2. If an ACK is still owed (ackNow), send a bare ACK; if only a delayed
 //     ACK is owed, arm the delayed-ACK timer (RFC 9293 §3.8.6.3).
@@ -54,6 +55,7 @@ func (c *Conn) send() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}
+		c.burstStart() // push.go
 		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
@@ -156,6 +158,11 @@ func (c *Conn) sendOne() bool {
 		// that one without.)
 		c.pushForced = true
 	}
+	if !c.sndNxt.LessThan(c.sndMax) {
+		// Would another segment follow in the same burst (push.go)?
+		left, room := avail-n, usable-n
+		c.burst.push = c.burstNext(left > 0 && room >= min(left, uint32(c.sndMSS)))
+	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	c.sendData(c.sndNxt, n, fin)
 	if n < uint32(c.sndMSS) {
@@ -170,16 +177,23 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced) {
+	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced || c.burst.push) {
 		// The segment that empties the buffer ends a write (unless that
 		// write said MSG_MORE: Linux marks PSH only at the end of a write
-		// without it, cork.go), as does a record end and a segment the
-		// persist timer forces out.
+		// without it, cork.go), as does a record end, a segment the
+		// persist timer forces out, and the end of a burst (push.go).
 		th.Flags |= segment.FlagPSH
+	}
+	c.burst.push = false
+	if seq.LessThan(c.sndMax) {
+		c.burstStart() // a retransmission ends the burst of new data
 	}
 	c.pushForced = false
 	if fin {
 		th.Flags |= segment.FlagFIN
+		if !seq.LessThan(c.sndMax) || n > 0 && seq.Add(n) == c.sndMax {
+			c.finAlone = n == 0 // its first transmission: alone, or on data (tlp.go)
+		}
 	}
 	th.Window = c.windowToAdvertise()
 	c.addSACKBlocks(&th.Options, min(segment.MaxOptionsLen, c.sndMSS-int(n))) // the packet must still fit the MTU
@@ -307,15 +321,19 @@ func (c *Conn) windowToAdvertise() uint16 {
 
 // afterRead sends a window update when the application's read opened the
 // window enough to matter: by the SWS threshold, and while the peer sees
-// less than half the buffer (as Linux's tcp_cleanup_rbuf does, so that a
-// fast reader does not double the ACK count).
+// less than half of the largest window we can offer, the buffer or what
+// the window field and scale can carry (as Linux's tcp_cleanup_rbuf does
+// against its window_clamp, so that a fast reader does not double the ACK
+// count).
 func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() {
 		return
 	}
 	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
-	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) && cur < uint32(c.rcvBuf.limit/2) {
+	clamp := min(uint64(c.rcvBuf.limit), uint64(0xffff)<<c.rcvWndShift)
+	half := uint32(clamp / 2)
+	if free >= cur+min(half, uint32(c.rcvMSS)) && cur < half {
 		c.sendAck()
 	}
 }

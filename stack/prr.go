@@ -1,5 +1,7 @@
 package stack
 
+import "github.com/tcpsim/tcpsim/segment"
+
 // Proportional Rate Reduction (RFC 6937) sets cwnd on every ACK of a SACK
 // recovery (rfc6675.go), so that the data sent during recovery follows the
 // data delivered: while pipe is above ssthresh, ssthresh/RecoverFS of it
@@ -46,6 +48,18 @@ func (c *Conn) prrAck(delivered int, safe bool) {
 		sndcnt = max(sndcnt, uint64(c.sndMSS)) // the fast retransmit goes in any case
 	}
 	c.cwnd = pipe + uint32(min(sndcnt, 1<<30))
+}
+
+// newlyLost reports whether the ACK just processed marked data lost that
+// was not before (RFC 9937's SafeACK needs it not to): under RACK, whether
+// it counted a segment lost; otherwise, whether the IsLost boundary moved
+// beyond both where it was and the new SND.UNA (with nothing lost the
+// boundary is SND.UNA, which every cumulative ACK moves).
+func (c *Conn) newlyLost(boundaryBefore segment.Seq, rackLostBefore uint64) bool {
+	if c.rackOn() {
+		return c.h.counters.TCPRACKLost != rackLostBefore
+	}
+	return c.lossBoundary().GreaterThan(boundaryBefore.Max(c.sndUna))
 }
 
 // prrSndcnt is RFC 6937's sndcnt, at least 0.

@@ -100,8 +100,14 @@ func (c *Conn) rackDelivered(s *rackSeg, now time.Duration) {
 	} else if rtt < r.minRTT {
 		return // too quick for this transmission: the original arrived
 	}
+	if c.h.cfg.LinuxRACK {
+		// Linux's tcp_rack_advance: RACK.rtt is the RTT of the last
+		// segment processed, sent last or not.
+		r.rtt = rtt
+	}
 	if !r.set || s.xmit > r.xmit || s.xmit == r.xmit && s.end.GreaterThan(r.endSeq) {
-		r.xmit, r.endSeq, r.rtt, r.set = s.xmit, s.end, rtt, true
+		r.xmit, r.endSeq, r.set = s.xmit, s.end, true
+		r.rtt = rtt
 	}
 	if s.end.LessThan(r.fack) {
 		r.reordering = true // delivered below the highest delivered before this ACK
@@ -120,6 +126,12 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 	}
 	fack := r.fack
 	c.reorderOnAck(una) // reorder.go: tcpi_reordering, before the record changes
+	if c.h.cfg.LinuxRACK {
+		// Linux takes the newly SACKed segments (tcp_sacktag_write_queue)
+		// before the cumulatively acknowledged ones (tcp_clean_rtx_queue),
+		// each in sequence order; the order decides RACK.rtt.
+		fack = c.rackNewlySACKed(una, fack, now)
+	}
 	// Delivered: everything below SND.UNA, and what the scoreboard holds.
 	k := 0
 	for k < len(r.segs) && r.segs[k].end.LessThanEq(una) {
@@ -133,17 +145,24 @@ func (c *Conn) rackOnAck(dsack bool) bool {
 	if len(r.segs) > 0 && r.segs[0].start.LessThan(una) {
 		r.segs[0].start = una
 	}
-	for i := range r.segs {
-		s := &r.segs[i]
-		if !s.sacked && c.sackedRange(s.start, s.end) {
+	r.fack = c.rackNewlySACKed(una, fack, now)
+	c.rackUpdateWindow(dsack)
+	return c.rackDetectLoss(now)
+}
+
+// rackNewlySACKed marks delivered the segments above una that the
+// scoreboard holds and the record does not yet, and returns fack raised to
+// the highest of them.
+func (c *Conn) rackNewlySACKed(una, fack segment.Seq, now time.Duration) segment.Seq {
+	for i := range c.rack.segs {
+		s := &c.rack.segs[i]
+		if !s.sacked && una.LessThan(s.end) && c.sackedRange(s.start, s.end) {
 			s.sacked, s.lost, s.marked = true, false, false
 			c.rackDelivered(s, now)
 			fack = fack.Max(s.end)
 		}
 	}
-	r.fack = fack
-	c.rackUpdateWindow(dsack)
-	return c.rackDetectLoss(now)
+	return fack
 }
 
 // sackedRange reports whether the scoreboard holds all of [s, e).

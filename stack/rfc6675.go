@@ -63,14 +63,15 @@ import (
 func (c *Conn) onSACKAck(th *segment.Header) {
 	ack := th.Ack
 	una, sackedBefore := c.sndUna, c.sacked.bytes
-	lostBefore := c.lossBoundary()
+	lostBefore, rackLostBefore := c.lossBoundary(), c.h.counters.TCPRACKLost
 	var newly uint32
 	if th.Options.NumSACK > 0 {
 		newly = c.updateScoreboard(&th.Options, ack)
 	}
 	advanced := ack.GreaterThan(una)
 	if advanced {
-		c.newAck(ack) // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
+		c.tsRTT(th, ack) // RFC 7323 §4.1 (timestamps.go): before newAck restarts the timer
+		c.newAck(ack)    // §5 (1): a cumulative ACK resets DupAcks (cc.onAck)
 		c.checkReneging()
 	}
 	rackLost := false
@@ -78,14 +79,18 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 		dsack := th.Options.NumSACK > 0 && c.isDSACK(&th.Options, ack)
 		rackLost = c.rackOnAck(dsack) // rack.go
 		c.tlpOnAck(ack, dsack)        // tlp.go
-		defer c.tlpArm()
+		if advanced {
+			// RFC 8985 §7.2: the PTO restarts on an ACK of new data, not
+			// on one that only SACKs (Linux: FLAG_SET_XMIT_TIMER).
+			defer c.tlpArm()
+		}
 	}
 	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
 	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore
 	if c.cc.inRecovery() {
 		// (B): the scoreboard is updated; PRR sets cwnd (prr.go) and
 		// output() runs step (C).
-		c.prrAck(delivered, advanced && !c.lossBoundary().GreaterThan(lostBefore))
+		c.prrAck(delivered, advanced && !c.newlyLost(lostBefore, rackLostBefore))
 		return
 	}
 	if newly == 0 || c.sndMax == c.sndUna {
@@ -368,8 +373,19 @@ func (c *Conn) skipSACKed() {
 }
 
 // capAtSACKed limits a segment of n bytes at s to end where SACKed data
-// begins.
+// begins. Under RACK only whole segments count as SACKed, as Linux's
+// scoreboard marks whole skbs: a block that covers part of a segment (the
+// peer SACKed its last byte, say) does not cut the resend of that segment
+// short.
 func (c *Conn) capAtSACKed(s segment.Seq, n uint32) uint32 {
+	if c.rackOn() && len(c.rack.segs) > 0 {
+		for _, r := range c.rack.segs {
+			if r.sacked && r.start.GreaterThan(s) {
+				return min(n, r.start.Sub(s))
+			}
+		}
+		return n
+	}
 	for _, b := range c.sacked.blocks {
 		if b.start.GreaterThan(s) {
 			return min(n, b.start.Sub(s))

@@ -446,3 +446,20 @@ func TestEstablished_DupAckIsBareWhenSending(t *testing.T) {
 	s.expect("Flags [P.], seq 1:11, ack 1, win 64000, length 10")
 	s.none()
 }
+
+// New data after Close resets the connection with the reset of the
+// segment, as Linux's tcp_v4_send_reset: <SEQ=SEG.ACK><CTL=RST>, here
+// SEG.ACK 1 (the peer has not acknowledged our FIN), not SND.NXT 2.
+func TestClose_DataAfterCloseResetOfSegment(t *testing.T) {
+	s := newScript(t, scriptCfg())
+	s.passiveOpen()
+	if err := s.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.expect("Flags [F.], seq 1, ack 1, win 64000, length 0")
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, data: data(10)})
+	s.expect("Flags [R], seq 1, win 0, length 0")
+	if s.c.State() != StateClosed {
+		t.Fatalf("state %v, want CLOSED", s.c.State())
+	}
+}

@@ -121,6 +121,8 @@ type tcb struct {
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now
 	pushForced     bool          // the segment sendOne is sending was forced out by the persist timer: PSH
+	burst          burstState    // the burst of new data being sent, for PSH (push.go)
+	finAlone       bool          // our FIN went out in a segment of its own, all data sent before (tlp.go)
 
 	// Issue 10 item 1: when this connection last sent an ACK in answer to
 	// an unacceptable segment (ratelimit.go).

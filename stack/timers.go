@@ -72,6 +72,16 @@ func (c *Conn) runTimers(now time.Duration) {
 			return
 		}
 	}
+	// The probe timer before the retransmission timer: a PTO capped at
+	// the RTO fires in its place (the probe re-arms the RTO), as Linux's
+	// loss probe takes over its one retransmission timer (tlp.go).
+	if t := c.tm.ptoAt; t != 0 && t <= now {
+		c.tm.ptoAt = 0
+		c.onPTO(now)
+		if c.state == StateClosed {
+			return
+		}
+	}
 	if t := c.tm.rtxAt; t != 0 && t <= now {
 		c.tm.rtxAt = 0
 		c.onRetransmitTimer()
@@ -92,13 +102,6 @@ func (c *Conn) runTimers(now time.Duration) {
 		if c.ackPending() {
 			c.h.counters.TCPDelayedAcks++
 			c.sendAck()
-		}
-	}
-	if t := c.tm.ptoAt; t != 0 && t <= now {
-		c.tm.ptoAt = 0
-		c.onPTO(now)
-		if c.state == StateClosed {
-			return
 		}
 	}
 	if t := c.tm.rackAt; t != 0 && t <= now {

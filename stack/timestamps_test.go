@@ -32,7 +32,11 @@ func (s *script) tsOpen() {
 	s.iss = uint32(s.out[0].pkt.TCP.Seq)
 	// RFC 7323 §3.2: the SYN-ACK answers TSopt with TSopt, TSecr echoing
 	// the SYN's TSval.
-	s.expect(f("Flags [S.], seq 0, ack 1, win 64000, options [mss 1460,nop,nop,TS val %d ecr 5000], length 0 @0s", tsAt(0)))
+	opts := "mss 1460,nop,nop"
+	if s.sackPermitted {
+		opts = "mss 1460,sackOK" // the SYN offered SACK too
+	}
+	s.expect(f("Flags [S.], seq 0, ack 1, win 64000, options [%s,TS val %d ecr 5000], length 0 @0s", opts, tsAt(0)))
 	s.advance(10 * time.Millisecond)
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535, ts: true, tsval: 5010, tsecr: tsAt(0)})
 	s.none()
@@ -266,19 +270,27 @@ func TestTimestamps_PAWS24DayIdle(t *testing.T) {
 // data gives an RTT sample when its TSecr echoes the retransmission, which
 // ends the backoff; an echo of the first transmission gives none (it may
 // be the TS.Recent of a peer that saw duplicates, long ago), nor does any
-// ACK without timestamps (Karn).
+// ACK without timestamps (Karn). With SACK as without (the SACK ACK path
+// once skipped TSecr samples, so a backoff outlived the progress after it).
 func TestTimestamps_RTTSampleAfterRetransmission(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
+		sack        bool
 		ecr         uint32
 		wantBackoff uint
 		wantSRTT    time.Duration
 	}{
-		{"echo of the retransmission", tsAt(210 * time.Millisecond), 0, 10*time.Millisecond - 10*time.Millisecond/8 + 20*time.Millisecond/8},
-		{"echo of the original", tsAt(10 * time.Millisecond), 1, 10 * time.Millisecond},
+		{"echo of the retransmission", false, tsAt(210 * time.Millisecond), 0, 10*time.Millisecond - 10*time.Millisecond/8 + 20*time.Millisecond/8},
+		{"echo of the original", false, tsAt(10 * time.Millisecond), 1, 10 * time.Millisecond},
+		{"SACK, echo of the retransmission", true, tsAt(210 * time.Millisecond), 0, 10*time.Millisecond - 10*time.Millisecond/8 + 20*time.Millisecond/8},
+		{"SACK, echo of the original", true, tsAt(10 * time.Millisecond), 1, 10 * time.Millisecond},
 	} {
 		s := newScript(t, scriptCfg())
+		s.sackPermitted = tc.sack
 		s.tsOpen()
+		if s.c.sackOK != tc.sack {
+			t.Fatalf("%s: SACK in use %v, want %v", tc.name, s.c.sackOK, tc.sack)
+		}
 		if got := s.c.Info().SRTT; got != 10*time.Millisecond {
 			t.Fatalf("SRTT after the handshake %v, want 10ms", got)
 		}

@@ -29,8 +29,11 @@ type tlpState struct {
 
 // tlpArm (re)arms the probe timer after data was sent or an ACK processed.
 func (c *Conn) tlpArm() {
+	// Any state that may still send: as Linux (tcp_schedule_loss_probe),
+	// a connection that has queued its FIN behind data (FIN_WAIT_1,
+	// CLOSING, LAST_ACK) probes its tail too.
 	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.backoff > 0 || c.sndUna == c.sndMax ||
-		(c.state != StateEstablished && c.state != StateCloseWait) {
+		!c.state.canSendData() {
 		c.tm.ptoAt = 0
 		return
 	}
@@ -42,8 +45,12 @@ func (c *Conn) tlpArm() {
 			pto += DefaultWCDelAckT
 		}
 	}
-	if rto := c.tm.rtxAt; rto != 0 && now+pto > rto {
-		pto = rto - now
+	rto := c.tm.rtxAt
+	if rto == 0 {
+		rto = now + c.currentRTO() // about to be armed (armSendTimers)
+	}
+	if now+pto > rto {
+		pto = rto - now // never past the RTO
 	}
 	if pto <= 0 {
 		c.tm.ptoAt = 0
@@ -54,9 +61,9 @@ func (c *Conn) tlpArm() {
 
 // onPTO is the probe timer (TLP_send_probe).
 func (c *Conn) onPTO(now time.Duration) {
-	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.sndUna == c.sndMax ||
-		(c.state != StateEstablished && c.state != StateCloseWait) {
-		return
+	if !c.rackOn() || c.tlp.out || c.cc.inRecovery() || c.backoff > 0 || c.sndUna == c.sndMax ||
+		!c.state.canSendData() {
+		return // a timeout since it was armed ends the tail's probing
 	}
 	data := c.dataEnd()
 	sent := false
@@ -64,17 +71,19 @@ func (c *Conn) onPTO(now time.Duration) {
 	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(data) {
 		if room := c.sndWnd - min(c.sndWnd, c.sndMax.Sub(c.sndUna)); room > 0 {
 			n := c.eorCap(c.sndNxt, min(data.Sub(c.sndNxt), uint32(c.sndMSS), room))
-			c.sendData(c.sndNxt, n, false)
+			c.sendData(c.sndNxt, n, c.wrClosed && c.sndNxt.Add(n) == data) // the FIN rides on the last data
 			c.tlp.retrans, sent = false, true
 		}
 	}
 	if !sent {
 		// The highest segment sent, again: its data (and the FIN if it was
-		// sent with or after it).
+		// sent with or after it). A FIN that went out alone, after all the
+		// data, is that segment by itself, as Linux's last skb is then the
+		// FIN's own.
 		end := data.Min(c.sndMax)
 		fin := c.finSent()
 		start := end
-		if end.GreaterThan(c.sndUna) {
+		if end.GreaterThan(c.sndUna) && !(fin && c.finAlone) {
 			start = c.eorFloor(c.sndUna.Max(end.Add(-uint32(c.sndMSS))), end)
 		}
 		if start == end && !fin {

@@ -161,8 +161,11 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 
 // undoAck runs for each acceptable ACK (input.go processAck) once the
 // scoreboard, SND.UNA and the congestion controller have taken it, before
-// the window update; una is SND.UNA before the ACK.
-func (c *Conn) undoAck(th *segment.Header, una segment.Seq, payloadLen int) {
+// the window update; una is SND.UNA before the ACK. It reports whether the
+// ACK undid a reduction.
+func (c *Conn) undoAck(th *segment.Header, una segment.Seq, payloadLen int) (undone bool) {
+	before := c.undoCount()
+	defer func() { undone = c.undoCount() != before }()
 	u := &c.undo
 	if !u.on && c.frto.phase == 0 {
 		return
@@ -208,6 +211,31 @@ func (c *Conn) undoAck(th *segment.Header, una segment.Seq, payloadLen int) {
 		// Open and Disorder states too).
 		c.h.counters.TCPDSACKUndo++
 		c.undoWindow()
+	}
+	return
+}
+
+// undoCount is the number of undos so far, of every kind.
+func (c *Conn) undoCount() uint64 {
+	k := &c.h.counters
+	return k.TCPFullUndo + k.TCPPartialUndo + k.TCPDSACKUndo + k.TCPLossUndo
+}
+
+// rackAfterUndo runs RACK's loss detection again after an undo, which
+// unmarked its losses: as Linux identifies losses after trying the undo
+// (tcp_fastretrans_alert), a segment RACK's rules still find lost (sent
+// before one delivered since, by more than the reordering window) starts
+// a fast recovery now rather than at the next ACK.
+func (c *Conn) rackAfterUndo() {
+	if !c.rackOn() || !c.sackOK || c.cc.inRecovery() || c.sndUna == c.sndMax {
+		return
+	}
+	if !c.rackDetectLoss(c.h.env.Now()) || !c.sndUna.GreaterThan(c.recover) {
+		return
+	}
+	c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
+	if c.onDupAckUndo() {
+		c.enterSACKRecovery(0)
 	}
 }
 

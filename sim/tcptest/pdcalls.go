@@ -1169,7 +1169,16 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		tcp.NotSentLowat = n
 		return pdApplied, nil
-	case "tcp_tso_win_divisor", "tcp_min_tso_segs", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
+	case "tcp_min_tso_segs":
+		// The burst that ends in PSH (stack/push.go) holds this many
+		// segments at low rates.
+		n, err := num()
+		if err != nil || n < 1 || n > 255 {
+			return 0, fmt.Errorf("sysctl tcp_min_tso_segs wants 1 to 255")
+		}
+		tcp.TSOBurst = n
+		return pdApplied, nil
+	case "tcp_tso_win_divisor", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
 		"tcp_fastopen_key", "tcp_ecn_option":
 		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
 		// accurate-ECN option): the value cannot change what it does.
@@ -1238,6 +1247,7 @@ func (r *pdRunner) command(ev *pdEvent) error {
 		}
 		if strings.HasSuffix(fields[0], "set_sysctls.py") && len(fields) > 1 {
 			// packetdrill's helper: set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...
+			r.sysctlsSaved = true
 			line = "sysctl " + strings.ReplaceAll(strings.Join(fields[1:], " "), "/proc/sys/", "")
 			line = strings.ReplaceAll(line, "/", ".")
 			fields = strings.Fields(line)
@@ -1349,12 +1359,7 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 		return map[stack.State]int64{stack.StateEstablished: 1, stack.StateSynSent: 2, stack.StateSynReceived: 3, stack.StateFinWait1: 4,
 			stack.StateFinWait2: 5, stack.StateTimeWait: 6, stack.StateClosed: 7, stack.StateCloseWait: 8, stack.StateLastAck: 9, stack.StateClosing: 11}[i.State]
 	},
-	"tcpi_ca_state": func(i *stack.ConnInfo) int64 {
-		if i.InRecovery {
-			return 3
-		}
-		return 0
-	},
+	"tcpi_ca_state": func(i *stack.ConnInfo) int64 { return int64(i.CAState) }, // Linux's numbering (stack/castate.go)
 	"tcpi_snd_cwnd": func(i *stack.ConnInfo) int64 { return int64(i.Cwnd) / int64(max(i.SndMSS, 1)) },
 	"tcpi_snd_ssthresh": func(i *stack.ConnInfo) int64 {
 		if i.Ssthresh >= 1<<30 { // tcpsim's initial "infinite" value

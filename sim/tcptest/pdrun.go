@@ -105,6 +105,7 @@ type pdRunner struct {
 	inPoke        bool
 	fail          error // first failure found inside a callback
 	assertErr     error // first failed %{ }% assertion, reported at the end
+	sysctlsSaved  bool  // set_sysctls.py ran: its restore script is a no-op here
 
 	tsMap                    map[uint32]uint32
 	tsFound                  bool
