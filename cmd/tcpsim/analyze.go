@@ -129,6 +129,8 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 			b = append(b, m.String()...)
 			b = append(b, ']')
 		}
+	} else if o, ok := appendOther(b, e.Data); ok {
+		b = o // UDP (DNS) or ICMP, dns.go
 	} else {
 		b = strconv.AppendInt(b, int64(e.Len), 10)
 		b = append(b, " bytes, not decodable as IPv4+TCP"...)

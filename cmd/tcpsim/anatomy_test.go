@@ -70,7 +70,7 @@ func TestAnatomyLayout(t *testing.T) {
 
 // get -X prints every sent packet's anatomy under its line.
 func TestGetHexFlag(t *testing.T) {
-	out := runOK(t, "get", "http://server.example/", "--size", "300", "-X")
+	out := runOK(t, "get", "http://server.example/", "--dns", "off", "--size", "300", "-X")
 	sent := strings.Count(out, "\n    IPv4 header, 20 bytes\n")
 	lines := regexp.MustCompile(`(?m)^ +\d+\.\d{6} (client|server) `).FindAllString(out, -1)
 	if sent == 0 || sent != len(lines) {

@@ -13,7 +13,7 @@ import (
 // lanes, within 80 columns: losses end in a cross with the reason, resent
 // segments are marked, and --ladder-max cuts long runs with a note.
 func TestGetLadder(t *testing.T) {
-	out := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=ascii")
+	out := runOK(t, "get", "http://server.example/", "--dns", "off", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=ascii")
 	start := strings.Index(out, "ladder of the first connection")
 	end := strings.Index(out, "steps (time")
 	if start < 0 || end < start {
