@@ -51,7 +51,7 @@ func TestGetLadder(t *testing.T) {
 		t.Errorf("ladder lacks the request's retransmission:\n%s", lad)
 	}
 	total := c + sv
-	uni := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
+	uni := runOK(t, "get", "http://server.example/", "--dns", "off", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
 	note := fmt.Sprintf("... %d more packets of this connection not drawn (--ladder-max 5)", total-5)
 	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, note) {
 		t.Errorf("unicode ladder cut at 5:\n%s", uni)
