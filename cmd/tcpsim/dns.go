@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -35,6 +36,29 @@ func (d *dnsInfo) queries() string {
 		return "1 query"
 	}
 	return fmt.Sprintf("%d queries (one every %s until an answer)", len(d.tries), dnsTimeout)
+}
+
+// failure is step 2's text when the lookup gave no address: why, and when
+// (now is the time the run ended, for a lookup still waiting then).
+func (d *dnsInfo) failure(name string, now time.Duration) (time.Duration, string) {
+	var de *net.DNSError
+	switch {
+	case d.done == 0 && d.err == nil:
+		return now, fmt.Sprintf("DNS: asked %v for %s (A): no answer yet when the run ended", d.server, name)
+	case errors.As(d.err, &de) && de.IsTimeout:
+		return d.done, fmt.Sprintf("DNS: asked %v for %s (A): timed out, %d queries sent %s apart and none answered",
+			d.server, name, len(d.tries), dnsTimeout)
+	}
+	return d.done, fmt.Sprintf("DNS: asked %v for %s (A): failed after %s: %v", d.server, name, d.queries(), d.err)
+}
+
+// lookupError is get's error for a failed lookup.
+func (d *dnsInfo) lookupError(name string) error {
+	var de *net.DNSError
+	if errors.As(d.err, &de) && de.IsTimeout {
+		return fmt.Errorf("DNS lookup of %s timed out: %d queries to %v, none answered within %s", name, len(d.tries), d.server, dnsTimeout)
+	}
+	return fmt.Errorf("DNS: %w", d.err)
 }
 
 // dnsTimeout is how long the client waits for each answer: Go's resolver's

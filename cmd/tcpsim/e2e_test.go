@@ -153,7 +153,8 @@ func TestFailuresExitStatus1(t *testing.T) {
 	}{
 		{"total loss", []string{"get", "http://server.example/", "--dns", "off", "--loss", "100%"}, "connection timed out", "three-way handshake not completed: 7 SYN(s) sent, 7 dropped"},
 		{"time limit", []string{"get", "http://server.example/", "--dns", "off", "--loss", "100%", "--timeout", "10s"}, "did not complete within --timeout 10s", "three-way handshake not completed"},
-		{"total loss, DNS", []string{"get", "http://server.example/", "--loss", "100%"}, "DNS: lookup server.example on 10.0.0.2:53: no answer after 2 attempts", "DNS: no answer for server.example from 10.0.0.2:53 after 2 queries"},
+		{"total loss, DNS", []string{"get", "http://server.example/", "--loss", "100%"}, "DNS lookup of server.example timed out: 2 queries to 10.0.0.2:53, none answered within 5s", "2  10.000000  DNS: asked 10.0.0.2:53 for server.example (A): timed out, 2 queries sent 5s apart and none answered\n"},
+		{"time limit during DNS", []string{"get", "http://server.example/", "--loss", "100%", "--timeout", "3s"}, "did not complete within --timeout 3s", "2   3.000000  DNS: asked 10.0.0.2:53 for server.example (A): no answer yet when the run ended\n"},
 		{"nobody at that address", []string{"get", "http://10.0.0.9/", "--timeout", "5m"}, "connection timed out", "10.0.0.9 is an IP address: no lookup"},
 		// The page is streamed: terabytes cost no memory, the time limit ends the run.
 		{"huge page, short timeout", []string{"get", "http://server.example/", "--size", "10TB", "--timeout", "2s"}, "did not complete within --timeout 2s",

@@ -207,7 +207,7 @@ func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) err
 	} else if res.dns != nil {
 		a, err := resolveDNS(n, u.host, res.dns)
 		if err != nil {
-			return fmt.Errorf("DNS: %w", err)
+			return res.dns.lookupError(u.host)
 		}
 		res.resolved = a
 	} else {
@@ -304,7 +304,10 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 			step(2, d.done, "DNS: asked %v for %s (A): %v, answered at %s after %s",
 				d.server, u.host, res.resolved, strings.TrimSpace(fmtTime(d.done)), d.queries())
 		default:
-			step(2, d.done, "DNS: no answer for %s from %v after %s: %v", u.host, d.server, d.queries(), d.err)
+			// No address: the fetch ends at step 2, nothing else was sent.
+			at, text := d.failure(u.host, n.w.Now())
+			step(2, at, "%s", text)
+			return
 		}
 	case res.fromTable:
 		step(2, 0, "hosts table: %s is %v", u.host, res.resolved)
