@@ -125,10 +125,17 @@ func appendOther(b []byte, pkt []byte) ([]byte, bool) {
 			return b, false
 		}
 		b = fmt.Appendf(b, "%v > %v: ICMP ", h.Src, h.Dst)
-		if payload[0] == 3 && payload[1] == 3 && len(payload) >= 8+20+8 {
-			var in ippacket.Header
-			if q, err := in.Decode(payload[8:], false); err == nil && in.Protocol == ippacket.ProtocolUDP && len(q) >= 4 {
-				return fmt.Appendf(b, "%v udp port %d unreachable, length %d", in.Dst, uint16(q[2])<<8|uint16(q[3]), len(payload)), true
+		if payload[0] == 3 && payload[1] == 3 {
+			// The quoted datagram is cut after its first 8 bytes, so its
+			// header's total length is more than is there: read the fields
+			// by hand rather than decode it as a whole packet.
+			q := payload[8:]
+			if len(q) >= 20 && q[0]>>4 == 4 {
+				ihl := int(q[0]&0x0f) * 4
+				if ihl >= 20 && len(q) >= ihl+4 && q[9] == ippacket.ProtocolUDP {
+					dst := netip.AddrFrom4([4]byte(q[16:20]))
+					return fmt.Appendf(b, "%v udp port %d unreachable, length %d", dst, uint16(q[ihl+2])<<8|uint16(q[ihl+3]), len(payload)), true
+				}
 			}
 		}
 		return fmt.Appendf(b, "type %d, code %d, length %d", payload[0], payload[1], len(payload)), true
