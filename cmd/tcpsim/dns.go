@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/miekg/dns"
@@ -143,8 +143,18 @@ func appendOther(b []byte, pkt []byte) ([]byte, bool) {
 	return b, false
 }
 
+// tcpdumpRcodes are the names tcpdump gives the response codes.
+var tcpdumpRcodes = map[int]string{
+	dns.RcodeFormatError:    "FormErr",
+	dns.RcodeServerFailure:  "ServFail",
+	dns.RcodeNameError:      "NXDomain",
+	dns.RcodeNotImplemented: "NotImp",
+	dns.RcodeRefused:        "Refused",
+}
+
 // appendDNS writes a DNS message as tcpdump does: "7+ A? server.example.
-// (32)" for a query, "7* 1/0/0 A 10.0.0.2 (48)" for an answer.
+// (32)" for a query, "7*- 1/0/0 A 10.0.0.2 (62)" for an authoritative
+// answer from a server that offers no recursion.
 func appendDNS(b []byte, m *dns.Msg, n int) []byte {
 	q := m.Question[0]
 	if !m.Response {
@@ -154,12 +164,24 @@ func appendDNS(b []byte, m *dns.Msg, n int) []byte {
 		}
 		return fmt.Appendf(b, "%d%s %s? %s (%d)", m.Id, rd, dns.TypeToString[q.Qtype], q.Name, n)
 	}
+	// tcpdump's order: the rcode unless NOERROR, "*" authoritative, "-"
+	// recursion not available, "|" truncated.
 	flags := ""
-	if m.Authoritative {
-		flags = "*"
-	}
 	if m.Rcode != dns.RcodeSuccess {
-		flags += " " + strings.ToUpper(dns.RcodeToString[m.Rcode])
+		name, ok := tcpdumpRcodes[m.Rcode]
+		if !ok {
+			name = "Resp" + strconv.Itoa(m.Rcode)
+		}
+		flags = " " + name
+	}
+	if m.Authoritative {
+		flags += "*"
+	}
+	if !m.RecursionAvailable {
+		flags += "-"
+	}
+	if m.Truncated {
+		flags += "|"
 	}
 	b = fmt.Appendf(b, "%d%s %d/%d/%d", m.Id, flags, len(m.Answer), len(m.Ns), len(m.Extra))
 	for _, rr := range m.Answer {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +15,10 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/miekg/dns"
 	"go.uber.org/goleak"
+
+	"github.com/tcpsim/tcpsim/ippacket"
 )
 
 // pcapPackets decodes every packet of a capture as IPv4 with gopacket,
@@ -53,7 +58,7 @@ func udpPackets(pkts []gopacket.Packet) int {
 
 var (
 	dnsQueryLine  = regexp.MustCompile(`(?m)^ +(\d+\.\d{6}) (client|link   DROPPED \(loss\):) ?10\.0\.0\.1\.(\d+) > 10\.0\.0\.2\.53: (\d+)\+ A\? server\.example\. \(32\)$`)
-	dnsAnswerLine = regexp.MustCompile(`(?m)^ +(\d+\.\d{6}) (server|link   DROPPED \(loss\):) ?10\.0\.0\.2\.53 > 10\.0\.0\.1\.(\d+): (\d+)\* 1/0/0 A 10\.0\.0\.2 \((\d+)\)$`)
+	dnsAnswerLine = regexp.MustCompile(`(?m)^ +(\d+\.\d{6}) (server|link   DROPPED \(loss\):) ?10\.0\.0\.2\.53 > 10\.0\.0\.1\.(\d+): (\d+)\*- 1/0/0 A 10\.0\.0\.2 \((\d+)\)$`)
 	dnsStep2      = regexp.MustCompile(`(?m)^2 +(\d+\.\d{6})  DNS: asked 10\.0\.0\.2:53 for server\.example \(A\): 10\.0\.0\.2, answered at (\d+\.\d{6}) after (1 query|(\d+) queries \(one every 5s until an answer\))$`)
 )
 
@@ -289,5 +294,52 @@ func TestGetDNS(t *testing.T) {
 				t.Errorf("pcap: %d packets, %d of them UDP; want TCP only", len(pkts), n)
 			}
 		})
+	}
+}
+
+// -v prints DNS as tcpdump does; the expected lines are what tcpdump 4.99
+// printed for the same messages in a pcap.
+func TestAppendDNSLikeTcpdump(t *testing.T) {
+	q := func(id uint16) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion("server.example.", dns.TypeA)
+		m.Id, m.RecursionDesired = id, true
+		return m
+	}
+	nx := new(dns.Msg)
+	nx.SetRcode(q(7), dns.RcodeNameError)
+	nx.Authoritative, nx.RecursionAvailable = true, false
+	sf := new(dns.Msg)
+	sf.SetRcode(q(8), dns.RcodeServerFailure)
+	sf.Authoritative, sf.RecursionAvailable, sf.Truncated = true, true, true
+	for _, c := range []struct {
+		m    *dns.Msg
+		want string
+	}{
+		{q(14438), "10.0.0.1.60601 > 10.0.0.2.53: 14438+ A? server.example. (32)"},
+		{nx, "10.0.0.2.53 > 10.0.0.1.60601: 7 NXDomain*- 0/0/0 (32)"},
+		{sf, "10.0.0.2.53 > 10.0.0.1.60601: 8 ServFail*| 0/0/0 (32)"},
+	} {
+		msg, err := c.m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, dst, sport, dport := [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, uint16(60601), uint16(53)
+		if c.m.Response {
+			src, dst, sport, dport = dst, src, dport, sport
+		}
+		udp := binary.BigEndian.AppendUint16(nil, sport)
+		udp = binary.BigEndian.AppendUint16(udp, dport)
+		udp = binary.BigEndian.AppendUint16(udp, uint16(8+len(msg)))
+		udp = append(append(udp, 0, 0), msg...)
+		h := ippacket.Header{Protocol: ippacket.ProtocolUDP, TTL: 64, Src: netip.AddrFrom4(src), Dst: netip.AddrFrom4(dst)}
+		pkt, err := h.Encode(nil, len(udp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendOther(nil, append(pkt, udp...))
+		if !ok || string(got) != c.want {
+			t.Errorf("got %q (ok %v), want %q", got, ok, c.want)
+		}
 	}
 }
