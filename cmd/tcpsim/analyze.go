@@ -57,10 +57,10 @@ func (a *analyzer) event(e *sim.Event) {
 	}
 	if a.verbose != nil && e.Verdict != sim.Delivered {
 		if a.pkt.Decode(e.Data, false) != nil {
-			a.printRaw(e)
-			return
+			a.printRaw(e) // not TCP (DNS over UDP, ICMP), or a corrupted header
+		} else {
+			a.print(e, &a.pkt)
 		}
-		a.print(e, &a.pkt)
 		if a.anatomy && e.Verdict == sim.Sent {
 			a.line = appendAnatomy(a.line[:0], e.Data)
 			a.verbose.Write(a.line)
@@ -129,6 +129,8 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 			b = append(b, m.String()...)
 			b = append(b, ']')
 		}
+	} else if o, ok := appendOther(b, e.Data); ok {
+		b = o // UDP (DNS) or ICMP, dns.go
 	} else {
 		b = strconv.AppendInt(b, int64(e.Len), 10)
 		b = append(b, " bytes, not decodable as IPv4+TCP"...)

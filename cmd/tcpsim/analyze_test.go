@@ -63,7 +63,7 @@ func TestAnalyzerCorruptedHeaders(t *testing.T) {
 // tcpdump does (SYNs keep the wire's numbers, SACK blocks are relative
 // too); -S prints them as on the wire.
 func TestVerboseRelativeSeq(t *testing.T) {
-	args := []string{"get", "http://server.example/", "--size", "3000", "--loss", "5%", "--seed", "4", "-v"}
+	args := []string{"get", "http://server.example/", "--dns", "off", "--size", "3000", "--loss", "5%", "--seed", "4", "-v"}
 	rel := runOK(t, args...)
 	abs := runOK(t, append(args, "-S")...)
 	for _, want := range []string{"Flags [S], seq 2291908928,", "Flags [S.], seq 2650635173, ack 2291908929,", "Flags [P.], seq 1:80, ack 1,", "sack 1 {1449:2897}"} {

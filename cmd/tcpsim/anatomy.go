@@ -10,7 +10,7 @@ import (
 )
 
 // The packet's anatomy (-X): each packet's bytes as hex, cut where the IPv4
-// header, the TCP header and the payload meet, with every field of both
+// header, the TCP (or UDP) header and the payload meet, with every field of both
 // headers and every TCP option named below its bytes, and an HTTP payload's
 // header lines as text. It reads the raw bytes at fixed offsets (RFC 791
 // §3.1, RFC 9293 §3.1) rather than a decoded packet, so that it can show
@@ -53,12 +53,21 @@ func appendAnatomy(b []byte, pkt []byte) []byte {
 		anatomyLabel, pkt[8], pkt[9], protoName(pkt[9]), binary.BigEndian.Uint16(pkt[10:]))
 	b = fmt.Appendf(b, "%ssource %v · destination %v\n", anatomyLabel,
 		netip.AddrFrom4([4]byte(pkt[12:16])), netip.AddrFrom4([4]byte(pkt[16:20])))
-	if pkt[9] != 6 || ipEnd >= len(pkt) {
+	if ipEnd >= len(pkt) {
 		return b
 	}
 	end := len(pkt)
 	if total >= ipEnd && total < end {
 		end = total
+	}
+	switch pkt[9] {
+	case 6:
+	case 17:
+		return appendUDPAnatomy(b, pkt, ipEnd, end)
+	default:
+		// ICMP and the rest: the bytes after the header, unnamed.
+		b = fmt.Appendf(b, "%spayload, %d bytes%s\n", anatomyIndent, end-ipEnd, protoName(pkt[9]))
+		return appendHex(b, pkt, ipEnd, min(end, ipEnd+anatomyMaxData))
 	}
 	t := pkt[ipEnd:end]
 	if len(t) < 20 {
@@ -97,6 +106,37 @@ func appendAnatomy(b []byte, pkt []byte) []byte {
 	}
 	if http {
 		b = appendHTTPText(b, payload)
+	}
+	return b
+}
+
+// appendUDPAnatomy appends the UDP header (RFC 768) of pkt, which starts
+// at from, its fields named, and the payload's first bytes as hex (a DNS
+// message when either port is 53; -v's line decodes it).
+func appendUDPAnatomy(b []byte, pkt []byte, from, end int) []byte {
+	u := pkt[from:end]
+	if len(u) < 8 {
+		b = fmt.Appendf(b, "%sUDP header, %d bytes (cut short: a UDP header has 8)\n", anatomyIndent, len(u))
+		return appendHex(b, pkt, from, end)
+	}
+	b = fmt.Appendf(b, "%sUDP header, 8 bytes\n", anatomyIndent)
+	b = appendHex(b, pkt, from, from+8)
+	sport, dport := binary.BigEndian.Uint16(u[0:]), binary.BigEndian.Uint16(u[2:])
+	b = fmt.Appendf(b, "%ssource port %d · destination port %d\n", anatomyLabel, sport, dport)
+	b = fmt.Appendf(b, "%slength %d · checksum 0x%04x\n", anatomyLabel, binary.BigEndian.Uint16(u[4:]), binary.BigEndian.Uint16(u[6:]))
+	payload := u[8:]
+	if len(payload) == 0 {
+		return b
+	}
+	kind := ""
+	if sport == 53 || dport == 53 {
+		kind = ", DNS"
+	}
+	b = fmt.Appendf(b, "%spayload, %d bytes%s\n", anatomyIndent, len(payload), kind)
+	shown := min(len(payload), anatomyMaxData)
+	b = appendHex(b, pkt, from+8, from+8+shown)
+	if shown < len(payload) {
+		b = fmt.Appendf(b, "%s... %d more bytes\n", anatomyIndent, len(payload)-shown)
 	}
 	return b
 }

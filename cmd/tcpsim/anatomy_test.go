@@ -68,7 +68,8 @@ func TestAnatomyLayout(t *testing.T) {
 	}
 }
 
-// get -X prints every sent packet's anatomy under its line.
+// get -X prints every sent packet's anatomy under its line, the DNS
+// datagrams' included.
 func TestGetHexFlag(t *testing.T) {
 	out := runOK(t, "get", "http://server.example/", "--size", "300", "-X")
 	sent := strings.Count(out, "\n    IPv4 header, 20 bytes\n")
@@ -76,7 +77,8 @@ func TestGetHexFlag(t *testing.T) {
 	if sent == 0 || sent != len(lines) {
 		t.Errorf("%d anatomies for %d sent packets, want one each", sent, len(lines))
 	}
-	for _, want := range []string{"| GET / HTTP/1.1", "| HTTP/1.1 200 OK", "MSS 1460 (4 bytes)"} {
+	for _, want := range []string{"| GET / HTTP/1.1", "| HTTP/1.1 200 OK", "MSS 1460 (4 bytes)",
+		"protocol 17 (UDP)", "\n    UDP header, 8 bytes\n", "destination port 53\n          length 40 · checksum 0x", "\n    payload, 32 bytes, DNS\n", "\n    payload, 62 bytes, DNS\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("get -X lacks %q", want)
 		}

@@ -47,7 +47,7 @@ func readNg(t *testing.T, name string) map[string][][]byte {
 func TestGetCaptures(t *testing.T) {
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }
-	args := []string{"get", "http://server.example/", "--size", "200KB", "--queue", "10", "--series", p("s.csv")}
+	args := []string{"get", "http://server.example/", "--dns", "off", "--size", "200KB", "--queue", "10", "--series", p("s.csv")}
 	runOK(t, append(args, "--pcap", p("c.pcap"), "--pcap", "server="+p("s.pcap"), "--pcapng", p("all.pcapng"))...)
 	runOK(t, append(args, "--pcapng", p("again.pcapng"))...)
 	a, _ := os.ReadFile(p("all.pcapng"))

@@ -65,6 +65,8 @@ type options struct {
 
 	// get https:// (tls.go).
 	tlsVer tlsVersionFlag
+	// get --dns: resolve the URL's name over simulated DNS (dns.go).
+	dns flagval.OnOff
 
 	// get --ladder (ladder.go).
 	ladder    ladderMode
@@ -311,6 +313,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
 	cmd.Flags().Var(&o.tlsVer, "tls", "with an https:// URL: the TLS version, 1.3 or 1.2")
+	o.dns = true
+	cmd.Flags().Var(&o.dns, "dns", "resolve the URL's host name with a DNS query over the simulated link (on), or in the hosts table at no cost (off)")
 	addReportFlags(cmd.Flags(), o, stderr)
 	addSeriesFlags(cmd.Flags(), &o.series)
 	addCaptureFlags(cmd.Flags(), o)

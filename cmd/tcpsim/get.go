@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/simdns"
 )
 
 // verboseHeader introduces the -v lines.
@@ -35,6 +36,7 @@ type getResult struct {
 	serverErr  error
 	clientDone time.Duration
 	tls        *tlsInfo // https only
+	dns        *dnsInfo // --dns on with a host name only
 }
 
 func runGet(stdout io.Writer, o *options, u getURL) error {
@@ -63,8 +65,12 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	fmt.Fprintf(stdout, "tcpsim get %s (seed %d)\n", u.raw, o.seed)
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 	o.printCC(stdout)
-	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d\n",
-		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
+	dnsNote := ""
+	if _, err := netip.ParseAddr(u.host); err != nil && bool(o.dns) {
+		dnsNote = fmt.Sprintf(" and answers DNS for %s on port %d", u.host, simdns.Port)
+	}
+	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d%s\n",
+		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port, dnsNote)
 	var cliTLS, srvTLS *tls.Config
 	if u.https {
 		if cliTLS, srvTLS, err = tlsConfigs(u.host, o.tlsVer.version(), uint64(o.seed), n.w.Epoch()); err != nil {
@@ -88,8 +94,17 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 	n.spawn("server", func(t *sim.Task) {
 		res.serverErr = serve(n, ln, body, srvTLS)
 	})
+	stopDNS := func() {}
+	if _, err := netip.ParseAddr(u.host); err != nil && bool(o.dns) {
+		res.dns = &dnsInfo{server: netip.AddrPortFrom(serverAddr, simdns.Port)}
+		stopDNS, err = startDNS(n, u.host, serverAddr, res.dns)
+		if err != nil {
+			return err
+		}
+	}
 	n.spawn("client", func(t *sim.Task) {
 		defer ln.Close() // a server still waiting in Accept gives up
+		defer stopDNS()
 		res.err = fetch(n, u, body, &res, cliTLS)
 		res.clientDone = t.Now()
 	})
@@ -189,6 +204,12 @@ func serve(n *network, ln net.Listener, body page, cfg *tls.Config) error {
 func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) error {
 	if a, err := netip.ParseAddr(u.host); err == nil {
 		res.resolved = a
+	} else if res.dns != nil {
+		a, err := resolveDNS(n, u.host, res.dns)
+		if err != nil {
+			return res.dns.lookupError(u.host)
+		}
+		res.resolved = a
 	} else {
 		a, err := n.w.Lookup(u.host)
 		if err != nil {
@@ -196,7 +217,8 @@ func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) err
 		}
 		res.resolved, res.fromTable = a, true
 	}
-	addr := net.JoinHostPort(u.host, strconv.Itoa(int(u.port)))
+	// The address the lookup gave (a name would go to the hosts table).
+	addr := net.JoinHostPort(res.resolved.String(), strconv.Itoa(int(u.port)))
 	at := n.w.Now()
 	c, err := n.cnet.DialContext(context.Background(), "tcp", addr)
 	n.sockCall("client", "connect", at, 0, err)
@@ -275,6 +297,18 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	fmt.Fprintln(w, "steps (time in seconds of virtual time):")
 	step(1, 0, "host name from the URL: %s", u.host)
 	switch {
+	case res.dns != nil:
+		d := res.dns
+		switch {
+		case res.resolved.IsValid():
+			step(2, d.done, "DNS: asked %v for %s (A): %v, answered at %s after %s",
+				d.server, u.host, res.resolved, strings.TrimSpace(fmtTime(d.done)), d.queries())
+		default:
+			// No address: the fetch ends at step 2, nothing else was sent.
+			at, text := d.failure(u.host, n.w.Now())
+			step(2, at, "%s", text)
+			return
+		}
 	case res.fromTable:
 		step(2, 0, "hosts table: %s is %v", u.host, res.resolved)
 	case res.resolved.IsValid():
@@ -286,10 +320,14 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	if u.https {
 		scheme = "https"
 	}
+	var portAt time.Duration // the port is used once the address is known
+	if res.dns != nil {
+		portAt = res.dns.done
+	}
 	if u.portGiven {
-		step(3, 0, "port %d, from the URL", u.port)
+		step(3, portAt, "port %d, from the URL", u.port)
 	} else {
-		step(3, 0, "port %d, the default for %s", u.port, scheme)
+		step(3, portAt, "port %d, the default for %s", u.port, scheme)
 	}
 	var f *Flow
 	if len(n.an.Flows()) > 0 {

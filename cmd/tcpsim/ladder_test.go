@@ -13,7 +13,7 @@ import (
 // lanes, within 80 columns: losses end in a cross with the reason, resent
 // segments are marked, and --ladder-max cuts long runs with a note.
 func TestGetLadder(t *testing.T) {
-	out := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=ascii")
+	out := runOK(t, "get", "http://server.example/", "--dns", "off", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=ascii")
 	start := strings.Index(out, "ladder of the first connection")
 	end := strings.Index(out, "steps (time")
 	if start < 0 || end < start {
@@ -51,7 +51,7 @@ func TestGetLadder(t *testing.T) {
 		t.Errorf("ladder lacks the request's retransmission:\n%s", lad)
 	}
 	total := c + sv
-	uni := runOK(t, "get", "http://server.example/", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
+	uni := runOK(t, "get", "http://server.example/", "--dns", "off", "--size", "20KB", "--loss", "10%", "--seed", "1", "--ladder=unicode", "--ladder-max", "5")
 	note := fmt.Sprintf("... %d more packets of this connection not drawn (--ladder-max 5)", total-5)
 	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, note) {
 		t.Errorf("unicode ladder cut at 5:\n%s", uni)

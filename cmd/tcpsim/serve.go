@@ -165,6 +165,9 @@ func addTUNToGet(cmd *cobra.Command, o *options) {
 				return fmt.Errorf("--%s does not apply with --tun: the kernel's server sends the page", name)
 			}
 		}
+		if fs.Changed("dns") {
+			return fmt.Errorf("--dns does not apply with --tun: no DNS server is simulated there")
+		}
 		if u, err := parseGetURL(args[0]); err == nil && u.https {
 			return fmt.Errorf("--tun %s with %s: https over a TUN device is not supported yet; use http://", t.dev, args[0])
 		}

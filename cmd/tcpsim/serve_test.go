@@ -47,6 +47,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--tun", "tun0", "extra"}, "unknown command"},
 		{[]string{"serve", "--tun", "tun0", "--file", ""}, `--file "": want the name of a file to serve`},
 		{[]string{"get", "--tun", "tun0", "--size", "1MB", "http://192.0.2.1/"}, "--size does not apply with --tun"},
+		{[]string{"get", "--tun", "tun0", "--dns", "on", "http://192.0.2.1/"}, "--dns does not apply with --tun"},
 		{[]string{"get", "--tun", "tun0", "--reorder", "5%", "http://192.0.2.1/"}, "needs a non-zero --delay"},
 	} {
 		var out, errb bytes.Buffer
