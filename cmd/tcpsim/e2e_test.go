@@ -42,23 +42,40 @@ func runOK(t *testing.T, args ...string) string {
 	return stdout.String()
 }
 
+// goldenArgs are the runs whose whole output is kept in testdata: the
+// seeded GET with -v, and the same GET drawn as a ladder (Unicode and
+// ASCII) and dumped with -X. Regenerate with go test -update; review the
+// diff.
+var goldenArgs = []struct {
+	file string
+	args []string
+}{
+	{"get_seed4.golden", getArgs},
+	{"get_seed4_ladder_unicode.golden", []string{"get", "http://server.example/index.html", "--size", "6KiB", "--loss", "5%", "--seed", "4", "--dns", "off", "--ladder=unicode"}},
+	{"get_seed4_ladder_ascii.golden", []string{"get", "http://server.example/index.html", "--size", "6KiB", "--loss", "5%", "--seed", "4", "--dns", "off", "--ladder=ascii"}},
+	{"get_hex.golden", []string{"get", "http://server.example/index.html", "--size", "1KiB", "--seed", "4", "--dns", "off", "-X"}},
+}
+
 func TestGetGolden(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	got := runOK(t, getArgs...)
-	golden := filepath.Join("testdata", "get_seed4.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
+	for _, g := range goldenArgs {
+		got := runOK(t, g.args...)
+		golden := filepath.Join("testdata", g.file)
+		if *update {
+			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -update to create it)", err)
+		}
+		if diff := cmp.Diff(string(want), got); diff != "" {
+			t.Errorf("tcpsim %s: output differs from %s (-want +got):\n%s", strings.Join(g.args, " "), golden, diff)
 		}
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
-	}
 	// The story must show the fault and its repair.
+	got := runOK(t, getArgs...)
 	for _, s := range []string{"DROPPED (loss)", "and 1 retransmission(s)", "three-way handshake", `response "200 OK"`, "connection 10.0.0.1:"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("output lacks %q", s)
