@@ -116,6 +116,11 @@ type Dir struct {
 	// limit), QueueBytes their bytes; zero means no limit.
 	Queue      int  `yaml:"queue" json:"queue"`
 	QueueBytes Size `yaml:"queue_bytes" json:"queue_bytes"`
+	// Qdisc replaces the drop-tail queue with a discipline written as tc
+	// writes it (sim.ParseQdisc): "fq_codel", "codel target 5ms ecn",
+	// "pfifo limit 1000 ecn_threshold 20", ... Its limit is its own, so
+	// queue and queue_bytes stay unset with it.
+	Qdisc string `yaml:"qdisc" json:"qdisc"`
 	// MTU is the largest packet carried; zero means 1500.
 	MTU int `yaml:"mtu" json:"mtu"`
 

@@ -114,6 +114,12 @@ func TestValidationErrors(t *testing.T) {
 			`t.yaml:12:25: events[0].link_down: "nowhere": no link has this name (links: client-r1, r1-server)`},
 		{"two actions", "flows:", "events:\n  - {at: 1s, link_down: client-r1, heal: true}\nflows:",
 			`t.yaml:12:5: events[0]: want exactly one of link_down, link_up, partition, heal, set, crash, restart (got 2)`},
+		{"unknown qdisc", "{a: client, b: r1, rate: 10mbit, delay: 5ms}", "{a: client, b: r1, rate: 10mbit, delay: 5ms, qdisc: fq_codle}",
+			`t.yaml:9:57: links[0].qdisc: qdisc = "fq_codle" (unknown; known: pfifo, bfifo, red, codel, fq_codel, pie)`},
+		{"qdisc and queue", "{a: client, b: r1, rate: 10mbit, delay: 5ms}", "{a: client, b: r1, rate: 10mbit, delay: 5ms, queue: 10, qdisc: codel}",
+			`links[0].qdisc: "codel" with queue or queue_bytes: the discipline has its own limit`},
+		{"bad qdisc parameter", "{a: client, b: r1, rate: 10mbit, delay: 5ms}", "{a: client, b: r1, rate: 10mbit, delay: 5ms, qdisc: codel target -5ms}",
+			`links[0].qdisc: `},
 		{"host without link", "  - name: server\n", "  - name: lonely\n  - name: server\n",
 			`t.yaml:4:11: hosts[1].name: host "lonely" has no link`},
 	} {
@@ -437,6 +443,23 @@ links:
 		if !reflect.DeepEqual(l0.dir[d], want) {
 			t.Errorf("link 0 direction %d:\n got %+v\nwant %+v", d, l0.dir[d], want)
 		}
+	}
+	q := parseOK(t, `
+hosts: [{name: a}, {name: b}]
+links:
+  - {a: a, b: b, ab: {rate: 10mbit, qdisc: "fq_codel"}, ba: {rate: 10mbit, qdisc: "codel target 2ms ecn"}}
+`)
+	qp, err := q.plan(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := qp.links[0].dir[0].Qdisc.(sim.FQCoDel); !ok {
+		t.Errorf("ab qdisc %#v, want fq_codel", qp.links[0].dir[0].Qdisc)
+	} else if got != (sim.FQCoDel{}) {
+		t.Errorf("ab fq_codel %+v, want the defaults (the zero value)", got)
+	}
+	if got, ok := qp.links[0].dir[1].Qdisc.(sim.CoDel); !ok || got.Target != 2*time.Millisecond || !got.ECN {
+		t.Errorf("ba qdisc %#v, want codel target 2ms ecn", qp.links[0].dir[1].Qdisc)
 	}
 	if got := l1.dir[0]; got.Rate != 1e9 || got.Delay != 0 || len(got.Faults) != 0 {
 		t.Errorf("link 1 ab: %+v", got)

@@ -359,7 +359,7 @@ func (p *plan) knownNodes() string {
 }
 
 func dirIsZero(d Dir) bool {
-	return d.Rate == 0 && d.Delay == 0 && d.Jitter == 0 && d.Distribution == "" && d.Queue == 0 && d.QueueBytes == 0 &&
+	return d.Rate == 0 && d.Delay == 0 && d.Jitter == 0 && d.Distribution == "" && d.Queue == 0 && d.QueueBytes == 0 && d.Qdisc == "" &&
 		d.MTU == 0 && d.Loss == 0 && d.LossGE == nil && d.Duplicate == 0 && d.Corrupt == 0 && d.Reorder == 0 && d.Gap == 0 && d.ReorderDelay == nil
 }
 
@@ -385,6 +385,17 @@ func (c *checker) dirConfig(path string, d Dir) sim.DirConfig {
 	if d.Queue < 0 {
 		c.errorf(path+".queue", "%d: want a number of packets, 0 for no limit", d.Queue)
 		dc.QueuePackets = 0
+	}
+	if d.Qdisc != "" {
+		q, err := sim.ParseQdisc(d.Qdisc)
+		switch {
+		case err != nil:
+			c.errorf(path+".qdisc", "%s", strings.TrimPrefix(err.Error(), sim.ErrInvalid.Error()+": "))
+		case d.Queue != 0 || d.QueueBytes != 0:
+			c.errorf(path+".qdisc", "%q with queue or queue_bytes: the discipline has its own limit (e.g. \"pfifo limit 100\", \"fq_codel limit 10240\")", d.Qdisc)
+		default:
+			dc.Qdisc = q
+		}
 	}
 	if d.MTU != 0 && (d.MTU < sim.MinMTU || d.MTU > 65535) {
 		c.errorf(path+".mtu", "%d: want %d to 65535 (0 means %d)", d.MTU, sim.MinMTU, sim.DefaultMTU)

@@ -40,6 +40,7 @@ type flowRow struct {
 	RTTSamples  int            `json:"rtt_samples"`
 	RTTMin      float64        `json:"rtt_min_ms"`
 	RTTMean     float64        `json:"rtt_mean_ms"`
+	RTTp50      float64        `json:"rtt_p50_ms"`
 	RTTp99      float64        `json:"rtt_p99_ms"`
 	HandshakeMS float64        `json:"handshake_rtt_ms"` // SYN to SYN-ACK delivered
 }
@@ -83,7 +84,7 @@ func newFlowRow(f *Flow, cc string) flowRow {
 	}
 	if rt := &m.RTT; rt.Count() > 0 {
 		r.RTTSamples = rt.Count()
-		r.RTTMin, r.RTTMean, r.RTTp99 = ms(rt.Min()), ms(rt.Mean()), ms(rt.Percentile(99))
+		r.RTTMin, r.RTTMean, r.RTTp50, r.RTTp99 = ms(rt.Min()), ms(rt.Mean()), ms(rt.Percentile(50)), ms(rt.Percentile(99))
 	}
 	if f.SYNACKDeliveredAt > 0 {
 		r.HandshakeMS = ms(f.SYNACKDeliveredAt - f.SYNAt)
@@ -133,7 +134,7 @@ func writeJSON(w io.Writer, doc runDoc) error {
 
 var csvHeader = []string{"flow", "client", "server", "congestion_control", "status", "error", "start_s", "first_byte_s", "last_byte_s", "fct_s",
 	"bytes_c2s", "bytes_s2c", "bytes_sent_c2s", "bytes_sent_s2c", "packets_c2s", "packets_s2c", "delivered_c2s", "delivered_s2c",
-	"retrans_c2s", "retrans_s2c", "drops", "duplicated", "corrupted", "goodput_bps", "rtt_samples", "rtt_min_ms", "rtt_mean_ms", "rtt_p99_ms", "handshake_rtt_ms"}
+	"retrans_c2s", "retrans_s2c", "drops", "duplicated", "corrupted", "goodput_bps", "rtt_samples", "rtt_min_ms", "rtt_mean_ms", "rtt_p50_ms", "rtt_p99_ms", "handshake_rtt_ms"}
 
 func writeCSV(w io.Writer, rows []flowRow) error {
 	cw := csv.NewWriter(w)
@@ -148,7 +149,7 @@ func writeCSV(w io.Writer, rows []flowRow) error {
 			strconv.FormatInt(r.Bytes[0], 10), strconv.FormatInt(r.Bytes[1], 10), strconv.FormatInt(r.BytesSent[0], 10), strconv.FormatInt(r.BytesSent[1], 10),
 			strconv.Itoa(r.Packets[0]), strconv.Itoa(r.Packets[1]), strconv.Itoa(r.Delivered[0]), strconv.Itoa(r.Delivered[1]),
 			strconv.Itoa(r.Retrans[0]), strconv.Itoa(r.Retrans[1]), strconv.Itoa(drops), strconv.Itoa(r.Duplicated), strconv.Itoa(r.Corrupted),
-			f(r.Goodput), strconv.Itoa(r.RTTSamples), f(r.RTTMin), f(r.RTTMean), f(r.RTTp99), f(r.HandshakeMS)})
+			f(r.Goodput), strconv.Itoa(r.RTTSamples), f(r.RTTMin), f(r.RTTMean), f(r.RTTp50), f(r.RTTp99), f(r.HandshakeMS)})
 	}
 	cw.Flush()
 	return cw.Error()
