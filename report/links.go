@@ -66,7 +66,7 @@ func (r *Recorder) writeLinks(w *buf) {
 			drops, marks = drops+p.Drops, marks+p.Marks
 		}
 		c := newChart(960, 260, t0, t1, 0, ymax*1.05)
-		c.open(w, fmt.Sprintf("link-%d", i+1), fmt.Sprintf("link %s, %s → %s: queue length (%d drops, %d CE marks)", l.Link, l.From, l.To, drops, marks), "time (s)", "packets")
+		c.open(w, fmt.Sprintf("queue-%d", i+1), fmt.Sprintf("link %s, %s → %s: queue length (%d drops, %d CE marks)", l.Link, l.From, l.To, drops, marks), "time (s)", "packets")
 		if i == 0 {
 			w.s(linkStyle)
 		}

@@ -8,8 +8,9 @@ import (
 
 // PlotNames are the graphs Plots draws, in the order it draws them. A
 // name picks every picture of that kind: "tsg" the time-sequence graph of
-// each detailed flow (tsg-1, tsg-2, ...).
-var PlotNames = []string{"ladder", "tsg", "cwnd", "rtt", "fct", "goodput", "throughput", "fairness"}
+// each detailed flow (tsg-1, tsg-2, ...), "queue" the queue chart of each
+// busy link direction (queue-1, queue-2, ...).
+var PlotNames = []string{"ladder", "tsg", "cwnd", "rtt", "fct", "goodput", "throughput", "fairness", "queue"}
 
 // PlotFormats are the file formats of a plot.
 var PlotFormats = []string{"svg", "png"}
@@ -85,6 +86,9 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 			}
 		}
 	}
+	if want("queue") {
+		r.writeLinks(&w) // links.go
+	}
 	got := map[string]bool{}
 	for _, p := range Pictures(w.b) {
 		if k := plotKind(p.Name); want(k) {
@@ -107,6 +111,10 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 			why = "no flow completed"
 		case k == "throughput" || k == "fairness":
 			why = "no data was acknowledged"
+		case k == "queue" && r.opt.Links == nil:
+			why = "no links were sampled (Options.Links is unset)"
+		case k == "queue":
+			why = "no link direction queued, dropped or marked a packet"
 		}
 		missing = append(missing, k+": nothing to draw, "+why)
 	}

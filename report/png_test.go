@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tcpsim/tcpsim/sim"
 )
 
 // svgSize reads the width and height of a picture's root element.
@@ -34,7 +36,8 @@ func svgSize(t *testing.T, svg []byte) (int, int) {
 // Every plot of a seeded lossy run paints as a PNG of PNGScale pixels per
 // SVG unit, with the drawing's colours in it, the same bytes twice.
 func TestPlotsPNG(t *testing.T) {
-	rec, _ := simulate(t, 10, 40<<10, 2, 0.05, true, Options{LadderMax: 60})
+	// Links set: simulate samples its wire for the queue chart.
+	rec, _ := simulate(t, 10, 40<<10, 2, 0.05, true, Options{LadderMax: 60, Links: func() []*sim.Link { return nil }})
 	pics, missing := rec.Plots(PlotNames, Meta{})
 	if len(missing) > 0 {
 		t.Errorf("missing plots: %v", missing)
@@ -43,7 +46,7 @@ func TestPlotsPNG(t *testing.T) {
 	for _, p := range pics {
 		names = append(names, p.Name)
 	}
-	want := "ladder,tsg-1,cwnd-1,rtt-1,tsg-2,cwnd-2,rtt-2,fct-cdf,goodput,throughput,fairness"
+	want := "ladder,tsg-1,cwnd-1,rtt-1,tsg-2,cwnd-2,rtt-2,fct-cdf,goodput,throughput,fairness,queue-1,queue-2"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("plots %s, want %s", got, want)
 	}

@@ -35,6 +35,11 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	lc := logCount{timeWait: map[*stack.Conn]time.Duration{}}
 	var rec *Recorder
 	var conns []*stack.Conn
+	var link *sim.Link
+	if o.Links != nil {
+		// The caller asks for the link's queue series: sample the wire.
+		o.Links = func() []*sim.Link { return []*sim.Link{link} }
+	}
 	if withReport {
 		o.Conns = func() []*stack.Conn { return conns }
 		rec = New(o)
@@ -67,11 +72,12 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 	}})
 	defer w.Close()
 	var hosts [2]*stack.Host
-	link, err := w.NewLink(sim.Symmetric("wire", sim.DirConfig{Delay: 20 * time.Millisecond, Rate: 10e6, QueuePackets: 100, MTU: 1500,
+	l, err := w.NewLink(sim.Symmetric("wire", sim.DirConfig{Delay: 20 * time.Millisecond, Rate: 10e6, QueuePackets: 100, MTU: 1500,
 		Faults: []sim.Fault{sim.Loss{P: loss}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	link = l
 	tcp, err := stack.Profile("linux")
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,7 @@ func TestReportLinkChart(t *testing.T) {
 		}
 	}
 	want := fmt.Sprintf("link wire, client → server: queue length (%d drops, 0 CE marks)", drops)
-	if drops == 0 || !bytes.Contains(html, []byte(want)) || !bytes.Contains(html, []byte(`<svg id="link-1"`)) {
+	if drops == 0 || !bytes.Contains(html, []byte(want)) || !bytes.Contains(html, []byte(`<svg id="queue-1"`)) {
 		t.Errorf("the report lacks %q (the series counts %d drops)", want, drops)
 	}
 }
