@@ -43,7 +43,7 @@ func TestLossRecoveryFigures(t *testing.T) {
 // across configurations: 1 MiB each way, seeds 1–20, random loss of 1, 5
 // and 10 % plus 2 % reordering (by 5 ms), with NewReno+SACK (the zero
 // config), CUBIC (with HyStart++, RFC 6675 and PRR, as the zero config
-// gives them), and the rfc and linux profiles. RTO expiries, segments
+// gives them), the same with RACK-TLP, and the rfc and linux profiles. RTO expiries, segments
 // retransmitted, duplicates received (spurious retransmissions), undone
 // reductions (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo),
 // spurious RTOs found by F-RTO, and the mean completion time. A sweep (TCPSIM_LONG=1); run with -v.
@@ -59,6 +59,7 @@ func TestProfileFigures(t *testing.T) {
 	}{
 		{"NewReno + SACK (zero config)", TCPConfig{}},
 		{"CUBIC + RFC 6675 + PRR", TCPConfig{CongestionControl: CCCubic}},
+		{"CUBIC + RACK-TLP + PRR", TCPConfig{CongestionControl: CCCubic, RACK: true}},
 		{"rfc profile", rfc},
 		{"linux profile", lin},
 	}
