@@ -894,7 +894,7 @@ func printPageRun(w io.Writer, p *pageRun) {
 		}
 	}
 	fmt.Fprintln(w, "responses (virtual seconds: request written, response headers read, body read to its end; conn is the connection's number below):")
-	fmt.Fprintf(w, "  %4s  %-24s %10s  %4s %s %9s  %9s  %9s  %s\n", "#", "path", "bytes", "conn", streamHead(p), "asked", "headers", "done", "status")
+	fmt.Fprintf(w, "  %4s  %-24s %10s  %4s %s%10s  %10s  %10s  %s\n", "#", "path", "bytes", "conn", streamHead(p), "asked", "headers", "done", "status")
 	for i, f := range p.fetches {
 		status := f.status
 		if status == "" {
@@ -911,12 +911,12 @@ func printPageRun(w io.Writer, p *pageRun) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "connections, each by its 4-tuple (client address:port -> server address:port), numbered in the order of their SYNs;")
 	fmt.Fprintln(w, "bytes are TCP payload with retransmissions, packets those sent, retrans the segments sent again; FIN is each side's first:")
-	fmt.Fprintf(w, "  %4s  %-32s %9s  %9s  %9s  %17s  %13s  %9s\n", "#", "4-tuple", "SYN", "FIN client", "FIN server", "bytes c->s/s->c", "packets", "retrans")
+	fmt.Fprintf(w, "  %4s  %-32s %10s  %10s  %10s  %17s  %13s  %9s\n", "#", "4-tuple", "SYN", "FIN client", "FIN server", "bytes c->s/s->c", "packets", "retrans")
 	for _, f := range p.flows {
 		c2s, s2c := &f.Dir[0], &f.Dir[1]
 		fin := func(d *Direction) string {
 			if d.FINs == 0 {
-				return fmt.Sprintf("%9s", "-")
+				return fmt.Sprintf("%10s", "-")
 			}
 			return fmtTime(d.FINAt)
 		}
@@ -937,14 +937,14 @@ const slowStartNote = "(a round trip of a connection begins with the server's fi
 
 func streamHead(p *pageRun) string {
 	if p.strategy == stH2 {
-		return fmt.Sprintf("%6s", "stream")
+		return fmt.Sprintf("%6s ", "stream")
 	}
 	return ""
 }
 
 func streamCol(p *pageRun, f *fetchRecord) string {
 	if p.strategy == stH2 {
-		return fmt.Sprintf("%6d", f.stream)
+		return fmt.Sprintf("%6d ", f.stream)
 	}
 	return ""
 }
