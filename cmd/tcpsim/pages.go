@@ -276,6 +276,7 @@ type pageRun struct {
 	dns      *dnsInfo
 	dnsDone  time.Duration
 	done     time.Duration // the last response's last byte read
+	complete bool          // the client fetched everything without an error
 	tlsHS    int           // TLS handshakes completed
 
 	wireBytes   int64 // IP bytes of every packet sent (TCP and DNS), retransmissions included
@@ -551,6 +552,7 @@ func fetchPage(o *options, u getURL, strat string, par int, verbose io.Writer) (
 		defer stopDNS()
 		p.err = p.client(cliTLS)
 		p.done = n.w.Now()
+		p.complete = p.err == nil
 	})
 	p.runErr = n.w.Run()
 	if err := n.finish(); err != nil {
@@ -794,7 +796,11 @@ func (cl *h1client) get(c *h1conn, fs []*fetchRecord, close bool) error {
 	bw := bufio.NewWriterSize(c, 32<<10)
 	reqs := make([]*http.Request, len(fs))
 	for i, f := range fs {
-		req, err := http.NewRequest(http.MethodGet, (&url.URL{Scheme: "http", Host: cl.p.u.host, Path: f.path}).String(), http.NoBody)
+		scheme := "http"
+		if cl.p.u.https {
+			scheme = "https"
+		}
+		req, err := http.NewRequest(http.MethodGet, (&url.URL{Scheme: scheme, Host: cl.p.u.host, Path: f.path}).String(), http.NoBody)
 		if err != nil {
 			return err
 		}
@@ -873,6 +879,14 @@ func (p *pageRun) totals() pageTotals {
 	return t
 }
 
+// timeText is the page's total time, "1.234567 s", or "incomplete".
+func (p *pageRun) timeText() string {
+	if !p.complete {
+		return "incomplete"
+	}
+	return strings.TrimSpace(fmtTime(p.done)) + " s"
+}
+
 // flowIndex is the number of the connection whose client end is local.
 func (p *pageRun) flowIndex(local netip.AddrPort) int {
 	for _, f := range p.flows {
@@ -907,7 +921,17 @@ func printPageRun(w io.Writer, p *pageRun) {
 	for _, f := range p.fetches {
 		body += f.got
 	}
-	fmt.Fprintf(w, "page: %d response(s), %d body bytes, the last read at %s s\n", len(p.fetches), body, strings.TrimSpace(fmtTime(p.done)))
+	if p.complete {
+		fmt.Fprintf(w, "page: %d response(s), %d body bytes, the last read at %s s\n", len(p.fetches), body, strings.TrimSpace(fmtTime(p.done)))
+	} else {
+		read := 0
+		for _, f := range p.fetches {
+			if f.done > 0 {
+				read++
+			}
+		}
+		fmt.Fprintf(w, "page: incomplete: %d response(s) read to the end, %d body bytes, when the run ended at %s s\n", read, body, strings.TrimSpace(fmtTime(p.n.w.Now())))
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "connections, each by its 4-tuple (client address:port -> server address:port), numbered in the order of their SYNs;")
 	fmt.Fprintln(w, "bytes are TCP payload with retransmissions, packets those sent, retrans the segments sent again; FIN is each side's first:")
@@ -927,8 +951,8 @@ func printPageRun(w io.Writer, p *pageRun) {
 	printHostDrops(w, "  ", p.n)
 	fmt.Fprintln(w)
 	t := p.totals()
-	fmt.Fprintf(w, "totals: time %s s, %d connection(s), %d TCP handshake(s), %d TLS handshake(s), %d round trip(s) in slow start, %d bytes on the wire in %d packets, %d retransmission(s)\n",
-		strings.TrimSpace(fmtTime(t.time)), t.conns, t.tcpHS, t.tlsHS, t.slowRounds, t.wireBytes, t.wirePackets, t.retrans)
+	fmt.Fprintf(w, "totals: time %s, %d connection(s), %d TCP handshake(s), %d TLS handshake(s), %d round trip(s) in slow start, %d bytes on the wire in %d packets, %d retransmission(s)\n",
+		p.timeText(), t.conns, t.tcpHS, t.tlsHS, t.slowRounds, t.wireBytes, t.wirePackets, t.retrans)
 	fmt.Fprintln(w, slowStartNote)
 }
 
@@ -973,7 +997,7 @@ func runCompare(w io.Writer, o *options, u getURL) error {
 				failed = err
 			}
 		}
-		fmt.Fprintf(w, "  %-12s %10s  %5d  %6d  %6d  %10d  %10d  %7d  %7d%s\n", strategyName(s, o.pages.parallel.V), strings.TrimSpace(fmtTime(t.time)),
+		fmt.Fprintf(w, "  %-12s %10s  %5d  %6d  %6d  %10d  %10d  %7d  %7d%s\n", strategyName(s, o.pages.parallel.V), strings.TrimSuffix(p.timeText(), " s"),
 			t.conns, t.tcpHS, t.tlsHS, t.slowRounds, t.wireBytes, t.wirePackets, t.retrans, mark)
 	}
 	fmt.Fprintln(w)

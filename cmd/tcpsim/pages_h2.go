@@ -219,6 +219,7 @@ func (cl *h1client) runH2() error {
 		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.stream, BlockFragment: hbuf.Bytes(), EndHeaders: true, EndStream: true})
 	}
 	var consumed int64 // connection-level bytes since the last WINDOW_UPDATE
+	streamUsed := map[uint32]int64{}
 	var pageBuf bytes.Buffer
 	var cmps = map[uint32]*compareWriter{}
 	finish := func(id uint32) {
@@ -288,12 +289,20 @@ func (cl *h1client) runH2() error {
 				}
 				p.h2Data = append(p.h2Data, f.StreamID)
 				w.Write(f.Data())
+				// Give the windows back once half is used.
 				consumed += int64(len(f.Data()))
+				streamUsed[f.StreamID] += int64(len(f.Data()))
 				if consumed >= h2Window/2 {
 					if err := fr.WriteWindowUpdate(0, uint32(consumed)); err != nil {
 						return err
 					}
 					consumed = 0
+				}
+				if used := streamUsed[f.StreamID]; used >= h2Window/2 && !f.StreamEnded() {
+					if err := fr.WriteWindowUpdate(f.StreamID, uint32(used)); err != nil {
+						return err
+					}
+					streamUsed[f.StreamID] = 0
 				}
 				if f.StreamEnded() {
 					finish(f.StreamID)
