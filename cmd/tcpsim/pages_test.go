@@ -320,3 +320,32 @@ func TestPageSlowStartRounds(t *testing.T) {
 		t.Errorf("serial, one object of 200 KB: %d slow-start round trips, want 5 (page 1, object 4)", got)
 	}
 }
+
+// docs/http.md's pages section shows commands with their output: each
+// block that starts with "$ tcpsim ARGS" holds what the command prints.
+func TestDocsPagesOutput(t *testing.T) {
+	const path = "../../docs/http.md"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)```\n\\$ tcpsim ([^\n]*)\n(.*?)```")
+	n := 0
+	out := block.ReplaceAllStringFunc(string(doc), func(b string) string {
+		m := block.FindStringSubmatch(b)
+		n++
+		got := runOK(t, strings.Fields(m[1])...)
+		if !*update && got != m[2] {
+			t.Errorf("docs/http.md shows for `tcpsim %s`:\n%s\nbut it prints:\n%s", m[1], m[2], got)
+		}
+		return "```\n$ tcpsim " + m[1] + "\n" + got + "```"
+	})
+	if n < 4 {
+		t.Fatalf("docs/http.md has %d `$ tcpsim` blocks, want at least 4", n)
+	}
+	if *update && out != string(doc) {
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
