@@ -294,6 +294,8 @@ type pageRun struct {
 	respEnds map[netip.AddrPort][]int64
 	// h2Data is the stream of each DATA frame the client read, in order.
 	h2Data []uint32
+	// h2Updates counts the client's WINDOW_UPDATEs after the first.
+	h2Updates int
 
 	err, serverErr, runErr error
 	pkt                    segment.Packet

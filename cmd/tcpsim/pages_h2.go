@@ -23,10 +23,12 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-const (
-	h2Frame  = 16384   // DATA frame size the server sends
-	h2Window = 1 << 30 // the client's stream window and connection window
-)
+// h2Frame is the largest DATA frame the server sends.
+const h2Frame = 16384
+
+// h2Window is the client's stream window and connection window (a
+// variable so that a test can make flow control bite).
+var h2Window int64 = 1 << 30
 
 // h2Stream is a response the server is sending.
 type h2Stream struct {
@@ -193,11 +195,13 @@ func (cl *h1client) runH2() error {
 	bw.WriteString(http2.ClientPreface)
 	fr := http2.NewFramer(bw, c.br)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2Window}); err != nil {
+	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(h2Window)}); err != nil {
 		return err
 	}
-	if err := fr.WriteWindowUpdate(0, h2Window-65535); err != nil {
-		return err
+	if h2Window > 65535 {
+		if err := fr.WriteWindowUpdate(0, uint32(h2Window-65535)); err != nil {
+			return err
+		}
 	}
 	var hbuf bytes.Buffer
 	enc := hpack.NewEncoder(&hbuf)
@@ -296,12 +300,14 @@ func (cl *h1client) runH2() error {
 					if err := fr.WriteWindowUpdate(0, uint32(consumed)); err != nil {
 						return err
 					}
+					p.h2Updates++
 					consumed = 0
 				}
 				if used := streamUsed[f.StreamID]; used >= h2Window/2 && !f.StreamEnded() {
 					if err := fr.WriteWindowUpdate(f.StreamID, uint32(used)); err != nil {
 						return err
 					}
+					p.h2Updates++
 					streamUsed[f.StreamID] = 0
 				}
 				if f.StreamEnded() {

@@ -349,3 +349,24 @@ func TestDocsPagesOutput(t *testing.T) {
 		}
 	}
 }
+
+// With windows smaller than the responses, the server must stop at the
+// windows and the client give them back (WINDOW_UPDATE) for the page to
+// finish.
+func TestPageH2FlowControl(t *testing.T) {
+	defer func(w int64) { h2Window = w }(h2Window)
+	h2Window = 40000
+	p := pageFetch(t, "https://server.example/", stH2, 0, 3, 150000, nil)
+	if len(p.flows) != 1 {
+		t.Fatalf("%d connections, want 1", len(p.flows))
+	}
+	// 3 × 150,000 bytes through 40,000-byte stream windows: each stream
+	// needs at least three updates of its own.
+	if p.h2Updates < 9 {
+		t.Errorf("the client sent %d WINDOW_UPDATEs, want at least 9", p.h2Updates)
+	}
+	big := pageFetch(t, "https://server.example/", stH2, 0, 3, 150000, func(*options) { h2Window = 1 << 30 })
+	if big.h2Updates != 0 || big.done >= p.done {
+		t.Errorf("with 1 GiB windows: %d updates, done at %v; with 40 kB ones done at %v (want none, and sooner)", big.h2Updates, big.done, p.done)
+	}
+}
