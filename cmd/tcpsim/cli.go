@@ -330,7 +330,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
-	addPageFlags(cmd.Flags(), &o.pages)
+	addPageFlags(cmd, &o.pages)
 	return cmd
 }
 

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/net/html"
 
@@ -97,7 +98,21 @@ type pageObject struct {
 	size int64
 }
 
-func addPageFlags(fs *pflag.FlagSet, p *pageOptions) {
+// addPageFlags adds the page flags to get, after --tun's (whose own
+// checks run instead of get's when --tun is given).
+func addPageFlags(cmd *cobra.Command, p *pageOptions) {
+	fs := cmd.Flags()
+	pre := cmd.PreRunE
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Flags().Changed("tun") {
+			for _, n := range pageFlagNames {
+				if cmd.Flags().Changed(n) {
+					return fmt.Errorf("--%s is not offered with --tun: the kernel's server sends one page", n)
+				}
+			}
+		}
+		return pre(cmd, args)
+	}
 	p.objects = flagval.IntRange{V: 0, Min: 0, Max: maxObjects}
 	p.objectSize = 10 * 1024
 	p.parallel = flagval.IntRange{V: 6, Min: 1, Max: 1000}
@@ -110,6 +125,8 @@ func addPageFlags(fs *pflag.FlagSet, p *pageOptions) {
 	fs.BoolVar(&p.compare, "compare", false, "fetch the page with every strategy on the same link and seed and print a table of what each cost")
 }
 
+var pageFlagNames = []string{"objects", "object-size", "page", "strategy", "parallel", "compare"}
+
 // validate checks the page flags once the URL is known.
 func (p *pageOptions) validate(fs *pflag.FlagSet, o *options, u getURL) error {
 	changed := func(names ...string) string {
@@ -120,7 +137,7 @@ func (p *pageOptions) validate(fs *pflag.FlagSet, o *options, u getURL) error {
 		}
 		return ""
 	}
-	p.on = changed("objects", "object-size", "page", "strategy", "parallel", "compare") != ""
+	p.on = changed(pageFlagNames...) != ""
 	if !p.on {
 		return nil
 	}
@@ -136,7 +153,7 @@ func (p *pageOptions) validate(fs *pflag.FlagSet, o *options, u getURL) error {
 	if n := changed("size", "file"); n != "" {
 		return fmt.Errorf("--%s is for a single page; a page with objects takes --objects and --object-size, or --page", n)
 	}
-	if n := changed("ladder", "report", "plot", "series", "interval", "tun", "pcapng"); n != "" {
+	if n := changed("ladder", "report", "plot", "series", "interval", "pcapng"); n != "" {
 		return fmt.Errorf("--%s is not offered with a page of objects (--objects, --page, --strategy, --compare)", n)
 	}
 	if fs.Changed("parallel") && p.strategy != stParallel && !p.compare {

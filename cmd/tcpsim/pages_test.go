@@ -283,6 +283,7 @@ func TestPageBadInputs(t *testing.T) {
 		{[]string{"--objects", "3", "--compare", "-v"}, "--compare runs several fetches"},
 		{[]string{"--objects", "3", "--size", "1MB"}, "--size is for a single page"},
 		{[]string{"--objects", "3", "--ladder"}, "--ladder is not offered"},
+		{[]string{"--objects", "3", "--tun", "tun0"}, "--objects is not offered with --tun"},
 		{[]string{"--objects", "3", "--page", oneField}, "exclusive"},
 		{[]string{"--page", oneField}, oneField + `:2: want "PATH SIZE" (two fields), got 1`},
 		{[]string{"--page", badSize}, badSize + `:4: size "big"`},
