@@ -236,7 +236,7 @@ func pageHTML(objs []pageObject) []byte {
 	var b bytes.Buffer
 	b.WriteString("<!DOCTYPE html>\n<html><head><title>tcpsim page</title></head><body>\n")
 	for _, o := range objs {
-		fmt.Fprintf(&b, "<img src=%q>\n", html.EscapeString(o.path))
+		fmt.Fprintf(&b, "<img src=\"%s\">\n", html.EscapeString(o.path))
 	}
 	b.WriteString("</body></html>\n")
 	return b.Bytes()
@@ -287,6 +287,7 @@ type pageRun struct {
 	u        getURL
 	objs     []pageObject
 	html     []byte // the page's HTML
+	sizes    map[string]int64
 	n        *network
 	flows    []*Flow
 	fetches  []*fetchRecord // [0] is the page itself
@@ -304,7 +305,7 @@ type pageRun struct {
 	srvc   map[netip.AddrPort]*stack.Conn // the server's end of each connection
 
 	// Data segments, for tests: each first transmission sent and each
-	// delivery.
+	// delivery, the first maxSegEvents of them.
 	segs []segEvent
 	// respEnds: per connection, the server's stream offset at the end of
 	// each response it wrote.
@@ -317,6 +318,8 @@ type pageRun struct {
 	err, serverErr, runErr error
 	pkt                    segment.Packet
 }
+
+const maxSegEvents = 1 << 16
 
 // segEvent is one data segment: sent by its sender, or delivered to the
 // far end.
@@ -372,19 +375,27 @@ func (p *pageRun) event(e *sim.Event) {
 	}
 	off := int64(uint32(h.Seq) - iss - 1)
 	end := off + int64(len(p.pkt.Payload))
+	keep := len(p.segs) < maxSegEvents
 	if e.Verdict == sim.Delivered {
+		if !keep {
+			return
+		}
 		p.segs = append(p.segs, segEvent{at: e.Time, client: f.Client, fromSrv: d == 1, delivered: true, off: off, len: end - off})
 		return
 	}
 	if d == 0 {
-		p.segs = append(p.segs, segEvent{at: e.Time, client: f.Client, off: off, len: end - off})
+		if keep {
+			p.segs = append(p.segs, segEvent{at: e.Time, client: f.Client, off: off, len: end - off})
+		}
 		return
 	}
 	if end <= r.maxEnd {
 		return // a retransmission
 	}
 	r.maxEnd = end
-	p.segs = append(p.segs, segEvent{at: e.Time, client: f.Client, fromSrv: true, off: off, len: end - off})
+	if keep {
+		p.segs = append(p.segs, segEvent{at: e.Time, client: f.Client, fromSrv: true, off: off, len: end - off})
+	}
 	sc := p.srvc[f.Client]
 	if sc == nil {
 		return
@@ -530,7 +541,10 @@ func fetchPage(o *options, u getURL, strat string, par int, verbose io.Writer) (
 		}
 	}
 	objs := o.pages.objs
-	p.objs, p.html = objs, pageHTML(objs)
+	p.objs, p.html, p.sizes = objs, pageHTML(objs), map[string]int64{}
+	for _, ob := range objs {
+		p.sizes[ob.path] = ob.size
+	}
 	site := &site{page: p.html, pagePath: u.path, objs: map[string]int64{}}
 	for _, ob := range objs {
 		site.objs[ob.path] = ob.size
@@ -747,12 +761,7 @@ func (p *pageRun) client(cfg *tls.Config) error {
 func (p *pageRun) objects(page []byte) []*fetchRecord {
 	var out []*fetchRecord
 	for _, src := range embedded(page) {
-		f := &fetchRecord{path: src, mismatch: -1}
-		for _, ob := range p.objs {
-			if ob.path == src {
-				f.want = ob.size
-			}
-		}
+		f := &fetchRecord{path: src, mismatch: -1, want: p.sizes[src]}
 		out = append(out, f)
 		p.fetches = append(p.fetches, f)
 	}
