@@ -67,6 +67,8 @@ type options struct {
 	tlsVer tlsVersionFlag
 	// get --dns: resolve the URL's name over simulated DNS (dns.go).
 	dns flagval.OnOff
+	// get --objects, --page, --strategy, --compare (pages.go).
+	pages pageOptions
 
 	// get --ladder (ladder.go).
 	ladder    ladderMode
@@ -261,7 +263,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		Example: `  tcpsim get http://server.example/index.html
   tcpsim get https://server.example/ --tls 1.2
   tcpsim get http://server.example/ --loss 5% --seed 3 -v
-  tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap`,
+  tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap
+  tcpsim get https://server.example/ --objects 10 --object-size 10KB --compare`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("get needs exactly one URL, got %d arguments", len(args))
@@ -294,12 +297,19 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 					return fmt.Errorf("--file %s: not a regular file", o.file)
 				}
 			}
-			return nil
+			u, _ := parseGetURL(args[0])
+			return o.pages.validate(cmd.Flags(), o, u)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u, _ := parseGetURL(args[0])
 			o.progress = progressWriter(stderr)
 			warnSeqWrap(stderr, o)
+			if o.pages.on {
+				if err := runPage(stdout, o, u); err != nil {
+					return &runError{err}
+				}
+				return nil
+			}
 			if err := runGet(stdout, o, u); err != nil {
 				return &runError{err}
 			}
@@ -320,6 +330,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
 	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
+	addPageFlags(cmd, &o.pages)
 	return cmd
 }
 
