@@ -67,6 +67,8 @@ type options struct {
 	tlsVer tlsVersionFlag
 	// get --dns: resolve the URL's name over simulated DNS (dns.go).
 	dns flagval.OnOff
+	// get --repeat, --ports, --split-request (repeat.go).
+	demo demoOptions
 
 	// get --ladder (ladder.go).
 	ladder    ladderMode
@@ -276,6 +278,11 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			if u, _ := parseGetURL(args[0]); cmd.Flags().Changed("tls") && !u.https {
 				return fmt.Errorf("--tls %s: the URL %s is not https://", o.tlsVer.String(), args[0])
 			}
+			if u, _ := parseGetURL(args[0]); true {
+				if err := o.demo.validate(cmd.Flags(), u); err != nil {
+					return err
+				}
+			}
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
 			}
@@ -319,7 +326,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addSeriesFlags(cmd.Flags(), &o.series)
 	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
-	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
+	addDemoFlags(cmd.Flags(), o) // --repeat, --ports, --split-request (repeat.go)
+	addTUNToGet(cmd, o)          // --tun: fetch from the kernel over a TUN device (serve.go)
 	return cmd
 }
 
