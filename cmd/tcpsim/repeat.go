@@ -299,6 +299,7 @@ func runRepeat(stdout io.Writer, o *options, u getURL) error {
 		fmt.Fprintf(stdout, "DNS: %s is %v, answered at %s s; every fetch uses that address\n", u.host, resolved, strings.TrimSpace(fmtTime(dns.done)))
 	}
 	printRepeatTable(stdout, fetches, o.demo.repeat.V, 2*msl)
+	printRepeatTotals(stdout, n)
 	printHostDrops(stdout, "  ", n)
 	switch {
 	case runErr != nil && errors.Is(runErr, sim.ErrTimeLimit):
@@ -429,4 +430,19 @@ func printRepeatTable(w io.Writer, fs []repeatFetch, asked int, tw time.Duration
 		fmt.Fprintf(w, "%5d  %10s  %-34s  %10s  %10s  %d\n", i+1, fmtTime(f.start), f.local+" -> "+f.remote, fmtTime(f.connected), done, f.timeWait)
 	}
 	fmt.Fprintf(w, "%d of %d fetches completed\n", ok, asked)
+}
+
+// printRepeatTotals sums the TCP connections the link carried.
+func printRepeatTotals(w io.Writer, n *network) {
+	var pk, rtx, drops [2]int
+	fl := n.an.Flows()
+	for _, f := range fl {
+		for i := range 2 {
+			pk[i] += f.Dir[i].Packets
+			rtx[i] += f.Dir[i].Retrans
+			drops[i] += f.Dir[i].Dropped
+		}
+	}
+	fmt.Fprintf(w, "TCP connections on the link: %d; packets client sent %d, server sent %d; retransmits client %d, server %d; %d dropped on the link\n",
+		len(fl), pk[0], pk[1], rtx[0], rtx[1], drops[0]+drops[1])
 }

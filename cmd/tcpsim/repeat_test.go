@@ -62,6 +62,9 @@ func TestRepeatExhaustsPorts(t *testing.T) {
 	if !strings.Contains(out, "   11 ") || !strings.Contains(out, "(no connection)") || !strings.Contains(out, "10 of 12 fetches completed") {
 		t.Errorf("the table does not show fetch 11 failing and 10 of 12 completed:\n%s", out)
 	}
+	if !strings.Contains(out, "TCP connections on the link: 10; ") {
+		t.Errorf("the totals do not count the 10 connections (the 11th sent no SYN):\n%s", out)
+	}
 	lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("stderr has %d lines, want 1:\n%s", len(lines), stderr.String())
@@ -104,6 +107,9 @@ func TestRepeatWithinRange(t *testing.T) {
 			t.Errorf("port %d used twice", r.port)
 		}
 		seen[r.port] = true
+	}
+	if !strings.Contains(out, "TCP connections on the link: 5; ") {
+		t.Errorf("the totals do not count 5 connections:\n%s", out)
 	}
 	if !strings.Contains(out, "TIME_WAIT for 2×MSL = 1m0s") {
 		t.Errorf("the header does not give TIME_WAIT's length:\n%s", out)
@@ -228,5 +234,18 @@ func TestDemoBadInputs(t *testing.T) {
 		if code := run(args, &bytes.Buffer{}, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "https://") {
 			t.Errorf("%q: exit status %d, stderr %q; want 2 and an error about https://", args, code, stderr.String())
 		}
+	}
+}
+
+// --ports also sets a single get's client port; the rfc profile's MSL of
+// 2 minutes makes TIME_WAIT 4 minutes.
+func TestPortsAndProfileMSL(t *testing.T) {
+	out := runOK(t, "get", "http://server.example/", "--ports", "50000-50000", "--dns", "off")
+	if !strings.Contains(out, "connection 10.0.0.1:50000 -> 10.0.0.2:80") {
+		t.Errorf("--ports 50000-50000: the connection does not use port 50000:\n%s", out)
+	}
+	out = runOK(t, "get", "http://server.example/", "--repeat", "2", "--profile", "rfc", "--dns", "off")
+	if !strings.Contains(out, "TIME_WAIT for 2×MSL = 4m0s") {
+		t.Errorf("--profile rfc: want a TIME_WAIT of 4m0s:\n%s", out)
 	}
 }
