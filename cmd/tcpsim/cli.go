@@ -278,10 +278,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			if u, _ := parseGetURL(args[0]); cmd.Flags().Changed("tls") && !u.https {
 				return fmt.Errorf("--tls %s: the URL %s is not https://", o.tlsVer.String(), args[0])
 			}
-			if u, _ := parseGetURL(args[0]); true {
-				if err := o.demo.validate(cmd.Flags(), u); err != nil {
-					return err
-				}
+			if err := o.demo.validate(cmd.Flags(), args[0]); err != nil { // repeat.go
+				return err
 			}
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)

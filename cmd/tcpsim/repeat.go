@@ -80,13 +80,15 @@ func addDemoFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&o.demo.split, "split-request", false, "write the request headers in two writes (the request line, then the rest): Nagle's algorithm meets the server's delayed ACK")
 }
 
-// validate checks the demonstrations' flags against the rest.
-func (d *demoOptions) validate(fs *pflag.FlagSet, u getURL) error {
+// validate checks the demonstrations' flags against the rest and the URL
+// (already checked by get's Args).
+func (d *demoOptions) validate(fs *pflag.FlagSet, rawURL string) error {
+	u, _ := parseGetURL(rawURL)
 	if fs.Changed("repeat") {
 		if u.https {
 			return fmt.Errorf("--repeat %d: the URL %s is https://; --repeat fetches http:// URLs", d.repeat.V, u.raw)
 		}
-		for _, name := range []string{"ladder", "report", "plot", "series", "interval", "split-request", "tun"} {
+		for _, name := range []string{"ladder", "report", "plot", "series", "interval", "split-request"} {
 			if f := fs.Lookup(name); f != nil && f.Changed {
 				return fmt.Errorf("--repeat %d and --%s are exclusive: --repeat prints a line per connection", d.repeat.V, name)
 			}

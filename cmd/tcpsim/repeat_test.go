@@ -216,6 +216,8 @@ func TestDemoBadInputs(t *testing.T) {
 		{[]string{"--repeat", "3", "--ladder"}, "--repeat 3 and --ladder are exclusive"},
 		{[]string{"--repeat", "3", "--split-request"}, "--repeat 3 and --split-request are exclusive"},
 		{[]string{"--repeat", "3", "--report", "x.html"}, "--repeat 3 and --report are exclusive"},
+		{[]string{"--repeat", "3", "--tun", "tun0"}, "--repeat does not apply with --tun"},
+		{[]string{"--split-request", "--tun", "tun0"}, "--split-request does not apply with --tun"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"get", "http://server.example/"}, c.args...)
