@@ -263,7 +263,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		Example: `  tcpsim get http://server.example/index.html
   tcpsim get https://server.example/ --tls 1.2
   tcpsim get http://server.example/ --loss 5% --seed 3 -v
-  tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap`,
+  tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap
+  tcpsim get http://server.example/ --repeat 101 --ports 32768-32867`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("get needs exactly one URL, got %d arguments", len(args))
