@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -215,7 +216,7 @@ func TestDemoBadInputs(t *testing.T) {
 		{[]string{"--ports", "1-65536"}, `"1-65536" for "--ports"`},
 		{[]string{"--repeat", "3", "--ladder"}, "--repeat 3 and --ladder are exclusive"},
 		{[]string{"--repeat", "3", "--split-request"}, "--repeat 3 and --split-request are exclusive"},
-		{[]string{"--repeat", "3", "--report", "x.html"}, "--repeat 3 and --report are exclusive"},
+		{[]string{"--repeat", "3", "--report", filepath.Join(t.TempDir(), "x.html")}, "--repeat 3 and --report are exclusive"},
 		{[]string{"--repeat", "3", "--tun", "tun0"}, "--repeat does not apply with --tun"},
 		{[]string{"--split-request", "--tun", "tun0"}, "--split-request does not apply with --tun"},
 	} {
