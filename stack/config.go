@@ -69,6 +69,9 @@ type TCPConfig struct {
 	FinWait2Timeout time.Duration
 	// TTL is the IPv4 time to live of outgoing packets. Default 64.
 	TTL uint8
+	// EphemeralPorts is the range local ports are picked from (ports.go).
+	// Default 49152-65535, IANA's (Linux uses 32768-60999).
+	EphemeralPorts PortRange
 
 	// SYN cookies (issue 10 item 5, syncookie.go).
 
@@ -374,6 +377,9 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
+	}
+	if err := c.portRangeDefaults(); err != nil {
+		return err
 	}
 	if c.OrphanRetries == 0 {
 		c.OrphanRetries = DefaultOrphanRetries

@@ -92,7 +92,7 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	port := local.Port()
 	if port == 0 {
 		if port, ok = h.pickEphemeral(la, remote); !ok {
-			return nil, fmt.Errorf("stack: host %q: connect to %v: %w", h.name, remote, ErrNoPorts)
+			return nil, fmt.Errorf("stack: host %q: connect to %v: %w in %v", h.name, remote, ErrNoPorts, h.cfg.EphemeralPorts)
 		}
 	}
 	key := connKey{netip.AddrPortFrom(la, port), remote}
@@ -123,8 +123,8 @@ func (h *Host) pickEphemeral(la netip.Addr, remote netip.AddrPort) (uint16, bool
 	putTuple(buf[32:], connKey{netip.AddrPortFrom(la, 0), remote})
 	sum := sha256.Sum256(buf[:])
 	offset := binary.BigEndian.Uint32(sum[:4])
-	for range ephemeralCount {
-		port := uint16(ephemeralLow + (offset+h.portNext)%ephemeralCount)
+	for range h.cfg.EphemeralPorts.Count() {
+		port := h.ephemeralPort(offset + h.portNext)
 		h.portNext++
 		if _, used := h.conns[connKey{netip.AddrPortFrom(la, port), remote}]; used {
 			continue

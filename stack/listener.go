@@ -91,8 +91,8 @@ func (h *Host) listenConflict(a netip.Addr, port uint16) bool {
 }
 
 func (h *Host) freeListenPort(a netip.Addr) (uint16, bool) {
-	for range ephemeralCount {
-		p := uint16(ephemeralLow + h.rng.IntN(ephemeralCount))
+	for range h.cfg.EphemeralPorts.Count() {
+		p := h.ephemeralPort(uint32(h.rng.IntN(h.cfg.EphemeralPorts.Count())))
 		if !h.listenConflict(a, p) {
 			return p, true
 		}

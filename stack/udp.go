@@ -102,8 +102,8 @@ func (h *Host) udpBound(la netip.Addr, port uint16) bool {
 // the next free one (RFC 6056 §3.3.2, Algorithm 2's search).
 func (h *Host) pickUDPPort(la netip.Addr) (uint16, bool) {
 	start := h.rng.Uint32()
-	for i := range uint32(ephemeralCount) {
-		port := uint16(ephemeralLow + (start+i)%ephemeralCount)
+	for i := range uint32(h.cfg.EphemeralPorts.Count()) {
+		port := h.ephemeralPort(start + i)
 		if !h.udpBound(la, port) {
 			return port, true
 		}

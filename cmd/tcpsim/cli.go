@@ -69,6 +69,8 @@ type options struct {
 	dns flagval.OnOff
 	// get --objects, --page, --strategy, --compare (pages.go).
 	pages pageOptions
+	// get --repeat, --ports, --split-request (repeat.go).
+	demo demoOptions
 
 	// get --ladder (ladder.go).
 	ladder    ladderMode
@@ -264,7 +266,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
   tcpsim get https://server.example/ --tls 1.2
   tcpsim get http://server.example/ --loss 5% --seed 3 -v
   tcpsim get http://server.example/big --size 1MB --rate 1mbit --pcap get.pcap
-  tcpsim get https://server.example/ --objects 10 --object-size 10KB --compare`,
+  tcpsim get https://server.example/ --objects 10 --object-size 10KB --compare
+  tcpsim get http://server.example/ --repeat 101 --ports 32768-32867`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("get needs exactly one URL, got %d arguments", len(args))
@@ -278,6 +281,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if u, _ := parseGetURL(args[0]); cmd.Flags().Changed("tls") && !u.https {
 				return fmt.Errorf("--tls %s: the URL %s is not https://", o.tlsVer.String(), args[0])
+			}
+			if err := o.demo.validate(cmd.Flags(), args[0]); err != nil { // repeat.go
+				return err
 			}
 			if cmd.Flags().Changed("size") && cmd.Flags().Changed("file") {
 				return fmt.Errorf("--size %s and --file %s are exclusive", flagval.FormatSize(int64(o.size)), o.file)
@@ -329,7 +335,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addSeriesFlags(cmd.Flags(), &o.series)
 	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
-	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
+	addDemoFlags(cmd.Flags(), o) // --repeat, --ports, --split-request (repeat.go)
+	addTUNToGet(cmd, o)          // --tun: fetch from the kernel over a TUN device (serve.go)
 	addPageFlags(cmd, &o.pages)
 	return cmd
 }

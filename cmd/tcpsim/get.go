@@ -35,11 +35,15 @@ type getResult struct {
 	err        error
 	serverErr  error
 	clientDone time.Duration
-	tls        *tlsInfo // https only
-	dns        *dnsInfo // --dns on with a host name only
+	tls        *tlsInfo   // https only
+	split      *splitInfo // --split-request only (repeat.go)
+	dns        *dnsInfo   // --dns on with a host name only
 }
 
 func runGet(stdout io.Writer, o *options, u getURL) error {
+	if o.demo.repeat.V > 0 {
+		return runRepeat(stdout, o, u) // repeat.go
+	}
 	defer oneThread()()
 	body, err := o.pageSource()
 	if err != nil {
@@ -80,6 +84,10 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		n.an.also = res.tls.request.event
 		fmt.Fprintf(stdout, "https: %s with a certificate for %s made for this run; %s\n",
 			tls.VersionName(o.tlsVer.version()), u.host, tlsNote)
+	}
+	if o.demo.split {
+		res.split = &splitInfo{sent: offsetWatch{node: clientName, off: -1}}
+		n.an.also = res.split.sent.event
 	}
 	fmt.Fprintln(stdout)
 	if o.verbose {
@@ -253,6 +261,9 @@ func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) err
 	// whole header goes to the socket in one call.
 	var hdr countingWriter
 	hdr.w = c
+	if res.split != nil {
+		hdr.w = &splitWriter{c: c, n: n, info: res.split}
+	}
 	if err := req.Write(&hdr); err != nil {
 		return err
 	}
@@ -381,6 +392,10 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 				strings.TrimSpace(fmtTime(res.tls.done)))
 		}
 		step(5, at, "GET %s sent: %d bytes of request headers, encrypted%s; the client's TLS and HTTP data in %s", u.path, res.reqHeader, held, segmentsLine(c2s))
+	} else if res.split != nil {
+		cfg := n.client.Config()
+		at, text := res.split.splitStep(u.path, f, cfg.NoDelay, max(cfg.DelayedAck, 0))
+		step(5, at, "%s", text)
 	} else {
 		step(5, c2s.FirstData, "GET %s sent: %d bytes of request headers in %s", u.path, res.reqHeader, segmentsLine(c2s))
 	}

@@ -153,7 +153,7 @@ func (p *pageOptions) validate(fs *pflag.FlagSet, o *options, u getURL) error {
 	if n := changed("size", "file"); n != "" {
 		return fmt.Errorf("--%s is for a single page; a page with objects takes --objects and --object-size, or --page", n)
 	}
-	if n := changed("ladder", "report", "plot", "series", "interval", "pcapng"); n != "" {
+	if n := changed("ladder", "report", "plot", "series", "interval", "pcapng", "repeat", "split-request"); n != "" {
 		return fmt.Errorf("--%s is not offered with a page of objects (--objects, --page, --strategy, --compare)", n)
 	}
 	if fs.Changed("parallel") && p.strategy != stParallel && !p.compare {

@@ -282,6 +282,8 @@ func TestPageBadInputs(t *testing.T) {
 		{[]string{"--objects", "3", "--compare", "--strategy", "serial"}, "exclusive"},
 		{[]string{"--objects", "3", "--compare", "-v"}, "--compare runs several fetches"},
 		{[]string{"--objects", "3", "--size", "1MB"}, "--size is for a single page"},
+		{[]string{"--objects", "3", "--repeat", "2"}, "--repeat is not offered with a page of objects"},
+		{[]string{"--compare", "--split-request"}, "--split-request is not offered with a page of objects"},
 		{[]string{"--objects", "3", "--ladder"}, "--ladder is not offered"},
 		{[]string{"--objects", "3", "--tun", "tun0"}, "--objects is not offered with --tun"},
 		{[]string{"--objects", "3", "--page", oneField}, "exclusive"},

@@ -168,6 +168,11 @@ func addTUNToGet(cmd *cobra.Command, o *options) {
 		if fs.Changed("dns") {
 			return fmt.Errorf("--dns does not apply with --tun: no DNS server is simulated there")
 		}
+		for _, name := range []string{"repeat", "ports", "split-request"} { // repeat.go
+			if fs.Changed(name) {
+				return fmt.Errorf("--%s does not apply with --tun: it is a demonstration on the simulated link", name)
+			}
+		}
 		if u, err := parseGetURL(args[0]); err == nil && u.https {
 			return fmt.Errorf("--tun %s with %s: https over a TUN device is not supported yet; use http://", t.dev, args[0])
 		}

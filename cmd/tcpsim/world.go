@@ -216,7 +216,9 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if !o.delayedAck {
 		tcp.DelayedAck = -1
 	}
-	if n.client, err = n.addHost(clientName, tcp); err != nil {
+	ctcp := tcp
+	ctcp.EphemeralPorts = o.demo.ports.r // --ports (repeat.go); zero: the stack's default
+	if n.client, err = n.addHost(clientName, ctcp); err != nil {
 		return nil, err
 	}
 	if n.server, err = n.addHost(serverName, tcp); err != nil {
