@@ -12,9 +12,9 @@ import (
 // server read over 5 s to 35 s. Below BBRLossThresh (1 %) BBR keeps well
 // ahead of CUBIC; above it (5 %) it takes the loss as congestion, falls
 // below half its 1 % rate and is no longer far ahead of CUBIC (BBRv1,
-// and this BBR before the loss response, were: docs/queues.md). The
-// 10 Mbit/s, 40 ms path is the one of TestBBRBottleneck; on the
-// 20 Mbit/s, 100 ms one the BDP is 172 packets.
+// and this BBR before the loss response, were: docs/queues.md). On the
+// 10 Mbit/s, 40 ms path (TestBBRCubicShares') the BDP is 34 packets, on
+// the 20 Mbit/s, 100 ms one 172.
 func TestBBRRandomLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("35 s of virtual time per run")
