@@ -105,9 +105,10 @@ func shareThrough(t *testing.T, d DirConfig, ccs []string, warm, end time.Durati
 // packets of 1500 bytes) with a FIFO of 0.5, 1, 2 and 8 BDP: the shares of
 // the link over 10 s to 40 s. The published shape (Cardwell et al. 2016,
 // Hock et al. 2017, Ware et al. 2019, all BBRv1): BBR takes most of a
-// shallow buffer, CUBIC gains as the buffer deepens. Ours shows the second
-// half (docs/queues.md); the test asserts: BBR keeps at least a third of a 0.5 BDP buffer, and its share there is
-// more than twice its share at 8 BDP.
+// shallow buffer, CUBIC gains as the buffer deepens. BBRv3's loss
+// response makes ours flatter (docs/queues.md): the test asserts BBR keeps
+// at least a quarter of a 0.5 BDP buffer, its share there is at least 0.1 above
+// its share at 8 BDP, and the two flows use the link.
 func TestBBRCubicShares(t *testing.T) {
 	if testing.Short() {
 		t.Skip("40 s of virtual time per buffer size")
@@ -125,10 +126,10 @@ func TestBBRCubicShares(t *testing.T) {
 			t.Errorf("%.1f BDP: the two flows used %.2f Mbit/s of 10", bdps, (bbr+cubic)*8/30e6)
 		}
 	}
-	if share[0.5] < 1.0/3 {
-		t.Errorf("0.5 BDP: bbr's share %.2f, want at least a third", share[0.5])
+	if share[0.5] < 0.25 {
+		t.Errorf("0.5 BDP: bbr's share %.2f, want at least 0.25", share[0.5])
 	}
-	if share[0.5] <= 2*share[8] {
-		t.Errorf("bbr's share at 0.5 BDP %.2f not above twice its share at 8 BDP %.2f", share[0.5], share[8])
+	if share[0.5] < share[8]+0.1 {
+		t.Errorf("bbr's share at 0.5 BDP %.2f not 0.1 above its share at 8 BDP %.2f", share[0.5], share[8])
 	}
 }

@@ -295,8 +295,10 @@ func TestDCTCPStepMarking(t *testing.T) {
 // BBR (stack/bbr.go) against CUBIC through a 10 Mbit/s bottleneck (20 ms
 // RTT) with a 1000-packet FIFO: BBR paces at its bandwidth estimate and
 // keeps about one BDP in flight, so the queue stays short where CUBIC fills
-// it; with 1 % random loss on the bottleneck, BBR, which does not read loss
-// as congestion, keeps most of the rate while CUBIC's falls.
+// it; with 1 % random loss on the bottleneck BBR keeps most of the rate and
+// finishes ahead of CUBIC. (BBRv3 reads loss above 2 % of a round's flight
+// as congestion, and with 17 packets in flight one lost packet is 6 %: the
+// margin over CUBIC is smaller than BBRv1's; TestBBRRandomLoss.)
 func TestBBRBottleneck(t *testing.T) {
 	const size = 16 << 20
 	ideal := time.Duration(float64(size*8) / 10e6 * float64(time.Second))
@@ -327,7 +329,7 @@ func TestBBRBottleneck(t *testing.T) {
 			}
 		}
 	}
-	if b, c := res["bbr0.01"], res["cubic0.01"]; b > ideal*125/100 || c < b*11/10 {
-		t.Errorf("1 %% loss: bbr %v, cubic %v (ideal %v); want bbr within 25 %% of ideal and cubic at least 10 %% slower", b, c, ideal)
+	if b, c := res["bbr0.01"], res["cubic0.01"]; b > ideal*125/100 || c <= b {
+		t.Errorf("1 %% loss: bbr %v, cubic %v (ideal %v); want bbr within 25 %% of ideal and cubic slower", b, c, ideal)
 	}
 }

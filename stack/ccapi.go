@@ -149,6 +149,23 @@ type RateSample struct {
 	NewlyDelivered uint32        // bytes this ACK delivered (acknowledged or SACKed)
 	TotalDelivered uint64        // the connection's delivered count after this ACK
 	InFlight       uint32        // bytes in flight after this ACK (as CCConn.InFlight)
+
+	// Loss and ECN over the sample (the BBR draft's RS.lost and
+	// RS.tx_in_flight, and Linux's delivered_ce). The engine counts a
+	// segment lost when RACK marks it (with RACK on), when it falls below
+	// RFC 6675's loss boundary in a recovery neither SACKed nor resent
+	// (without RACK), or when it is resent without having been found lost
+	// (a timeout, a rescue or a tail loss probe); it counts again if its
+	// retransmission is found lost.
+	Lost       uint64 // bytes found lost since the sample's segment was sent (C.lost − P.lost)
+	NewlyLost  uint32 // bytes found lost since the last sample: by this ACK, or resent without being found lost
+	TxInFlight uint32 // the data in flight once the sample's segment had left (P.tx_in_flight, an estimate: in flight after the ACK before it, plus what was sent since)
+	// CE: bytes delivered by ACKs with ECE, counted only when the receiver
+	// echoes CE per segment (the algorithm is a CEEchoer and ECN was
+	// negotiated); 0 with RFC 3168's echo, which latches ECE until CWR and
+	// so says only that some segment of the window was marked.
+	DeliveredCE      uint64 // over the sample's interval (C.delivered_ce − P.delivered_ce)
+	NewlyDeliveredCE uint32 // of NewlyDelivered
 }
 
 // Rate returns the sample's delivery rate in bytes per second, 0 if the

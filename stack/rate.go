@@ -35,6 +35,10 @@ type rateSeg struct {
 	appLimited    bool
 	retrans       bool
 	sacked        bool
+	lostCounted   bool   // counted in C.lost (since it was last sent)
+	lost          uint64 // P.lost: C.lost when it was sent
+	deliveredCE   uint64 // C.delivered_ce when it was sent
+	txInFlight    uint32 // P.tx_in_flight: the estimated data in flight once it had left
 }
 
 type rateState struct {
@@ -44,6 +48,10 @@ type rateState struct {
 	firstSentTime time.Duration
 	appLimited    uint64 // C.app_limited: 0 = not app-limited
 	lastSample    RateSample
+	lost          uint64 // C.lost: bytes the engine deemed lost
+	deliveredCE   uint64 // bytes delivered by ACKs that echoed CE (per-segment echo only)
+	inflight      uint32 // in flight after the last ACK, plus what was sent since
+	lostResent    uint64 // counted lost when resent, not yet in a sample's NewlyLost
 }
 
 // rateSent records [seq, next) leaving now (before SND.MAX moves).
@@ -58,8 +66,9 @@ func (c *Conn) rateSent(seq, next segment.Seq) {
 		// first sample must not include the idle time.
 		r.firstSentTime, r.deliveredTime = now, now
 	}
+	r.inflight += next.Sub(seq)
 	stamp := rateSeg{delivered: r.delivered, deliveredTime: r.deliveredTime, firstSentTime: r.firstSentTime,
-		sentTime: now, appLimited: r.appLimited != 0}
+		sentTime: now, appLimited: r.appLimited != 0, deliveredCE: r.deliveredCE, txInFlight: r.inflight}
 	if seq.LessThan(c.sndMax) { // a retransmission, perhaps with new data behind
 		for i := range r.segs {
 			s := &r.segs[i]
@@ -70,13 +79,21 @@ func (c *Conn) rateSent(seq, next segment.Seq) {
 				break
 			}
 			if !s.sacked {
+				if !s.lostCounted {
+					// Resent without having been found lost (a timeout's
+					// go-back-N, a rescue or probe): it counts as lost now.
+					r.lost += uint64(s.end.Sub(s.start))
+					r.lostResent += uint64(s.end.Sub(s.start))
+				}
 				st, e := s.start, s.end
 				*s = stamp
+				s.lost = r.lost
 				s.start, s.end, s.retrans = st, e, true
 			}
 		}
 		seq = c.sndMax
 	}
+	stamp.lost = r.lost
 	if next.GreaterThan(seq) {
 		stamp.start, stamp.end = seq, next
 		r.segs = append(r.segs, stamp)
@@ -104,6 +121,7 @@ func (c *Conn) rateOnAck() {
 	var sendElapsed, ackElapsed time.Duration
 	have := false
 	var newest time.Duration
+	var priorLost, priorCE uint64
 	take := func(s *rateSeg) {
 		n := uint64(s.end.Sub(s.start))
 		r.delivered += n
@@ -112,6 +130,7 @@ func (c *Conn) rateOnAck() {
 		if !have || s.delivered > rs.PriorDelivered || s.delivered == rs.PriorDelivered && s.sentTime >= newest {
 			have = true
 			rs.PriorDelivered = s.delivered
+			priorLost, priorCE, rs.TxInFlight = s.lost, s.deliveredCE, s.txInFlight
 			rs.IsAppLimited = s.appLimited
 			sendElapsed = s.sentTime - s.firstSentTime
 			ackElapsed = now - s.deliveredTime
@@ -151,15 +170,28 @@ func (c *Conn) rateOnAck() {
 			}
 		}
 	}
+	newlyLost := c.rateMarkLost()
+	r.inflight = c.ccHandle().InFlight()
 	if newly == 0 {
 		return
+	}
+	newlyLost += r.lostResent
+	r.lostResent = 0
+	var newlyCE uint64
+	if c.ccx.ackECE && c.ccx.ceEcho {
+		newlyCE = newly
+		r.deliveredCE += newly
 	}
 	if r.appLimited != 0 && r.delivered > r.appLimited {
 		r.appLimited = 0
 	}
 	rs.NewlyDelivered = uint32(min(newly, 1<<31))
 	rs.TotalDelivered = r.delivered
-	rs.InFlight = c.ccHandle().InFlight()
+	rs.InFlight = r.inflight
+	rs.Lost = r.lost - priorLost
+	rs.NewlyLost = uint32(min(newlyLost, 1<<31))
+	rs.DeliveredCE = r.deliveredCE - priorCE
+	rs.NewlyDeliveredCE = uint32(newlyCE)
 	if rs.RTT > 0 && (c.ccx.minRTT == 0 || rs.RTT < c.ccx.minRTT) {
 		c.ccx.minRTT = rs.RTT
 	}
@@ -170,4 +202,48 @@ func (c *Conn) rateOnAck() {
 	}
 	r.lastSample = rs
 	c.ccx.rateObs.OnRateSample(c.ccHandle(), rs)
+}
+
+// rateMarkLost counts in C.lost the segments the engine now deems lost that
+// it had not counted yet, and returns how many bytes that is: under RACK
+// the segments RACK marked lost and has not resent; without it, in a
+// recovery, RFC 6675's IsLost holes (below the loss boundary, neither SACKed
+// nor retransmitted, as RFC 6675 cannot tell a lost retransmission). A
+// segment resent without being found lost is counted when it is resent
+// (rateSent).
+func (c *Conn) rateMarkLost() uint64 {
+	r := &c.ccx.rate
+	var n uint64
+	if c.rackOn() {
+		rs := c.rack.segs
+		j := 0
+		for i := range r.segs {
+			s := &r.segs[i]
+			if s.sacked || s.lostCounted {
+				continue
+			}
+			for j < len(rs) && rs[j].end.LessThanEq(s.start) {
+				j++
+			}
+			if j < len(rs) && rs[j].lost && !rs[j].sacked && rs[j].start.LessThanEq(s.start) {
+				s.lostCounted = true
+				n += uint64(s.end.Sub(s.start))
+			}
+		}
+	} else if c.sackOK && c.cc.inRecovery() {
+		bound := c.lossBoundary()
+		for i := range r.segs {
+			s := &r.segs[i]
+			if !s.end.LessThanEq(bound) {
+				break
+			}
+			if s.sacked || s.lostCounted || s.retrans || c.sackedRange(s.start, s.end) {
+				continue
+			}
+			s.lostCounted = true
+			n += uint64(s.end.Sub(s.start))
+		}
+	}
+	r.lost += n
+	return n
 }
