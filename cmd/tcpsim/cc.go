@@ -14,15 +14,11 @@ import (
 // ccFlag is --cc: the congestion control of every connection both
 // simulated hosts make, one of stack.CongestionControls: the built-ins and
 // any algorithm registered (stack.RegisterCongestionControl) before the
-// command line is parsed. Empty means the stack's default, newreno.
+// command line is parsed. Empty means the profile's: cubic under linux,
+// newreno under rfc.
 type ccFlag string
 
-func (f *ccFlag) String() string {
-	if *f == "" {
-		return stack.CCNewReno
-	}
-	return string(*f)
-}
+func (f *ccFlag) String() string { return string(*f) }
 
 func (f *ccFlag) Set(s string) error {
 	known := stack.CongestionControls()
@@ -57,7 +53,7 @@ func addCCFlag(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.pace.on, "pacing", "TCP pacing on both hosts by Linux's rule (cwnd/SRTT × 200 % in slow start, × 120 % after), as Linux with the fq qdisc; off by default (an algorithm may still pace)")
 	fs.Var(&o.pace.maxRate, "max-pacing-rate", "cap on each connection's pacing rate, e.g. 5mbit, as SO_MAX_PACING_RATE (turns pacing on)")
 	fs.Var(&o.cc, "cc", "congestion control of each connection: "+strings.Join(stack.CongestionControls(), ", ")+
-		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN; bbr is a slice of the IETF BBRv3 draft)")
+		" (cubic is RFC 9438 CUBIC with HyStart++ slow start; dctcp is RFC 8257 and needs ECN; bbr is the IETF BBRv3 draft's algorithm); default: the profile's, cubic under linux, newreno under rfc")
 }
 
 // validateCC rejects an algorithm that needs ECN (dctcp) when ECN is off,
