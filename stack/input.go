@@ -152,7 +152,11 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			return
 		}
 		c.tsRTT(th, th.Ack)
-		c.ackSyn(th.Ack)
+		if c.tfo.passive {
+			c.ackSyn(c.iss.Add(1)) // data we sent from SYN_RECEIVED: processAck below (fastopen.go)
+		} else {
+			c.ackSyn(th.Ack)
+		}
 		c.sndWnd = uint32(th.Window) << c.sndWndShift
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = seq, th.Ack
@@ -563,6 +567,7 @@ func (c *Conn) remove() {
 	if h.lastConn == c {
 		h.lastConn = nil
 	}
+	c.fastOpenDone() // fastopen.go
 	if l := c.listener; l != nil {
 		l.unlink(c)
 		c.listener = nil

@@ -39,10 +39,12 @@ func (c *Conn) send() {
 	case StateClosed, StateSynSent:
 		return
 	case StateSynReceived:
-		if c.ackNow {
-			c.sendAck()
+		if !c.fastOpenCanSend() {
+			if c.ackNow {
+				c.sendAck()
+			}
+			return
 		}
-		return
 	}
 	if c.dupAckNow {
 		// RFC 5681 §4.2: an out-of-order segment draws an immediate
@@ -51,7 +53,7 @@ func (c *Conn) send() {
 		// piggybacked on our own data would not help its fast retransmit.
 		c.sendAck()
 	}
-	if c.state.canSendData() {
+	if c.state.canSendData() || c.fastOpenCanSend() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}

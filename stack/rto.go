@@ -92,7 +92,8 @@ func (c *Conn) onRetransmitTimer() {
 		c.stats.timeouts++
 		c.synRetries++
 		c.backoff++
-		c.sendSyn() // re-arms the timer with the backed-off RTO
+		c.fastOpenSynTimeout() // fastopen.go
+		c.sendSyn()            // re-arms the timer with the backed-off RTO
 		return
 	case StateTimeWait, StateClosed, StateFinWait2:
 		return

@@ -115,6 +115,15 @@ type ConnectOptions struct {
 	// the MSS to the interface; otherwise it must lie in [MinMaxSegment,
 	// MaxMaxSegment].
 	MaxSegment int
+	// FastOpen asks for TCP Fast Open (RFC 7413) as Linux's
+	// TCP_FASTOPEN_CONNECT: when the host holds a cookie for the server,
+	// the SYN waits for the first Write and carries its data; otherwise the
+	// SYN goes now and asks for a cookie. It needs FastOpenClient in
+	// TCPConfig.FastOpen (fastopen.go).
+	FastOpen bool
+
+	fastOpenData []byte // ConnectFastOpen's data
+	fastOpenNow  bool   // ConnectFastOpen: the SYN goes now
 }
 
 // The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);
@@ -469,8 +478,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.notSentLowat() > 0 {
 		n = c.writeLowat(p)
 	} else {
-		n = c.sndBuf.write(c.memClip(p))
-		if n > 0 && c.state.canSendData() {
+		if c.tfo.deferred {
+			n = c.fastOpenWrite(c.memClip(p)) // fastopen.go: the deferred SYN takes the data
+		} else {
+			n = c.sndBuf.write(c.memClip(p))
+		}
+		if n > 0 && (c.state.canSendData() || c.fastOpenCanSend()) {
 			c.output()
 		}
 	}

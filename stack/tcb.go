@@ -18,6 +18,7 @@ type Conn struct {
 	state State
 
 	tcb
+	tfo tfoConn // TCP Fast Open (fastopen.go)
 
 	sndBuf ring // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
 	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
