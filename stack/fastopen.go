@@ -149,6 +149,18 @@ func fastOpenCookie(key *[16]byte, src, dst netip.Addr) [8]byte {
 	return out
 }
 
+// FastOpenCookieFor returns the cookie a server keyed with key (16 bytes,
+// as Host.SetFastOpenKey takes it) gives client when it is reached at server.
+func FastOpenCookieFor(key []byte, client, server netip.Addr) ([]byte, error) {
+	if len(key) != 16 || !client.Is4() || !server.Is4() {
+		return nil, fmt.Errorf("stack: Fast Open cookie: want a 16-byte key and IPv4 addresses, have %d bytes, %v and %v", len(key), client, server)
+	}
+	var k [16]byte
+	copy(k[:], key)
+	c := fastOpenCookie(&k, client, server)
+	return c[:], nil
+}
+
 // sipHash24 is SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
 // short-input PRF", 2012): two compression rounds per 8-byte word, four
 // finalisation rounds, 64-bit output.

@@ -104,6 +104,9 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	c.state = StateSynSent
 	c.clampMSS(o.MaxSegment)
 	h.counters.TCPActiveOpens++
+	if !c.fastOpenConnect(o) {
+		return c, nil // fastopen.go: the SYN waits for the first write
+	}
 	c.sendSyn()
 	if t := h.cfg.ConnectTimeout; t > 0 {
 		c.setTimer(&c.tm.connectEnd, h.env.Now()+t)

@@ -214,6 +214,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		}
 		ln.SetNotify(func(stack.Event) { r.poke() })
 		f.ln = ln
+		r.fastOpenListen(f) // pdfastopen.go
 		return ok(0), nil
 	case "accept", "accept4":
 		if f.ln == nil {
@@ -246,6 +247,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if f.conn != nil {
 			return r.connectWait(f), nil
 		}
+		if f.tfoConnect {
+			return r.fastOpenConnect(f) // pdfastopen.go
+		}
 		r.cfg.Peer = netip.AddrPortFrom(r.cfg.Peer.Addr(), pdConnectPort)
 		if err := r.start(); err != nil {
 			return nil, err
@@ -264,6 +268,11 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		}
 		return r.connectWait(f), nil
 	case "write", "send", "sendto", "writev", "sendmsg":
+		if f.conn == nil && (ev.name == "sendto" || ev.name == "sendmsg") {
+			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 {
+				return r.fastOpenSend(ev, f) // pdfastopen.go
+			}
+		}
 		return r.write(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
@@ -422,6 +431,9 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	level, name, sym, err := r.sockoptName(ev)
 	if err != nil {
 		return nil, err
+	}
+	if fn, ok, err := r.fastOpenSockopt(ev, f, level, name); ok { // pdfastopen.go
+		return fn, err
 	}
 	v, err := r.intArg(ev, 3)
 	if err != nil {
@@ -740,7 +752,7 @@ func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	}
 	known := int64(pdMsgDontWait)
 	if strings.HasPrefix(ev.name, "send") {
-		known |= pdMsgEOR | pdMsgMore
+		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen // MSG_FASTOPEN: pdfastopen.go
 	}
 	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
 		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)
@@ -1127,8 +1139,8 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		tcp.ECN = []int{stack.ECNOff, stack.ECNOn, stack.ECNPassive}[n] // ecn.go: the same three settings
 		return pdApplied, nil
-	case "tcp_fastopen":
-		return is("0", "0x70403", "1"), nil // no TFO: the scripts that use it stop at its option or calls
+	case "tcp_fastopen", "tcp_fastopen_key":
+		return r.fastOpenSysctl(name, val) // pdfastopen.go
 	case "tcp_reordering":
 		return is("3"), nil
 	case "tcp_mtu_probing":
@@ -1179,8 +1191,8 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		tcp.TSOBurst = n
 		return pdApplied, nil
 	case "tcp_tso_win_divisor", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
-		"tcp_fastopen_key", "tcp_ecn_option":
-		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
+		"tcp_ecn_option":
+		// Mechanisms tcpsim has no trace of (TSO, pacing, the
 		// accurate-ECN option): the value cannot change what it does.
 		return pdSame, nil
 	}
@@ -1410,6 +1422,9 @@ func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 		return n, nil
 	}
 	if v, ok := pdSymbols[s]; ok {
+		return v, nil
+	}
+	if v, ok := r.fastOpenTcpi(s); ok { // pdfastopen.go
 		return v, nil
 	}
 	if f, ok := pdTcpi[s]; ok {
