@@ -63,9 +63,10 @@ func (o *Options) FastOpen() (FastOpen, error) {
 // AppendFastOpen appends a Fast Open option with cookie (empty: a cookie
 // request) to b, in the experimental encoding if exp, followed by two NOPs
 // when its length leaves the header off a 32-bit boundary (as Linux's
-// tcp_options_write pads it). A cookie longer than FastOpenCookieMax is cut.
+// tcp_options_write pads it). The cookie is written as given, even of a
+// bad length (for tests), but cut to fit the option space.
 func AppendFastOpen(b []byte, cookie []byte, exp bool) []byte {
-	cookie = cookie[:min(len(cookie), FastOpenCookieMax)]
+	cookie = cookie[:min(len(cookie), MaxOptionsLen-4)]
 	var n int
 	if exp {
 		n = 4 + len(cookie)

@@ -67,6 +67,11 @@ type tfoConn struct {
 	replyExp   bool
 	replyValue []byte
 	ccReady    bool // congestion control was set up with the SYN-ACK
+
+	// delivered counts segments delivered as Linux's tp->delivered
+	// (tcpi_delivered): the SYN, then each ACK's new bytes in MSS-sized
+	// packets; SYN-data counts once.
+	delivered uint64
 }
 
 // tfoListener is a listener's Fast Open state (Linux's fastopenq).
@@ -84,6 +89,17 @@ type tfoHost struct {
 	keySet bool
 }
 
+// noteDelivered counts n newly acknowledged bytes (or the SYN, n = 0) in
+// tfoConn.delivered.
+func (c *Conn) noteDelivered(n uint32) {
+	if n == 0 {
+		c.tfo.delivered++
+		return
+	}
+	mss := uint32(max(c.sndMSS, 1))
+	c.tfo.delivered += uint64((n + mss - 1) / mss)
+}
+
 // FastOpenInfo is what Conn.FastOpen reports.
 type FastOpenInfo struct {
 	SYNData    int  // bytes sent on our SYN (active) or taken from the peer's SYN (passive)
@@ -91,11 +107,12 @@ type FastOpenInfo struct {
 	ClientFail int  // tcpi_fastopen_client_fail
 	Passive    bool // the connection was opened by a valid cookie
 	Deferred   bool // TCP_FASTOPEN_CONNECT: the SYN waits for the first write
+	Delivered  int  // segments delivered, as Linux's tcpi_delivered
 }
 
 // FastOpen reports the connection's Fast Open outcome.
 func (c *Conn) FastOpen() FastOpenInfo {
-	return FastOpenInfo{SYNData: int(c.tfo.synData), DataAcked: c.tfo.synDataAcked, ClientFail: int(c.tfo.fail), Passive: c.tfo.passive, Deferred: c.tfo.deferred}
+	return FastOpenInfo{SYNData: int(c.tfo.synData), DataAcked: c.tfo.synDataAcked, ClientFail: int(c.tfo.fail), Passive: c.tfo.passive, Deferred: c.tfo.deferred, Delivered: int(c.tfo.delivered)}
 }
 
 // ---- keys and cookies ----
@@ -318,6 +335,13 @@ func (c *Conn) fastOpenDone() {
 	}
 }
 
+// fastOpenKeepQueued reports whether a passive Fast Open connection that
+// closes before Accept stays in the accept queue: Linux hands it to the
+// application, which reads the SYN's data and then the error.
+func (c *Conn) fastOpenKeepQueued() bool {
+	return c.tfo.passive && !c.aborted && c.listener != nil && !c.listener.closed
+}
+
 // fastOpenCanSend reports whether a passive Fast Open connection in
 // SYN_RECEIVED may send data (Linux lets it, tcp_passive_fastopen).
 func (c *Conn) fastOpenCanSend() bool {
@@ -495,7 +519,7 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 		mss = int(th.Options.MSS)
 	}
 	e.mss = mss
-	retransmitted := c.synRetries > 0
+	retransmitted := c.stats.retrans > 0 // the SYN was resent (establish has cleared synRetries)
 	if fo.Present && len(fo.Cookie) > 0 {
 		e.cookie = append([]byte(nil), fo.Cookie...)
 		e.exp = fo.Exp
@@ -531,6 +555,9 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 	}
 	c.tfo.synDataAcked = true
 	h.counters.TCPFastOpenActive++
+	if c.tfo.delivered > 1 {
+		c.tfo.delivered-- // the SYN and its data are one packet
+	}
 }
 
 // fastOpenSynSent reports the sequence space the SYN took (1 + its data),

@@ -304,6 +304,9 @@ func (c *Conn) ackSyn(ack segment.Seq) {
 		c.rttTiming = false
 		c.rttSample(c.h.env.Now() - c.rttStart)
 	}
+	if ack.GreaterThan(c.sndUna) {
+		c.noteDelivered(0) // the SYN (fastopen.go)
+	}
 	c.sndUna = ack
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack

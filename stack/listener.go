@@ -153,7 +153,9 @@ func (l *Listener) Close() error {
 		l.embryo[0].abort()
 	}
 	for len(l.queue) > 0 {
-		l.queue[0].abort()
+		c := l.queue[0]
+		c.abort()
+		l.unlink(c) // a closed Fast Open connection stays queued (fastopen.go)
 	}
 	return nil
 }

@@ -52,8 +52,8 @@ func (p *pdParser) fastOpenOption(nt pdToken, o *pdOpt) error {
 		return nil
 	}
 	c, err := hex.DecodeString(t.text)
-	if err != nil || len(c) > segment.FastOpenCookieMax {
-		return p.errAt(t, "%s wants a cookie of up to %d bytes in hex, found %s", nt.text, segment.FastOpenCookieMax, t)
+	if err != nil || len(c) > segment.MaxOptionsLen-4 {
+		return p.errAt(t, "%s wants a cookie of up to %d bytes in hex, found %s", nt.text, segment.MaxOptionsLen-4, t)
 	}
 	o.cookie = c
 	return nil
@@ -343,6 +343,8 @@ func (r *pdRunner) fastOpenTcpi(s string) (int64, bool) {
 			v |= 32
 		}
 		return v, true
+	case "tcpi_delivered":
+		return int64(r.conn.FastOpen().Delivered), true
 	case "tcpi_fastopen_client_fail":
 		return int64(r.conn.FastOpen().ClientFail), true
 	}
