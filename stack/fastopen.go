@@ -540,7 +540,9 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 	synEnd := c.iss.Add(1 + c.tfo.synData)
 	acked := th.Ack.Sub(c.iss.Add(1))
 	if acked > 0 {
+		d := c.tfo.delivered
 		c.newAck(th.Ack.Min(synEnd))
+		c.tfo.delivered = d + 1 // the data left as one packet, whatever the MSS is now
 	}
 	if th.Ack.LessThan(synEnd) {
 		// Not all of the SYN's data is acknowledged: send it again now.

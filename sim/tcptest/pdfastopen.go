@@ -267,6 +267,10 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 			if rest == 0 {
 				return int64(n), "", true
 			}
+			// The writer slept through the handshake: Linux (sk_write_pending
+			// in tcp_rcv_synsent_state_process) lets the ACK of the SYN-ACK
+			// ride on its data, and the connection counts as interactive.
+			f.conn.SetQuickAck(false)
 			data := make([]byte, rest)
 			written := 0
 			write = func() (int64, string, bool) {
