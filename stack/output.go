@@ -166,9 +166,13 @@ func (c *Conn) sendOne() bool {
 		c.burst.push = c.burstNext(left > 0 && room >= min(left, uint32(c.sndMSS)))
 	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
+	newData := !c.sndNxt.LessThan(c.sndMax)
 	c.sendData(c.sndNxt, n, fin)
-	if n < uint32(c.sndMSS) {
-		c.sndSmall = c.sndNxt // end of the last small segment sent
+	if n < uint32(c.sndMSS) && newData {
+		// End of the last small segment sent. Only new data counts, as in
+		// Linux (tcp_minshall_update runs in tcp_write_xmit, not for
+		// retransmissions).
+		c.sndSmall = c.sndNxt
 	}
 	return true
 }
