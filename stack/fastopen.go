@@ -254,6 +254,17 @@ func (l *Listener) SetFastOpenKey(key []byte) error {
 	return nil
 }
 
+// SetFastOpenMode changes TCPConfig.FastOpen of a running host (Linux's
+// sysctl net.ipv4.tcp_fastopen written at any time); listeners made before
+// keep their queue.
+func (h *Host) SetFastOpenMode(bits int) error {
+	if bits < 0 || bits > 0xffffffff {
+		return fmt.Errorf("stack: host %q: Fast Open mode %#x is not a set of tcp_fastopen bits", h.name, bits)
+	}
+	h.cfg.FastOpen = bits
+	return nil
+}
+
 // fastOpenListen gives a new listener its default queue when the host
 // enables Fast Open on every listener.
 func (l *Listener) fastOpenListen() {
@@ -340,6 +351,14 @@ func (c *Conn) fastOpenDone() {
 // application, which reads the SYN's data and then the error.
 func (c *Conn) fastOpenKeepQueued() bool {
 	return c.tfo.passive && !c.aborted && c.listener != nil && !c.listener.closed
+}
+
+// fastOpenNoWindowUpdate reports whether reading the SYN's data must not
+// send a window update: nothing but the SYN-ACK has left yet, whose window
+// is unscaled and small, and Linux (whose rcv_ssthresh starts at that
+// window) sends none either.
+func (c *Conn) fastOpenNoWindowUpdate() bool {
+	return c.tfo.passive && c.stats.segsOut <= uint64(1+c.synRetries)
 }
 
 // fastOpenCanSend reports whether a passive Fast Open connection in

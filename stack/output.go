@@ -332,7 +332,7 @@ func (c *Conn) windowToAdvertise() uint16 {
 // against its window_clamp, so that a fast reader does not double the ACK
 // count).
 func (c *Conn) afterRead() {
-	if !c.state.canReceiveData() {
+	if !c.state.canReceiveData() || c.fastOpenNoWindowUpdate() {
 		return
 	}
 	free := c.rcvWndMem()

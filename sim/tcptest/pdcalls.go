@@ -100,11 +100,15 @@ func (r *pdRunner) anyArg(ev *pdEvent, i int, what string) error {
 // from 3 (and the result check then reports the difference).
 func (r *pdRunner) newFD(ev *pdEvent) *pdFD {
 	n := 3
-	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 0 && ev.ret.i < 1<<20 && r.fds[int(ev.ret.i)] == nil {
+	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 3 && ev.ret.i < 1<<20 {
+		// The number the script expects, even if a socket it never closed
+		// has it: packetdrill maps script numbers to live ones, the newest
+		// socket first, so the old one is shadowed.
 		n = int(ev.ret.i)
-	}
-	for r.fds[n] != nil {
-		n++
+	} else {
+		for r.fds[n] != nil {
+			n++
+		}
 	}
 	f := &pdFD{num: n}
 	r.fds[n] = f
@@ -1275,6 +1279,9 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
 		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
+		}
+		if r.p != nil && r.fastOpenLiveSysctl(line) { // pdfastopen.go
+			continue
 		}
 		if r.p != nil {
 			return r.unsupported(lineNo, col, "sysctl after the host started (tcpsim reads its settings once, when the host is made)")

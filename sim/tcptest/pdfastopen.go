@@ -122,6 +122,21 @@ func (r *pdRunner) fastOpenSysctl(name, val string) (pdSysctlKind, error) {
 	return pdUnknown, nil
 }
 
+// fastOpenLiveSysctl applies "sysctl net.ipv4.tcp_fastopen=N" to the
+// running host; it reports false for any other command.
+func (r *pdRunner) fastOpenLiveSysctl(line string) bool {
+	args := pdSysctlArg.FindAllStringSubmatch(line, -1)
+	if len(args) != 1 || strings.TrimPrefix(args[0][1], "net.ipv4.") != "tcp_fastopen" {
+		return false
+	}
+	n, err := strconv.ParseInt(strings.Trim(args[0][2], `"'`), 0, 64)
+	if err != nil || r.p.host.SetFastOpenMode(int(n)) != nil {
+		return false
+	}
+	r.cfg.TCP.FastOpen = int(n)
+	return true
+}
+
 // pdFastOpenKey reads a tcp_fastopen_key value, four 32-bit hex words
 // joined by "-" (a second key after "," is ignored), into the byte order
 // Linux keeps: each word little-endian.
@@ -204,6 +219,11 @@ func (r *pdRunner) fastOpenSockopt(ev *pdEvent, f *pdFD, level, name int64) (fn 
 
 // fastOpenListen applies the socket's Fast Open options to its new listener.
 func (r *pdRunner) fastOpenListen(f *pdFD) {
+	if c := r.conn; c != nil && c.State() != stack.StateClosed && c.RemoteAddr() == r.p.cfg.Peer {
+		// A new listener while the last connection lives: packetdrill's
+		// next inbound SYN comes from a new remote port.
+		r.p.cfg.Peer = netip.AddrPortFrom(r.p.cfg.Peer.Addr(), r.p.cfg.Peer.Port()+1)
+	}
 	if f.tfoQlen > 0 {
 		f.ln.SetFastOpen(f.tfoQlen)
 	}
