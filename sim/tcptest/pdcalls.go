@@ -277,6 +277,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 				return r.fastOpenSend(ev, f) // pdfastopen.go
 			}
 		}
+		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {
+			return r.fastOpenDeferredWrite(ev, f) // pdfastopen.go
+		}
 		return r.write(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
@@ -1143,7 +1146,7 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		tcp.ECN = []int{stack.ECNOff, stack.ECNOn, stack.ECNPassive}[n] // ecn.go: the same three settings
 		return pdApplied, nil
-	case "tcp_fastopen", "tcp_fastopen_key":
+	case "tcp_fastopen", "tcp_fastopen_key", "tcp_fastopen_blackhole_timeout_sec":
 		return r.fastOpenSysctl(name, val) // pdfastopen.go
 	case "tcp_reordering":
 		return is("3"), nil

@@ -118,6 +118,12 @@ func (r *pdRunner) fastOpenSysctl(name, val string) (pdSysctlKind, error) {
 		}
 		r.cfg.TCP.FastOpenKey = k
 		return pdApplied, nil
+	case "tcp_fastopen_blackhole_timeout_sec":
+		// tcpsim has no Fast Open blackhole detection: 0 turns Linux's off.
+		if val == "0" {
+			return pdSame, nil
+		}
+		return pdDiffers, nil
 	}
 	return pdUnknown, nil
 }
@@ -330,6 +336,41 @@ func (r *pdRunner) fastOpenConnect(f *pdFD) (func() (int64, string, bool), error
 		return func() (int64, string, bool) { return -1, "EINPROGRESS", true }, nil
 	}
 	return r.connectWait(f), nil
+}
+
+// fastOpenDeferredWrite is a blocking write on a TCP_FASTOPEN_CONNECT
+// socket whose SYN waits for it: the data goes on the SYN, and the call
+// returns once the handshake is over (Linux waits in tcp_sendmsg_fastopen).
+func (r *pdRunner) fastOpenDeferredWrite(ev *pdEvent, f *pdFD) (func() (int64, string, bool), error) {
+	write, err := r.write(ev, f)
+	if err != nil {
+		return nil, err
+	}
+	wait := r.connectWait(f)
+	wrote := false
+	var ret int64
+	var errno string
+	return func() (int64, string, bool) {
+		if !wrote {
+			var done bool
+			if ret, errno, done = write(); !done {
+				return 0, "", false
+			}
+			wrote = true
+		}
+		if ret < 0 {
+			return ret, errno, true
+		}
+		if r2, e2, done := wait(); !done {
+			return 0, "", false
+		} else if r2 < 0 {
+			return r2, e2, true
+		}
+		if ret > int64(f.conn.FastOpen().SYNData) {
+			f.conn.SetQuickAck(false) // the writer waited with data: as fastOpenSend
+		}
+		return ret, errno, true
+	}, nil
 }
 
 // fastOpenTcpi reads tcpi_options and tcpi_fastopen_client_fail, and
