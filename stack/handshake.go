@@ -103,6 +103,7 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	c.accepted = true
 	c.state = StateSynSent
 	c.clampMSS(o.MaxSegment)
+	c.synCnt = o.SYNRetries
 	h.counters.TCPActiveOpens++
 	if !c.fastOpenConnect(o) {
 		return c, nil // fastopen.go: the SYN waits for the first write

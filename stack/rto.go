@@ -78,6 +78,8 @@ func (c *Conn) onRetransmitTimer() {
 		limit := h.cfg.SYNRetries
 		if c.state == StateSynReceived {
 			limit = h.cfg.SYNACKRetries
+		} else if c.synCnt > 0 {
+			limit = c.synCnt // ConnectOptions.SYNRetries (TCP_SYNCNT)
 		}
 		if c.synRetries >= limit {
 			if c.listener != nil {

@@ -122,6 +122,10 @@ type ConnectOptions struct {
 	// TCPConfig.FastOpen (fastopen.go).
 	FastOpen bool
 
+	// SYNRetries, when positive, replaces TCPConfig.SYNRetries for this
+	// connection (Linux's TCP_SYNCNT, 1 to 127).
+	SYNRetries int
+
 	fastOpenData []byte // ConnectFastOpen's data
 	fastOpenNow  bool   // ConnectFastOpen: the SYN goes now
 }
@@ -144,6 +148,9 @@ func checkMaxSegment(n int) error {
 func (h *Host) ConnectWith(local, remote netip.AddrPort, o ConnectOptions) (*Conn, error) {
 	if err := checkMaxSegment(o.MaxSegment); err != nil {
 		return nil, err
+	}
+	if o.SYNRetries < 0 || o.SYNRetries > 127 {
+		return nil, fmt.Errorf("stack: SYN retries %d: want 0 to 127: %w", o.SYNRetries, syscall.EINVAL)
 	}
 	h.enter()
 	defer h.exit()

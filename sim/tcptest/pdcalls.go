@@ -258,7 +258,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg})
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, SYNRetries: f.synCnt})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -275,6 +275,11 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if f.conn == nil && (ev.name == "sendto" || ev.name == "sendmsg") {
 			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 {
 				return r.fastOpenSend(ev, f) // pdfastopen.go
+			}
+		}
+		if f.conn != nil && (ev.name == "sendto" || ev.name == "sendmsg") {
+			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 && !f.conn.FastOpen().Deferred {
+				return r.fastOpenSendConnected(f), nil // pdfastopen.go
 			}
 		}
 		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {

@@ -23,7 +23,7 @@ const pdMsgFastOpen = 0x20000000
 
 func init() {
 	for k, v := range map[string]int64{
-		"MSG_FASTOPEN": pdMsgFastOpen, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30,
+		"MSG_FASTOPEN": pdMsgFastOpen, "TCP_SYNCNT": 7, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30,
 		"TCP_FASTOPEN_KEY": 33, "TCP_FASTOPEN_NO_COOKIE": 34,
 		"TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "TCPI_OPT_WSCALE": 4, "TCPI_OPT_ECN": 8,
 		"TCPI_OPT_ECN_SEEN": 16, "TCPI_OPT_SYN_DATA": 32,
@@ -166,7 +166,7 @@ func pdFastOpenKey(val string) ([]byte, error) {
 // fastOpenSockopt handles the Fast Open socket options; handled is false
 // for any other.
 func (r *pdRunner) fastOpenSockopt(ev *pdEvent, f *pdFD, level, name int64) (fn func() (int64, string, bool), handled bool, err error) {
-	if level != 6 || name != 23 && name != 30 && name != 33 && name != 34 {
+	if level != 6 || name != 7 && name != 23 && name != 30 && name != 33 && name != 34 {
 		return nil, false, nil
 	}
 	fail := func(e string) func() (int64, string, bool) {
@@ -202,6 +202,11 @@ func (r *pdRunner) fastOpenSockopt(ev *pdEvent, f *pdFD, level, name int64) (fn 
 		return nil, true, err
 	}
 	switch name {
+	case 7: // TCP_SYNCNT
+		if v < 1 || v > 127 {
+			return fail("EINVAL"), true, nil
+		}
+		f.synCnt = int(v)
 	case 23: // TCP_FASTOPEN: the listener's queue limit
 		if v < 0 {
 			return fail("EINVAL"), true, nil
@@ -264,10 +269,12 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	if r.cfg.TCP.FastOpen&stack.FastOpenClient == 0 {
-		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
+	if r.cfg.TCP.FastOpen&stack.FastOpenClient == 0 || r.isSym(ev, 4, "AF_UNSPEC") {
+		// Linux's tcp_sendmsg_fastopen: Fast Open off, or an AF_UNSPEC
+		// address (which would mean disconnect).
+		return func() (int64, string, bool) { return -1, "EOPNOTSUPP", true }, nil
 	}
-	c, k, cerr := r.p.host.ConnectFastOpen(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg}, make([]byte, n))
+	c, k, cerr := r.p.host.ConnectFastOpen(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, SYNRetries: f.synCnt}, make([]byte, n))
 	if cerr != nil {
 		return func() (int64, string, bool) { return -1, pdErrno(cerr), true }, nil
 	}
@@ -317,6 +324,20 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 	}, nil
 }
 
+// fastOpenSendConnected is sendto(MSG_FASTOPEN) on a socket that has
+// connected: Linux's tcp_sendmsg_fastopen tries to connect again.
+func (r *pdRunner) fastOpenSendConnected(f *pdFD) func() (int64, string, bool) {
+	return func() (int64, string, bool) {
+		switch st := f.conn.State(); {
+		case f.conn.Err() != nil || st == stack.StateClosed:
+			return -1, "EPIPE", true
+		case st == stack.StateSynSent || st == stack.StateSynReceived:
+			return -1, "EALREADY", true
+		}
+		return -1, "EISCONN", true
+	}
+}
+
 // fastOpenConnect is connect on a socket with TCP_FASTOPEN_CONNECT: it
 // returns 0 at once when the SYN is deferred to the first write.
 func (r *pdRunner) fastOpenConnect(f *pdFD) (func() (int64, string, bool), error) {
@@ -324,7 +345,7 @@ func (r *pdRunner) fastOpenConnect(f *pdFD) (func() (int64, string, bool), error
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, FastOpen: true})
+	c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, FastOpen: true, SYNRetries: f.synCnt})
 	if cerr != nil {
 		return func() (int64, string, bool) { return -1, pdErrno(cerr), true }, nil
 	}

@@ -71,6 +71,7 @@ type pdFD struct {
 	tfoQlen    int    // TCP_FASTOPEN
 	tfoKey     []byte // TCP_FASTOPEN_KEY
 	tfoConnect bool   // TCP_FASTOPEN_CONNECT
+	synCnt     int    // TCP_SYNCNT
 	epoll      *pdEpoll
 }
 
