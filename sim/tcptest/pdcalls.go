@@ -285,6 +285,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {
 			return r.fastOpenDeferredWrite(ev, f) // pdfastopen.go
 		}
+		if f.conn != nil && f.conn.State() == stack.StateSynSent && !f.conn.FastOpen().Deferred {
+			return r.writeWhileConnecting(ev, f) // pdfastopen.go
+		}
 		return r.write(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)

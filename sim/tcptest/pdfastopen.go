@@ -216,6 +216,9 @@ func (r *pdRunner) fastOpenSockopt(ev *pdEvent, f *pdFD, level, name int64) (fn 
 			f.ln.SetFastOpen(int(v))
 		}
 	case 30: // TCP_FASTOPEN_CONNECT
+		if r.cfg.TCP.FastOpen&stack.FastOpenClient == 0 {
+			return fail("EOPNOTSUPP"), true, nil
+		}
 		if f.conn != nil {
 			return fail("EISCONN"), true, nil
 		}
@@ -319,6 +322,31 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 				}
 				return int64(n), "", true
 			}
+		}
+		return write()
+	}, nil
+}
+
+// writeWhileConnecting is a write in SYN_SENT: Linux (tcp_sendmsg,
+// sk_stream_wait_connect) fails a non-blocking one with EAGAIN and makes a
+// blocking one wait for the handshake.
+func (r *pdRunner) writeWhileConnecting(ev *pdEvent, f *pdFD) (func() (int64, string, bool), error) {
+	if f.nonblock {
+		if _, err := r.bufLen(ev); err != nil {
+			return nil, err
+		}
+		return func() (int64, string, bool) { return -1, "EAGAIN", true }, nil
+	}
+	write, err := r.write(ev, f)
+	if err != nil {
+		return nil, err
+	}
+	wait := r.connectWait(f)
+	return func() (int64, string, bool) {
+		if ret, errno, done := wait(); !done {
+			return 0, "", false
+		} else if ret < 0 {
+			return ret, errno, true
 		}
 		return write()
 	}, nil
