@@ -422,6 +422,19 @@ func (r *pdRunner) fastOpenDeferredWrite(ev *pdEvent, f *pdFD) (func() (int64, s
 	}, nil
 }
 
+// otherSocket reports whether a packet the host sent belongs to a
+// connection other than the script's current one. packetdrill matches the
+// host's packets against its socket under test only and lets those of
+// earlier sockets pass unseen (a FIN after close, the ACK of a SYN-ACK the
+// script ignores), so the runner skips them too.
+func (r *pdRunner) otherSocket(s *Sent) bool {
+	if s.Err != nil {
+		return false
+	}
+	t := &s.Packet.TCP
+	return t.SrcPort != r.p.cfg.Host.Port() || t.DstPort != r.p.cfg.Peer.Port()
+}
+
 // fastOpenTcpi reads tcpi_options and tcpi_fastopen_client_fail, and
 // "(A & B)" of two values.
 func (r *pdRunner) fastOpenTcpi(s string) (int64, bool) {
