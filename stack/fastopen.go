@@ -382,6 +382,10 @@ func (h *Host) tfoEntryFor(a netip.Addr, create bool) *tfoEntry {
 	return e
 }
 
+// FlushFastOpenCache forgets every server's cookie and MSS (Linux's
+// "ip tcp_metrics flush").
+func (h *Host) FlushFastOpenCache() { h.tfo.cache = nil }
+
 // FastOpenCookie returns the cookie the host holds for a server (nil if none).
 func (h *Host) FastOpenCookie(server netip.Addr) []byte {
 	if e := h.tfo.cache[server]; e != nil && len(e.cookie) > 0 {

@@ -1288,6 +1288,11 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
 			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case len(fields) > 2 && fields[0] == "ip" && fields[1] == "tcp_metrics" && fields[2] == "flush":
+			if r.p != nil {
+				r.p.host.FlushFastOpenCache() // pdfastopen.go: Linux keeps the cookies in its TCP metrics
+			}
+			continue
 		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
 		}

@@ -282,7 +282,7 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 		return func() (int64, string, bool) { return -1, pdErrno(cerr), true }, nil
 	}
 	r.fastOpenConnected(f, c)
-	if f.nonblock {
+	if fl, _ := r.msgFlags(ev); f.nonblock || fl&pdMsgDontWait != 0 {
 		if k > 0 {
 			return func() (int64, string, bool) { return int64(k), "", true }, nil
 		}
