@@ -475,6 +475,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	if len(p) == 0 {
+		if c.tfo.deferred {
+			c.h.enter()
+			c.fastOpenWrite(nil) // fastopen.go: an empty write sends the deferred SYN, as Linux
+			c.h.exit()
+		}
 		return 0, nil
 	}
 	c.h.enter()

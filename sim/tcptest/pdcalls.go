@@ -279,7 +279,14 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		}
 		if f.conn != nil && (ev.name == "sendto" || ev.name == "sendmsg") {
 			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 && !f.conn.FastOpen().Deferred {
-				return r.fastOpenSendConnected(f), nil // pdfastopen.go
+				if st := f.conn.State(); st == stack.StateSynSent || st == stack.StateSynReceived {
+					return r.fastOpenSendConnected(f), nil // pdfastopen.go
+				}
+			}
+		}
+		if f.conn != nil && f.conn.FastOpen().Deferred {
+			if n, err := r.bufLen(ev); err == nil && n == 0 {
+				return r.fastOpenEmptyWrite(f), nil // pdfastopen.go
 			}
 		}
 		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {

@@ -352,17 +352,25 @@ func (r *pdRunner) writeWhileConnecting(ev *pdEvent, f *pdFD) (func() (int64, st
 	}, nil
 }
 
+// fastOpenEmptyWrite is an empty write on a TCP_FASTOPEN_CONNECT socket
+// whose SYN waits: the SYN goes out (with the cookie, no data), and the call
+// returns EINPROGRESS, or 0 once connected when blocking.
+func (r *pdRunner) fastOpenEmptyWrite(f *pdFD) func() (int64, string, bool) {
+	f.conn.Write(nil)
+	if f.nonblock {
+		return func() (int64, string, bool) { return -1, "EINPROGRESS", true }
+	}
+	return r.connectWait(f)
+}
+
 // fastOpenSendConnected is sendto(MSG_FASTOPEN) on a socket that has
 // connected: Linux's tcp_sendmsg_fastopen tries to connect again.
 func (r *pdRunner) fastOpenSendConnected(f *pdFD) func() (int64, string, bool) {
 	return func() (int64, string, bool) {
-		switch st := f.conn.State(); {
-		case f.conn.Err() != nil || st == stack.StateClosed:
-			return -1, "EPIPE", true
-		case st == stack.StateSynSent || st == stack.StateSynReceived:
+		if st := f.conn.State(); st == stack.StateSynSent || st == stack.StateSynReceived {
 			return -1, "EALREADY", true
 		}
-		return -1, "EISCONN", true
+		return 0, "", false // connected: MSG_FASTOPEN is ignored (the caller writes)
 	}
 }
 
