@@ -287,6 +287,8 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if f.conn != nil && f.conn.FastOpen().Deferred {
 			if n, err := r.bufLen(ev); err == nil && n == 0 {
 				return r.fastOpenEmptyWrite(f), nil // pdfastopen.go
+			} else if err == nil && n > 0 && f.nonblock {
+				return r.fastOpenNonblockWrite(f, n), nil
 			}
 		}
 		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {

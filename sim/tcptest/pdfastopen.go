@@ -363,6 +363,22 @@ func (r *pdRunner) fastOpenEmptyWrite(f *pdFD) func() (int64, string, bool) {
 	return r.connectWait(f)
 }
 
+// fastOpenNonblockWrite is a non-blocking write on a TCP_FASTOPEN_CONNECT
+// socket whose SYN waits: it returns what went on the SYN (Linux queues
+// nothing more until the handshake ends).
+func (r *pdRunner) fastOpenNonblockWrite(f *pdFD, n int) func() (int64, string, bool) {
+	return func() (int64, string, bool) {
+		k, err := f.conn.Write(make([]byte, n))
+		if err != nil && k == 0 {
+			return -1, pdErrno(err), true
+		}
+		if k == 0 {
+			return -1, "EINPROGRESS", true
+		}
+		return int64(k), "", true
+	}
+}
+
 // fastOpenSendConnected is sendto(MSG_FASTOPEN) on a socket that has
 // connected: Linux's tcp_sendmsg_fastopen tries to connect again.
 func (r *pdRunner) fastOpenSendConnected(f *pdFD) func() (int64, string, bool) {
