@@ -382,6 +382,16 @@ func (h *Host) tfoEntryFor(a netip.Addr, create bool) *tfoEntry {
 	return e
 }
 
+// SetSYNRetries sets the connection's SYN retransmission limit (Linux's
+// TCP_SYNCNT, 1 to 127), as ConnectOptions.SYNRetries, while it connects.
+func (c *Conn) SetSYNRetries(n int) error {
+	if n < 1 || n > 127 {
+		return fmt.Errorf("stack: SYN retries %d: want 1 to 127: %w", n, syscall.EINVAL)
+	}
+	c.synCnt = n
+	return nil
+}
+
 // FlushFastOpenCache forgets every server's cookie and MSS (Linux's
 // "ip tcp_metrics flush").
 func (h *Host) FlushFastOpenCache() { h.tfo.cache = nil }

@@ -252,6 +252,9 @@ func (c *Conn) Writable() int {
 // mark's bytes are unsent. It is stricter than Writable() > 0, so that a
 // poller is not woken for every few bytes an ACK frees.
 func (c *Conn) WriteReady() bool {
+	if c.tfo.deferred && !c.wrClosed && !c.aborted {
+		return true // fastopen.go: the first write sends the SYN, as Linux reports it writable
+	}
 	if c.wrClosed || c.err != nil || c.aborted || !c.state.synchronized() || c.state == StateSynReceived {
 		return false
 	}

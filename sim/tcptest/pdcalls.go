@@ -248,6 +248,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.anyArg(ev, 1, "address"); err != nil {
 			return nil, err
 		}
+		if f.conn != nil && f.conn.FastOpen().Deferred {
+			return fail("EISCONN"), nil // pdfastopen.go: Linux's connect returned 0 already
+		}
 		if f.conn != nil {
 			return r.connectWait(f), nil
 		}
@@ -944,7 +947,7 @@ func (r *pdRunner) revents(f *pdFD) int64 {
 	if finIn || f.shutRD {
 		ev |= 0x2000
 	}
-	if st == stack.StateEstablished || st == stack.StateCloseWait {
+	if st == stack.StateEstablished || st == stack.StateCloseWait || c.FastOpen().Deferred {
 		if c.WriteReady() { // Linux's test: free space at least half the queued, and the not-sent mark
 			ev |= 0x4 | 0x100
 		}

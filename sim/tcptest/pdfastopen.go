@@ -207,6 +207,9 @@ func (r *pdRunner) fastOpenSockopt(ev *pdEvent, f *pdFD, level, name int64) (fn 
 			return fail("EINVAL"), true, nil
 		}
 		f.synCnt = int(v)
+		if f.conn != nil {
+			f.conn.SetSYNRetries(int(v))
+		}
 	case 23: // TCP_FASTOPEN: the listener's queue limit
 		if v < 0 {
 			return fail("EINVAL"), true, nil
