@@ -779,7 +779,7 @@ func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	}
 	known := int64(pdMsgDontWait)
 	if strings.HasPrefix(ev.name, "send") {
-		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen // MSG_FASTOPEN: pdfastopen.go
+		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen | pdMsgNoSignal // MSG_FASTOPEN: pdfastopen.go
 	}
 	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
 		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)

@@ -19,11 +19,14 @@ import (
 // TCP_FASTOPEN_CONNECT and TCP_FASTOPEN_KEY, the tcp_fastopen and
 // tcp_fastopen_key sysctls, and tcpi_options / tcpi_fastopen_client_fail.
 
-const pdMsgFastOpen = 0x20000000
+const (
+	pdMsgFastOpen = 0x20000000
+	pdMsgNoSignal = 0x4000 // no SIGPIPE: the runner raises no signals anyway
+)
 
 func init() {
 	for k, v := range map[string]int64{
-		"MSG_FASTOPEN": pdMsgFastOpen, "TCP_SYNCNT": 7, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30,
+		"MSG_FASTOPEN": pdMsgFastOpen, "MSG_NOSIGNAL": pdMsgNoSignal, "TCP_SYNCNT": 7, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30,
 		"TCP_FASTOPEN_KEY": 33, "TCP_FASTOPEN_NO_COOKIE": 34,
 		"TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "TCPI_OPT_WSCALE": 4, "TCPI_OPT_ECN": 8,
 		"TCPI_OPT_ECN_SEEN": 16, "TCPI_OPT_SYN_DATA": 32,
