@@ -131,18 +131,42 @@ func (r *pdRunner) fastOpenSysctl(name, val string) (pdSysctlKind, error) {
 	return pdUnknown, nil
 }
 
-// fastOpenLiveSysctl applies "sysctl net.ipv4.tcp_fastopen=N" to the
-// running host; it reports false for any other command.
+// fastOpenLiveSysctl applies a sysctl command that sets only tcp_fastopen,
+// tcp_timestamps or tcp_ecn to the running host (stack/live.go); it
+// reports false, changing nothing, for any other command.
 func (r *pdRunner) fastOpenLiveSysctl(line string) bool {
 	args := pdSysctlArg.FindAllStringSubmatch(line, -1)
-	if len(args) != 1 || strings.TrimPrefix(args[0][1], "net.ipv4.") != "tcp_fastopen" {
+	if len(args) == 0 {
 		return false
 	}
-	n, err := strconv.ParseInt(strings.Trim(args[0][2], `"'`), 0, 64)
-	if err != nil || r.p.host.SetFastOpenMode(int(n)) != nil {
-		return false
+	vals := make([]int64, len(args))
+	for i, a := range args {
+		switch strings.TrimPrefix(a[1], "net.ipv4.") {
+		case "tcp_fastopen", "tcp_timestamps", "tcp_ecn":
+		default:
+			return false
+		}
+		n, err := strconv.ParseInt(strings.Trim(a[2], `"'`), 0, 64)
+		if err != nil || n < 0 || n > 0xffffffff {
+			return false
+		}
+		vals[i] = n
 	}
-	r.cfg.TCP.FastOpen = int(n)
+	for i, a := range args {
+		n := vals[i]
+		switch strings.TrimPrefix(a[1], "net.ipv4.") {
+		case "tcp_fastopen":
+			r.p.host.SetFastOpenMode(int(n))
+			r.cfg.TCP.FastOpen = int(n)
+		case "tcp_timestamps":
+			r.p.host.SetTimestamps(n != 0)
+			r.cfg.TCP.DisableTimestamps = n == 0
+		case "tcp_ecn":
+			if n > 2 || r.p.host.SetECN([]int{stack.ECNOff, stack.ECNOn, stack.ECNPassive}[n]) != nil {
+				return false
+			}
+		}
+	}
 	return true
 }
 
