@@ -319,7 +319,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addSeriesFlags(cmd.Flags(), &o.series)
 	addCaptureFlags(cmd.Flags(), o)
 	cmd.Flags().VarP(&o.interval, "interval", "i", "print iperf3-style lines (bytes acknowledged, rate, retransmissions, cwnd) of each sending connection every this much virtual time")
-	addTUNToGet(cmd, o) // --tun: fetch from the kernel over a TUN device (serve.go)
+	addTUNToGet(cmd, o)      // --tun: fetch from the kernel over a TUN device (serve.go)
+	addFastOpenToGet(cmd, o) // --fastopen: two fetches, the second's request on the SYN (fastopen.go)
 	return cmd
 }
 
