@@ -55,3 +55,12 @@ func TestGetFastOpenBadFlags(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want %d and a one-line error", code, errs, exitUsage)
 	}
 }
+
+// The same seed prints the same story, ports and times included.
+func TestGetFastOpenDeterministic(t *testing.T) {
+	a, _, ca := getOut(t, "http://server.example/", "--fastopen", "--loss", "10%", "--seed", "5")
+	b, _, cb := getOut(t, "http://server.example/", "--fastopen", "--loss", "10%", "--seed", "5")
+	if ca != exitOK || cb != exitOK || a != b {
+		t.Fatalf("two runs with seed 5 differ (exit %d, %d):\n%s\n---\n%s", ca, cb, a, b)
+	}
+}
