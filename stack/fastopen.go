@@ -41,7 +41,8 @@ const (
 // last SYN-ACK and whether to use the experimental option.
 type tfoEntry struct {
 	cookie  []byte
-	exp     bool
+	exp     bool // the cookie came in the experimental encoding
+	tryExp  int  // requests unanswered: 1 after a kind 34 one (ask with kind 254 next), 2 after a kind 254 one (kind 34 from then on), as Linux's try_exp
 	mss     int
 	synLoss int // consecutive SYNs with Fast Open that timed out
 }
@@ -441,7 +442,7 @@ func (c *Conn) fastOpenConnect(o ConnectOptions) bool {
 	haveCookie := e != nil && len(e.cookie) > 0 || h.cfg.FastOpenClientNoCookie()
 	c.tfo.active = true
 	if e != nil {
-		c.tfo.exp = e.exp
+		c.tfo.exp = e.exp || len(e.cookie) == 0 && e.tryExp == 1
 	}
 	if !haveCookie {
 		c.tfo.fail = FastOpenCookieUnavailable
@@ -557,8 +558,15 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 		e.cookie = append([]byte(nil), fo.Cookie...)
 		e.exp = fo.Exp
 	} else if !retransmitted && c.tfo.synData == 0 && !fo.Present {
-		// We asked and got nothing: try the other encoding next time.
-		e.exp = !c.tfo.exp
+		// We asked and got nothing: after a kind 34 request the next asks
+		// with kind 254, after a kind 254 one with kind 34 for good.
+		try := 1
+		if c.tfo.exp {
+			try = 2
+		}
+		if try > e.tryExp && len(e.cookie) == 0 && !e.exp {
+			e.tryExp = try
+		}
 	}
 	if retransmitted {
 		if !(fo.Present && len(fo.Cookie) > 0) && c.tfo.synData > 0 {
