@@ -55,6 +55,7 @@ type tfoConn struct {
 	cookie   []byte // the cookie sent (empty: a request)
 	synData  uint32 // bytes of data on the SYN
 	deferred bool   // TCP_FASTOPEN_CONNECT: the SYN waits for the first write
+	optSent  bool   // the SYN carried the option (Linux's syn_fastopen): only then is a cookie in the SYN-ACK taken
 	fail     uint8  // tcpi_fastopen_client_fail
 
 	// Both sides: the SYN's data was acknowledged by (active) or accepted
@@ -499,10 +500,11 @@ func (c *Conn) fastOpenWrite(p []byte) int {
 func (c *Conn) fastOpenSynOptions(th *segment.Header, first bool) {
 	switch {
 	case c.state == StateSynSent && c.tfo.active && first:
-		th.Options.Unknown = segment.AppendFastOpen(nil, c.tfo.cookie, c.tfo.exp)
 		if len(c.tfo.cookie) == 0 && c.h.cfg.FastOpenClientNoCookie() && c.tfo.synData > 0 {
-			th.Options.Unknown = nil // no-cookie mode: data without any option
+			return // no-cookie mode: data without any option
 		}
+		th.Options.Unknown = segment.AppendFastOpen(nil, c.tfo.cookie, c.tfo.exp)
+		c.tfo.optSent = true
 	case c.state == StateSynReceived && c.tfo.reply:
 		th.Options.Unknown = segment.AppendFastOpen(nil, c.tfo.replyValue, c.tfo.replyExp)
 	}
@@ -546,6 +548,9 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 	fo, err := th.Options.FastOpen()
 	if err != nil {
 		h.counters.TCPFastOpenBadOption++
+	}
+	if !c.tfo.optSent {
+		fo = segment.FastOpen{} // a cookie we did not ask for is ignored (Linux)
 	}
 	e := h.tfoEntryFor(c.key.remote.Addr(), true)
 	mss := defaultMSS

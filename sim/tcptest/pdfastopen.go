@@ -318,11 +318,21 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 		}
 		return func() (int64, string, bool) { return -1, "EINPROGRESS", true }, nil
 	}
-	rest := n - k
+	// A blocking call sleeps until the handshake ends and then copies the
+	// rest. Linux notes the sleeping writer (sk_write_pending in
+	// tcp_rcv_synsent_state_process): the ACK of the SYN-ACK waits to ride
+	// on that data, and the connection counts as interactive. Queueing the
+	// rest now, while connecting, gives the same packets.
+	data := make([]byte, n-k)
+	written := 0
+	if len(data) > 0 {
+		m, _ := f.conn.Write(data)
+		written = m
+	}
 	wait := r.connectWait(f)
-	var write func() (int64, string, bool)
+	connected := false
 	return func() (int64, string, bool) {
-		if write == nil {
+		if !connected {
 			ret, errno, done := wait()
 			if !done {
 				return 0, "", false
@@ -330,30 +340,22 @@ func (r *pdRunner) fastOpenSend(ev *pdEvent, f *pdFD) (func() (int64, string, bo
 			if ret < 0 {
 				return ret, errno, true
 			}
-			if rest == 0 {
-				return int64(n), "", true
-			}
-			// The writer slept through the handshake: Linux (sk_write_pending
-			// in tcp_rcv_synsent_state_process) lets the ACK of the SYN-ACK
-			// ride on its data, and the connection counts as interactive.
-			f.conn.SetQuickAck(false)
-			data := make([]byte, rest)
-			written := 0
-			write = func() (int64, string, bool) {
-				for written < rest {
-					m, err := f.conn.Write(data[written:])
-					written += m
-					if errors.Is(err, stack.ErrWouldBlock) || err == nil && m == 0 {
-						return 0, "", false
-					}
-					if err != nil {
-						return -1, pdErrno(err), true
-					}
-				}
-				return int64(n), "", true
+			connected = true
+			if len(data) > 0 {
+				f.conn.SetQuickAck(false)
 			}
 		}
-		return write()
+		for written < len(data) {
+			m, err := f.conn.Write(data[written:])
+			written += m
+			if errors.Is(err, stack.ErrWouldBlock) || err == nil && m == 0 {
+				return 0, "", false
+			}
+			if err != nil {
+				return -1, pdErrno(err), true
+			}
+		}
+		return int64(n), "", true
 	}, nil
 }
 
