@@ -598,7 +598,15 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 			c.tfo.fail = FastOpenDataNotAcked
 		}
 		h.counters.TCPFastOpenActiveFail++
-		c.sndNxt = c.sndUna
+		// The SYN's data goes again at once, in segments of the MSS the
+		// SYN-ACK set, the last with PSH (Linux resends the SYN's data
+		// packet, which it built with PSH); new data follows.
+		for seq := c.sndUna; seq.LessThan(synEnd); {
+			n := min(synEnd.Sub(seq), uint32(c.sndMSS))
+			c.pushForced = seq.Add(n) == synEnd
+			c.sendData(seq, n, false)
+			seq = seq.Add(n)
+		}
 		return
 	}
 	c.tfo.synDataAcked = true

@@ -279,8 +279,8 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = th.Seq, th.Ack
 		c.establish()
-		c.fastOpenSynAck(th) // fastopen.go
 		c.ackNow = true
+		c.fastOpenSynAck(th) // fastopen.go: data it resends carries the ACK
 		// Text or FIN on the SYN-ACK: "continue processing at the sixth
 		// step". We accept in-order data here.
 		if len(payload) > 0 || f&segment.FlagFIN != 0 {
