@@ -25,12 +25,18 @@ func FuzzParse(f *testing.F) {
 	f.Add(tcpWith(7, 0x1e, 0x03, 0xaa, 0x02, 0x04, 0x00, 0x09, 0x00))
 	f.Add(tcpWith(6, 0xfd, 0x01, 0, 0))
 	f.Add([]byte{})
+	f.Add(tcpWith(8, 34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1))        // Fast Open, 8-byte cookie
+	f.Add(tcpWith(8, 254, 12, 0xf9, 0x89, 1, 2, 3, 4, 5, 6, 7, 8)) // experimental Fast Open
+	f.Add(tcpWith(8, 34, 5, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1))         // odd cookie length
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, payload, err := Parse(data)
 		if err != nil {
 			return
 		}
 		_ = h.AppendString(nil, len(payload))
+		if fo, err := h.Options.FastOpen(); err == nil && fo.Present && len(fo.Cookie) > FastOpenCookieMax {
+			t.Fatalf("Fast Open cookie of %d bytes accepted", len(fo.Cookie))
+		}
 		h2 := h
 		h2.Options.Unknown = bytes.Clone(h.Options.Unknown) // do not alias data
 		b, err := h2.Encode(nil, addrA, addrB, payload)

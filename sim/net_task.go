@@ -103,12 +103,12 @@ func (n *Net) taskDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	if dl != 0 && dl <= t.Now() {
 		return fail(context.DeadlineExceeded)
 	}
-	sc, err := n.h.Connect(netip.Addr{}, ap)
+	sc, err := n.connect(ctx, ap) // net_fastopen.go: Fast Open when ctx asks
 	if err != nil {
 		return fail(mapErr("dial", err))
 	}
 	c := n.newConn(sc, false)
-	for !c.established {
+	for !dialDone(c) {
 		if err := sc.Err(); err != nil {
 			return nil, c.opErr("dial", err)
 		}

@@ -73,6 +73,16 @@ type TCPConfig struct {
 	// Default 49152-65535, IANA's (Linux uses 32768-60999).
 	EphemeralPorts PortRange
 
+	// FastOpen enables TCP Fast Open (RFC 7413, fastopen.go) with the bits
+	// of Linux's net.ipv4.tcp_fastopen: FastOpenClient (0x1), FastOpenServer
+	// (0x2), FastOpenClientNoCookie (0x4), FastOpenServerNoCookie (0x200),
+	// FastOpenServerAll (0x400). Default 0: off (Linux's default is 0x1).
+	FastOpen int
+	// FastOpenKey is the server's 16-byte cookie key (Linux's
+	// net.ipv4.tcp_fastopen_key, each 32-bit word little-endian); nil draws
+	// it from the host's seed.
+	FastOpenKey []byte
+
 	// SYN cookies (issue 10 item 5, syncookie.go).
 
 	// SYNCookies chooses when a listener answers a SYN with a cookie
@@ -389,6 +399,12 @@ func (c *TCPConfig) applyDefaults() error {
 	}
 	if err := c.memDefaults(); err != nil {
 		return err
+	}
+	if c.FastOpen < 0 || c.FastOpen > 0xffffffff {
+		return fmt.Errorf("stack: TCPConfig.FastOpen is %d; it must be a set of Linux tcp_fastopen bits", c.FastOpen)
+	}
+	if n := len(c.FastOpenKey); n != 0 && n != 16 {
+		return fmt.Errorf("stack: TCPConfig.FastOpenKey has %d bytes; it must have 16 (or none)", n)
 	}
 	if c.SYNCookies > 1 {
 		return fmt.Errorf("stack: TCPConfig.SYNCookies is %d; it must be negative (off), 0 (when the SYN queue is full) or 1 (always)", c.SYNCookies)

@@ -153,4 +153,13 @@ type Counters struct {
 	TCPDSACKUndo    uint64 // recoveries undone because every retransmission was D-SACKed
 	TCPLossUndo     uint64 // RTO reductions undone (Eifel, D-SACK or F-RTO)
 	TCPSpuriousRTOs uint64 // of which found spurious by F-RTO
+
+	// TCP Fast Open (RFC 7413, issue 15, fastopen.go), Linux's names.
+	TCPFastOpenActive         uint64 // SYNs with data whose data the SYN-ACK acknowledged
+	TCPFastOpenActiveFail     uint64 // SYNs with data whose data was not acknowledged, or that timed out
+	TCPFastOpenPassive        uint64 // SYNs accepted with a valid cookie (or without one, FastOpenServerNoCookie)
+	TCPFastOpenPassiveFail    uint64 // SYNs whose cookie was not valid: only the SYN acknowledged
+	TCPFastOpenListenOverflow uint64 // Fast Open SYNs over the listener's queue limit: handled as plain SYNs
+	TCPFastOpenCookieReqd     uint64 // SYNs asking for a cookie
+	TCPFastOpenBadOption      uint64 // Fast Open options with a malformed cookie length, ignored (Linux has no counter)
 }

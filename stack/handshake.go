@@ -103,7 +103,11 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	c.accepted = true
 	c.state = StateSynSent
 	c.clampMSS(o.MaxSegment)
+	c.synCnt = o.SYNRetries
 	h.counters.TCPActiveOpens++
+	if !c.fastOpenConnect(o) {
+		return c, nil // fastopen.go: the SYN waits for the first write
+	}
 	c.sendSyn()
 	if t := h.cfg.ConnectTimeout; t > 0 {
 		c.setTimer(&c.tm.connectEnd, h.env.Now()+t)
@@ -186,6 +190,9 @@ func (c *Conn) sendSyn() {
 		th.Options.HasWindowScale = true
 		th.Options.WindowScale = c.h.wantWindowShift()
 	}
+	first := c.sndMax == c.iss
+	c.fastOpenSynOptions(&th, first) // fastopen.go
+	p1, p2, synData := c.fastOpenSynData(first)
 	// RFC 7323 §2.2: the window field of a SYN is never scaled.
 	wnd := min(c.rcvWnd(), 0xffff)
 	th.Window = uint16(wnd)
@@ -203,10 +210,13 @@ func (c *Conn) sendSyn() {
 		c.rttTiming = false
 		c.tsRetransmit()
 	}
-	c.sndNxt = c.iss.Add(1)
-	c.sndMax = c.sndNxt
+	c.sndNxt = c.iss.Add(1 + synData)
+	if c.sndNxt.GreaterThan(c.sndMax) {
+		c.sndMax = c.sndNxt // data sent on the SYN stays sent when the SYN alone is resent
+	}
 	c.stats.segsOut++
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.stats.bytesOut += uint64(synData)
+	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
 	c.afterAckSent()
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
 }
@@ -264,12 +274,13 @@ func (c *Conn) inputSynSent(th *segment.Header, payload []byte) {
 		// Our SYN is acknowledged: ESTABLISHED. The window of a SYN-ACK is
 		// not scaled (RFC 7323 §2.2).
 		c.tsRTT(th, th.Ack)
-		c.ackSyn(th.Ack)
+		c.ackSyn(th.Ack.Min(c.iss.Add(1))) // data on our SYN: fastOpenSynAck below
 		c.sndWnd = uint32(th.Window)
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = th.Seq, th.Ack
 		c.establish()
 		c.ackNow = true
+		c.fastOpenSynAck(th) // fastopen.go: data it resends carries the ACK
 		// Text or FIN on the SYN-ACK: "continue processing at the sixth
 		// step". We accept in-order data here.
 		if len(payload) > 0 || f&segment.FlagFIN != 0 {
@@ -294,6 +305,9 @@ func (c *Conn) ackSyn(ack segment.Seq) {
 		c.rttTiming = false
 		c.rttSample(c.h.env.Now() - c.rttStart)
 	}
+	if ack.GreaterThan(c.sndUna) {
+		c.noteDelivered(0) // the SYN (fastopen.go)
+	}
 	c.sndUna = ack
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack
@@ -312,7 +326,10 @@ func (c *Conn) establish() {
 		c.rto = min(3*time.Second, c.h.cfg.RTOMax)
 	}
 	c.synRetries = 0
-	c.cc.init()
+	if !c.tfo.ccReady {
+		c.cc.init() // a Fast Open server set it up with its SYN-ACK (fastopen.go)
+	}
+	c.fastOpenDone()
 	c.establishedAt = c.h.env.Now()
 	defer c.armKeepAlive() // once the state is set below
 	if c.wrClosed {

@@ -82,6 +82,8 @@ type Host struct {
 	wakeSet  bool
 
 	// SYN cookies (issue 10 item 5, syncookie.go).
+	tfo tfoHost // TCP Fast Open: the cookie cache and the server key (fastopen.go)
+
 	cookieKey    [32]byte     // hash key, derived from isnSecret on first use
 	cookieKeySet bool         // cookieKey is derived
 	cookieTS     cookieTSHook // timestamps for cookies; nil while the host does not use them

@@ -112,6 +112,12 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		h.counters.TCPRstReceived++
 		switch c.state {
 		case StateSynReceived:
+			if c.tfo.passive {
+				// fastopen.go: the application may hold it already (or
+				// will accept it and read the SYN's data): a reset, as Linux.
+				c.fail(errReset)
+				return
+			}
 			if c.listener != nil {
 				// Passive open: "return this connection to LISTEN"; the
 				// listener never saw it, so it simply disappears.
@@ -152,7 +158,11 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 			return
 		}
 		c.tsRTT(th, th.Ack)
-		c.ackSyn(th.Ack)
+		if c.tfo.passive {
+			c.ackSyn(c.iss.Add(1)) // data we sent from SYN_RECEIVED: processAck below (fastopen.go)
+		} else {
+			c.ackSyn(th.Ack)
+		}
 		c.sndWnd = uint32(th.Window) << c.sndWndShift
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = seq, th.Ack
@@ -318,6 +328,9 @@ func (c *Conn) newAck(ack segment.Seq) {
 	}
 	if c.sndUna == c.iss {
 		acked-- // the SYN's sequence number is not data
+	}
+	if acked > 0 {
+		c.noteDelivered(acked) // tcpi_delivered (fastopen.go)
 	}
 	if ack.GreaterThan(c.sndBufStart) {
 		end := c.dataEnd()
@@ -563,7 +576,8 @@ func (c *Conn) remove() {
 	if h.lastConn == c {
 		h.lastConn = nil
 	}
-	if l := c.listener; l != nil {
+	c.fastOpenDone() // fastopen.go
+	if l := c.listener; l != nil && !c.fastOpenKeepQueued() {
 		l.unlink(c)
 		c.listener = nil
 	}

@@ -21,6 +21,7 @@ type Listener struct {
 	embryo  []*Conn // in SYN_RECEIVED, creation order
 	queue   []*Conn // ESTABLISHED (or later), not yet accepted, arrival order
 	closed  bool
+	tfo     tfoListener // Fast Open (fastopen.go)
 
 	notify func(Event)
 	events Event
@@ -70,6 +71,7 @@ func (h *Host) ListenAddr(addr netip.AddrPort, backlog int) (*Listener, error) {
 		return nil, fmt.Errorf("stack: host %q: listen on %v: %w", h.name, netip.AddrPortFrom(a, port), ErrAddrInUse)
 	}
 	l := &Listener{h: h, key: listenKey{a, port}, backlog: backlog}
+	l.fastOpenListen() // fastopen.go
 	h.listeners[l.key] = l
 	return l, nil
 }
@@ -151,7 +153,9 @@ func (l *Listener) Close() error {
 		l.embryo[0].abort()
 	}
 	for len(l.queue) > 0 {
-		l.queue[0].abort()
+		c := l.queue[0]
+		c.abort()
+		l.unlink(c) // a closed Fast Open connection stays queued (fastopen.go)
 	}
 	return nil
 }
@@ -258,6 +262,8 @@ func (l *Listener) input(src, dst netip.Addr, th *segment.Header, payload []byte
 	c.sndWl1, c.sndWl2 = th.Seq, c.iss
 	c.state = StateSynReceived
 	// Text and FIN on the SYN are not queued: we acknowledge only the SYN
-	// and the peer retransmits the rest (RFC 9293 §3.10.7.2 allows either).
+	// and the peer retransmits the rest (RFC 9293 §3.10.7.2 allows either),
+	// unless a valid Fast Open cookie comes with the text (fastopen.go).
+	l.fastOpenSyn(c, src, dst, th, payload)
 	c.sendSyn()
 }

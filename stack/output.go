@@ -39,10 +39,12 @@ func (c *Conn) send() {
 	case StateClosed, StateSynSent:
 		return
 	case StateSynReceived:
-		if c.ackNow {
-			c.sendAck()
+		if !c.fastOpenCanSend() {
+			if c.ackNow {
+				c.sendAck()
+			}
+			return
 		}
-		return
 	}
 	if c.dupAckNow {
 		// RFC 5681 §4.2: an out-of-order segment draws an immediate
@@ -51,7 +53,7 @@ func (c *Conn) send() {
 		// piggybacked on our own data would not help its fast retransmit.
 		c.sendAck()
 	}
-	if c.state.canSendData() {
+	if c.state.canSendData() || c.fastOpenCanSend() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}
@@ -164,9 +166,13 @@ func (c *Conn) sendOne() bool {
 		c.burst.push = c.burstNext(left > 0 && room >= min(left, uint32(c.sndMSS)))
 	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
+	newData := !c.sndNxt.LessThan(c.sndMax)
 	c.sendData(c.sndNxt, n, fin)
-	if n < uint32(c.sndMSS) {
-		c.sndSmall = c.sndNxt // end of the last small segment sent
+	if n < uint32(c.sndMSS) && newData {
+		// End of the last small segment sent. Only new data counts, as in
+		// Linux (tcp_minshall_update runs in tcp_write_xmit, not for
+		// retransmissions).
+		c.sndSmall = c.sndNxt
 	}
 	return true
 }
@@ -326,7 +332,7 @@ func (c *Conn) windowToAdvertise() uint16 {
 // against its window_clamp, so that a fast reader does not double the ACK
 // count).
 func (c *Conn) afterRead() {
-	if !c.state.canReceiveData() {
+	if !c.state.canReceiveData() || c.fastOpenNoWindowUpdate() {
 		return
 	}
 	free := c.rcvWndMem()

@@ -78,6 +78,8 @@ func (c *Conn) onRetransmitTimer() {
 		limit := h.cfg.SYNRetries
 		if c.state == StateSynReceived {
 			limit = h.cfg.SYNACKRetries
+		} else if c.synCnt > 0 {
+			limit = c.synCnt // ConnectOptions.SYNRetries (TCP_SYNCNT)
 		}
 		if c.synRetries >= limit {
 			if c.listener != nil {
@@ -92,7 +94,8 @@ func (c *Conn) onRetransmitTimer() {
 		c.stats.timeouts++
 		c.synRetries++
 		c.backoff++
-		c.sendSyn() // re-arms the timer with the backed-off RTO
+		c.fastOpenSynTimeout() // fastopen.go
+		c.sendSyn()            // re-arms the timer with the backed-off RTO
 		return
 	case StateTimeWait, StateClosed, StateFinWait2:
 		return

@@ -115,6 +115,19 @@ type ConnectOptions struct {
 	// the MSS to the interface; otherwise it must lie in [MinMaxSegment,
 	// MaxMaxSegment].
 	MaxSegment int
+	// FastOpen asks for TCP Fast Open (RFC 7413) as Linux's
+	// TCP_FASTOPEN_CONNECT: when the host holds a cookie for the server,
+	// the SYN waits for the first Write and carries its data; otherwise the
+	// SYN goes now and asks for a cookie. It needs FastOpenClient in
+	// TCPConfig.FastOpen (fastopen.go).
+	FastOpen bool
+
+	// SYNRetries, when positive, replaces TCPConfig.SYNRetries for this
+	// connection (Linux's TCP_SYNCNT, 1 to 127).
+	SYNRetries int
+
+	fastOpenData []byte // ConnectFastOpen's data
+	fastOpenNow  bool   // ConnectFastOpen: the SYN goes now
 }
 
 // The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);
@@ -135,6 +148,9 @@ func checkMaxSegment(n int) error {
 func (h *Host) ConnectWith(local, remote netip.AddrPort, o ConnectOptions) (*Conn, error) {
 	if err := checkMaxSegment(o.MaxSegment); err != nil {
 		return nil, err
+	}
+	if o.SYNRetries < 0 || o.SYNRetries > 127 {
+		return nil, fmt.Errorf("stack: SYN retries %d: want 0 to 127: %w", o.SYNRetries, syscall.EINVAL)
 	}
 	h.enter()
 	defer h.exit()
@@ -236,6 +252,9 @@ func (c *Conn) Writable() int {
 // mark's bytes are unsent. It is stricter than Writable() > 0, so that a
 // poller is not woken for every few bytes an ACK frees.
 func (c *Conn) WriteReady() bool {
+	if c.tfo.deferred && !c.wrClosed && !c.aborted {
+		return true // fastopen.go: the first write sends the SYN, as Linux reports it writable
+	}
 	if c.wrClosed || c.err != nil || c.aborted || !c.state.synchronized() || c.state == StateSynReceived {
 		return false
 	}
@@ -459,6 +478,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	if len(p) == 0 {
+		if c.tfo.deferred {
+			c.h.enter()
+			c.fastOpenWrite(nil) // fastopen.go: an empty write sends the deferred SYN, as Linux
+			c.h.exit()
+		}
 		return 0, nil
 	}
 	c.h.enter()
@@ -469,8 +493,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.notSentLowat() > 0 {
 		n = c.writeLowat(p)
 	} else {
-		n = c.sndBuf.write(c.memClip(p))
-		if n > 0 && c.state.canSendData() {
+		if c.tfo.deferred {
+			n = c.fastOpenWrite(c.memClip(p)) // fastopen.go: the deferred SYN takes the data
+		} else {
+			n = c.sndBuf.write(c.memClip(p))
+		}
+		if n > 0 && (c.state.canSendData() || c.fastOpenCanSend()) {
 			c.output()
 		}
 	}

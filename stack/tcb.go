@@ -18,6 +18,8 @@ type Conn struct {
 	state State
 
 	tcb
+	tfo    tfoConn // TCP Fast Open (fastopen.go)
+	synCnt int     // ConnectOptions.SYNRetries (TCP_SYNCNT); 0: TCPConfig's
 
 	sndBuf ring // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
 	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond

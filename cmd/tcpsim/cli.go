@@ -338,6 +338,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	addDemoFlags(cmd.Flags(), o) // --repeat, --ports, --split-request (repeat.go)
 	addTUNToGet(cmd, o)          // --tun: fetch from the kernel over a TUN device (serve.go)
 	addPageFlags(cmd, &o.pages)
+	addFastOpenToGet(cmd, o) // --fastopen: two fetches, the second's request on the SYN (fastopen.go)
 	return cmd
 }
 

@@ -100,11 +100,15 @@ func (r *pdRunner) anyArg(ev *pdEvent, i int, what string) error {
 // from 3 (and the result check then reports the difference).
 func (r *pdRunner) newFD(ev *pdEvent) *pdFD {
 	n := 3
-	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 0 && ev.ret.i < 1<<20 && r.fds[int(ev.ret.i)] == nil {
+	if ev != nil && ev.ret != nil && ev.ret.kind == pxInt && ev.ret.i >= 3 && ev.ret.i < 1<<20 {
+		// The number the script expects, even if a socket it never closed
+		// has it: packetdrill maps script numbers to live ones, the newest
+		// socket first, so the old one is shadowed.
 		n = int(ev.ret.i)
-	}
-	for r.fds[n] != nil {
-		n++
+	} else {
+		for r.fds[n] != nil {
+			n++
+		}
 	}
 	f := &pdFD{num: n}
 	r.fds[n] = f
@@ -214,6 +218,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		}
 		ln.SetNotify(func(stack.Event) { r.poke() })
 		f.ln = ln
+		r.fastOpenListen(f) // pdfastopen.go
 		return ok(0), nil
 	case "accept", "accept4":
 		if f.ln == nil {
@@ -243,14 +248,20 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.anyArg(ev, 1, "address"); err != nil {
 			return nil, err
 		}
+		if f.conn != nil && f.conn.FastOpen().Deferred {
+			return fail("EISCONN"), nil // pdfastopen.go: Linux's connect returned 0 already
+		}
 		if f.conn != nil {
 			return r.connectWait(f), nil
+		}
+		if f.tfoConnect {
+			return r.fastOpenConnect(f) // pdfastopen.go
 		}
 		r.cfg.Peer = netip.AddrPortFrom(r.cfg.Peer.Addr(), pdConnectPort)
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg})
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, SYNRetries: f.synCnt})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -264,6 +275,31 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		}
 		return r.connectWait(f), nil
 	case "write", "send", "sendto", "writev", "sendmsg":
+		if f.conn == nil && (ev.name == "sendto" || ev.name == "sendmsg") {
+			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 {
+				return r.fastOpenSend(ev, f) // pdfastopen.go
+			}
+		}
+		if f.conn != nil && (ev.name == "sendto" || ev.name == "sendmsg") {
+			if fl, err := r.msgFlags(ev); err == nil && fl&pdMsgFastOpen != 0 && !f.conn.FastOpen().Deferred {
+				if st := f.conn.State(); st == stack.StateSynSent || st == stack.StateSynReceived {
+					return r.fastOpenSendConnected(f), nil // pdfastopen.go
+				}
+			}
+		}
+		if f.conn != nil && f.conn.FastOpen().Deferred {
+			if n, err := r.bufLen(ev); err == nil && n == 0 {
+				return r.fastOpenEmptyWrite(f), nil // pdfastopen.go
+			} else if err == nil && n > 0 && f.nonblock {
+				return r.fastOpenNonblockWrite(f, n), nil
+			}
+		}
+		if f.conn != nil && f.conn.FastOpen().Deferred && !f.nonblock {
+			return r.fastOpenDeferredWrite(ev, f) // pdfastopen.go
+		}
+		if f.conn != nil && f.conn.State() == stack.StateSynSent && !f.conn.FastOpen().Deferred {
+			return r.writeWhileConnecting(ev, f) // pdfastopen.go
+		}
 		return r.write(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
@@ -422,6 +458,9 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	level, name, sym, err := r.sockoptName(ev)
 	if err != nil {
 		return nil, err
+	}
+	if fn, ok, err := r.fastOpenSockopt(ev, f, level, name); ok { // pdfastopen.go
+		return fn, err
 	}
 	v, err := r.intArg(ev, 3)
 	if err != nil {
@@ -740,7 +779,7 @@ func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	}
 	known := int64(pdMsgDontWait)
 	if strings.HasPrefix(ev.name, "send") {
-		known |= pdMsgEOR | pdMsgMore
+		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen | pdMsgNoSignal // MSG_FASTOPEN: pdfastopen.go
 	}
 	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
 		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)
@@ -908,7 +947,7 @@ func (r *pdRunner) revents(f *pdFD) int64 {
 	if finIn || f.shutRD {
 		ev |= 0x2000
 	}
-	if st == stack.StateEstablished || st == stack.StateCloseWait {
+	if st == stack.StateEstablished || st == stack.StateCloseWait || c.FastOpen().Deferred {
 		if c.WriteReady() { // Linux's test: free space at least half the queued, and the not-sent mark
 			ev |= 0x4 | 0x100
 		}
@@ -1127,8 +1166,8 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		}
 		tcp.ECN = []int{stack.ECNOff, stack.ECNOn, stack.ECNPassive}[n] // ecn.go: the same three settings
 		return pdApplied, nil
-	case "tcp_fastopen":
-		return is("0", "0x70403", "1"), nil // no TFO: the scripts that use it stop at its option or calls
+	case "tcp_fastopen", "tcp_fastopen_key", "tcp_fastopen_blackhole_timeout_sec":
+		return r.fastOpenSysctl(name, val) // pdfastopen.go
 	case "tcp_reordering":
 		return is("3"), nil
 	case "tcp_mtu_probing":
@@ -1179,8 +1218,8 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 		tcp.TSOBurst = n
 		return pdApplied, nil
 	case "tcp_tso_win_divisor", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio",
-		"tcp_fastopen_key", "tcp_ecn_option":
-		// Mechanisms tcpsim has no trace of (TSO, pacing, TFO keys, the
+		"tcp_ecn_option":
+		// Mechanisms tcpsim has no trace of (TSO, pacing, the
 		// accurate-ECN option): the value cannot change what it does.
 		return pdSame, nil
 	}
@@ -1261,8 +1300,16 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
 			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case len(fields) > 2 && fields[0] == "ip" && fields[1] == "tcp_metrics" && fields[2] == "flush":
+			if r.p != nil {
+				r.p.host.FlushFastOpenCache() // pdfastopen.go: Linux keeps the cookies in its TCP metrics
+			}
+			continue
 		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
+		}
+		if r.p != nil && r.fastOpenLiveSysctl(line) { // pdfastopen.go
+			continue
 		}
 		if r.p != nil {
 			return r.unsupported(lineNo, col, "sysctl after the host started (tcpsim reads its settings once, when the host is made)")
@@ -1410,6 +1457,9 @@ func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 		return n, nil
 	}
 	if v, ok := pdSymbols[s]; ok {
+		return v, nil
+	}
+	if v, ok := r.fastOpenTcpi(s); ok { // pdfastopen.go
 		return v, nil
 	}
 	if f, ok := pdTcpi[s]; ok {

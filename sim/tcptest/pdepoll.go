@@ -141,8 +141,10 @@ func (r *pdRunner) epollCall(ev *pdEvent) (func() (int64, string, bool), error) 
 		if err != nil {
 			return nil, err
 		}
-		if maxev != 1 {
-			return nil, r.unsupported(ev.args[2].line, ev.args[2].col, "epoll_wait with maxevents other than 1")
+		if maxev != 1 && (maxev < 1 || len(ep.epoll.regs) > 1) {
+			// With one descriptor registered at most one event comes back,
+			// whatever room the call leaves.
+			return nil, r.unsupported(ev.args[2].line, ev.args[2].col, "epoll_wait with maxevents other than 1 on more than one descriptor")
 		}
 		check := func() (int64, bool) {
 			for _, reg := range ep.epoll.regs {

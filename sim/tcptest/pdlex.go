@@ -3,6 +3,7 @@ package tcptest
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -177,6 +178,14 @@ func pdUnescape(s string) string {
 				b.WriteByte('\n')
 			case 't':
 				b.WriteByte('\t')
+			case 'x':
+				// \xHH, as in C (TCP_FASTOPEN_KEY's bytes)
+				if v, err := strconv.ParseUint(s[i+1:min(i+3, len(s))], 16, 8); err == nil && i+3 <= len(s) {
+					b.WriteByte(byte(v))
+					i += 2
+				} else {
+					b.WriteByte('x')
+				}
 			default:
 				b.WriteByte(s[i])
 			}

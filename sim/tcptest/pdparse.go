@@ -87,12 +87,14 @@ type pdEvent struct {
 // pdOptKind is a TCP option as written in a script, in order (nop and eol
 // included: packetdrill checks the host's layout byte by byte).
 type pdOpt struct {
-	kind  byte // segment option kinds: 0 eol, 1 nop, 2 mss, 3 wscale, 4 sackOK, 5 sack, 8 TS
-	val   uint32
-	ecr   uint32
-	sack  []segment.SACKBlock
-	line  int
-	colum int
+	kind      byte // segment option kinds: 0 eol, 1 nop, 2 mss, 3 wscale, 4 sackOK, 5 sack, 8 TS
+	val       uint32
+	ecr       uint32
+	sack      []segment.SACKBlock
+	cookie    []byte // FO and FOEXP (pdfastopen.go)
+	cookieSym bool   // the cookie is TFO_COOKIE
+	line      int
+	colum     int
 }
 
 type pdPacketSpec struct {
@@ -657,7 +659,7 @@ func (p *pdParser) options(pk *pdPacketSpec) error {
 				}
 			}
 		case "FO", "FOEXP":
-			return p.unsupported(nt, "TCP Fast Open option (%s)", nt.text)
+			err = p.fastOpenOption(nt, &o) // pdfastopen.go
 		case "md5":
 			return p.unsupported(nt, "TCP MD5 signature option")
 		case "ECN":

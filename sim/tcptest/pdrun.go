@@ -67,7 +67,12 @@ type pdFD struct {
 	cork      bool  // TCP_CORK
 	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
 	soErr     error // reported once by SO_ERROR
-	epoll     *pdEpoll
+	// TCP Fast Open (pdfastopen.go).
+	tfoQlen    int    // TCP_FASTOPEN
+	tfoKey     []byte // TCP_FASTOPEN_KEY
+	tfoConnect bool   // TCP_FASTOPEN_CONNECT
+	synCnt     int    // TCP_SYNCNT
+	epoll      *pdEpoll
 }
 
 type pdPending struct {
@@ -103,9 +108,10 @@ type pdRunner struct {
 	pollTimeout   *time.Duration // set by prepare for a poll with a timeout
 	pollOnTimeout func() (int64, string)
 	inPoke        bool
-	fail          error // first failure found inside a callback
-	assertErr     error // first failed %{ }% assertion, reported at the end
-	sysctlsSaved  bool  // set_sysctls.py ran: its restore script is a no-op here
+	fail          error  // first failure found inside a callback
+	assertErr     error  // first failed %{ }% assertion, reported at the end
+	sysctlsSaved  bool   // set_sysctls.py ran: its restore script is a no-op here
+	remoteISN     uint32 // seq of the script's last inbound SYN: the base of its later numbers
 
 	tsMap                    map[uint32]uint32
 	tsFound                  bool
@@ -417,7 +423,15 @@ func (r *pdRunner) inbound(ev *pdEvent) error {
 	if err := r.start(); err != nil {
 		return err
 	}
-	seg := &SegSpec{Flags: pk.flags, Seq: pk.seq, Len: pk.len, HasAck: pk.flags&segment.FlagACK != 0, Ack: pk.ack,
+	// packetdrill numbers the peer's sequence space from the seq of its
+	// last SYN (the script's remote ISN): a SYN's own seq is absolute.
+	seq := pk.seq
+	if pk.flags&segment.FlagSYN != 0 {
+		r.remoteISN = pk.seq
+	} else {
+		seq += r.remoteISN
+	}
+	seg := &SegSpec{Flags: pk.flags, Seq: seq, Len: pk.len, HasAck: pk.flags&segment.FlagACK != 0, Ack: pk.ack,
 		HasWin: true, Win: pk.win, HasOptions: pk.hasOpts}
 	if pk.optsAny {
 		return r.unsupported(pk.optsLine, pk.optsColumn, "<...> in an inbound packet")
@@ -435,6 +449,8 @@ func (r *pdRunner) inbound(ev *pdEvent) error {
 			for _, b := range op.sack {
 				o.AddSACK(b)
 			}
+		case segment.OptFastOpen, segment.OptExperimental:
+			r.fastOpenInbound(o, op) // pdfastopen.go
 		case segment.OptTimestamps:
 			o.HasTimestamps, o.TSVal, o.TSEcr = true, op.val, op.ecr
 			if pk.flags&segment.FlagACK != 0 {
@@ -531,6 +547,9 @@ func (r *pdRunner) nextSent(to time.Duration) (*Sent, error) {
 	if s.Time > p.now {
 		p.now = s.Time
 	}
+	if r.otherSocket(&s) {
+		return r.nextSent(to) // pdfastopen.go: not the socket under test
+	}
 	return &s, nil
 }
 
@@ -616,14 +635,21 @@ func (r *pdRunner) checkOutbound(pk *pdPacketSpec, segs []*Sent, total int) erro
 	if flags != pk.flags {
 		return fmt.Errorf("flags: want %v, got %v", pk.flags, flags)
 	}
-	if got := first.TCP.Seq.Sub(r.p.hostISN); got != pk.seq {
+	// packetdrill learns the host's ISN from its SYN: the number a script
+	// gives a SYN of the host is not checked, and later ones count from
+	// the real ISN (so scripts mostly write 0).
+	if got := first.TCP.Seq.Sub(r.p.hostISN); got != pk.seq && flags&segment.FlagSYN == 0 {
 		return fmt.Errorf("sequence number: want %d, got %d", pk.seq, got)
 	}
 	if total != pk.len {
 		return fmt.Errorf("payload: want %d bytes, got %d", pk.len, total)
 	}
 	if flags&segment.FlagACK != 0 {
-		if got := last.TCP.Ack.Sub(r.p.PeerISN()); got != pk.ack {
+		got := last.TCP.Ack.Sub(r.p.PeerISN())
+		if flags&segment.FlagSYN == 0 {
+			got -= r.remoteISN // relative to the script's remote ISN (see inbound)
+		}
+		if got != pk.ack {
 			return fmt.Errorf("ack: want %d, got %d", pk.ack, got)
 		}
 	}
@@ -670,6 +696,10 @@ func (r *pdRunner) checkOutbound(pk *pdPacketSpec, segs []*Sent, total int) erro
 	}
 	for _, op := range pk.opts {
 		switch op.kind {
+		case segment.OptFastOpen, segment.OptExperimental:
+			if err := r.fastOpenCheck(o, op); err != nil { // pdfastopen.go
+				return err
+			}
 		case segment.OptMSS:
 			if uint32(o.MSS) != op.val {
 				return fmt.Errorf("mss: want %d, got %d", op.val, o.MSS)
@@ -682,7 +712,7 @@ func (r *pdRunner) checkOutbound(pk *pdPacketSpec, segs []*Sent, total int) erro
 			got := o.SACKBlocks()
 			ok := len(got) == len(op.sack)
 			for i := 0; ok && i < len(got); i++ {
-				ok = got[i].Left.Sub(r.p.PeerISN()) == uint32(op.sack[i].Left) && got[i].Right.Sub(r.p.PeerISN()) == uint32(op.sack[i].Right)
+				ok = got[i].Left.Sub(r.p.PeerISN())-r.remoteISN == uint32(op.sack[i].Left) && got[i].Right.Sub(r.p.PeerISN())-r.remoteISN == uint32(op.sack[i].Right)
 			}
 			if !ok {
 				var b strings.Builder
@@ -704,7 +734,7 @@ func abs32(x int32) int64 {
 }
 
 func pdKinds(k []byte) string {
-	names := map[byte]string{0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS"}
+	names := map[byte]string{0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 34: "FO", 254: "FOEXP"}
 	if len(k) == 0 {
 		return "none"
 	}

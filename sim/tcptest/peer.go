@@ -168,7 +168,9 @@ func (l peerLink) Send(pkt []byte) {
 	s.Err = s.Packet.Decode(s.Raw, true)
 	if s.Err == nil {
 		tcp := &s.Packet.TCP
-		if tcp.Flags&segment.FlagSYN != 0 && !p.hostISNKnown {
+		if tcp.Flags&segment.FlagSYN != 0 {
+			// Every SYN or SYN-ACK of the host carries the ISS of its
+			// connection: a script's next connection numbers from it.
 			p.hostISN, p.hostISNKnown = tcp.Seq, true
 		}
 		if tcp.Options.HasTimestamps {
