@@ -236,12 +236,13 @@ func hostDrops(h *stack.Host) string {
 // dropped on arrival and why: the other half of the link's CORRUPTED lines.
 func printHostDrops(w io.Writer, indent string, n *network) {
 	var parts []string
-	for _, h := range []struct {
-		name string
-		h    *stack.Host
-	}{{clientName, n.client}, {serverName, n.server}} {
-		if d := hostDrops(h.h); d != "" {
-			parts = append(parts, h.name+" "+d)
+	hosts := []*stack.Host{n.client, n.server}
+	if len(n.clients) > 1 {
+		hosts = append(n.clients[:len(n.clients):len(n.clients)], n.server)
+	}
+	for _, h := range hosts {
+		if d := hostDrops(h); d != "" {
+			parts = append(parts, h.Name()+" "+d)
 		}
 	}
 	if len(parts) > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"testing"
 )
 
@@ -20,11 +21,18 @@ func BenchmarkTransfer100MB(b *testing.B) {
 
 // BenchmarkFlows runs --flows N of 100 KB over 1 Gbit/s and 1 ms, starts
 // spread over N ms, as the scale targets of the experiments issue measure
-// them (10,000 flows ≤ 2 s and ≤ 150 MB). One op is one whole run.
+// them (10,000 flows ≤ 2 s and ≤ 150 MB; 100,000 ≤ 30 s and ≤ 1 GB). One
+// op is one whole run; 100,000 flows (over 10 client hosts) run only with
+// TCPSIM_LONG=1, so that a plain -bench . stays short.
 //
 //	go test ./cmd/tcpsim -run XXX -bench BenchmarkFlows -benchmem -benchtime 1x
+//	TCPSIM_LONG=1 go test ./cmd/tcpsim -run XXX -bench BenchmarkFlows -benchmem -benchtime 1x
 func BenchmarkFlows(b *testing.B) {
-	for _, n := range []string{"1000", "10000"} {
+	sizes := []string{"1000", "10000"}
+	if os.Getenv("TCPSIM_LONG") == "1" {
+		sizes = append(sizes, "100000")
+	}
+	for _, n := range sizes {
 		b.Run("flows="+n, func(b *testing.B) {
 			args := []string{"transfer", "--size", "100KB", "--flows", n, "--rate", "1gbit", "--delay", "1ms", "--start-spread", n + "ms", "--csv"}
 			b.ReportAllocs()

@@ -15,9 +15,33 @@ import (
 
 const transferPort = 5001
 
-// maxFlows bounds --flows: one client address has 16,384 ephemeral ports
-// (RFC 6335's range 49152–65535) toward one server port.
-const maxFlows = 16384
+// portsPerClient is the ephemeral ports of one client address toward one
+// server port (RFC 6335's range 49152–65535), which bounds the flows one
+// client host can open: a port in TIME_WAIT (60 s) is not reused.
+const portsPerClient = 16384
+
+// flowsPerClient is how many flows each client host gets when --clients is
+// not given: 10,000 flows or fewer keep the single client of two hosts on
+// one link, and more are spread over a star of client hosts.
+const flowsPerClient = 10000
+
+// maxFlows bounds --flows.
+const maxFlows = 10_000_000
+
+// resolveClients sets clientHosts from --clients and --flows and checks
+// that each client host has ports for its flows.
+func (o *options) resolveClients() error {
+	flows := o.flows.V
+	o.clientHosts = o.clients.V
+	if o.clientHosts == 0 {
+		o.clientHosts = (flows + flowsPerClient - 1) / flowsPerClient
+	}
+	if per := (flows + o.clientHosts - 1) / o.clientHosts; per > portsPerClient {
+		return fmt.Errorf("--flows %d over --clients %d is %d flows per client host; one client address has %d ports toward the server's port (give --clients %d or more)",
+			flows, o.clientHosts, per, portsPerClient, (flows+portsPerClient-1)/portsPerClient)
+	}
+	return nil
+}
 
 // runTransfer sends --size bytes from the client to the server on each of
 // --flows connections at once, then prints a summary per flow.
@@ -53,6 +77,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 			amount = time.Duration(o.duration).String() + " of sending"
 		}
 		from, to := "from client "+clientPrefix.Addr().String(), "to server "+serverPrefix.Addr().String()
+		if k := o.clientHosts; k > 1 {
+			from = fmt.Sprintf("from %d client hosts %v to %v (via a router)", k, clientHostPrefix(1).Addr(), clientHostPrefix(k).Addr())
+		}
 		switch {
 		case o.reverse:
 			from, to = "from server "+serverPrefix.Addr().String(), "to client "+clientPrefix.Addr().String()
@@ -86,7 +113,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 			if err != nil {
 				return
 			}
-			n.conns = append(n.conns, c)
+			n.addConn(c)
 			if !o.reverse && !o.bidir {
 				c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
 				drain(c, &serverErrs)
@@ -105,28 +132,33 @@ func runTransfer(stdout io.Writer, o *options) error {
 	received := make([]int64, flows)
 	errs := make([]error, flows)
 	clientsLeft := flows
-	for i := range flows {
-		// Flow i starts at i·spread/flows: in index order, so that the
-		// analyzer's flows (in the order of their first SYN) are the tasks'.
-		start := time.Duration(int64(o.startSpread) * int64(i) / int64(flows))
-		n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) {
-			defer func() {
-				if clientsLeft--; clientsLeft == 0 {
-					ln.Close()
-				}
-			}()
-			t.Sleep(start)
-			send := size
-			if o.reverse {
-				send = 0
+	flow := func(i int, t *sim.Task) {
+		defer func() {
+			if clientsLeft--; clientsLeft == 0 {
+				ln.Close()
 			}
-			until := time.Duration(-1)
-			if o.duration > 0 {
-				until = t.Now() + time.Duration(o.duration)
-			}
-			errs[i] = sendFlow(n, send, until, &received[i])
-		})
+		}()
+		send := size
+		if o.reverse {
+			send = 0
+		}
+		until := time.Duration(-1)
+		if o.duration > 0 {
+			until = t.Now() + time.Duration(o.duration)
+		}
+		// Flow i is dealt to client host i mod N.
+		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], send, until, &received[i])
 	}
+	// Flow i starts at i·spread/flows, in index order, so that the
+	// analyzer's flows (in the order of their first SYN) are the tasks'.
+	// One task starts them as their times come, so that a flow's task
+	// (a goroutine and its stack) exists only while the flow runs.
+	n.spawn("flow starter", func(t *sim.Task) {
+		for i := range flows {
+			t.SleepUntil(time.Duration(int64(o.startSpread) * int64(i) / int64(flows)))
+			n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) { flow(i, t) })
+		}
+	})
 	var intervals []intervalRow
 	if o.interval > 0 {
 		iv := time.Duration(o.interval)
@@ -294,8 +326,8 @@ var flowPattern = func() (b [64 << 10]byte) {
 // sendFlow dials the server, writes size bytes (or, when until ≥ 0, as
 // much as it can until that virtual time; nothing when size is 0),
 // half-closes and reads until the server's close.
-func sendFlow(n *network, size int64, until time.Duration, done *int64) error {
-	c, err := n.cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
+func sendFlow(n *network, cnet *sim.Net, size int64, until time.Duration, done *int64) error {
+	c, err := cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
 	if err != nil {
 		return err
 	}
