@@ -16,6 +16,7 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
@@ -325,6 +326,9 @@ func (a *Analyzer) account(f *Flow, d int, e *sim.Event, p *hdr) {
 			o.RTT.acked(p.ack, t)
 			if o.SYNSeen && (!o.AckSeen || o.AckedEnd.LessThan(p.ack)) {
 				o.AckedEnd, o.AckSeen = p.ack, true
+				if o.FINs > 0 && !o.AckedEnd.LessThan(o.MaxEnd.Add(1)) {
+					o.RTT.finished()
+				}
 			}
 		}
 		if d == 1 && fl&segment.FlagSYN != 0 && f.SYNACKDeliveredAt == 0 {
@@ -398,6 +402,19 @@ func (r *RTTStats) sent(start, end segment.Seq, at time.Duration) {
 		r.head = 0
 	}
 	r.q = append(r.q, rttEntry{start: start, end: end, at: at})
+}
+
+// finished is called once everything the direction sent, FIN included,
+// is acknowledged: nothing is in flight, so the queue's memory goes (a flow
+// that has finished keeps what its table row needs, not its peak window),
+// and the samples are copied to an array of their length.
+func (r *RTTStats) finished() {
+	if r.head == len(r.q) {
+		r.q, r.head = nil, 0
+	}
+	if cap(r.samples) > len(r.samples) {
+		r.samples = slices.Clone(r.samples)
+	}
 }
 
 func (r *RTTStats) taint(start, end segment.Seq) {

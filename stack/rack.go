@@ -40,6 +40,15 @@ type rackSeg struct {
 	marked     bool // RACK marked it lost at some time and it has not been delivered (Linux's TCPCB_LOST, for tcpi_lost)
 }
 
+// releaseSegs lets the segment list's array go once the connection has
+// nothing left in flight (TIME_WAIT, CLOSED): a connection waiting out
+// TIME_WAIT keeps no memory for its peak window.
+func (r *rackState) releaseSegs() {
+	if len(r.segs) == 0 {
+		r.segs = nil
+	}
+}
+
 type rackState struct {
 	segs []rackSeg
 

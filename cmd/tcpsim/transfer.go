@@ -102,7 +102,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	// The server is an event-driven sink on the stack's own socket API: it
 	// reads whatever arrives from inside the readiness callback, with no
 	// task switch per segment, and closes on the client's FIN.
-	ln, err := n.server.Listen(transferPort, flows)
+	ln, err := n.server.Listen(transferPort, min(flows, 65535)) // the most a listener takes
 	if err != nil {
 		return err
 	}
