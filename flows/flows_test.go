@@ -261,4 +261,17 @@ func TestFinishedDirectionReleasesQueue(t *testing.T) {
 	if r.Count() != 1 || r.Percentile(99) != 2*ms || cap(r.samples) != len(r.samples) {
 		t.Errorf("RTT after finishing: %d samples, p99 %v, cap %d; want 1, 2ms, 1", r.Count(), r.Percentile(99), cap(r.samples))
 	}
+	// The next flow's queue starts in the array given back (the samples'
+	// array was already of their length, so the flow kept it).
+	if len(a.spare.q) != 1 || len(a.spare.samples) != 0 {
+		t.Fatalf("%d queues and %d sample arrays kept for reuse, want 1 and 0", len(a.spare.q), len(a.spare.samples))
+	}
+	q := a.spare.q[0][:1]
+	connection(t, a, 40001, 500, 700, 10*ms)
+	if len(a.spare.q) != 1 || &a.spare.q[0][:1][0] != &q[0] {
+		t.Errorf("after a second flow: %d queues kept, want the first flow's, taken and given back", len(a.spare.q))
+	}
+	if r2 := &a.Flows()[1].Dir[0].RTT; r2.Count() != 1 || r2.Percentile(99) != 2*ms {
+		t.Errorf("second flow: %d samples, p99 %v; want 1, 2ms", r2.Count(), r2.Percentile(99))
+	}
 }
