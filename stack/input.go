@@ -521,7 +521,7 @@ func (c *Conn) enterTimeWait() {
 	if c.rcvBuf.n == 0 {
 		c.rcvBuf.release()
 	}
-	c.rack.releaseSegs()
+	c.releaseRackSegs()
 	c.setTimer(&c.tm.closeAt, c.h.env.Now()+2*c.h.cfg.MSL)
 }
 
@@ -572,7 +572,7 @@ func (c *Conn) remove() {
 	c.orphanDone()
 	c.tm = connTimers{}
 	c.sndBuf.release()
-	c.rack.releaseSegs()
+	c.releaseRackSegs()
 	c.reasm.reset()
 	if c.aborted || c.rcvBuf.n == 0 {
 		c.rcvBuf.release() // nothing left for the application to read
