@@ -382,9 +382,15 @@ func sendFlow(n *network, cnet *sim.Net, size int64, until time.Duration, done *
 // report prints the flows: for one flow its summary, for several the flow
 // table and the aggregates; or the JSON or CSV document.
 func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []intervalRow, runErr error) error {
+	cc := n.client.Config().CongestionControl
+	if o.csv {
+		// Row by row: the table of a million flows is not built first.
+		var r flowRow
+		return writeCSVRows(w, len(fs), func(i int) *flowRow { r = newFlowRow(fs[i], cc); return &r })
+	}
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f, n.client.Config().CongestionControl)
+		rows[i] = newFlowRow(f, cc)
 	}
 	switch {
 	case o.json:
@@ -393,8 +399,6 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 			doc.Error = runErr.Error()
 		}
 		return writeJSON(w, doc)
-	case o.csv:
-		return writeCSV(w, rows)
 	}
 	if n.ivSeries != nil {
 		printIperfIntervals(w, n.ivSeries)
