@@ -87,6 +87,9 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	for i := len(who); i < 7; i++ {
 		b = append(b, ' ')
 	}
+	if len(who) >= 7 {
+		b = append(b, ' ') // client12 of a star: still a column apart
+	}
 	switch e.Verdict {
 	case sim.Sent:
 	case sim.Dropped:

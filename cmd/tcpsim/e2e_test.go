@@ -317,6 +317,11 @@ func TestTransferClients(t *testing.T) {
 			t.Errorf("no table row for flow %d from client host %d:\n%s", i, (i-1)%3+1, out)
 		}
 	}
+	// -v names each client host, a space before the packet.
+	v := runOK(t, append(args, "--clients", "3", "-v")...)
+	if !regexp.MustCompile(`(?m)^  0\.001000 client2 10\.1\.1\.1\.\d+ > 10\.0\.0\.2\.5001: Flags \[S\]`).MatchString(v) {
+		t.Errorf("-v has no SYN line from client2:\n%s", v)
+	}
 	one := runOK(t, args...)
 	agg := func(s string) string { return s[strings.Index(s, "flows: 6"):] }
 	if !strings.Contains(out, "all flows: 600000 bytes, 0 retransmissions, 0 link drops") || agg(out) != agg(one) {
