@@ -362,6 +362,10 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.resolveClients(); err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("timeout") {
+				// The default limit counts from the last flow's start.
+				o.timeout += o.startSpread
+			}
 			if (o.json || o.csv) && o.verbose {
 				return errors.New("-v prints packet lines to standard output, which --json and --csv keep for the document; use one or the other")
 			}

@@ -328,3 +328,18 @@ func TestTransferClients(t *testing.T) {
 		t.Errorf("aggregates over 3 client hosts differ from one client's:\n%s\nwant:\n%s", agg(out), agg(one))
 	}
 }
+
+// transfer's default --timeout counts from the last flow's start, so flows
+// started after 10 minutes of virtual time still run; a --timeout given is
+// the limit as given.
+func TestTransferTimeoutAfterSpread(t *testing.T) {
+	args := []string{"transfer", "--size", "10KB", "--flows", "2", "--start-spread", "24m", "--csv"}
+	out := runOK(t, args...)
+	if n := strings.Count(out, ",completed,"); n != 2 {
+		t.Errorf("%d of 2 flows completed, the second starting at 12 min:\n%s", n, out)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(append(args, "--timeout", "10m"), &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "did not complete within --timeout 10m0s") {
+		t.Errorf("with --timeout 10m: exit status %d, stderr %q; want 1 and the time limit", code, stderr.String())
+	}
+}
