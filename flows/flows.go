@@ -16,6 +16,7 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
@@ -90,6 +91,7 @@ type Analyzer struct {
 	last    *Flow                // flow of the previous packet
 	cur     *Flow                // flow of the last event accounted, or nil
 	curDir  int                  // its direction
+	spare   spares               // arrays finished flows gave back
 }
 
 type flowDir struct {
@@ -303,6 +305,9 @@ func (a *Analyzer) account(f *Flow, d int, e *sim.Event, p *hdr) {
 				ds.DataRetrans++
 				ds.RTT.taint(seq, end)
 			} else {
+				if ds.RTT.q == nil {
+					ds.RTT.q = a.spare.takeQ()
+				}
 				ds.RTT.sent(seq, end, t)
 			}
 			if ds.SYNSeen {
@@ -322,9 +327,15 @@ func (a *Analyzer) account(f *Flow, d int, e *sim.Event, p *hdr) {
 		ds.Delivered++
 		if fl&segment.FlagACK != 0 {
 			o := &f.Dir[d^1]
+			if o.RTT.samples == nil && o.RTT.head < len(o.RTT.q) {
+				o.RTT.samples = a.spare.takeSamples()
+			}
 			o.RTT.acked(p.ack, t)
 			if o.SYNSeen && (!o.AckSeen || o.AckedEnd.LessThan(p.ack)) {
 				o.AckedEnd, o.AckSeen = p.ack, true
+				if o.FINs > 0 && !o.AckedEnd.LessThan(o.MaxEnd.Add(1)) {
+					o.RTT.finished(&a.spare)
+				}
 			}
 		}
 		if d == 1 && fl&segment.FlagSYN != 0 && f.SYNACKDeliveredAt == 0 {
@@ -398,6 +409,66 @@ func (r *RTTStats) sent(start, end segment.Seq, at time.Duration) {
 		r.head = 0
 	}
 	r.q = append(r.q, rttEntry{start: start, end: end, at: at})
+}
+
+// finished is called once everything the direction sent, FIN included,
+// is acknowledged: nothing is in flight, so the queue goes back to sp for
+// the next flows (a finished flow keeps what its table row needs, not its
+// peak window), and the samples are copied to an array of their length,
+// the one they grew in going back to sp too.
+func (r *RTTStats) finished(sp *spares) {
+	if r.head == len(r.q) {
+		sp.putQ(r.q)
+		r.q, r.head = nil, 0
+	}
+	if cap(r.samples) > len(r.samples) {
+		grown := r.samples
+		r.samples = slices.Clone(r.samples)
+		sp.putSamples(grown)
+	}
+}
+
+// spares holds the arrays finished flows gave back, for the next flows'
+// queues and samples to start in rather than each growing its own from
+// nothing (those were most of what the analyzer allocated per flow).
+type spares struct {
+	q       [][]rttEntry
+	samples [][]time.Duration
+}
+
+// maxSpares bounds the arrays kept of each kind.
+const maxSpares = 256
+
+func (sp *spares) takeQ() []rttEntry {
+	if n := len(sp.q); n > 0 {
+		q := sp.q[n-1]
+		sp.q[n-1] = nil
+		sp.q = sp.q[:n-1]
+		return q
+	}
+	return nil
+}
+
+func (sp *spares) putQ(q []rttEntry) {
+	if cap(q) > 0 && len(sp.q) < maxSpares {
+		sp.q = append(sp.q, q[:0])
+	}
+}
+
+func (sp *spares) takeSamples() []time.Duration {
+	if n := len(sp.samples); n > 0 {
+		s := sp.samples[n-1]
+		sp.samples[n-1] = nil
+		sp.samples = sp.samples[:n-1]
+		return s
+	}
+	return nil
+}
+
+func (sp *spares) putSamples(s []time.Duration) {
+	if cap(s) > 0 && len(sp.samples) < maxSpares {
+		sp.samples = append(sp.samples, s[:0])
+	}
 }
 
 func (r *RTTStats) taint(start, end segment.Seq) {

@@ -232,3 +232,46 @@ func TestExpertMarks(t *testing.T) {
 		t.Errorf("String %q", s)
 	}
 }
+
+// Once a direction's FIN is acknowledged its in-flight queue goes (a
+// finished flow keeps no memory for its peak window) and its RTT figures
+// stay.
+func TestFinishedDirectionReleasesQueue(t *testing.T) {
+	a := New()
+	const S, A = segment.FlagSYN, segment.FlagACK
+	ms := time.Millisecond
+	feed(t, a, 40000,
+		pktSpec{sim.Sent, true, S, 100, 0, 0, 0},
+		pktSpec{sim.Sent, false, S | A, 7000, 101, 0, ms},
+		pktSpec{sim.Sent, true, A, 101, 7001, 500, 2 * ms},
+		pktSpec{sim.Sent, true, A, 601, 7001, 500, 2 * ms},
+		pktSpec{sim.Delivered, false, A, 7001, 1101, 0, 4 * ms},
+	)
+	r := &a.Flows()[0].Dir[0].RTT
+	if cap(r.q) == 0 {
+		t.Fatal("no in-flight queue while data was in flight")
+	}
+	feed(t, a, 40000,
+		pktSpec{sim.Sent, true, segment.FlagFIN | A, 1101, 7001, 0, 5 * ms},
+		pktSpec{sim.Delivered, false, A, 7001, 1102, 0, 6 * ms},
+	)
+	if r.q != nil || r.head != 0 {
+		t.Errorf("after the FIN's ACK the queue holds %d entries (cap %d, head %d), want none", len(r.q), cap(r.q), r.head)
+	}
+	if r.Count() != 1 || r.Percentile(99) != 2*ms || cap(r.samples) != len(r.samples) {
+		t.Errorf("RTT after finishing: %d samples, p99 %v, cap %d; want 1, 2ms, 1", r.Count(), r.Percentile(99), cap(r.samples))
+	}
+	// The next flow's queue starts in the array given back (the samples'
+	// array was already of their length, so the flow kept it).
+	if len(a.spare.q) != 1 || len(a.spare.samples) != 0 {
+		t.Fatalf("%d queues and %d sample arrays kept for reuse, want 1 and 0", len(a.spare.q), len(a.spare.samples))
+	}
+	q := a.spare.q[0][:1]
+	connection(t, a, 40001, 500, 700, 10*ms)
+	if len(a.spare.q) != 1 || &a.spare.q[0][:1][0] != &q[0] {
+		t.Errorf("after a second flow: %d queues kept, want the first flow's, taken and given back", len(a.spare.q))
+	}
+	if r2 := &a.Flows()[1].Dir[0].RTT; r2.Count() != 1 || r2.Percentile(99) != 2*ms {
+		t.Errorf("second flow: %d samples, p99 %v; want 1, 2ms", r2.Count(), r2.Percentile(99))
+	}
+}

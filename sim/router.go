@@ -22,6 +22,14 @@ type Router struct {
 	ifaces []routerIf
 	routes []route // longest prefix first, then in the order added
 	stats  RouterStats
+
+	// With many interfaces (a star of hundreds of client hosts) a search
+	// of the routes and interfaces per packet would make each packet cost
+	// more the more hosts there are: local holds the interface addresses,
+	// and cache the interface of each destination looked up since the
+	// routes last changed.
+	local map[netip.Addr]bool
+	cache map[netip.Addr]int
 }
 
 type routerIf struct {
@@ -72,6 +80,10 @@ func (r *Router) AddInterface(addr netip.Prefix, link stack.Link, mtu int) (int,
 		return 0, fmt.Errorf("%w: router %q: interface %v has a nil link", ErrInvalid, r.name, addr)
 	}
 	r.ifaces = append(r.ifaces, routerIf{addr: addr, link: link, mtu: mtu})
+	if r.local == nil {
+		r.local = make(map[netip.Addr]bool)
+	}
+	r.local[addr.Addr()] = true
 	idx := len(r.ifaces) - 1
 	if err := r.AddRoute(addr.Masked(), idx); err != nil {
 		return 0, err
@@ -88,6 +100,7 @@ func (r *Router) AddRoute(dst netip.Prefix, ifIndex int) error {
 		return fmt.Errorf("%w: router %q: route %v: ifIndex = %d (router has %d interfaces)", ErrInvalid, r.name, dst, ifIndex, len(r.ifaces))
 	}
 	r.routes = append(r.routes, route{dst: dst.Masked(), ifIndex: ifIndex, seq: len(r.routes)})
+	clear(r.cache)
 	slices.SortStableFunc(r.routes, func(a, b route) int {
 		if a.dst.Bits() != b.dst.Bits() {
 			return b.dst.Bits() - a.dst.Bits()
@@ -99,13 +112,25 @@ func (r *Router) AddRoute(dst netip.Prefix, ifIndex int) error {
 
 // Lookup returns the interface a packet for dst leaves by.
 func (r *Router) Lookup(dst netip.Addr) (ifIndex int, ok bool) {
+	if i, ok := r.cache[dst]; ok {
+		return i, true
+	}
 	for _, rt := range r.routes {
 		if rt.dst.Contains(dst) {
+			if r.cache == nil {
+				r.cache = make(map[netip.Addr]int)
+			}
+			if len(r.cache) < maxRouteCache {
+				r.cache[dst] = rt.ifIndex
+			}
 			return rt.ifIndex, true
 		}
 	}
 	return 0, false
 }
+
+// maxRouteCache bounds the destinations a router remembers.
+const maxRouteCache = 1 << 16
 
 // Deliver receives a packet on interface ifIndex and forwards it (Node).
 func (r *Router) Deliver(ifIndex int, pkt []byte) {
@@ -116,12 +141,10 @@ func (r *Router) Deliver(ifIndex int, pkt []byte) {
 		return
 	}
 	dst := v.Dst()
-	for _, ifc := range r.ifaces {
-		if ifc.addr.Addr() == dst {
-			r.stats.DropLocal++
-			r.drop(ifIndex, pkt, ReasonLocal)
-			return
-		}
+	if r.local[dst] {
+		r.stats.DropLocal++
+		r.drop(ifIndex, pkt, ReasonLocal)
+		return
 	}
 	// RFC 1812 §5.3.1: decrement the TTL; a packet whose TTL reaches zero
 	// is not forwarded.

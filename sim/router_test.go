@@ -146,3 +146,22 @@ func fixChecksum(p []byte) {
 	c := ^uint16(sum)
 	p[10], p[11] = byte(c>>8), byte(c)
 }
+
+// Lookup remembers destinations, and a route added later still wins where
+// it is more specific.
+func TestRouterLookupCacheFollowsRoutes(t *testing.T) {
+	_, r, _, _, _ := star(t, Config{})
+	dst := netip.MustParseAddr("10.7.0.1")
+	if i, ok := r.Lookup(dst); !ok || i != 0 {
+		t.Fatalf("Lookup(%v) = %d, %v; want 0 (the /8)", dst, i, ok)
+	}
+	if err := r.AddRoute(netip.MustParsePrefix("10.7.0.0/16"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := r.Lookup(dst); !ok || i != 2 {
+		t.Fatalf("after AddRoute, Lookup(%v) = %d, %v; want 2", dst, i, ok)
+	}
+	if _, ok := r.Lookup(netip.MustParseAddr("192.168.0.1")); ok {
+		t.Fatal("a destination without a route was found")
+	}
+}

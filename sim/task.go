@@ -30,6 +30,7 @@ import (
 type Task struct {
 	w     *World
 	id    int
+	idx   int // position in taskState.all
 	name  string
 	fn    func(*Task)
 	wake  chan struct{}
@@ -72,7 +73,8 @@ var deadlineMark = &deadlineArg{}
 
 type taskState struct {
 	w       *World
-	all     []*Task // live tasks in spawn order
+	all     []*Task // live tasks in spawn order; nil where one has finished
+	dead    int     // nil entries in all
 	nextID  int
 	current *Task
 	parked  chan *Task
@@ -103,7 +105,7 @@ func (w *World) Spawn(name string, fn func(*Task)) *Task {
 	}
 	ts := &w.tasks
 	ts.nextID++
-	t := &Task{w: w, id: ts.nextID, name: name, fn: fn, wake: make(chan struct{})}
+	t := &Task{w: w, id: ts.nextID, idx: len(ts.all), name: name, fn: fn, wake: make(chan struct{})}
 	ts.all = append(ts.all, t)
 	go t.main()
 	t.timer = w.Schedule(w.now, PrioDefault, t, nil)
@@ -114,7 +116,18 @@ func (w *World) Spawn(name string, fn func(*Task)) *Task {
 func (w *World) CurrentTask() *Task { return w.tasks.current }
 
 // Tasks returns the live (not finished) tasks in spawn order.
-func (w *World) Tasks() []*Task { return append([]*Task(nil), w.tasks.all...) }
+func (w *World) Tasks() []*Task { return w.tasks.live() }
+
+// live returns the live tasks in spawn order, in a new slice.
+func (ts *taskState) live() []*Task {
+	out := make([]*Task, 0, len(ts.all)-ts.dead)
+	for _, t := range ts.all {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 func (t *Task) main() {
 	t.gid.Store(goroutineID())
@@ -277,13 +290,28 @@ func (t *Task) HandleEvent(arg any) {
 	}
 }
 
+// removeTask forgets a finished task in constant amortised time: its
+// entry becomes nil, and the list is compacted once half of it is nil (a
+// search and a slice delete per task made a run of n tasks cost n²).
 func (ts *taskState) removeTask(t *Task) {
-	for i, x := range ts.all {
-		if x == t {
-			ts.all = append(ts.all[:i], ts.all[i+1:]...)
-			return
+	if t.idx >= len(ts.all) || ts.all[t.idx] != t {
+		return
+	}
+	ts.all[t.idx] = nil
+	ts.dead++
+	if ts.dead < 64 || ts.dead < len(ts.all)/2 {
+		return
+	}
+	j := 0
+	for _, x := range ts.all {
+		if x != nil {
+			x.idx = j
+			ts.all[j] = x
+			j++
 		}
 	}
+	clear(ts.all[j:])
+	ts.all, ts.dead = ts.all[:j], 0
 }
 
 // WaitQueue is a set of tasks waiting for something (data to read, room to
@@ -403,7 +431,7 @@ func (e *DeadlockError) Is(target error) bool { return target == ErrDeadlock }
 func (ts *taskState) deadlock() error {
 	var lines []string
 	for _, t := range ts.all {
-		if t.state == taskWaiting {
+		if t != nil && t.state == taskWaiting {
 			lines = append(lines, t.String())
 		}
 	}
@@ -499,6 +527,10 @@ func (w *World) Close() error {
 	}
 	for len(ts.all) > 0 {
 		t := ts.all[0]
+		if t == nil {
+			ts.all = ts.all[1:]
+			continue
+		}
 		w.Cancel(t.timer)
 		if t.waitOn != nil {
 			t.waitOn.remove(t)
@@ -510,6 +542,7 @@ func (w *World) Close() error {
 		ts.current = nil
 		ts.all = ts.all[1:]
 	}
+	ts.all, ts.dead = nil, 0
 	return nil
 }
 

@@ -248,3 +248,47 @@ func TestTaskDeterminism(t *testing.T) {
 		t.Fatal("different seeds gave the same task trace")
 	}
 }
+
+// Finished tasks leave Tasks, which keeps the rest in spawn order however
+// many finish and in whatever order (removeTask compacts its list lazily),
+// and Close still ends every task left.
+func TestTaskListManyFinish(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	w := New(Config{})
+	const n = 1000
+	forever := NewWaitQueue("forever")
+	var checked bool
+	for i := range n {
+		w.Spawn(fmt.Sprint(i), func(tk *Task) {
+			// Every third task stays; the others finish at times that
+			// do not follow spawn order.
+			if i%3 == 0 {
+				tk.Wait(forever, 0)
+				return
+			}
+			tk.Sleep(time.Duration((i*7919)%n+1) * time.Millisecond)
+		})
+	}
+	w.At(2*n*time.Millisecond, func() {
+		got := w.Tasks()
+		if len(got) != (n+2)/3 {
+			t.Errorf("%d tasks live, want %d", len(got), (n+2)/3)
+		}
+		for j, tk := range got {
+			if want := fmt.Sprint(3 * j); tk.Name() != want {
+				t.Fatalf("task %d is %q, want %q", j, tk.Name(), want)
+			}
+		}
+		checked = true
+		w.Stop()
+	})
+	if err := w.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if !checked {
+		t.Fatal("the check never ran")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -534,6 +534,7 @@ func (c *Conn) enterTimeWait() {
 	if c.rcvBuf.n == 0 {
 		c.rcvBuf.release()
 	}
+	c.releaseRackSegs()
 	c.setTimer(&c.tm.closeAt, c.h.env.Now()+2*c.h.cfg.MSL)
 }
 
@@ -585,6 +586,7 @@ func (c *Conn) remove() {
 	c.orphanDone()
 	c.tm = connTimers{}
 	c.sndBuf.release()
+	c.releaseRackSegs()
 	c.reasm.reset()
 	if c.aborted || c.rcvBuf.n == 0 {
 		c.rcvBuf.release() // nothing left for the application to read

@@ -132,3 +132,54 @@ func TestSynchronousLinkReentry(t *testing.T) {
 		t.Fatalf("client got %d, server got %d\ncli %+v\nsrv %+v", cli.got, srv.got, cli.c.Info(), srv.c.Info())
 	}
 }
+
+// A connection that has finished gives RACK's segment list back to its
+// host, and the host's next connection sends from it.
+func TestRackSegsReused(t *testing.T) {
+	p := newPair(t, 5, time.Millisecond, faults{}, TCPConfig{RACK: true, MSL: time.Second})
+	l, err := p.b.Listen(80, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srvs []*app
+	l.SetNotify(func(Event) {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			srvs = append(srvs, newApp(c, nil))
+		}
+	})
+	transfer := func(seed uint64) *app {
+		c, err := p.a.Connect(addrA, netipAP(addrB, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newApp(c, randomBytes(seed, 50000))
+		if !p.n.run(p.n.now+time.Minute, func() bool { return a.closed && c.State() == StateTimeWait }) {
+			t.Fatalf("connection %d did not reach TIME_WAIT (state %v)", seed, c.State())
+		}
+		if c.rack.segs != nil {
+			t.Fatalf("connection %d in TIME_WAIT keeps a segment list of capacity %d", seed, cap(c.rack.segs))
+		}
+		return a
+	}
+	transfer(1)
+	spare := p.a.mem.rackSpare
+	if len(spare) != 1 || cap(spare[0]) == 0 {
+		t.Fatalf("after one connection the host keeps %d segment lists, want 1", len(spare))
+	}
+	first := &spare[0][:1][0]
+	c2, err := p.a.Connect(addrA, netipAP(addrB, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newApp(c2, randomBytes(2, 50000))
+	if !p.n.run(p.n.now+time.Minute, func() bool { return len(c2.rack.segs) > 0 }) {
+		t.Fatal("the second connection never had a segment in flight")
+	}
+	if &c2.rack.segs[0] != first || len(p.a.mem.rackSpare) != 0 {
+		t.Fatalf("the second connection did not take the list given back (%d left on the host)", len(p.a.mem.rackSpare))
+	}
+}

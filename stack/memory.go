@@ -65,9 +65,10 @@ type hostMem struct {
 	pressureAt int64 // pressure starts above it
 	high       int64 // hard bound; negative: none
 	pressure   bool
-	exhausted  bool      // a growth was refused and used has not fallen to pressureAt since
-	blocked    []*Conn   // writers cut short by memory, woken by the next release
-	pool       arrayPool // arrays of released rings for reuse (buffer.go); not charged
+	exhausted  bool        // a growth was refused and used has not fallen to pressureAt since
+	blocked    []*Conn     // writers cut short by memory, woken by the next release
+	pool       arrayPool   // arrays of released rings for reuse (buffer.go); not charged
+	rackSpare  [][]rackSeg // RACK segment lists of finished connections, for reuse (rack.go)
 }
 
 // HostMemory is a snapshot of a host's buffer memory account.

@@ -40,6 +40,24 @@ type rackSeg struct {
 	marked     bool // RACK marked it lost at some time and it has not been delivered (Linux's TCPCB_LOST, for tcpi_lost)
 }
 
+// releaseRackSegs gives the segment list's array back to the host once the
+// connection has nothing left in flight (TIME_WAIT, CLOSED): a connection
+// waiting out TIME_WAIT keeps no memory for its peak window, and the next
+// connection's list starts in it instead of growing its own by doubling.
+func (c *Conn) releaseRackSegs() {
+	r := &c.rack
+	if len(r.segs) != 0 || r.segs == nil {
+		return
+	}
+	if m := &c.h.mem; !m.pressure && len(m.rackSpare) < maxRackSpare {
+		m.rackSpare = append(m.rackSpare, r.segs)
+	}
+	r.segs = nil
+}
+
+// maxRackSpare bounds the segment lists a host keeps for reuse.
+const maxRackSpare = 256
+
 type rackState struct {
 	segs []rackSeg
 
@@ -84,6 +102,13 @@ func (c *Conn) rackSent(seq, next segment.Seq) {
 		seq = c.sndMax
 	}
 	if next.GreaterThan(seq) {
+		if r.segs == nil {
+			if sp := c.h.mem.rackSpare; len(sp) > 0 {
+				r.segs = sp[len(sp)-1]
+				sp[len(sp)-1] = nil
+				c.h.mem.rackSpare = sp[:len(sp)-1]
+			}
+		}
 		r.segs = append(r.segs, rackSeg{start: seq, end: next, xmit: now})
 	}
 }

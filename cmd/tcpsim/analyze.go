@@ -87,6 +87,9 @@ func (a *analyzer) print(e *sim.Event, p *segment.Packet) {
 	for i := len(who); i < 7; i++ {
 		b = append(b, ' ')
 	}
+	if len(who) >= 7 {
+		b = append(b, ' ') // client12 of a star: still a column apart
+	}
 	switch e.Verdict {
 	case sim.Sent:
 	case sim.Dropped:
@@ -236,12 +239,13 @@ func hostDrops(h *stack.Host) string {
 // dropped on arrival and why: the other half of the link's CORRUPTED lines.
 func printHostDrops(w io.Writer, indent string, n *network) {
 	var parts []string
-	for _, h := range []struct {
-		name string
-		h    *stack.Host
-	}{{clientName, n.client}, {serverName, n.server}} {
-		if d := hostDrops(h.h); d != "" {
-			parts = append(parts, h.name+" "+d)
+	hosts := []*stack.Host{n.client, n.server}
+	if len(n.clients) > 1 {
+		hosts = append(n.clients[:len(n.clients):len(n.clients)], n.server)
+	}
+	for _, h := range hosts {
+		if d := hostDrops(h); d != "" {
+			parts = append(parts, h.Name()+" "+d)
 		}
 	}
 	if len(parts) > 0 {

@@ -83,6 +83,10 @@ type options struct {
 	size  flagval.Size
 	file  string
 	flows flagval.IntRange
+	// transfer --clients: client hosts (0: one per flowsPerClient flows);
+	// clientHosts is the number resolved before the run (0 or 1: one).
+	clients     flagval.IntRange
+	clientHosts int
 
 	// transfer: when flows start, and machine-readable output.
 	startSpread flagval.Duration
@@ -114,6 +118,7 @@ func defaultOptions() *options {
 		seed:       1,
 		timeout:    flagval.Duration(10 * time.Minute),
 		flows:      flagval.IntRange{V: 1, Min: 1, Max: maxFlows},
+		clients:    flagval.IntRange{V: 0, Min: 1, Max: maxClients},
 		ladderMax:  flagval.IntRange{V: 200, Min: 1, Max: 1 << 20},
 	}
 }
@@ -373,6 +378,13 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.json && o.csv {
 				return errors.New("--json and --csv are exclusive: choose one output format")
 			}
+			if err := o.resolveClients(); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("timeout") {
+				// The default limit counts from the last flow's start.
+				o.timeout += o.startSpread
+			}
 			if (o.json || o.csv) && o.verbose {
 				return errors.New("-v prints packet lines to standard output, which --json and --csv keep for the document; use one or the other")
 			}
@@ -390,6 +402,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	addLinkFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	cmd.Flags().Var(&o.clients, "clients", "client hosts the flows are dealt to in turn, on a star whose bottleneck is the link (default: one per 10,000 flows)")
 	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")
 	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the flow table as CSV instead of text")

@@ -66,7 +66,9 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 		{"reverse and bidir", []string{"transfer", "-R", "--bidir"}, "--reverse and --bidir are exclusive"},
 		{"zero interval", []string{"transfer", "-i", "0s"}, "--interval 0"},
 		{"json and verbose", []string{"transfer", "--json", "-v"}, "-v prints packet lines"},
-		{"too many flows", []string{"transfer", "--flows", "20000"}, `"20000" for "--flows"`},
+		{"too many flows", []string{"transfer", "--flows", "20000000"}, `"20000000" for "--flows"`},
+		{"too many flows per client", []string{"transfer", "--flows", "20000", "--clients", "1"}, "--flows 20000 over --clients 1 is 20000 flows per client host; one client address has 16384 ports toward the server's port (give --clients 2 or more)"},
+		{"zero clients", []string{"transfer", "--clients", "0"}, `"0" for "--clients"`},
 		{"bad start spread", []string{"transfer", "--start-spread", "soon"}, `"soon" for "--start-spread"`},
 	}
 	for _, c := range cases {

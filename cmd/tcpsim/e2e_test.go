@@ -317,3 +317,46 @@ func TestCorruptedPacketsDroppedByHosts(t *testing.T) {
 		t.Errorf("hosts dropped %d damaged packets (%s), the link corrupted %d", sum, line[1], want)
 	}
 }
+
+// --clients deals the flows in turn to client hosts on a star: each flow
+// leaves from its host's address, is counted once (not again where the
+// router forwards it), and moves the same bytes as over one client.
+func TestTransferClients(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	args := []string{"transfer", "--size", "100KB", "--flows", "6", "--rate", "1gbit", "--delay", "1ms", "--start-spread", "6ms"}
+	out := runOK(t, append(args, "--clients", "3")...)
+	if !strings.Contains(out, "from 3 client hosts 10.1.0.1 to 10.1.2.1 (via a router)") {
+		t.Errorf("the header does not name the client hosts:\n%s", out)
+	}
+	for i := 1; i <= 6; i++ {
+		row := regexp.MustCompile(fmt.Sprintf(`(?m)^ +%d  10\.1\.%d\.1:\d+ +10\.0\.0\.2:5001 +completed +0\.00%d +\d+\.\d{3} +100000 +0 +118 +0 +0 `, i, (i-1)%3, i-1))
+		if !row.MatchString(out) {
+			t.Errorf("no table row for flow %d from client host %d:\n%s", i, (i-1)%3+1, out)
+		}
+	}
+	// -v names each client host, a space before the packet.
+	v := runOK(t, append(args, "--clients", "3", "-v")...)
+	if !regexp.MustCompile(`(?m)^  0\.001000 client2 10\.1\.1\.1\.\d+ > 10\.0\.0\.2\.5001: Flags \[S\]`).MatchString(v) {
+		t.Errorf("-v has no SYN line from client2:\n%s", v)
+	}
+	one := runOK(t, args...)
+	agg := func(s string) string { return s[strings.Index(s, "flows: 6"):] }
+	if !strings.Contains(out, "all flows: 600000 bytes, 0 retransmissions, 0 link drops") || agg(out) != agg(one) {
+		t.Errorf("aggregates over 3 client hosts differ from one client's:\n%s\nwant:\n%s", agg(out), agg(one))
+	}
+}
+
+// transfer's default --timeout counts from the last flow's start, so flows
+// started after 10 minutes of virtual time still run; a --timeout given is
+// the limit as given.
+func TestTransferTimeoutAfterSpread(t *testing.T) {
+	args := []string{"transfer", "--size", "10KB", "--flows", "2", "--start-spread", "24m", "--csv"}
+	out := runOK(t, args...)
+	if n := strings.Count(out, ",completed,"); n != 2 {
+		t.Errorf("%d of 2 flows completed, the second starting at 12 min:\n%s", n, out)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(append(args, "--timeout", "10m"), &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "did not complete within --timeout 10m0s") {
+		t.Errorf("with --timeout 10m: exit status %d, stderr %q; want 1 and the time limit", code, stderr.String())
+	}
+}

@@ -137,10 +137,17 @@ var csvHeader = []string{"flow", "client", "server", "congestion_control", "stat
 	"retrans_c2s", "retrans_s2c", "drops", "duplicated", "corrupted", "goodput_bps", "rtt_samples", "rtt_min_ms", "rtt_mean_ms", "rtt_p50_ms", "rtt_p99_ms", "handshake_rtt_ms"}
 
 func writeCSV(w io.Writer, rows []flowRow) error {
+	return writeCSVRows(w, len(rows), func(i int) *flowRow { return &rows[i] })
+}
+
+// writeCSVRows writes n rows, row(i) giving the i-th: a million flows'
+// rows need not all exist at once.
+func writeCSVRows(w io.Writer, n int, row func(int) *flowRow) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	for _, r := range rows {
+	for i := range n {
+		r := row(i)
 		drops := 0
 		for _, n := range r.Drops {
 			drops += n

@@ -15,9 +15,33 @@ import (
 
 const transferPort = 5001
 
-// maxFlows bounds --flows: one client address has 16,384 ephemeral ports
-// (RFC 6335's range 49152–65535) toward one server port.
-const maxFlows = 16384
+// portsPerClient is the ephemeral ports of one client address toward one
+// server port (RFC 6335's range 49152–65535), which bounds the flows one
+// client host can open: a port in TIME_WAIT (60 s) is not reused.
+const portsPerClient = 16384
+
+// flowsPerClient is how many flows each client host gets when --clients is
+// not given: 10,000 flows or fewer keep the single client of two hosts on
+// one link, and more are spread over a star of client hosts.
+const flowsPerClient = 10000
+
+// maxFlows bounds --flows.
+const maxFlows = 10_000_000
+
+// resolveClients sets clientHosts from --clients and --flows and checks
+// that each client host has ports for its flows.
+func (o *options) resolveClients() error {
+	flows := o.flows.V
+	o.clientHosts = o.clients.V
+	if o.clientHosts == 0 {
+		o.clientHosts = (flows + flowsPerClient - 1) / flowsPerClient
+	}
+	if per := (flows + o.clientHosts - 1) / o.clientHosts; per > portsPerClient {
+		return fmt.Errorf("--flows %d over --clients %d is %d flows per client host; one client address has %d ports toward the server's port (give --clients %d or more)",
+			flows, o.clientHosts, per, portsPerClient, (flows+portsPerClient-1)/portsPerClient)
+	}
+	return nil
+}
 
 // runTransfer sends --size bytes from the client to the server on each of
 // --flows connections at once, then prints a summary per flow.
@@ -53,6 +77,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 			amount = time.Duration(o.duration).String() + " of sending"
 		}
 		from, to := "from client "+clientPrefix.Addr().String(), "to server "+serverPrefix.Addr().String()
+		if k := o.clientHosts; k > 1 {
+			from = fmt.Sprintf("from %d client hosts %v to %v (via a router)", k, clientHostPrefix(1).Addr(), clientHostPrefix(k).Addr())
+		}
 		switch {
 		case o.reverse:
 			from, to = "from server "+serverPrefix.Addr().String(), "to client "+clientPrefix.Addr().String()
@@ -75,7 +102,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	// The server is an event-driven sink on the stack's own socket API: it
 	// reads whatever arrives from inside the readiness callback, with no
 	// task switch per segment, and closes on the client's FIN.
-	ln, err := n.server.Listen(transferPort, flows)
+	ln, err := n.server.Listen(transferPort, min(flows, 65535)) // the most a listener takes
 	if err != nil {
 		return err
 	}
@@ -86,7 +113,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 			if err != nil {
 				return
 			}
-			n.conns = append(n.conns, c)
+			n.addConn(c)
 			if !o.reverse && !o.bidir {
 				c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
 				drain(c, &serverErrs)
@@ -105,28 +132,33 @@ func runTransfer(stdout io.Writer, o *options) error {
 	received := make([]int64, flows)
 	errs := make([]error, flows)
 	clientsLeft := flows
-	for i := range flows {
-		// Flow i starts at i·spread/flows: in index order, so that the
-		// analyzer's flows (in the order of their first SYN) are the tasks'.
-		start := time.Duration(int64(o.startSpread) * int64(i) / int64(flows))
-		n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) {
-			defer func() {
-				if clientsLeft--; clientsLeft == 0 {
-					ln.Close()
-				}
-			}()
-			t.Sleep(start)
-			send := size
-			if o.reverse {
-				send = 0
+	flow := func(i int, t *sim.Task) {
+		defer func() {
+			if clientsLeft--; clientsLeft == 0 {
+				ln.Close()
 			}
-			until := time.Duration(-1)
-			if o.duration > 0 {
-				until = t.Now() + time.Duration(o.duration)
-			}
-			errs[i] = sendFlow(n, send, until, &received[i])
-		})
+		}()
+		send := size
+		if o.reverse {
+			send = 0
+		}
+		until := time.Duration(-1)
+		if o.duration > 0 {
+			until = t.Now() + time.Duration(o.duration)
+		}
+		// Flow i is dealt to client host i mod N.
+		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], send, until, &received[i])
 	}
+	// Flow i starts at i·spread/flows, in index order, so that the
+	// analyzer's flows (in the order of their first SYN) are the tasks'.
+	// One task starts them as their times come, so that a flow's task
+	// (a goroutine and its stack) exists only while the flow runs.
+	n.spawn("flow starter", func(t *sim.Task) {
+		for i := range flows {
+			t.SleepUntil(time.Duration(int64(o.startSpread) * int64(i) / int64(flows)))
+			n.spawn(fmt.Sprintf("flow %d", i+1), func(t *sim.Task) { flow(i, t) })
+		}
+	})
 	var intervals []intervalRow
 	if o.interval > 0 {
 		iv := time.Duration(o.interval)
@@ -294,8 +326,8 @@ var flowPattern = func() (b [64 << 10]byte) {
 // sendFlow dials the server, writes size bytes (or, when until ≥ 0, as
 // much as it can until that virtual time; nothing when size is 0),
 // half-closes and reads until the server's close.
-func sendFlow(n *network, size int64, until time.Duration, done *int64) error {
-	c, err := n.cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
+func sendFlow(n *network, cnet *sim.Net, size int64, until time.Duration, done *int64) error {
+	c, err := cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
 	if err != nil {
 		return err
 	}
@@ -350,9 +382,15 @@ func sendFlow(n *network, size int64, until time.Duration, done *int64) error {
 // report prints the flows: for one flow its summary, for several the flow
 // table and the aggregates; or the JSON or CSV document.
 func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []intervalRow, runErr error) error {
+	cc := n.client.Config().CongestionControl
+	if o.csv {
+		// Row by row: the table of a million flows is not built first.
+		var r flowRow
+		return writeCSVRows(w, len(fs), func(i int) *flowRow { r = newFlowRow(fs[i], cc); return &r })
+	}
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f, n.client.Config().CongestionControl)
+		rows[i] = newFlowRow(f, cc)
 	}
 	switch {
 	case o.json:
@@ -361,8 +399,6 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 			doc.Error = runErr.Error()
 		}
 		return writeJSON(w, doc)
-	case o.csv:
-		return writeCSV(w, rows)
 	}
 	if n.ivSeries != nil {
 		printIperfIntervals(w, n.ivSeries)

@@ -25,7 +25,29 @@ const (
 	clientName = "client"
 	serverName = "server"
 	linkName   = "wire"
+	routerName = "router"
 )
+
+// With transfer --clients N > 1 the clients are hosts client1 … clientN,
+// each on a link of its own (access1 …, no delay, no rate limit) to a
+// router, which takes the client's place at end 0 of the wire: a star
+// whose bottleneck is the wire the link flags describe. Client k has
+// address 10.x.y.1/24 with x.y = 1 + (k−1), the router .254 on that subnet.
+func clientHostPrefix(k int) netip.Prefix {
+	i := 256 + k - 1
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}), 24)
+}
+
+func routerAccessPrefix(k int) netip.Prefix {
+	p := clientHostPrefix(k)
+	a := p.Addr().As4()
+	a[3] = 254
+	return netip.PrefixFrom(netip.AddrFrom4(a), 24)
+}
+
+// maxClients bounds --clients: the star's addresses (10.1.0.0 to
+// 10.255.255.0) and a router whose interfaces are a list.
+const maxClients = 10000
 
 // network is the simulated world of one run: two hosts joined by one link.
 type network struct {
@@ -34,12 +56,19 @@ type network struct {
 	cnet, snet     *sim.Net
 	link           *sim.Link
 	an             *analyzer
-	capture        *sim.Capture
-	pcapFile       *os.File
 
-	conns []*stack.Conn // every connection opened, to wait for their close
-	tasks int           // application tasks still running
-	bidir bool          // transfer --bidir: clients read while they write
+	// clients are the client hosts (transfer --clients; otherwise just
+	// client), cnets their socket APIs, router the star's router or nil.
+	clients  []*stack.Host
+	cnets    []*sim.Net
+	router   *sim.Router
+	capture  *sim.Capture
+	pcapFile *os.File
+
+	conns   []*stack.Conn // the connections opened and maybe not finished, to wait for their close
+	pruneAt int           // len(conns) at which addConn drops finished ones
+	tasks   int           // application tasks still running
+	bidir   bool          // transfer --bidir: clients read while they write
 
 	rep *rpt.Recorder // --report (report.go), or nil
 
@@ -53,8 +82,29 @@ type network struct {
 // track remembers c so that the run ends only after it has closed.
 func (n *network) track(c net.Conn) {
 	if sc, ok := c.(*sim.Conn); ok {
-		n.conns = append(n.conns, sc.Stack())
+		n.addConn(sc.Stack())
 	}
+}
+
+// addConn remembers c for settled. Connections already CLOSED or in
+// TIME_WAIT never count again, so that whenever the list has doubled since
+// it was last pruned they are dropped from it: a finished flow's connection
+// is not kept to the end of the run, and the pruning costs constant time
+// per connection.
+func (n *network) addConn(c *stack.Conn) {
+	n.conns = append(n.conns, c)
+	if len(n.conns) < n.pruneAt {
+		return
+	}
+	live := n.conns[:0]
+	for _, c := range n.conns {
+		if st := c.State(); st != stack.StateClosed && st != stack.StateTimeWait {
+			live = append(live, c)
+		}
+	}
+	clear(n.conns[len(live):])
+	n.conns = live
+	n.pruneAt = max(64, 2*len(live))
 }
 
 // spawn runs fn as an application task. When the last one returns, a
@@ -169,8 +219,19 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		n.an.ladder = newLadder(o.ladderMax.V)
 	}
 	onEvent := n.an.event
+	if o.clientHosts > 1 {
+		// A packet the router forwards is sent twice (by a client and
+		// by the router) and delivered twice: the flows count the ends'
+		// copies, as the scenario runner does; the router's drops stay.
+		onEvent = func(e *sim.Event) {
+			if e.Node != routerName || e.Verdict != sim.Sent && e.Verdict != sim.Delivered {
+				n.an.event(e)
+			}
+		}
+	}
 	if progress := prog.hook(n.an); progress != nil {
-		onEvent = func(e *sim.Event) { n.an.event(e); progress(e) }
+		first := onEvent
+		onEvent = func(e *sim.Event) { first(e); progress(e) }
 	}
 	if rep := n.reportHook(o); rep != nil {
 		first := onEvent
@@ -217,35 +278,43 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		tcp.DelayedAck = -1
 	}
 	ctcp := tcp
-	ctcp.EphemeralPorts = o.demo.ports.r // --ports (repeat.go); zero: the stack's default
-	if n.client, err = n.addHost(clientName, ctcp); err != nil {
-		return nil, err
-	}
-	if n.server, err = n.addHost(serverName, tcp); err != nil {
-		return nil, err
-	}
-	n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig()))
-	if err != nil {
-		return nil, err
-	}
+	ctcp.EphemeralPorts = o.demo.ports.r // --ports (repeat.go, get only); zero: the stack's default
 	// The interfaces' MTU sets the MSS each host announces (MTU − 40);
 	// --mss lowers it below the link's MTU.
 	ifMTU := o.mtu.V
 	if o.mss.V > 0 {
 		ifMTU = o.mss.V + 40
 	}
-	for i, h := range []struct {
-		name string
-		host *stack.Host
-		addr netip.Prefix
-	}{{clientName, n.client, clientPrefix}, {serverName, n.server, serverPrefix}} {
-		idx, err := h.host.AddInterface(h.addr, n.link.End(i), ifMTU)
+	if o.clientHosts > 1 {
+		if err := n.addStar(o, tcp, ifMTU); err != nil {
+			return nil, err
+		}
+	} else {
+		if n.client, err = n.addHost(clientName, ctcp); err != nil {
+			return nil, err
+		}
+		if n.server, err = n.addHost(serverName, tcp); err != nil {
+			return nil, err
+		}
+		n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig()))
 		if err != nil {
 			return nil, err
 		}
-		n.link.End(i).Attach(h.name, h.host, idx)
+		for i, h := range []struct {
+			name string
+			host *stack.Host
+			addr netip.Prefix
+		}{{clientName, n.client, clientPrefix}, {serverName, n.server, serverPrefix}} {
+			idx, err := h.host.AddInterface(h.addr, n.link.End(i), ifMTU)
+			if err != nil {
+				return nil, err
+			}
+			n.link.End(i).Attach(h.name, h.host, idx)
+		}
+		n.clients = []*stack.Host{n.client}
+		n.cnets = []*sim.Net{sim.NewTaskNet(n.w, n.client)}
 	}
-	n.cnet = sim.NewTaskNet(n.w, n.client)
+	n.cnet = n.cnets[0]
 	n.snet = sim.NewTaskNet(n.w, n.server)
 	if o.pcap != "" {
 		f, err := os.Create(o.pcap)
@@ -262,6 +331,64 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		return nil, err
 	}
 	return n, nil
+}
+
+// addStar builds --clients N > 1: the server at end 1 of the wire, the
+// router at end 0, and N client hosts each on an access link to the
+// router (see clientHostPrefix).
+func (n *network) addStar(o *options, tcp stack.TCPConfig, ifMTU int) error {
+	var err error
+	if n.server, err = n.addHost(serverName, tcp); err != nil {
+		return err
+	}
+	if n.router, err = n.w.AddRouter(routerName); err != nil {
+		return err
+	}
+	if n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig())); err != nil {
+		return err
+	}
+	ri, err := n.router.AddInterface(clientPrefix, n.link.End(0), o.mtu.V)
+	if err != nil {
+		return err
+	}
+	n.link.End(0).Attach(routerName, n.router, ri)
+	si, err := n.server.AddInterface(serverPrefix, n.link.End(1), ifMTU)
+	if err != nil {
+		return err
+	}
+	n.link.End(1).Attach(serverName, n.server, si)
+	everywhere := netip.MustParsePrefix("0.0.0.0/0")
+	if err := n.server.AddRoute(everywhere, clientPrefix.Addr(), si); err != nil {
+		return err
+	}
+	for k := 1; k <= o.clientHosts; k++ {
+		name := fmt.Sprintf("%s%d", clientName, k)
+		h, err := n.addHost(name, tcp)
+		if err != nil {
+			return err
+		}
+		l, err := n.w.NewLink(sim.Symmetric(fmt.Sprintf("access%d", k), sim.DirConfig{MTU: o.mtu.V}))
+		if err != nil {
+			return err
+		}
+		ci, err := h.AddInterface(clientHostPrefix(k), l.End(0), ifMTU)
+		if err != nil {
+			return err
+		}
+		l.End(0).Attach(name, h, ci)
+		ri, err := n.router.AddInterface(routerAccessPrefix(k), l.End(1), o.mtu.V)
+		if err != nil {
+			return err
+		}
+		l.End(1).Attach(routerName, n.router, ri)
+		if err := h.AddRoute(everywhere, routerAccessPrefix(k).Addr(), ci); err != nil {
+			return err
+		}
+		n.clients = append(n.clients, h)
+		n.cnets = append(n.cnets, sim.NewTaskNet(n.w, h))
+	}
+	n.client = n.clients[0]
+	return nil
 }
 
 func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error) {
