@@ -84,6 +84,8 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"bad-flags", pdHandshake + "+0 > SX 0:0(0)\n", "x.pkt:9:6: bad flags \"SX\""},
 		{"no-win", pdHandshake + "+0 < . 1:1(0) ack 1\n", "x.pkt:9:4: an inbound packet must give its window"},
 		{"ts-ecr", pdHandshake + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 5 ecr 7>\n", "unable to infer live TS ecr for script TS ecr 7"},
+		{"shell-comment", "`# a comment\nsysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:2:1: unsupported: sysctl net.ipv4.tcp_foo"},
+		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ParsePacketdrill("x.pkt", []byte(tc.src))
@@ -99,6 +101,22 @@ func TestPacketdrillErrors(t *testing.T) {
 				t.Fatalf("error %q\nwant it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPacketdrillPrint checks that %{ print(tcpi_x) }% records the value
+// (packetdrill prints it) and lets the script go on.
+func TestPacketdrillPrint(t *testing.T) {
+	s, err := ParsePacketdrill("x.pkt", []byte(pdHandshake+"+0 %{ print(tcpi_snd_cwnd); assert tcpi_snd_cwnd == 10 }%\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunPacketdrill(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"9: tcpi_snd_cwnd = 10"}; strings.Join(res.Printed, "|") != strings.Join(want, "|") {
+		t.Fatalf("Printed = %q, want %q", res.Printed, want)
 	}
 }
 

@@ -1221,8 +1221,8 @@ func (r *pdRunner) command(ev *pdEvent) error {
 	text := strings.ReplaceAll(ev.text, "\\\n", "  ")
 	for _, line := range strings.FieldsFunc(text, func(c rune) bool { return c == '\n' || c == ';' }) {
 		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
+		if line == "" || line[0] == '#' {
+			continue // a shell comment
 		}
 		lineNo := ev.textLine + strings.Count(text[:strings.Index(text, line)], "\n")
 		col := ev.textCol
@@ -1292,6 +1292,7 @@ func (r *pdRunner) command(ev *pdEvent) error {
 
 var (
 	pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(,.*)?$`)
+	pdPrintRe  = regexp.MustCompile(`^print\s*\(\s*([a-z_0-9]+)\s*\)$`)
 	pdCmpRe    = regexp.MustCompile(`==|!=|<=|>=|<|>`)
 )
 
@@ -1322,6 +1323,16 @@ func (r *pdRunner) code(ev *pdEvent) error {
 
 func (r *pdRunner) assert(stmt string, lineNo, col int) error {
 	if stmt == "" {
+		return nil
+	}
+	if m := pdPrintRe.FindStringSubmatch(stmt); m != nil {
+		// print(tcpi_x): packetdrill prints the value on its standard
+		// output; here it goes to the result's Printed lines.
+		v, err := r.tcpiValue(m[1], lineNo, col)
+		if err != nil {
+			return err
+		}
+		r.res.Printed = append(r.res.Printed, fmt.Sprintf("%d: %s = %d", lineNo, strings.TrimSpace(m[1]), v))
 		return nil
 	}
 	m := pdAssertRe.FindStringSubmatch(stmt)

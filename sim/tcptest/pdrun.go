@@ -38,7 +38,10 @@ type PDResult struct {
 	// Notes lists the settings of defaults.sh that tcpsim does not model
 	// (the script ran without them), one per line.
 	Notes []string
-	Peer  *Peer
+	// Printed holds the values the script's %{ print(tcpi_x) }% statements
+	// printed, each "LINE: tcpi_x = VALUE".
+	Printed []string
+	Peer    *Peer
 }
 
 // RunPacketdrillFile parses and runs a packetdrill script.
