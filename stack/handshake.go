@@ -44,6 +44,9 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.noDelay = h.cfg.NoDelay
 	c.initKeepAlive()
 	c.sndBuf.mem, c.rcvBuf.mem = &h.mem, &h.mem
+	if h.cfg.SendBufferPerChunk {
+		c.sndBuf.over = maxSizeGoal // a write may fill up to one chunk beyond SendBuffer (socket.go)
+	}
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
