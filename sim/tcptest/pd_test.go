@@ -85,6 +85,8 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"no-win", pdHandshake + "+0 < . 1:1(0) ack 1\n", "x.pkt:9:4: an inbound packet must give its window"},
 		{"ts-ecr", pdHandshake + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 5 ecr 7>\n", "unable to infer live TS ecr for script TS ecr 7"},
 		{"shell-comment", "`# a comment\nsysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:2:1: unsupported: sysctl net.ipv4.tcp_foo"},
+		{"ethtool-offloads", "`ethtool -K tun0 tso off gso off`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"ethtool-other", "`ethtool -G tun0 rx 64`\n" + pdHandshake, "x.pkt:1:1: unsupported: shell command \"ethtool -G tun0 rx 64\""},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1214,6 +1214,25 @@ var pdDefaults = [][2]string{
 	{"net.ipv4.tcp_syncookies", "1"},
 }
 
+// pdOffloadToggle reports whether an ethtool command line only switches
+// offloads (ethtool -K DEV tso|gso|gro|lro on|off ...).
+func pdOffloadToggle(fields []string) bool {
+	if len(fields) < 5 || (fields[1] != "-K" && fields[1] != "--features" && fields[1] != "--offload") || len(fields)%2 != 1 {
+		return false
+	}
+	for i := 3; i < len(fields); i += 2 {
+		switch fields[i] {
+		case "tso", "gso", "gro", "lro", "tx-tcp-segmentation", "generic-segmentation-offload", "generic-receive-offload":
+		default:
+			return false
+		}
+		if v := fields[i+1]; v != "on" && v != "off" {
+			return false
+		}
+	}
+	return true
+}
+
 var pdSysctlArg = regexp.MustCompile(`([a-z0-9_.]+)=("[^"]*"|'[^']*'|\S+)`)
 
 func (r *pdRunner) command(ev *pdEvent) error {
@@ -1261,6 +1280,14 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
 			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case fields[0] == "ethtool" && pdOffloadToggle(fields):
+			// Segmentation and receive offloads of the host's device:
+			// tcpsim's hosts have none to turn off, and Linux's TCP
+			// builds GSO packets whatever the device offers (the stack
+			// segments them in software when the device cannot), so the
+			// segments and their PSH flags on the wire are the same
+			// (TSOBurst's bursts).
+			continue
 		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
 		}
