@@ -87,6 +87,14 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"shell-comment", "`# a comment\nsysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:2:1: unsupported: sysctl net.ipv4.tcp_foo"},
 		{"ethtool-offloads", "`ethtool -K tun0 tso off gso off`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
 		{"ethtool-other", "`ethtool -G tun0 rx 64`\n" + pdHandshake, "x.pkt:1:1: unsupported: shell command \"ethtool -G tun0 rx 64\""},
+		{"sendfile", "`/bin/rm -f /tmp/f\n/bin/dd bs=1 count=5 if=/dev/zero of=/tmp/f status=none`\n" + pdHandshake +
+			"+0 open(\"/tmp/f\", O_RDONLY) = 5\n+0 sendfile(4, 5, [0], 10) = 5\n+0 > P. 1:6(5) ack 1\n", ""},
+		{"sendfile-own-offset", "`dd bs=100 count=3 if=/dev/zero of=/tmp/f`\n" + pdHandshake +
+			"+0 open(\"/tmp/f\", O_RDONLY) = 5\n+0 sendfile(4, 5, NULL, 200) = 200\n+0 > P. 1:201(200) ack 1\n" +
+			"+.01 < . 1:1(0) ack 201 win 257\n+0 sendfile(4, 5, NULL, 200) = 100\n+0 > P. 201:301(100) ack 1\n+0 sendfile(4, 5, NULL, 200) = 0\n", ""},
+		{"open-removed", "`dd bs=1 count=5 if=/dev/zero of=/tmp/f\nrm -f /tmp/f`\n" + pdHandshake + "+0 open(\"/tmp/f\", O_RDONLY) = 5\n",
+			"open returned -1 ENOENT, want 5"},
+		{"dd-random", "`dd bs=1 count=5 if=/dev/urandom of=/tmp/f`\n" + pdHandshake, "x.pkt:1:1: unsupported: dd operand \"if=/dev/urandom\""},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

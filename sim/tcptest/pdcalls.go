@@ -173,7 +173,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 	switch ev.name {
 	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
 		return r.epollCall(ev)
-	case "splice", "sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
+	case "open":
+		return r.open(ev)
+	case "splice", "pipe", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}
 	fdn, err := r.intArg(ev, 0)
@@ -265,6 +267,8 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		return r.connectWait(f), nil
 	case "write", "send", "sendto", "writev", "sendmsg":
 		return r.write(ev, f)
+	case "sendfile":
+		return r.sendfile(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
 	case "close":
@@ -757,13 +761,20 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	if err != nil {
 		return nil, err
 	}
-	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
 	}
+	return r.writeData(f, n, flags), nil
+}
+
+// writeData is a write of n bytes (zeros, as packetdrill's payloads) to
+// f's connection: it blocks, returns a partial count or EAGAIN as Linux's
+// write does.
+func (r *pdRunner) writeData(f *pdFD, n int, flags int64) func() (int64, string, bool) {
+	dontwait := flags&pdMsgDontWait != 0
 	data := make([]byte, n)
 	written := 0
 	blocked := false
@@ -807,6 +818,74 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 			}
 		}
 		return int64(n), "", true
+	}
+}
+
+// open opens a file the script's shell commands made (dd), read-only.
+func (r *pdRunner) open(ev *pdEvent) (func() (int64, string, bool), error) {
+	a, err := r.arg(ev, 0)
+	if err != nil {
+		return nil, err
+	}
+	if a.kind != pxString {
+		return nil, r.unsupported(a.line, a.col, "open of a path other than a string")
+	}
+	mode, err := r.intArg(ev, 1)
+	if err != nil {
+		return nil, err
+	}
+	if mode&3 != 0 {
+		return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "open other than O_RDONLY")
+	}
+	size, ok := r.files[a.s]
+	if !ok {
+		return func() (int64, string, bool) { return -1, "ENOENT", true }, nil
+	}
+	f := r.newFD(ev)
+	f.file = &pdOpenFile{size: size}
+	return func() (int64, string, bool) { return int64(f.num), "", true }, nil
+}
+
+// sendfile(out, in, [offset], count) writes count bytes of the file in
+// from offset (the file's own offset if NULL, which then advances) to the
+// socket out, as a write of as many zero bytes.
+func (r *pdRunner) sendfile(ev *pdEvent, out *pdFD) (func() (int64, string, bool), error) {
+	inNum, err := r.intArg(ev, 1)
+	if err != nil {
+		return nil, err
+	}
+	count, err := r.intArg(ev, 3)
+	if err != nil {
+		return nil, err
+	}
+	in := r.fds[int(inNum)]
+	switch {
+	case in == nil:
+		return func() (int64, string, bool) { return -1, "EBADF", true }, nil
+	case in.file == nil:
+		return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+	case out.conn == nil:
+		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
+	case count < 0 || count > pdMaxBuf:
+		return nil, r.unsupported(ev.args[3].line, ev.args[3].col, "sendfile count %d (tcpsim takes 0 to %d)", count, pdMaxBuf)
+	}
+	off := in.file.off
+	own := true
+	if a, err := r.arg(ev, 2); err == nil && !(a.kind == pxWord && a.s == "NULL") {
+		v, err := r.intExpr(a)
+		if err != nil {
+			return nil, err
+		}
+		off, own = int(v), false
+	}
+	n := max(min(int(count), in.file.size-off), 0)
+	write := r.writeData(out, n, 0)
+	return func() (int64, string, bool) {
+		ret, errno, done := write()
+		if done && ret > 0 && own {
+			in.file.off += int(ret)
+		}
+		return ret, errno, done
 	}, nil
 }
 
@@ -1214,6 +1293,57 @@ var pdDefaults = [][2]string{
 	{"net.ipv4.tcp_syncookies", "1"},
 }
 
+// pdBase is a command's name without its directory.
+func pdBase(cmd string) string { return cmd[strings.LastIndexByte(cmd, '/')+1:] }
+
+// fileCommand runs the file commands scripts use to make a file for
+// sendfile: "rm -f PATH..." and "dd bs=N count=M if=/dev/zero of=PATH
+// [status=none]", on the runner's own file table (nothing on the machine's
+// disk is touched).
+func (r *pdRunner) fileCommand(fields []string, lineNo, col int) error {
+	if pdBase(fields[0]) == "rm" {
+		if len(fields) < 3 || fields[1] != "-f" {
+			return r.unsupported(lineNo, col, "shell command %q (only rm -f PATH)", strings.Join(fields, " "))
+		}
+		for _, p := range fields[2:] {
+			delete(r.files, p)
+		}
+		return nil
+	}
+	bs, count, of := 512, -1, ""
+	for _, a := range fields[1:] {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return r.unsupported(lineNo, col, "dd operand %q", a)
+		}
+		var n int
+		var err error
+		if k == "bs" || k == "count" {
+			n, err = strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return r.failAt(lineNo, "dd %s=%q: want a byte count", k, v)
+			}
+		}
+		switch {
+		case k == "bs":
+			bs = n
+		case k == "count":
+			count = n
+		case k == "if" && v == "/dev/zero":
+		case k == "of":
+			of = v
+		case k == "status" && v == "none":
+		default:
+			return r.unsupported(lineNo, col, "dd operand %q (only bs, count, if=/dev/zero, of, status=none)", a)
+		}
+	}
+	if count < 0 || of == "" || bs*count > pdMaxBuf {
+		return r.unsupported(lineNo, col, "dd without count and of, or of more than %d bytes", pdMaxBuf)
+	}
+	r.files[of] = bs * count
+	return nil
+}
+
 // pdOffloadToggle reports whether an ethtool command line only switches
 // offloads (ethtool -K DEV tso|gso|gro|lro on|off ...).
 func pdOffloadToggle(fields []string) bool {
@@ -1280,6 +1410,11 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
 			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+		case pdBase(fields[0]) == "rm" || pdBase(fields[0]) == "dd":
+			if err := r.fileCommand(fields, lineNo, col); err != nil {
+				return err
+			}
+			continue
 		case fields[0] == "ethtool" && pdOffloadToggle(fields):
 			// Segmentation and receive offloads of the host's device:
 			// tcpsim's hosts have none to turn off, and Linux's TCP

@@ -71,7 +71,11 @@ type pdFD struct {
 	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
+	file      *pdOpenFile // a file open()ed from the runner's file table
 }
+
+// pdOpenFile is an open file: its size and the read offset.
+type pdOpenFile struct{ size, off int }
 
 type pdPending struct {
 	ev          *pdEvent
@@ -96,6 +100,10 @@ type pdRunner struct {
 
 	fds  map[int]*pdFD
 	conn *stack.Conn
+	// files are the files the script's shell commands made (dd from
+	// /dev/zero), by path, with their sizes: every byte is zero, as
+	// packetdrill's payloads are.
+	files map[string]int
 
 	now       time.Duration
 	lastSched time.Duration
@@ -136,6 +144,7 @@ func RunPacketdrill(s *PDScript) (*PDResult, error) {
 		tol:    4 * time.Millisecond,
 		tolPct: 12.5,
 		fds:    map[int]*pdFD{},
+		files:  map[string]int{},
 		tsMap:  map[uint32]uint32{},
 		cfg: PeerConfig{
 			Host: netip.AddrPortFrom(PDHost, pdBindPort),
