@@ -95,6 +95,10 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"open-removed", "`dd bs=1 count=5 if=/dev/zero of=/tmp/f\nrm -f /tmp/f`\n" + pdHandshake + "+0 open(\"/tmp/f\", O_RDONLY) = 5\n",
 			"open returned -1 ENOENT, want 5"},
 		{"dd-random", "`dd bs=1 count=5 if=/dev/urandom of=/tmp/f`\n" + pdHandshake, "x.pkt:1:1: unsupported: dd operand \"if=/dev/urandom\""},
+		{"zerocopy", pdHandshake + "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n+0 getsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], [4]) = 0\n" +
+			"+0 send(4, ..., 100, MSG_ZEROCOPY) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"zerocopy-errqueue", pdHandshake + "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n" +
+			"+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0}, MSG_ERRQUEUE) = -1 EAGAIN\n", "unsupported"},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 var pdSymbols = map[string]int64{
 	"AF_INET": 2, "PF_INET": 2, "SOCK_STREAM": 1, "IPPROTO_TCP": 6, "SOL_TCP": 6, "SOL_SOCKET": 1,
 	"IPPROTO_IP": 0, "SOL_IP": 0,
-	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
+	"SO_REUSEADDR": 2, "SO_ZEROCOPY": 60, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_NOTSENT_LOWAT": 25,
 	"TCP_INQ": 36, "TCP_CM_INQ": 36, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
@@ -235,7 +235,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			nf := r.newFD(ev)
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
-			nf.lowat, nf.cork, nf.inq = f.lowat, f.cork, f.inq
+			nf.lowat, nf.cork, nf.inq, nf.zerocopy = f.lowat, f.cork, f.inq, f.zerocopy
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -438,6 +438,9 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	switch {
 	case level == 1 && name == 2: // SO_REUSEADDR: tcpsim has no bind conflicts to relax
 		return done, nil
+	case level == 1 && name == 60: // SO_ZEROCOPY: lets MSG_ZEROCOPY take effect (write)
+		f.zerocopy = v != 0
+		return done, nil
 	case level == 1 && name == 9:
 		f.keepalive = v != 0
 		if f.conn != nil && v == 0 {
@@ -553,6 +556,10 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 	case level == 1 && name == 9:
 		if f.keepalive {
+			got = 1
+		}
+	case level == 1 && name == 60:
+		if f.zerocopy {
 			got = 1
 		}
 	case level == 6 && name == 18:
@@ -725,6 +732,12 @@ const (
 	pdMsgDontWait = 0x40
 	pdMsgEOR      = 0x80
 	pdMsgMore     = 0x8000
+	// MSG_ZEROCOPY: on a socket with SO_ZEROCOPY Linux sends the pages
+	// themselves and reports completions on the error queue; the segments
+	// are the same as a copy's, and tcpsim, which copies, queues no
+	// completions (a recvmsg with MSG_ERRQUEUE stays unsupported). Without
+	// SO_ZEROCOPY Linux ignores the flag.
+	pdMsgZerocopy = 0x4000000
 )
 
 // msgFlags reads the flags of send/recv: MSG_DONTWAIT, and on the sending
@@ -744,7 +757,7 @@ func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	}
 	known := int64(pdMsgDontWait)
 	if strings.HasPrefix(ev.name, "send") {
-		known |= pdMsgEOR | pdMsgMore
+		known |= pdMsgEOR | pdMsgMore | pdMsgZerocopy
 	}
 	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
 		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)

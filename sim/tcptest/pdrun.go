@@ -69,6 +69,7 @@ type pdFD struct {
 	lowat     int   // TCP_NOTSENT_LOWAT
 	cork      bool  // TCP_CORK
 	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
+	zerocopy  bool  // SO_ZEROCOPY
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
 	file      *pdOpenFile // a file open()ed from the runner's file table
