@@ -99,6 +99,8 @@ func TestPacketdrillErrors(t *testing.T) {
 			"+0 send(4, ..., 100, MSG_ZEROCOPY) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
 		{"zerocopy-errqueue", pdHandshake + "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n" +
 			"+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0}, MSG_ERRQUEUE) = -1 EAGAIN\n", "unsupported"},
+		{"fq", "`tc qdisc replace dev tun0 root fq`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"fq-options", "`tc qdisc replace dev tun0 root fq maxrate 1mbit`\n" + pdHandshake, "x.pkt:1:1: unsupported: tc qdisc fq with options"},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1422,7 +1422,17 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			// no setting of it maps onto TCPConfig.
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
-			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+			// fq on the host's own device paces every TCP flow by its
+			// departure times (Linux's EDT pacing, TCPConfig.Pacing);
+			// fq's own options and its flow scheduling are not modelled.
+			if len(fields) != 7 || (fields[2] != "replace" && fields[2] != "add") || fields[3] != "dev" || fields[5] != "root" {
+				return r.unsupported(lineNo, col, "tc qdisc fq with options (only \"tc qdisc replace|add dev DEV root fq\")")
+			}
+			if r.p != nil {
+				return r.unsupported(lineNo, col, "tc qdisc fq after the host started (tcpsim reads its settings once, when the host is made)")
+			}
+			r.cfg.TCP.Pacing = true
+			continue
 		case pdBase(fields[0]) == "rm" || pdBase(fields[0]) == "dd":
 			if err := r.fileCommand(fields, lineNo, col); err != nil {
 				return err
