@@ -106,6 +106,8 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	c.accepted = true
 	c.state = StateSynSent
 	c.clampMSS(o.MaxSegment)
+	c.SetTOS(o.TOS)
+	c.SetDontFragment(!o.NoDontFragment)
 	h.counters.TCPActiveOpens++
 	c.sendSyn()
 	if t := h.cfg.ConnectTimeout; t > 0 {
@@ -209,7 +211,7 @@ func (c *Conn) sendSyn() {
 	c.sndNxt = c.iss.Add(1)
 	c.sndMax = c.sndNxt
 	c.stats.segsOut++
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.emit(&th, nil, nil)
 	c.afterAckSent()
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
 }

@@ -164,7 +164,7 @@ func (c *Conn) onPersistTimer() {
 		c.h.counters.TCPZeroWindowProbes++
 		c.stats.segsOut++
 		c.stampTimestamps(&th)
-		c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+		c.emit(&th, nil, nil)
 		c.afterAckSent()
 		c.persistBackoff++
 		c.setTimer(&c.tm.persistAt, c.h.env.Now()+c.persistInterval())

@@ -115,6 +115,11 @@ type ConnectOptions struct {
 	// the MSS to the interface; otherwise it must lie in [MinMaxSegment,
 	// MaxMaxSegment].
 	MaxSegment int
+	// TOS and NoDontFragment are SetTOS and SetDontFragment(false) from
+	// the SYN on (a socket's IP_TOS and IP_MTU_DISCOVER set before
+	// connect).
+	TOS            uint8
+	NoDontFragment bool
 }
 
 // The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);

@@ -19,8 +19,10 @@ type Conn struct {
 
 	tcb
 
-	sndBuf ring // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
-	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
+	sndBuf ring  // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
+	tos    uint8 // DSCP bits of our packets (SetTOS, ipopts.go)
+	noDF   bool  // our packets go without DF (SetDontFragment)
+	rcvBuf ring  // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
 	reasm  reassembly
 
 	cc congestionControl
