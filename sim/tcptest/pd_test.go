@@ -101,6 +101,10 @@ func TestPacketdrillErrors(t *testing.T) {
 			"+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0}, MSG_ERRQUEUE) = -1 EAGAIN\n", "unsupported"},
 		{"fq", "`tc qdisc replace dev tun0 root fq`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
 		{"fq-options", "`tc qdisc replace dev tun0 root fq maxrate 1mbit`\n" + pdHandshake, "x.pkt:1:1: unsupported: tc qdisc fq with options"},
+		{"ip-tos-df", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_TOS, [0x28], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_TOS, [0x28], [4]) = 0\n" +
+			"+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], [4]) = 0\n" +
+			"+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"ip-mtu-discover-mode", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [5], 4) = 0\n", "unsupported: setsockopt IP_MTU_DISCOVER mode 5"},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

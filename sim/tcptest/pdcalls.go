@@ -236,6 +236,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
 			nf.lowat, nf.cork, nf.inq, nf.zerocopy = f.lowat, f.cork, f.inq, f.zerocopy
+			nf.tos, nf.noDF = f.tos, f.noDF
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -252,7 +253,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg})
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, TOS: f.tos, NoDontFragment: f.noDF})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -377,6 +378,8 @@ func (r *pdRunner) applyOpts(f *pdFD) {
 	if f.nodelay {
 		c.SetNoDelay(true)
 	}
+	c.SetTOS(f.tos)
+	c.SetDontFragment(!f.noDF)
 	if f.keepIdle > 0 || f.keepIntvl > 0 || f.keepCnt > 0 {
 		cfg := r.p.host.Config()
 		idle, intvl, cnt := cfg.KeepAliveIdle, cfg.KeepAliveInterval, cfg.KeepAliveProbes
@@ -491,10 +494,26 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 		return done, nil
 	case level == 0 && name == 10: // IP_MTU_DISCOVER
-		// tcpsim never fragments, sets DF on every packet and does no path
-		// MTU discovery; DONT would clear DF, which it cannot, and the
-		// other modes would ask for discovery it does not do.
-		return nil, unsup(" (tcpsim sends every packet with DF and has no path MTU discovery to turn on or off)")
+		// DONT clears DF (Conn.SetDontFragment); WANT, DO and PROBE keep
+		// it. tcpsim never fragments and does no path MTU discovery in
+		// any mode: its packets fit the interface MTU.
+		if v < 0 || v > 3 {
+			return nil, unsup(fmt.Sprintf(" mode %d (only DONT, WANT, DO and PROBE)", v))
+		}
+		f.noDF = v == 0
+		if f.conn != nil {
+			f.conn.SetDontFragment(!f.noDF)
+		}
+		return done, nil
+	case level == 0 && name == 1: // IP_TOS: the DSCP bits; TCP keeps the ECN bits its own
+		if v < 0 || v > 255 {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.tos = uint8(v) &^ 3
+		if f.conn != nil {
+			f.conn.SetTOS(f.tos)
+		}
+		return done, nil
 	case level == 6 && name == 3: // TCP_CORK
 		f.cork = v != 0
 		if f.conn != nil {
@@ -561,6 +580,13 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	case level == 1 && name == 60:
 		if f.zerocopy {
 			got = 1
+		}
+	case level == 0 && name == 1:
+		got = int64(f.tos)
+	case level == 0 && name == 10:
+		got = 1 // IP_PMTUDISC_WANT, Linux's default for TCP
+		if f.noDF {
+			got = 0
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)

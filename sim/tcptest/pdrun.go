@@ -70,6 +70,8 @@ type pdFD struct {
 	cork      bool  // TCP_CORK
 	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
 	zerocopy  bool  // SO_ZEROCOPY
+	tos       uint8 // IP_TOS (its DSCP bits)
+	noDF      bool  // IP_MTU_DISCOVER IP_PMTUDISC_DONT
 	soErr     error // reported once by SO_ERROR
 	epoll     *pdEpoll
 	file      *pdOpenFile // a file open()ed from the runner's file table
