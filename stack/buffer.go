@@ -16,9 +16,13 @@ package stack
 type ring struct {
 	buf   []byte // backing array; len is 0 or a power of two ≥ 1 KiB, or limit
 	head  int    // index in buf of the first byte
-	n     int    // bytes of content; 0 ≤ n ≤ limit
+	n     int    // bytes of content; 0 ≤ n ≤ limit + over
 	limit int    // logical capacity
-	hi    int    // end of the furthest byte stored (content or beyond), from head
+	// over is how far beyond limit write may fill the ring: 0 except for
+	// a send ring under TCPConfig.SendBufferPerChunk, whose writes check
+	// the limit only before each new chunk (socket.go).
+	over int
+	hi   int // end of the furthest byte stored (content or beyond), from head
 
 	// Host memory (issue 10 item 6, memory.go): the account len(buf) is
 	// charged to; nil for a ring that belongs to no host.
@@ -28,7 +32,7 @@ type ring struct {
 func newRing(limit int) ring { return ring{limit: limit} }
 
 // grow makes room for at least size bytes from head, keeping the first
-// keep bytes. It never grows beyond limit.
+// keep bytes. It never grows beyond limit + over.
 func (r *ring) grow(size, keep int) {
 	if size <= len(r.buf) {
 		return
@@ -37,14 +41,17 @@ func (r *ring) grow(size, keep int) {
 }
 
 // capFor is the backing-array size grow allocates for size bytes: the
-// least power of two ≥ max(size, 1 KiB), at most limit.
+// least power of two ≥ max(size, 1 KiB), at most limit + over.
 func (r *ring) capFor(size int) int {
 	c := 1024
 	for c < size {
 		c *= 2
 	}
-	return min(c, r.limit)
+	return min(c, r.hardLimit())
 }
+
+// hardLimit is the most the ring may hold: limit, plus over.
+func (r *ring) hardLimit() int { return r.limit + r.over }
 
 // realloc replaces the backing array by one of c bytes holding the first
 // keep bytes, and charges the difference to the host's memory account.
@@ -146,8 +153,8 @@ func (r *ring) index(off int) int {
 
 // write appends as much of p as fits and returns the count.
 func (r *ring) write(p []byte) int {
-	k := min(len(p), r.limit-r.n)
-	if k == 0 {
+	k := min(len(p), r.hardLimit()-r.n)
+	if k <= 0 {
 		return 0
 	}
 	r.grow(r.n+k, r.n)
@@ -157,14 +164,14 @@ func (r *ring) write(p []byte) int {
 }
 
 // writeAt stores p at logical offset off without changing n. The caller
-// guarantees off+len(p) ≤ limit.
+// guarantees off+len(p) ≤ limit + over.
 func (r *ring) writeAt(off int, p []byte) {
 	if len(p) == 0 {
 		return
 	}
 	if off+len(p) > len(r.buf) {
 		// keep everything up to the largest offset that may hold data
-		r.grow(off+len(p), min(len(r.buf), r.limit))
+		r.grow(off+len(p), min(len(r.buf), r.hardLimit()))
 	}
 	start := r.index(off)
 	k := copy(r.buf[start:], p)

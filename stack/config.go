@@ -138,6 +138,18 @@ type TCPConfig struct {
 	// FlightSize + SMSS), which avoids that burst (newreno.go).
 	RecoveryExitSsthresh bool
 
+	// SendBufferPerChunk makes Write check the send buffer as Linux checks
+	// sk_sndbuf: before each new chunk of the size Linux gives an skb (half
+	// the peer's largest window, at most 64 KiB less headers, in whole MSS;
+	// see Conn.SetNotSentLowat), not byte by byte. A write that starts a
+	// chunk with less than SendBuffer queued fills the chunk, so the queue
+	// may exceed SendBuffer by up to one chunk, and a blocked writer needs
+	// more acknowledged before it is writable again (free space at least
+	// half of what is queued). Linux also charges each skb's overhead, which
+	// tcpsim does not. The linux profile sets it. Default off: the buffer
+	// is byte-exact.
+	SendBufferPerChunk bool
+
 	// SlowStartUncapped lets HyStart++'s slow start grow cwnd by all that
 	// an ACK acknowledges, as Linux's tcp_slow_start does, instead of at
 	// most L = 8 SMSS per ACK (RFC 9406 §4.2, whose L is infinite only for

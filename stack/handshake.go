@@ -44,6 +44,9 @@ func (h *Host) newConn(key connKey, ifIdx int) *Conn {
 	c.noDelay = h.cfg.NoDelay
 	c.initKeepAlive()
 	c.sndBuf.mem, c.rcvBuf.mem = &h.mem, &h.mem
+	if h.cfg.SendBufferPerChunk {
+		c.sndBuf.over = maxSizeGoal // a write may fill up to one chunk beyond SendBuffer (socket.go)
+	}
 	c.rcvMSS = h.ifaces[ifIdx].mtu - 40 // IPv4 and TCP headers without options
 	c.sndMSS = min(defaultMSS, c.rcvMSS)
 	c.rto = h.cfg.RTOInitial
@@ -104,6 +107,8 @@ func (h *Host) activeOpen(local, remote netip.AddrPort, o ConnectOptions) (*Conn
 	c.state = StateSynSent
 	c.clampMSS(o.MaxSegment)
 	c.synCnt = o.SYNRetries
+	c.SetTOS(o.TOS)
+	c.SetDontFragment(!o.NoDontFragment)
 	h.counters.TCPActiveOpens++
 	if !c.fastOpenConnect(o) {
 		return c, nil // fastopen.go: the SYN waits for the first write
@@ -216,7 +221,7 @@ func (c *Conn) sendSyn() {
 	}
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(synData)
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
+	c.emit(&th, p1, p2)
 	c.afterAckSent()
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
 }

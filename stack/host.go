@@ -73,6 +73,8 @@ type Host struct {
 	rx       rxScratch
 	rxECN    uint8 // the ECN field of the packet being processed (ecn.go)
 	txECN    uint8 // the ECN field of the next packet emitted; reset after it
+	txTOS    uint8 // the DSCP bits of the next packet emitted (Conn.SetTOS); reset after it
+	txNoDF   bool  // the next packet emitted goes without DF (Conn.SetDontFragment); reset after it
 
 	depth    int     // nesting of public entry points (enter/exit)
 	flushing bool    // notifications are being delivered

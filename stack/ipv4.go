@@ -11,8 +11,9 @@ import (
 // The IPv4 layer (RFC 791, RFC 1122 §3): interfaces with one address each, a
 // longest-prefix-match route table, and the input checks that every inbound
 // packet passes before TCP sees it. There is no fragmentation or reassembly:
-// every packet we send has DF set and fits the interface MTU (the MSS is
-// derived from it), and fragments we receive are dropped and counted.
+// every packet we send fits the interface MTU (the MSS is derived from it)
+// and has DF set unless its connection asked otherwise (SetDontFragment,
+// ipopts.go), and fragments we receive are dropped and counted.
 
 type iface struct {
 	prefix  netip.Prefix // address and on-link subnet
@@ -327,8 +328,8 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 		h.counters.IPSendErrors++
 		return false
 	}
-	putIPv4Header(b[:ippacket.HeaderLen], id, h.cfg.TTL, h.txECN, s, d, addrs, len(b)-ippacket.HeaderLen)
-	h.txECN = 0 // one packet only (ecn.go sets it before emit)
+	putIPv4Header(b[:ippacket.HeaderLen], id, h.cfg.TTL, h.txTOS|h.txECN&3, !h.txNoDF, s, d, addrs, len(b)-ippacket.HeaderLen)
+	h.txECN, h.txTOS, h.txNoDF = 0, 0, false // one packet only (ecn.go and Conn.emit set them before emit)
 	seg := b[ippacket.HeaderLen:]
 	// The checksum field is zero (th.Checksum above), so summing the whole
 	// segment gives the same value as segment.Checksum.
@@ -383,23 +384,27 @@ func pseudoHeaderSum(addrs uint32, length int) uint16 {
 // which emit checks). addrs is addrSum(s, d).
 func appendIPv4Header(dst []byte, id uint16, ttl, ecn uint8, s, d [4]byte, addrs uint32, payloadLen int) []byte {
 	dst = append(dst, make([]byte, ippacket.HeaderLen)...)
-	putIPv4Header(dst[len(dst)-ippacket.HeaderLen:], id, ttl, ecn, s, d, addrs, payloadLen)
+	putIPv4Header(dst[len(dst)-ippacket.HeaderLen:], id, ttl, ecn&3, true, s, d, addrs, payloadLen)
 	return dst
 }
 
-// putIPv4Header writes appendIPv4Header's 20 bytes into b[:20], in place.
-func putIPv4Header(b []byte, id uint16, ttl, ecn uint8, s, d [4]byte, addrs uint32, payloadLen int) {
+// putIPv4Header writes appendIPv4Header's 20 bytes into b[:20], in place,
+// with the whole TOS byte tos (DSCP and ECN) and DF set if df.
+func putIPv4Header(b []byte, id uint16, ttl, tos uint8, df bool, s, d [4]byte, addrs uint32, payloadLen int) {
 	total := uint16(ippacket.HeaderLen + payloadLen)
 	const verIHL = ippacket.Version<<4 | ippacket.HeaderLen/4
-	const flags = ippacket.FlagDF << 5
+	var flags uint32
+	if df {
+		flags = ippacket.FlagDF << 5
+	}
 	// RFC 1071: the ones' complement sum of the header's ten 16-bit words
 	// (the checksum word is zero), complemented. The version word makes the
 	// sum non-zero, so the result is the same as ippacket.Checksum's.
-	cs := ^fold16(verIHL<<8 + uint32(ecn&3) + uint32(total) + uint32(id) + flags<<8 +
+	cs := ^fold16(verIHL<<8 + uint32(tos) + uint32(total) + uint32(id) + flags<<8 +
 		(uint32(ttl)<<8 | ippacket.ProtocolTCP) + addrs)
 	b = b[:ippacket.HeaderLen]
-	b[0], b[1], b[2], b[3] = verIHL, ecn&3, byte(total>>8), byte(total)
-	b[4], b[5], b[6], b[7] = byte(id>>8), byte(id), flags, 0
+	b[0], b[1], b[2], b[3] = verIHL, tos, byte(total>>8), byte(total)
+	b[4], b[5], b[6], b[7] = byte(id>>8), byte(id), byte(flags), 0
 	b[8], b[9], b[10], b[11] = ttl, ippacket.ProtocolTCP, byte(cs>>8), byte(cs)
 	copy(b[12:16], s[:])
 	copy(b[16:20], d[:])

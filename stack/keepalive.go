@@ -171,7 +171,7 @@ func (c *Conn) onKeepAliveTimer(now time.Duration) {
 	th := segment.Header{Seq: c.sndUna.Add(^uint32(0)), Ack: c.rcvNxt, Flags: segment.FlagACK}
 	th.Window = c.windowToAdvertise()
 	c.stats.segsOut++
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.emit(&th, nil, nil)
 	c.afterAckSent()
 	c.setTimer(&c.tm.keepAt, now+c.ka.interval)
 }

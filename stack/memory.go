@@ -125,14 +125,14 @@ func (m *hostMem) charge(d int) {
 func (r *ring) maxCap() int {
 	m := r.mem
 	if m == nil || m.high < 0 {
-		return r.limit
+		return r.hardLimit()
 	}
 	avail := m.high - m.used + int64(len(r.buf))
-	if int64(r.limit) <= avail {
-		return r.limit
+	if int64(r.hardLimit()) <= avail {
+		return r.hardLimit()
 	}
 	c := len(r.buf)
-	for p := 1024; p < r.limit && int64(p) <= avail; p *= 2 {
+	for p := 1024; p < r.hardLimit() && int64(p) <= avail; p *= 2 {
 		c = max(c, p)
 	}
 	return c
@@ -176,7 +176,7 @@ func (m *hostMem) memRefused() { m.exhausted = true }
 // of memory anywhere on the host.
 func (c *Conn) memClip(p []byte) []byte {
 	r := &c.sndBuf
-	k := min(len(p), r.limit-r.n)
+	k := min(len(p), r.hardLimit()-r.n)
 	if r.n+k <= len(r.buf) || r.mem == nil {
 		return p // no growth needed
 	}

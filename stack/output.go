@@ -231,7 +231,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
 	c.stampTimestamps(&th)
-	h.emit(c.ifIdx, c.key.local, c.key.remote, &th, p1, p2)
+	c.emit(&th, p1, p2)
 	c.afterAckSent()
 	c.rackSent(seq, next) // rack.go: before sndMax moves
 	newData := next.GreaterThan(c.sndMax)
@@ -282,7 +282,7 @@ func (c *Conn) sendAck() {
 	c.addSACKBlocks(&th.Options, room)
 	c.stats.segsOut++
 	c.stampTimestamps(&th)
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.emit(&th, nil, nil)
 	c.afterAckSent()
 }
 
@@ -293,7 +293,7 @@ func (c *Conn) sendReset() {
 	c.h.counters.TCPRstSent++
 	c.stats.segsOut++
 	c.stampTimestamps(&th)
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+	c.emit(&th, nil, nil)
 }
 
 // afterAckSent records that every segment we send acknowledges rcvNxt.

@@ -22,11 +22,17 @@ import (
 //     as SO_MAX_PACING_RATE), which caps either and, like Linux's socket
 //     option, turns the rule on by itself.
 //
-// Each data segment sent (retransmissions too) moves the earliest departure
-// of the next one by its length over the rate, counted from the later of
-// now and the previous departure, so an idle period does not save up a
-// burst. New data waits for that time on the pacing timer; retransmissions
-// and ACKs never wait (Linux paces retransmissions too).
+// As Linux's tcp_update_skb_after_send, each packet sent moves the earliest
+// departure of the next one by its length over the rate: with TSOBurst a
+// burst of new data is one packet (Linux paces TSO packets, not segments),
+// otherwise each segment, retransmissions too. The departure is counted
+// from the later of now and the previous one, so an idle period does not
+// save up a burst, but a sender that was late (now past the previous
+// departure) has the next interval shortened by that lateness, by at most
+// half. The first 10 data segments of a connection are not paced at all
+// (Linux: "original sch_fq does not pace first 10 MSS"). New data waits
+// for the departure time on the pacing timer, at the start of a burst;
+// retransmissions and ACKs never wait (Linux paces retransmissions too).
 
 type paceState struct {
 	on      bool          // pacing at all: asked || algRate > 0 || maxRate > 0
@@ -34,6 +40,8 @@ type paceState struct {
 	algRate uint64        // the algorithm's rate, bytes/s; 0 = none
 	maxRate uint64        // cap, bytes/s; 0 = none
 	next    time.Duration // earliest departure of the next paced segment
+	segs    uint32        // data segments sent (Linux's data_segs_out): the first 10 are not paced
+	pend    uint64        // bytes of the burst being sent, not yet counted into next
 }
 
 func (p *paceState) update() { p.on = p.asked || p.algRate > 0 || p.maxRate > 0 }
@@ -98,6 +106,10 @@ func (c *Conn) pacingRate() uint64 {
 // paceHold reports whether new data must wait for the pacing timer, and
 // arms it if so (sendOne, output.go).
 func (c *Conn) paceHold() bool {
+	if c.h.cfg.TSOBurst > 0 && c.burst.sent > 0 {
+		return false // within a burst: one TSO packet, which leaves at once
+	}
+	c.paceFlush()
 	now := c.h.env.Now()
 	if c.pace.next <= now {
 		return false
@@ -108,15 +120,38 @@ func (c *Conn) paceHold() bool {
 	return true
 }
 
-// paceSent moves the next departure for a segment [seq, next) sent now.
+// paceSent accounts for a segment [seq, next) sent now: the next departure
+// moves once the packet it belongs to is complete (the burst closed, or
+// the segment is a packet of its own).
 func (c *Conn) paceSent(seq, next segment.Seq) {
+	p := &c.pace
+	p.segs = min(p.segs+1, 1<<31)
+	p.pend += uint64(next.Sub(seq))
+	if c.h.cfg.TSOBurst <= 0 || c.burst.sent == 0 {
+		c.paceFlush()
+	}
+}
+
+// paceFlush moves the next departure by the packet just sent: its length
+// over the rate, shortened by the sender's lateness (at most by half).
+func (c *Conn) paceFlush() {
+	p := &c.pace
+	n := p.pend
+	if n == 0 {
+		return
+	}
+	p.pend = 0
 	rate := c.pacingRate()
-	if rate == 0 {
+	if rate == 0 || p.segs < 10 {
 		return
 	}
 	now := c.h.env.Now()
-	n := uint64(next.Sub(seq))
-	c.pace.next = max(c.pace.next, now) + time.Duration(n*uint64(time.Second)/rate)
+	d := time.Duration(min(n*uint64(time.Second)/rate, 1<<62))
+	if now > p.next {
+		d -= min(d/2, now-p.next)
+		p.next = now
+	}
+	p.next += d
 }
 
 // onPaceTimer is the pacing timer: the next segment may go.

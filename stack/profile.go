@@ -47,6 +47,7 @@ var profiles = map[string]func() TCPConfig{
 			RecoveryExitSsthresh: true,
 			LinuxRACK:            true,
 			SlowStartUncapped:    true,
+			SendBufferPerChunk:   true,
 			Undo:                 true,
 			FRTO:                 true,
 			ECN:                  ECNPassive,

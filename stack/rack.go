@@ -299,7 +299,12 @@ func (c *Conn) onRACKTimer(now time.Duration) {
 	if !c.cc.inRecovery() && c.sndUna.GreaterThan(c.recover) {
 		c.dupAcks = 2 // the controller counts the DupThresh-th duplicate
 		if c.onDupAckUndo() {
-			c.enterSACKRecovery(0)
+			// No ACK delivered anything, but PRR counts one segment
+			// delivered, as Linux's reorder timeout does
+			// (tcp_rack_reo_timeout): with pipe at or below ssthresh the
+			// recovery starts with one retransmission, not with a burst
+			// up to ssthresh, and goes on one per segment the ACKs deliver.
+			c.enterSACKRecovery(c.sndMSS)
 		}
 	}
 	c.output()

@@ -116,6 +116,10 @@ func (c *Conn) onRetransmitTimer() {
 	}
 	h.counters.TCPTimeouts++
 	c.stats.timeouts++
+	// A timeout ends any loss-probe episode (Linux's tcp_retransmit_timer
+	// clears tlp_high_seq): the ACK that covers the probe no longer counts
+	// as the probe's repair of a loss (tlp.go), which would reduce again.
+	c.tlp.out = false
 	c.undoBeforeRTO() // undo.go: before the reduction
 	c.cc.onRTO()      // RFC 5681 §3.1 eq. (4) and LW; uses rtxCount == 0 for "first timeout"
 	// The scoreboard is kept (RFC 6675 §5.1): the resending below skips
@@ -163,7 +167,7 @@ func (c *Conn) onPersistTimer() {
 		c.h.counters.TCPZeroWindowProbes++
 		c.stats.segsOut++
 		c.stampTimestamps(&th)
-		c.h.emit(c.ifIdx, c.key.local, c.key.remote, &th, nil, nil)
+		c.emit(&th, nil, nil)
 		c.afterAckSent()
 		c.persistBackoff++
 		c.setTimer(&c.tm.persistAt, c.h.env.Now()+c.persistInterval())

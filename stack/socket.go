@@ -128,6 +128,12 @@ type ConnectOptions struct {
 
 	fastOpenData []byte // ConnectFastOpen's data
 	fastOpenNow  bool   // ConnectFastOpen: the SYN goes now
+
+	// TOS and NoDontFragment are SetTOS and SetDontFragment(false) from
+	// the SYN on (a socket's IP_TOS and IP_MTU_DISCOVER set before
+	// connect).
+	TOS            uint8
+	NoDontFragment bool
 }
 
 // The range Linux accepts for TCP_MAXSEG (TCP_MIN_MSS and MAX_TCP_WINDOW);
@@ -238,11 +244,10 @@ func (c *Conn) Writable() int {
 	if c.wrClosed || c.err != nil || c.aborted {
 		return 0
 	}
-	n := c.memWritable()
-	if c.notSentLowat() > 0 {
-		n = min(n, c.lowatWritable())
+	if c.chunked() {
+		return c.chunkWritable()
 	}
-	return n
+	return max(c.memWritable(), 0)
 }
 
 // WriteReady reports whether poll would call the connection writable
@@ -316,13 +321,15 @@ func (c *Conn) notSent() int {
 	return int(end.Sub(from))
 }
 
+// maxSizeGoal is the largest sizeGoal: GSO_MAX_SIZE less MAX_TCP_HEADER.
+const maxSizeGoal = 64<<10 - 1 - 320
+
 // sizeGoal is the size Linux gives the skbs a write creates
 // (tcp_xmit_size_goal without TSO autosizing, which depends on the pacing
 // rate): a GSO packet's payload (64 KiB less headers) bounded by half the
 // largest window the peer has offered, in whole MSS, at least one MSS.
 func (c *Conn) sizeGoal() int {
-	const gsoMax = 64<<10 - 1 - 320 // GSO_MAX_SIZE less MAX_TCP_HEADER
-	goal := gsoMax
+	goal := maxSizeGoal
 	if w := int(c.maxSndWnd); w > 0 {
 		cut := w
 		if w > defaultMSS {
@@ -351,23 +358,55 @@ func (c *Conn) tailRoom(goal int) int {
 	return max(goal-int(end.Sub(start)), 0)
 }
 
-// lowatWritable is how much Write would take now under the mark, before
-// any sending: the tail chunk's room, or a new chunk if the mark allows.
-func (c *Conn) lowatWritable() int {
-	goal := c.sizeGoal()
-	if r := c.tailRoom(goal); r > 0 {
-		return r
+// chunked reports whether Write goes chunk by chunk (writeChunks): under a
+// not-sent low-water mark, or with TCPConfig.SendBufferPerChunk.
+func (c *Conn) chunked() bool {
+	if c.tfo.deferred {
+		return false // the deferred Fast Open SYN takes the write (fastopen.go)
 	}
-	if c.notSent() < c.notSentLowat() {
-		return goal
+	return c.notSentLowat() > 0 || c.sndBuf.over > 0
+}
+
+// newChunkOK reports whether Write may start a new chunk now: fewer than
+// the mark's bytes are unsent, if a mark is set, and, with
+// TCPConfig.SendBufferPerChunk, less than SendBuffer is queued (Linux's
+// sk_stream_memory_free before each new skb, without its per-skb
+// overhead). Without SendBufferPerChunk the ring's limit cuts each chunk
+// instead, so the buffer stays byte-exact.
+func (c *Conn) newChunkOK() bool {
+	if l := c.notSentLowat(); l > 0 && c.notSent() >= l {
+		return false
+	}
+	return c.sndBuf.over == 0 || c.sndBuf.n < c.sndBuf.limit
+}
+
+// chunkWritable is how much Write would take now, chunk by chunk, before
+// any sending: the tail chunk's room, or a new chunk if newChunkOK, within
+// what the ring and the host's memory can hold.
+func (c *Conn) chunkWritable() int {
+	r := &c.sndBuf
+	room := r.hardLimit() - r.n
+	if r.n+room > len(r.buf) {
+		room = min(room, r.maxCap()-r.n)
+	}
+	if r.over == 0 {
+		room = min(room, r.limit-r.n)
+	}
+	goal := c.sizeGoal()
+	if t := c.tailRoom(goal); t > 0 {
+		return max(min(t, room), 0)
+	}
+	if c.newChunkOK() {
+		return max(min(goal, room), 0)
 	}
 	return 0
 }
 
-// writeLowat is Write's body under a not-sent low-water mark: chunk by
-// chunk, sending after each as Linux pushes a full skb, so that the mark
-// is checked against what is still unsent.
-func (c *Conn) writeLowat(p []byte) int {
+// writeChunks is Write's body under a not-sent low-water mark or with
+// TCPConfig.SendBufferPerChunk: chunk by chunk, sending after each as Linux
+// pushes a full skb, so that the mark is checked against what is still
+// unsent and the send buffer against what is still queued.
+func (c *Conn) writeChunks(p []byte) int {
 	goal := c.sizeGoal()
 	total := 0
 	for total < len(p) {
@@ -375,7 +414,7 @@ func (c *Conn) writeLowat(p []byte) int {
 		start := c.dataEnd()
 		fresh := room == 0
 		if fresh {
-			if c.notSent() >= c.notSentLowat() {
+			if !c.newChunkOK() {
 				break
 			}
 			room = goal
@@ -386,8 +425,8 @@ func (c *Conn) writeLowat(p []byte) int {
 			c.chunkStart = start
 		}
 		total += k
-		if k > 0 && c.state.canSendData() {
-			c.output()
+		if k > 0 && (c.state.canSendData() || c.fastOpenCanSend()) {
+			c.output() // fastopen.go: a Fast Open server sends from SYN_RECEIVED
 		}
 		if k < want {
 			break
@@ -490,8 +529,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 	c.pushOnce = false // new data: a cork holds again (cork.go)
 	c.tailMore = false // a plain write ends at a push point; WriteMore sets it again
 	var n int
-	if c.notSentLowat() > 0 {
-		n = c.writeLowat(p)
+	if c.chunked() {
+		n = c.writeChunks(p)
 	} else {
 		if c.tfo.deferred {
 			n = c.fastOpenWrite(c.memClip(p)) // fastopen.go: the deferred SYN takes the data
@@ -620,7 +659,7 @@ func (c *Conn) SetSendBuffer(n int) error {
 	}
 	c.h.enter()
 	defer c.h.exit()
-	c.sndBuf.limit = max(n, len(c.sndBuf.buf))
+	c.sndBuf.limit = max(n, len(c.sndBuf.buf)-c.sndBuf.over)
 	if c.sndBuf.n < c.sndBuf.limit {
 		c.h.notifyConn(c, EventWritable)
 	}

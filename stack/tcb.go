@@ -21,8 +21,10 @@ type Conn struct {
 	tfo    tfoConn // TCP Fast Open (fastopen.go)
 	synCnt int     // ConnectOptions.SYNRetries (TCP_SYNCNT); 0: TCPConfig's
 
-	sndBuf ring // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
-	rcvBuf ring // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
+	sndBuf ring  // bytes [sndBufStart, sndBufStart+sndBuf.n): unacknowledged and unsent data
+	tos    uint8 // DSCP bits of our packets (SetTOS, ipopts.go)
+	noDF   bool  // our packets go without DF (SetDontFragment)
+	rcvBuf ring  // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
 	reasm  reassembly
 
 	cc congestionControl

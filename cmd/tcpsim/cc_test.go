@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -107,8 +108,13 @@ func TestMaxPacingRateFlag(t *testing.T) {
 	if !strings.Contains(out, "tcp: pacing, at most 2mbit") {
 		t.Errorf("no pacing line:\n%s", out)
 	}
-	if !strings.Contains(out, "goodput      1.99") && !strings.Contains(out, "goodput      2.00") {
-		t.Errorf("goodput not at the 2 Mbit/s cap:\n%s", out)
+	// The first ten segments are not paced (as Linux), a head start of
+	// 14.6 kB: the goodput is the cap's to within 2 %.
+	var g float64
+	if i := strings.Index(out, "goodput      "); i < 0 {
+		t.Fatalf("no goodput line:\n%s", out)
+	} else if _, err := fmt.Sscanf(out[i+len("goodput      "):], "%f Mbit/s", &g); err != nil || g < 1.99 || g > 2.04 {
+		t.Errorf("goodput %v (%v) not at the 2 Mbit/s cap:\n%s", g, err, out)
 	}
 }
 
@@ -135,10 +141,11 @@ func TestCCDeterministic(t *testing.T) {
 	}
 }
 
-// docs/examples/bbr-vs-cubic.yaml runs: the CUBIC flow completes first
-// with its 17-packet queue (0.5 BDP), BBRv3 yielding to the losses CUBIC
-// causes there, and first by a wider margin with 272 packets (8 BDP)
-// (docs/queues.md, BBR).
+// docs/examples/bbr-vs-cubic.yaml runs: with 272 packets (8 BDP) of queue
+// the CUBIC flow completes first, and CUBIC does more than 1 s better,
+// against BBR, than with the file's 17-packet queue (0.5 BDP) (docs/queues.md,
+// BBR). Which one finishes first with the shallow queue has changed with
+// the pacing and BBR loss-response work; the test does not pin it.
 func TestBBRVsCubicExample(t *testing.T) {
 	src, err := os.ReadFile("../../docs/examples/bbr-vs-cubic.yaml")
 	if err != nil {
@@ -157,7 +164,7 @@ func TestBBRVsCubicExample(t *testing.T) {
 			t.Fatalf("%s: want two completed flows:\n%s", file, out)
 		}
 		bbr, cubic := atof(t, m[0][1]), atof(t, m[1][1])
-		if cubic >= bbr {
+		if file == deep && cubic >= bbr {
 			t.Errorf("%s: bbr done at %v s, cubic at %v s; want cubic first", file, bbr, cubic)
 		}
 		lead = append(lead, bbr-cubic)

@@ -84,6 +84,28 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"bad-flags", pdHandshake + "+0 > SX 0:0(0)\n", "x.pkt:9:6: bad flags \"SX\""},
 		{"no-win", pdHandshake + "+0 < . 1:1(0) ack 1\n", "x.pkt:9:4: an inbound packet must give its window"},
 		{"ts-ecr", pdHandshake + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 5 ecr 7>\n", "unable to infer live TS ecr for script TS ecr 7"},
+		{"shell-comment", "`# a comment\nsysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:2:1: unsupported: sysctl net.ipv4.tcp_foo"},
+		{"ethtool-offloads", "`ethtool -K tun0 tso off gso off`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"ethtool-other", "`ethtool -G tun0 rx 64`\n" + pdHandshake, "x.pkt:1:1: unsupported: shell command \"ethtool -G tun0 rx 64\""},
+		{"sendfile", "`/bin/rm -f /tmp/f\n/bin/dd bs=1 count=5 if=/dev/zero of=/tmp/f status=none`\n" + pdHandshake +
+			"+0 open(\"/tmp/f\", O_RDONLY) = 5\n+0 sendfile(4, 5, [0], 10) = 5\n+0 > P. 1:6(5) ack 1\n", ""},
+		{"sendfile-own-offset", "`dd bs=100 count=3 if=/dev/zero of=/tmp/f`\n" + pdHandshake +
+			"+0 open(\"/tmp/f\", O_RDONLY) = 5\n+0 sendfile(4, 5, NULL, 200) = 200\n+0 > P. 1:201(200) ack 1\n" +
+			"+.01 < . 1:1(0) ack 201 win 257\n+0 sendfile(4, 5, NULL, 200) = 100\n+0 > P. 201:301(100) ack 1\n+0 sendfile(4, 5, NULL, 200) = 0\n", ""},
+		{"open-removed", "`dd bs=1 count=5 if=/dev/zero of=/tmp/f\nrm -f /tmp/f`\n" + pdHandshake + "+0 open(\"/tmp/f\", O_RDONLY) = 5\n",
+			"open returned -1 ENOENT, want 5"},
+		{"dd-random", "`dd bs=1 count=5 if=/dev/urandom of=/tmp/f`\n" + pdHandshake, "x.pkt:1:1: unsupported: dd operand \"if=/dev/urandom\""},
+		{"zerocopy", pdHandshake + "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n+0 getsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], [4]) = 0\n" +
+			"+0 send(4, ..., 100, MSG_ZEROCOPY) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"zerocopy-errqueue", pdHandshake + "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n" +
+			"+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0}, MSG_ERRQUEUE) = -1 EAGAIN\n", "unsupported"},
+		{"fq", "`tc qdisc replace dev tun0 root fq`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"fq-options", "`tc qdisc replace dev tun0 root fq maxrate 1mbit`\n" + pdHandshake, "x.pkt:1:1: unsupported: tc qdisc fq with options"},
+		{"ip-tos-df", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_TOS, [0x28], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_TOS, [0x28], [4]) = 0\n" +
+			"+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], [4]) = 0\n" +
+			"+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
+		{"ip-mtu-discover-mode", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [5], 4) = 0\n", "unsupported: setsockopt IP_MTU_DISCOVER mode 5"},
+		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ParsePacketdrill("x.pkt", []byte(tc.src))
@@ -99,6 +121,22 @@ func TestPacketdrillErrors(t *testing.T) {
 				t.Fatalf("error %q\nwant it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPacketdrillPrint checks that %{ print(tcpi_x) }% records the value
+// (packetdrill prints it) and lets the script go on.
+func TestPacketdrillPrint(t *testing.T) {
+	s, err := ParsePacketdrill("x.pkt", []byte(pdHandshake+"+0 %{ print(tcpi_snd_cwnd); assert tcpi_snd_cwnd == 10 }%\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunPacketdrill(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"9: tcpi_snd_cwnd = 10"}; strings.Join(res.Printed, "|") != strings.Join(want, "|") {
+		t.Fatalf("Printed = %q, want %q", res.Printed, want)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 var pdSymbols = map[string]int64{
 	"AF_INET": 2, "PF_INET": 2, "SOCK_STREAM": 1, "IPPROTO_TCP": 6, "SOL_TCP": 6, "SOL_SOCKET": 1,
 	"IPPROTO_IP": 0, "SOL_IP": 0,
-	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
+	"SO_REUSEADDR": 2, "SO_ZEROCOPY": 60, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_NOTSENT_LOWAT": 25,
 	"TCP_INQ": 36, "TCP_CM_INQ": 36, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
@@ -177,7 +177,9 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 	switch ev.name {
 	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait":
 		return r.epollCall(ev)
-	case "splice", "sendfile", "pipe", "open", "sendmmsg", "recvmmsg", "mmap":
+	case "open":
+		return r.open(ev)
+	case "splice", "pipe", "sendmmsg", "recvmmsg", "mmap":
 		return nil, r.unsupported(ev.callLine, ev.callCol, "system call %s", ev.name)
 	}
 	fdn, err := r.intArg(ev, 0)
@@ -238,7 +240,8 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			nf := r.newFD(ev)
 			nf.conn = c
 			nf.nodelay, nf.keepalive, nf.keepIdle, nf.keepIntvl, nf.keepCnt, nf.userTO = f.nodelay, f.keepalive, f.keepIdle, f.keepIntvl, f.keepCnt, f.userTO
-			nf.lowat, nf.cork, nf.inq = f.lowat, f.cork, f.inq
+			nf.lowat, nf.cork, nf.inq, nf.zerocopy = f.lowat, f.cork, f.inq, f.zerocopy
+			nf.tos, nf.noDF = f.tos, f.noDF
 			r.applyOpts(nf)
 			r.watch(c)
 			r.conn = c
@@ -261,7 +264,7 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 		if err := r.start(); err != nil {
 			return nil, err
 		}
-		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, SYNRetries: f.synCnt})
+		c, cerr := r.p.host.ConnectWith(netip.AddrPortFrom(r.cfg.Host.Addr(), 0), r.cfg.Peer, stack.ConnectOptions{MaxSegment: f.maxSeg, SYNRetries: f.synCnt, TOS: f.tos, NoDontFragment: f.noDF})
 		if cerr != nil {
 			return fail(pdErrno(cerr)), nil
 		}
@@ -301,6 +304,8 @@ func (r *pdRunner) prepare(ev *pdEvent) (func() (int64, string, bool), error) {
 			return r.writeWhileConnecting(ev, f) // pdfastopen.go
 		}
 		return r.write(ev, f)
+	case "sendfile":
+		return r.sendfile(ev, f)
 	case "read", "recv", "recvfrom", "readv", "recvmsg":
 		return r.read(ev, f)
 	case "close":
@@ -409,6 +414,8 @@ func (r *pdRunner) applyOpts(f *pdFD) {
 	if f.nodelay {
 		c.SetNoDelay(true)
 	}
+	c.SetTOS(f.tos)
+	c.SetDontFragment(!f.noDF)
 	if f.keepIdle > 0 || f.keepIntvl > 0 || f.keepCnt > 0 {
 		cfg := r.p.host.Config()
 		idle, intvl, cnt := cfg.KeepAliveIdle, cfg.KeepAliveInterval, cfg.KeepAliveProbes
@@ -473,6 +480,9 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	switch {
 	case level == 1 && name == 2: // SO_REUSEADDR: tcpsim has no bind conflicts to relax
 		return done, nil
+	case level == 1 && name == 60: // SO_ZEROCOPY: lets MSG_ZEROCOPY take effect (write)
+		f.zerocopy = v != 0
+		return done, nil
 	case level == 1 && name == 9:
 		f.keepalive = v != 0
 		if f.conn != nil && v == 0 {
@@ -523,10 +533,26 @@ func (r *pdRunner) setsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 		}
 		return done, nil
 	case level == 0 && name == 10: // IP_MTU_DISCOVER
-		// tcpsim never fragments, sets DF on every packet and does no path
-		// MTU discovery; DONT would clear DF, which it cannot, and the
-		// other modes would ask for discovery it does not do.
-		return nil, unsup(" (tcpsim sends every packet with DF and has no path MTU discovery to turn on or off)")
+		// DONT clears DF (Conn.SetDontFragment); WANT, DO and PROBE keep
+		// it. tcpsim never fragments and does no path MTU discovery in
+		// any mode: its packets fit the interface MTU.
+		if v < 0 || v > 3 {
+			return nil, unsup(fmt.Sprintf(" mode %d (only DONT, WANT, DO and PROBE)", v))
+		}
+		f.noDF = v == 0
+		if f.conn != nil {
+			f.conn.SetDontFragment(!f.noDF)
+		}
+		return done, nil
+	case level == 0 && name == 1: // IP_TOS: the DSCP bits; TCP keeps the ECN bits its own
+		if v < 0 || v > 255 {
+			return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+		}
+		f.tos = uint8(v) &^ 3
+		if f.conn != nil {
+			f.conn.SetTOS(f.tos)
+		}
+		return done, nil
 	case level == 6 && name == 3: // TCP_CORK
 		f.cork = v != 0
 		if f.conn != nil {
@@ -589,6 +615,17 @@ func (r *pdRunner) getsockopt(ev *pdEvent, f *pdFD) (func() (int64, string, bool
 	case level == 1 && name == 9:
 		if f.keepalive {
 			got = 1
+		}
+	case level == 1 && name == 60:
+		if f.zerocopy {
+			got = 1
+		}
+	case level == 0 && name == 1:
+		got = int64(f.tos)
+	case level == 0 && name == 10:
+		got = 1 // IP_PMTUDISC_WANT, Linux's default for TCP
+		if f.noDF {
+			got = 0
 		}
 	case level == 6 && name == 18:
 		got = int64(f.userTO / time.Millisecond)
@@ -760,6 +797,12 @@ const (
 	pdMsgDontWait = 0x40
 	pdMsgEOR      = 0x80
 	pdMsgMore     = 0x8000
+	// MSG_ZEROCOPY: on a socket with SO_ZEROCOPY Linux sends the pages
+	// themselves and reports completions on the error queue; the segments
+	// are the same as a copy's, and tcpsim, which copies, queues no
+	// completions (a recvmsg with MSG_ERRQUEUE stays unsupported). Without
+	// SO_ZEROCOPY Linux ignores the flag.
+	pdMsgZerocopy = 0x4000000
 )
 
 // msgFlags reads the flags of send/recv: MSG_DONTWAIT, and on the sending
@@ -779,7 +822,7 @@ func (r *pdRunner) msgFlags(ev *pdEvent) (int64, error) {
 	}
 	known := int64(pdMsgDontWait)
 	if strings.HasPrefix(ev.name, "send") {
-		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen | pdMsgNoSignal // MSG_FASTOPEN: pdfastopen.go
+		known |= pdMsgEOR | pdMsgMore | pdMsgFastOpen | pdMsgNoSignal | pdMsgZerocopy // MSG_FASTOPEN: pdfastopen.go
 	}
 	if fl&^known != 0 || fl&pdMsgEOR != 0 && fl&pdMsgMore != 0 {
 		return 0, r.unsupported(ev.args[i].line, ev.args[i].col, "%s flags %#x", ev.name, fl)
@@ -796,13 +839,20 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 	if err != nil {
 		return nil, err
 	}
-	dontwait := flags&pdMsgDontWait != 0
 	if n < 0 {
 		return func() (int64, string, bool) { return -1, "EFAULT", true }, nil
 	}
 	if f.conn == nil {
 		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
 	}
+	return r.writeData(f, n, flags), nil
+}
+
+// writeData is a write of n bytes (zeros, as packetdrill's payloads) to
+// f's connection: it blocks, returns a partial count or EAGAIN as Linux's
+// write does.
+func (r *pdRunner) writeData(f *pdFD, n int, flags int64) func() (int64, string, bool) {
+	dontwait := flags&pdMsgDontWait != 0
 	data := make([]byte, n)
 	written := 0
 	blocked := false
@@ -846,6 +896,74 @@ func (r *pdRunner) write(ev *pdEvent, f *pdFD) (func() (int64, string, bool), er
 			}
 		}
 		return int64(n), "", true
+	}
+}
+
+// open opens a file the script's shell commands made (dd), read-only.
+func (r *pdRunner) open(ev *pdEvent) (func() (int64, string, bool), error) {
+	a, err := r.arg(ev, 0)
+	if err != nil {
+		return nil, err
+	}
+	if a.kind != pxString {
+		return nil, r.unsupported(a.line, a.col, "open of a path other than a string")
+	}
+	mode, err := r.intArg(ev, 1)
+	if err != nil {
+		return nil, err
+	}
+	if mode&3 != 0 {
+		return nil, r.unsupported(ev.args[1].line, ev.args[1].col, "open other than O_RDONLY")
+	}
+	size, ok := r.files[a.s]
+	if !ok {
+		return func() (int64, string, bool) { return -1, "ENOENT", true }, nil
+	}
+	f := r.newFD(ev)
+	f.file = &pdOpenFile{size: size}
+	return func() (int64, string, bool) { return int64(f.num), "", true }, nil
+}
+
+// sendfile(out, in, [offset], count) writes count bytes of the file in
+// from offset (the file's own offset if NULL, which then advances) to the
+// socket out, as a write of as many zero bytes.
+func (r *pdRunner) sendfile(ev *pdEvent, out *pdFD) (func() (int64, string, bool), error) {
+	inNum, err := r.intArg(ev, 1)
+	if err != nil {
+		return nil, err
+	}
+	count, err := r.intArg(ev, 3)
+	if err != nil {
+		return nil, err
+	}
+	in := r.fds[int(inNum)]
+	switch {
+	case in == nil:
+		return func() (int64, string, bool) { return -1, "EBADF", true }, nil
+	case in.file == nil:
+		return func() (int64, string, bool) { return -1, "EINVAL", true }, nil
+	case out.conn == nil:
+		return func() (int64, string, bool) { return -1, "EPIPE", true }, nil
+	case count < 0 || count > pdMaxBuf:
+		return nil, r.unsupported(ev.args[3].line, ev.args[3].col, "sendfile count %d (tcpsim takes 0 to %d)", count, pdMaxBuf)
+	}
+	off := in.file.off
+	own := true
+	if a, err := r.arg(ev, 2); err == nil && !(a.kind == pxWord && a.s == "NULL") {
+		v, err := r.intExpr(a)
+		if err != nil {
+			return nil, err
+		}
+		off, own = int(v), false
+	}
+	n := max(min(int(count), in.file.size-off), 0)
+	write := r.writeData(out, n, 0)
+	return func() (int64, string, bool) {
+		ret, errno, done := write()
+		if done && ret > 0 && own {
+			in.file.off += int(ret)
+		}
+		return ret, errno, done
 	}, nil
 }
 
@@ -1253,6 +1371,76 @@ var pdDefaults = [][2]string{
 	{"net.ipv4.tcp_syncookies", "1"},
 }
 
+// pdBase is a command's name without its directory.
+func pdBase(cmd string) string { return cmd[strings.LastIndexByte(cmd, '/')+1:] }
+
+// fileCommand runs the file commands scripts use to make a file for
+// sendfile: "rm -f PATH..." and "dd bs=N count=M if=/dev/zero of=PATH
+// [status=none]", on the runner's own file table (nothing on the machine's
+// disk is touched).
+func (r *pdRunner) fileCommand(fields []string, lineNo, col int) error {
+	if pdBase(fields[0]) == "rm" {
+		if len(fields) < 3 || fields[1] != "-f" {
+			return r.unsupported(lineNo, col, "shell command %q (only rm -f PATH)", strings.Join(fields, " "))
+		}
+		for _, p := range fields[2:] {
+			delete(r.files, p)
+		}
+		return nil
+	}
+	bs, count, of := 512, -1, ""
+	for _, a := range fields[1:] {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return r.unsupported(lineNo, col, "dd operand %q", a)
+		}
+		var n int
+		var err error
+		if k == "bs" || k == "count" {
+			n, err = strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return r.failAt(lineNo, "dd %s=%q: want a byte count", k, v)
+			}
+		}
+		switch {
+		case k == "bs":
+			bs = n
+		case k == "count":
+			count = n
+		case k == "if" && v == "/dev/zero":
+		case k == "of":
+			of = v
+		case k == "status" && v == "none":
+		default:
+			return r.unsupported(lineNo, col, "dd operand %q (only bs, count, if=/dev/zero, of, status=none)", a)
+		}
+	}
+	if count < 0 || of == "" || bs*count > pdMaxBuf {
+		return r.unsupported(lineNo, col, "dd without count and of, or of more than %d bytes", pdMaxBuf)
+	}
+	r.files[of] = bs * count
+	return nil
+}
+
+// pdOffloadToggle reports whether an ethtool command line only switches
+// offloads (ethtool -K DEV tso|gso|gro|lro on|off ...).
+func pdOffloadToggle(fields []string) bool {
+	if len(fields) < 5 || (fields[1] != "-K" && fields[1] != "--features" && fields[1] != "--offload") || len(fields)%2 != 1 {
+		return false
+	}
+	for i := 3; i < len(fields); i += 2 {
+		switch fields[i] {
+		case "tso", "gso", "gro", "lro", "tx-tcp-segmentation", "generic-segmentation-offload", "generic-receive-offload":
+		default:
+			return false
+		}
+		if v := fields[i+1]; v != "on" && v != "off" {
+			return false
+		}
+	}
+	return true
+}
+
 var pdSysctlArg = regexp.MustCompile(`([a-z0-9_.]+)=("[^"]*"|'[^']*'|\S+)`)
 
 func (r *pdRunner) command(ev *pdEvent) error {
@@ -1260,8 +1448,8 @@ func (r *pdRunner) command(ev *pdEvent) error {
 	text := strings.ReplaceAll(ev.text, "\\\n", "  ")
 	for _, line := range strings.FieldsFunc(text, func(c rune) bool { return c == '\n' || c == ';' }) {
 		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
+		if line == "" || line[0] == '#' {
+			continue // a shell comment
 		}
 		lineNo := ev.textLine + strings.Count(text[:strings.Index(text, line)], "\n")
 		col := ev.textCol
@@ -1299,11 +1487,34 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			// no setting of it maps onto TCPConfig.
 			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
-			return r.unsupported(lineNo, col, "tc qdisc fq on the host's device (tcpsim has no fq qdisc on a host's own interface)")
+			// fq on the host's own device paces every TCP flow by its
+			// departure times (Linux's EDT pacing, TCPConfig.Pacing);
+			// fq's own options and its flow scheduling are not modelled.
+			if len(fields) != 7 || (fields[2] != "replace" && fields[2] != "add") || fields[3] != "dev" || fields[5] != "root" {
+				return r.unsupported(lineNo, col, "tc qdisc fq with options (only \"tc qdisc replace|add dev DEV root fq\")")
+			}
+			if r.p != nil {
+				return r.unsupported(lineNo, col, "tc qdisc fq after the host started (tcpsim reads its settings once, when the host is made)")
+			}
+			r.cfg.TCP.Pacing = true
+			continue
 		case len(fields) > 2 && fields[0] == "ip" && fields[1] == "tcp_metrics" && fields[2] == "flush":
 			if r.p != nil {
 				r.p.host.FlushFastOpenCache() // pdfastopen.go: Linux keeps the cookies in its TCP metrics
 			}
+			continue
+		case pdBase(fields[0]) == "rm" || pdBase(fields[0]) == "dd":
+			if err := r.fileCommand(fields, lineNo, col); err != nil {
+				return err
+			}
+			continue
+		case fields[0] == "ethtool" && pdOffloadToggle(fields):
+			// Segmentation and receive offloads of the host's device:
+			// tcpsim's hosts have none to turn off, and Linux's TCP
+			// builds GSO packets whatever the device offers (the stack
+			// segments them in software when the device cannot), so the
+			// segments and their PSH flags on the wire are the same
+			// (TSOBurst's bursts).
 			continue
 		case fields[0] != "sysctl":
 			return r.unsupported(lineNo, col, "shell command %q", line)
@@ -1339,6 +1550,7 @@ func (r *pdRunner) command(ev *pdEvent) error {
 
 var (
 	pdAssertRe = regexp.MustCompile(`^assert\s+(.+?)\s*(,.*)?$`)
+	pdPrintRe  = regexp.MustCompile(`^print\s*\(\s*([a-z_0-9]+)\s*\)$`)
 	pdCmpRe    = regexp.MustCompile(`==|!=|<=|>=|<|>`)
 )
 
@@ -1369,6 +1581,16 @@ func (r *pdRunner) code(ev *pdEvent) error {
 
 func (r *pdRunner) assert(stmt string, lineNo, col int) error {
 	if stmt == "" {
+		return nil
+	}
+	if m := pdPrintRe.FindStringSubmatch(stmt); m != nil {
+		// print(tcpi_x): packetdrill prints the value on its standard
+		// output; here it goes to the result's Printed lines.
+		v, err := r.tcpiValue(m[1], lineNo, col)
+		if err != nil {
+			return err
+		}
+		r.res.Printed = append(r.res.Printed, fmt.Sprintf("%d: %s = %d", lineNo, strings.TrimSpace(m[1]), v))
 		return nil
 	}
 	m := pdAssertRe.FindStringSubmatch(stmt)

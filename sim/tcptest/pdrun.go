@@ -38,7 +38,10 @@ type PDResult struct {
 	// Notes lists the settings of defaults.sh that tcpsim does not model
 	// (the script ran without them), one per line.
 	Notes []string
-	Peer  *Peer
+	// Printed holds the values the script's %{ print(tcpi_x) }% statements
+	// printed, each "LINE: tcpi_x = VALUE".
+	Printed []string
+	Peer    *Peer
 }
 
 // RunPacketdrillFile parses and runs a packetdrill script.
@@ -66,6 +69,9 @@ type pdFD struct {
 	lowat     int   // TCP_NOTSENT_LOWAT
 	cork      bool  // TCP_CORK
 	inq       bool  // TCP_INQ: recvmsg reports the readable bytes left
+	zerocopy  bool  // SO_ZEROCOPY
+	tos       uint8 // IP_TOS (its DSCP bits)
+	noDF      bool  // IP_MTU_DISCOVER IP_PMTUDISC_DONT
 	soErr     error // reported once by SO_ERROR
 	// TCP Fast Open (pdfastopen.go).
 	tfoQlen    int    // TCP_FASTOPEN
@@ -73,7 +79,11 @@ type pdFD struct {
 	tfoConnect bool   // TCP_FASTOPEN_CONNECT
 	synCnt     int    // TCP_SYNCNT
 	epoll      *pdEpoll
+	file       *pdOpenFile // a file open()ed from the runner's file table
 }
+
+// pdOpenFile is an open file: its size and the read offset.
+type pdOpenFile struct{ size, off int }
 
 type pdPending struct {
 	ev          *pdEvent
@@ -98,6 +108,10 @@ type pdRunner struct {
 
 	fds  map[int]*pdFD
 	conn *stack.Conn
+	// files are the files the script's shell commands made (dd from
+	// /dev/zero), by path, with their sizes: every byte is zero, as
+	// packetdrill's payloads are.
+	files map[string]int
 
 	now       time.Duration
 	lastSched time.Duration
@@ -139,6 +153,7 @@ func RunPacketdrill(s *PDScript) (*PDResult, error) {
 		tol:    4 * time.Millisecond,
 		tolPct: 12.5,
 		fds:    map[int]*pdFD{},
+		files:  map[string]int{},
 		tsMap:  map[uint32]uint32{},
 		cfg: PeerConfig{
 			Host: netip.AddrPortFrom(PDHost, pdBindPort),
