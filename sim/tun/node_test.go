@@ -90,9 +90,13 @@ func TestNode(t *testing.T) {
 	if err != nil || h.Dst != simAddr || string(payload[8:]) != "to tcpsim" {
 		t.Fatalf("link got %v %q (%v)", h, payload, err)
 	}
-	// Link → kernel.
+	// Link → kernel. The counter is raised after the write returns, so the
+	// kernel can hand the datagram to the socket before Written is 1: the
+	// test waits for Deliver itself to return before reading the stats.
+	delivered2 := make(chan struct{})
 	work <- func() {
 		n.Deliver(0, udpPacket(t, netip.AddrPortFrom(simAddr, 9), netip.MustParseAddrPort("192.0.2.1:7000"), []byte("to kernel")))
+		close(delivered2)
 	}
 	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 100)
@@ -100,6 +104,7 @@ func TestNode(t *testing.T) {
 	if err != nil || string(buf[:k]) != "to kernel" {
 		t.Fatalf("kernel got %q, %v; want \"to kernel\"", buf[:k], err)
 	}
+	<-delivered2
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
