@@ -137,6 +137,9 @@ func TestSeqWrapWarning(t *testing.T) {
 		{[]string{"--rate", "572mbit", "--timestamps", "off"}, ""},
 		{[]string{"--rate", "1gbit"}, ""},
 		{[]string{"--rate", "0"}, ""},
+		// The rfc profile's MSL is 2 min: the bound is a quarter of linux's.
+		{[]string{"--rate", "200mbit", "--timestamps", "off", "--profile", "rfc"}, "within the MSL (2m0s)"},
+		{[]string{"--rate", "140mbit", "--timestamps", "off", "--profile", "rfc"}, ""},
 	}
 	for _, c := range cases {
 		args := append([]string{"transfer", "--size", "100KB", "--delay", "1ms"}, c.args...)

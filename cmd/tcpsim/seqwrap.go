@@ -13,8 +13,8 @@ import (
 // sequence space is 2^32 bytes and a receiver tells old from new data by
 // comparing within half of it: without RFC 7323 timestamps (PAWS) an old
 // duplicate that survives in the network is harmless only while the sender
-// cannot send 2^31 bytes within one MSL. The hosts' MSL is the stack's
-// default.
+// cannot send 2^31 bytes within one MSL. The hosts' MSL is their
+// profile's (30 s under linux, 2 min under rfc).
 
 // seqWrapLimit is the largest link rate in bit/s for which rate × MSL stays
 // below 2^31 bytes.
@@ -30,6 +30,9 @@ func warnSeqWrap(w io.Writer, o *options) {
 		return
 	}
 	msl := stack.DefaultMSL
+	if tcp, err := stack.Profile(o.profile.String()); err == nil && tcp.MSL > 0 {
+		msl = tcp.MSL
+	}
 	limit := seqWrapLimit(msl)
 	rate := int64(o.rate)
 	if rate != 0 && rate < limit {
