@@ -67,7 +67,7 @@ svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;s
 .seg{stroke:#222;stroke-width:1.2}.seg.rtx{stroke:#d00;stroke-width:1.6}.lostx{stroke:#d00;fill:none}
 .ack{stroke:#1a9a1a;fill:none}.dupmark{stroke:#e08000;stroke-width:2;fill:none}.synfin{stroke:#2a8a2a;fill:#9d9;stroke-width:1.2}.win{stroke:#c9a000;fill:none}.sack{stroke:#a020c0;stroke-width:2;fill:none}
 .cwnd{stroke:#1f5fbf;fill:none;stroke-width:1.5}.ssthresh{stroke:#d00;fill:none;stroke-dasharray:5 3}
-.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}
+.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}.rttpt{stroke:#555;stroke-width:1.2;fill:none}
 .cdf{stroke:#1f5fbf;fill:none;stroke-width:1.5}.bar{fill:#6a9ad8}
 .fl{fill:none;stroke-width:1.3}` + flowColourRules() + `
 .jain{stroke:#1f5fbf;fill:none;stroke-width:1.5}.nact{stroke:#999;fill:none;stroke-dasharray:4 3}

@@ -87,6 +87,8 @@ type pkt struct {
 	link     string // the link and the sender's end, to name the far node
 	end      uint8
 	sentAt   time.Duration // handed to the link
+	sentN    uint32        // the ordinals of the Sent event and of the arrival or drop among the events recorded
+	endN     uint32
 	wait     time.Duration // queued behind earlier packets for this long
 	endAt    time.Duration // arrival, or the drop
 	arrived  bool
@@ -179,6 +181,7 @@ type Recorder struct {
 	tracked  []trackedConn // connections of detailed flows
 	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
+	evn      uint32 // events recorded (the ordinal of the last one)
 	stopped  bool
 	calls    []Call // recorded by Call
 	rates    []*rateState
@@ -230,6 +233,7 @@ func (r *Recorder) Event(e *sim.Event) {
 		r.an.Event(e)
 	}
 	r.lastTime = max(r.lastTime, e.Time)
+	r.evn++
 	r.linkEvent(e)
 	if r.opt.Conns != nil && r.shared == nil && e.Time >= r.next {
 		r.Sample(e.Time)
@@ -252,7 +256,7 @@ func (r *Recorder) Event(e *sim.Event) {
 		}
 		delete(r.pending, k)
 		p := &r.pkts[i]
-		p.endAt = e.Time
+		p.endAt, p.endN = e.Time, r.evn
 		if e.Verdict == sim.Delivered {
 			p.arrived, p.to = true, e.Node
 		} else {
@@ -320,7 +324,7 @@ func (r *Recorder) sent(e *sim.Event) {
 	f := r.flows[fd.f]
 	d := int(fd.d)
 	n := len(p.Payload)
-	q := pkt{flow: fd.f, dir: fd.d, flags: th.Flags, from: e.Node, link: e.Link, end: uint8(e.End), sentAt: e.Time, n: int32(n)}
+	q := pkt{flow: fd.f, dir: fd.d, flags: th.Flags, from: e.Node, link: e.Link, end: uint8(e.End), sentAt: e.Time, sentN: r.evn, n: int32(n)}
 	syn := th.Flags&segment.FlagSYN != 0
 	if syn {
 		if f.isnSet[d] {

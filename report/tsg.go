@@ -193,10 +193,18 @@ func (r *Recorder) writeSeries(w *buf, fi int) bool {
 	polyline(w, "flight", xs, ys)
 	w.s("</svg>\n")
 
+	// The RTT samples behind the estimator, as marks; the axes take in
+	// those after the last sample of the connection too.
+	rs := r.rttSamples(f, mainDir(f))
+	for _, x := range rs {
+		rmax = max(rmax, x.rtt)
+		t0, t1 = min(t0, x.at.Seconds()), max(t1, x.at.Seconds())
+	}
 	c = newChart(960, 260, t0, t1, 0, float64(rmax)/1e6*1.05)
-	c.open(w, fmt.Sprintf("rtt-%d", fi+1), fmt.Sprintf("flow %d: smoothed RTT and retransmission timeout of %v", fi+1, s.local), "time (s)", "ms")
-	c.legend(w, [][2]string{{"srtt", "SRTT"}, {"rto", "RTO"}})
+	c.open(w, fmt.Sprintf("rtt-%d", fi+1), fmt.Sprintf("flow %d: RTT samples, smoothed RTT and retransmission timeout of %v", fi+1, s.local), "time (s)", "ms")
+	c.legend(w, [][2]string{{"srtt", "SRTT"}, {"rto", "RTO"}, {"rttpt", "RTT sample"}})
 	for i, x := range ss {
+		xs[i] = c.x.at(x.At.Seconds())
 		ys[i] = c.y.at(float64(x.SRTT) / 1e6)
 	}
 	polyline(w, "srtt", xs, ys)
@@ -204,6 +212,14 @@ func (r *Recorder) writeSeries(w *buf, fi int) bool {
 		ys[i] = c.y.at(float64(x.RTO) / 1e6)
 	}
 	polyline(w, "rto", xs, ys)
+	if len(rs) > 0 {
+		// One small cross per sample, all in one path.
+		w.s(`<path class="rttpt" d="`)
+		for _, x := range rs {
+			w.s("M").f(c.x.at(x.at.Seconds()) - 2).s(" ").f(c.y.at(float64(x.rtt) / 1e6)).s("h4m-2-2v4")
+		}
+		w.s("\"/>\n")
+	}
 	w.s("</svg>\n")
 	return true
 }
