@@ -34,13 +34,14 @@ func (r *Recorder) rttSamples(f *flowState, d int) []rttSample {
 	var acks []int32
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
-		if int(p.dir) != d && p.arrived && p.flags&segment.FlagACK != 0 {
+		if int(p.dir) != d && p.marks&markHop == 0 && p.flags&segment.FlagACK != 0 && r.reachedAt(i, r.rates[f.rate].node[d]) {
 			acks = append(acks, i)
 		}
 	}
-	slices.SortFunc(acks, func(a, b int32) int { return cmp.Compare(r.pkts[a].endN, r.pkts[b].endN) })
+	slices.SortFunc(acks, func(a, b int32) int { return cmp.Compare(r.final(a).endN, r.final(b).endN) })
 	var out []rttSample
-	ack := func(p *pkt) {
+	ack := func(i int32) {
+		p, at := &r.pkts[i], r.final(i).endAt
 		var last *entry
 		tainted := false
 		a := segment.Seq(p.ack)
@@ -50,17 +51,17 @@ func (r *Recorder) rttSamples(f *flowState, d int) []rttSample {
 			head++
 		}
 		if last != nil && !tainted {
-			out = append(out, rttSample{at: p.endAt, rtt: p.endAt - last.at})
+			out = append(out, rttSample{at: at, rtt: at - last.at})
 		}
 	}
 	k := 0
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
-		if int(p.dir) != d || p.n <= 0 {
+		if int(p.dir) != d || p.n <= 0 || p.marks&markHop != 0 {
 			continue
 		}
-		for k < len(acks) && r.pkts[acks[k]].endN < p.sentN {
-			ack(&r.pkts[acks[k]])
+		for k < len(acks) && r.final(acks[k]).endN < p.sentN {
+			ack(acks[k])
 			k++
 		}
 		start := segment.Seq(p.seq)
@@ -76,7 +77,14 @@ func (r *Recorder) rttSamples(f *flowState, d int) []rttSample {
 		q = append(q, entry{start: start, end: end, at: p.sentAt})
 	}
 	for ; k < len(acks); k++ {
-		ack(&r.pkts[acks[k]])
+		ack(acks[k])
 	}
 	return out
+}
+
+// reachedAt reports whether packet i arrived at node (through any
+// routers).
+func (r *Recorder) reachedAt(i int32, node string) bool {
+	fp := r.final(i)
+	return fp.arrived && fp.to == node
 }
