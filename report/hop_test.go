@@ -21,6 +21,10 @@ type routed struct {
 	t   *testing.T
 	rec *Recorder
 	seq uint64
+	// win, when set, is the window the next packets advertise (60000
+	// otherwise).
+	win    uint16
+	winSet bool
 }
 
 // send sends one packet at `at` ms; drop is the link (1 or 2) that drops
@@ -31,6 +35,9 @@ func (r *routed) send(fromCli bool, flags segment.Flags, seq, ack uint32, n int,
 		IP:      ippacket.Header{TTL: 64, Src: netip.MustParseAddr("10.0.1.1"), Dst: netip.MustParseAddr("10.0.2.1")},
 		TCP:     segment.Header{SrcPort: 40000, DstPort: 80, Seq: segment.Seq(seq), Ack: segment.Seq(ack), Flags: flags, Window: 60000},
 		Payload: make([]byte, n),
+	}
+	if r.winSet {
+		p.TCP.Window = r.win
 	}
 	path := []struct{ from, to, link string }{{"client", "router", "l1"}, {"router", "server", "l2"}}
 	if !fromCli {
@@ -198,4 +205,37 @@ func mustPics(t *testing.T, rec *Recorder, name string) []byte {
 		t.Fatalf("%d %s pictures", len(pics), name)
 	}
 	return pics[0].SVG
+}
+
+// A zero window and the window update that opens it again are marked on
+// the ladder (on both links of their path), in the legend's colours, and
+// named in their labels.
+func TestLadderWindowMarks(t *testing.T) {
+	const S, A = segment.FlagSYN, segment.FlagACK
+	r := &routed{t: t, rec: New(Options{})}
+	r.send(true, S, 1000, 0, 0, 0, 0)
+	r.send(false, S|A, 5000, 1001, 0, 10, 0)
+	r.send(true, A, 1001, 5001, 100, 20, 0)
+	r.win, r.winSet = 0, true
+	r.send(false, A, 5001, 1101, 0, 30, 0) // zero window
+	r.win = 8192
+	r.send(false, A, 5001, 1101, 0, 40, 0) // window update
+	r.send(false, A, 5001, 1101, 0, 41, 0) // the same again: a duplicate ACK
+	svg := string(mustPics(t, r.rec, "ladder"))
+	lad := decode(t, []byte(svg))
+	for _, c := range []struct {
+		class, label string
+	}{{"zwin", "win 0 [zero window]"}, {"wup", "win 8192 [window update]"}, {"dup", "win 8192 [dup ack]"}} {
+		if n := lad.count("line", regexp.MustCompile(`^pkt `+c.class+`$`)); n != 2 {
+			t.Errorf("%d arrows of class %s, want 2 (client-router, router-server)", n, c.class)
+		}
+		if n := strings.Count(svg, c.label+"<"); n < 2 {
+			t.Errorf("%d labels %q, want one per arrow", n, c.label)
+		}
+	}
+	for _, s := range []string{">window update<", ">zero window<"} {
+		if !strings.Contains(svg, s) {
+			t.Errorf("the legend lacks %s", s)
+		}
+	}
 }
