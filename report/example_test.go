@@ -70,6 +70,7 @@ func ExampleRecorder() {
 	// tsg-1
 	// cwnd-1
 	// rtt-1
+	// throughput-1
 	// false
 	// tsg-1 true <nil>
 	// fairness true <nil>

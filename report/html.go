@@ -67,9 +67,10 @@ svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;s
 .seg{stroke:#222;stroke-width:1.2}.seg.rtx{stroke:#d00;stroke-width:1.6}.lostx{stroke:#d00;fill:none}
 .ack{stroke:#1a9a1a;fill:none}.dupmark{stroke:#e08000;stroke-width:2;fill:none}.synfin{stroke:#2a8a2a;fill:#9d9;stroke-width:1.2}.win{stroke:#c9a000;fill:none}.sack{stroke:#a020c0;stroke-width:2;fill:none}
 .cwnd{stroke:#1f5fbf;fill:none;stroke-width:1.5}.ssthresh{stroke:#d00;fill:none;stroke-dasharray:5 3}
-.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}
+.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}.rttpt{stroke:#555;stroke-width:1.2;fill:none}
 .cdf{stroke:#1f5fbf;fill:none;stroke-width:1.5}.bar{fill:#6a9ad8}
 .fl{fill:none;stroke-width:1.3}` + flowColourRules() + `
+.thr{stroke:#d62728;fill:none;stroke-width:1.3}.good{stroke:#2a9a2a;fill:none;stroke-width:1.5}
 .jain{stroke:#1f5fbf;fill:none;stroke-width:1.5}.nact{stroke:#999;fill:none;stroke-dasharray:4 3}
 table{border-collapse:collapse;font-family:monospace;font-size:12px}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}
@@ -92,12 +93,16 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 		r.writeLadder(&w, &m)
 	}
 	r.adoptShared() // links.go
+	tab := r.rateIntervals()
 	for i := range r.flows {
 		f := r.flows[i]
 		w.s("<h2 id=\"flow-").i(i + 1).s("\">Flow ").i(i + 1).s(": ").esc(f.client.String()).s(" → ").esc(f.server.String()).s("</h2>\n")
 		r.writeTSG(&w, i)
 		if !r.writeSeries(&w, i) {
 			w.s("<p>No samples of this flow's sender (the report was given no connections to sample).</p>\n")
+		}
+		if tab != nil {
+			r.writeFlowRates(&w, tab, i)
 		}
 	}
 	if r.extra > 0 {
@@ -108,7 +113,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 		w.s("<h2 id=\"flows\">All ").i(len(fs)).s(" flows</h2>\n")
 		r.writeCDF(&w)
 		r.writeGoodput(&w)
-		if tab := r.rateIntervals(); tab != nil {
+		if tab != nil {
 			r.writeRates(&w, tab)
 			r.writeFairness(&w, tab)
 		}

@@ -182,7 +182,7 @@ type twSpan struct {
 // it received the peer's (the active closer, both of them in a
 // simultaneous close) enters it once it has received the peer's FIN and
 // the acknowledgment of its own, whichever arrives last.
-func (r *Recorder) timeWaits(ps []pkt) []twSpan {
+func (r *Recorder) timeWaits(lo, hi int32) []twSpan {
 	type side struct {
 		host                       string
 		finSent, finRcvd, finAcked time.Duration
@@ -191,8 +191,11 @@ func (r *Recorder) timeWaits(ps []pkt) []twSpan {
 		rst                        bool
 	}
 	sides := make([][2]side, len(r.flows))
-	for i := range ps {
-		p := &ps[i]
+	for i := lo; i < hi; i++ {
+		p := &r.pkts[i]
+		if p.marks&markHop != 0 {
+			continue // the sender's record stands for the packet
+		}
 		f, d := p.flow, int(p.dir)
 		s, o := &sides[f][d], &sides[f][d^1]
 		if s.host == "" {
@@ -204,14 +207,16 @@ func (r *Recorder) timeWaits(ps []pkt) []twSpan {
 		if p.flags&segment.FlagFIN != 0 && !s.sent {
 			s.sent, s.finSent, s.finEnd = true, p.departs(), p.seq+uint32(p.n)+1
 		}
-		if !p.arrived {
+		// Where it arrived: at the peer, through any routers.
+		fp := r.final(i)
+		if !fp.arrived || fp.to != r.rates[r.flows[f].rate].node[d^1] {
 			continue
 		}
 		if p.flags&segment.FlagFIN != 0 && !o.rcvd {
-			o.rcvd, o.finRcvd = true, p.endAt
+			o.rcvd, o.finRcvd = true, fp.endAt
 		}
 		if o.sent && !o.acked && p.flags&segment.FlagACK != 0 && int32(p.ack-o.finEnd) >= 0 {
-			o.acked, o.finAcked = true, p.endAt
+			o.acked, o.finAcked = true, fp.endAt
 		}
 	}
 	var out []twSpan
@@ -374,7 +379,7 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	}
 	slices.SortStableFunc(calls, func(a, b Call) int { return cmp.Compare(a.At, b.At) })
 	var tws []twSpan
-	for _, t := range r.timeWaits(ps) {
+	for _, t := range r.timeWaits(int32(lo), int32(hi)) {
 		if slices.Contains(lanes, t.host) && t.start <= tLast && t.start >= tFirst {
 			tws = append(tws, t)
 			times = append(times, t.start)

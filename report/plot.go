@@ -62,12 +62,16 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 	if lo, hi := r.ladderRange(); want("ladder") && lo < hi {
 		r.writeLadder(&w, &m)
 	}
+	tab := r.rateIntervals()
 	for i := range r.flows {
 		if want("tsg") {
 			r.writeTSG(&w, i)
 		}
 		if want("cwnd") || want("rtt") {
 			r.writeSeries(&w, i)
+		}
+		if want("throughput") && tab != nil {
+			r.writeFlowRates(&w, tab, i)
 		}
 	}
 	if len(r.an.Flows()) > 0 {
@@ -77,7 +81,7 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 		if want("goodput") {
 			r.writeGoodput(&w)
 		}
-		if tab := r.rateIntervals(); tab != nil {
+		if tab != nil {
 			if want("throughput") {
 				r.writeRates(&w, tab)
 			}
@@ -110,7 +114,7 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 		case k == "fct":
 			why = "no flow completed"
 		case k == "throughput" || k == "fairness":
-			why = "no data was acknowledged"
+			why = "no data was sent or acknowledged"
 		case k == "queue" && r.opt.Links == nil:
 			why = "no links were sampled (Options.Links is unset)"
 		case k == "queue":

@@ -74,6 +74,9 @@ const (
 	markDupAck
 	markWinUpdate
 	markZeroWin
+	// markHop: a router forwarding the packet on the next link of its
+	// path (a lane of its own on the ladder; counted once elsewhere).
+	markHop
 )
 
 // pkt is one packet sent by a flow the report details.
@@ -87,6 +90,9 @@ type pkt struct {
 	link     string // the link and the sender's end, to name the far node
 	end      uint8
 	sentAt   time.Duration // handed to the link
+	sentN    uint32        // the ordinals of the Sent event and of the arrival or drop among the events recorded
+	endN     uint32
+	last     int32         // of a packet forwarded by routers: 1 + the index of its latest hop's record (0: none)
 	wait     time.Duration // queued behind earlier packets for this long
 	endAt    time.Duration // arrival, or the drop
 	arrived  bool
@@ -112,6 +118,7 @@ type flowState struct {
 	pkts           []int32 // indexes into Recorder.pkts
 	payload        [2]int64
 	samples        []*series // sampled connections of the flow
+	rate           int32     // index into Recorder.rates
 }
 
 // departs is when the packet left the sender's transmitter: sent, plus
@@ -179,12 +186,34 @@ type Recorder struct {
 	tracked  []trackedConn // connections of detailed flows
 	retry    []*stack.Conn // connections not matched to a flow yet
 	lastTime time.Duration
+	evn      uint32 // events recorded (the ordinal of the last one)
 	stopped  bool
-	calls    []Call // recorded by Call
+	calls    []Call                 // recorded by Call
+	inData   map[pendingKey]dataRef // data packets on a link, of every flow (for goodput)
+	lastDel  lastDelivery           // the previous event, when it was a delivery
 	rates    []*rateState
 	rateRes  time.Duration // the width of a rate bin
 	links    *Series       // Options.Links sampled (links.go), or nil
 	shared   *Series       // UseSeries (links.go), or nil
+}
+
+// dataRef is a data packet on its way, for the goodput of its flow.
+type dataRef struct {
+	a       int32 // index into Recorder.rates
+	d       uint8
+	corrupt bool // a fault flipped a bit of it, here or on an earlier hop
+	seq     segment.Seq
+	n       uint32
+}
+
+// lastDelivery is the delivery that the previous event was: a router
+// forwards a packet as it is delivered, so the next event, a Sent by that
+// node, is its next hop.
+type lastDelivery struct {
+	ok      bool
+	node    string
+	pkt     int32 // index into Recorder.pkts, -1 for a flow not detailed
+	corrupt bool
 }
 
 // Call records a socket call for the ladder, as Meta.Calls does. Calls
@@ -203,7 +232,7 @@ func New(o Options) *Recorder {
 		o.SampleEvery = DefaultSampleEvery
 	}
 	r := &Recorder{opt: o, an: o.Flows, byKey: map[key12]flowDir{}, pending: map[pendingKey]int32{},
-		ends: map[pendingKey]string{}}
+		ends: map[pendingKey]string{}, inData: map[pendingKey]dataRef{}}
 	if r.an == nil {
 		r.an, r.ownAn = flows.New(), true
 	}
@@ -230,6 +259,9 @@ func (r *Recorder) Event(e *sim.Event) {
 		r.an.Event(e)
 	}
 	r.lastTime = max(r.lastTime, e.Time)
+	r.evn++
+	prev := r.lastDel
+	r.lastDel = lastDelivery{}
 	r.linkEvent(e)
 	if r.opt.Conns != nil && r.shared == nil && e.Time >= r.next {
 		r.Sample(e.Time)
@@ -238,7 +270,13 @@ func (r *Recorder) Event(e *sim.Event) {
 	switch e.Verdict {
 	case sim.Sent:
 		r.ends[pendingKey{e.Link, e.End, 0}] = e.Node
-		r.sent(e)
+		r.sent(e, &prev)
+	case sim.Corrupted:
+		k := pendingKey{e.Link, e.End, e.PktSeq}
+		if dr, ok := r.inData[k]; ok {
+			dr.corrupt = true
+			r.inData[k] = dr
+		}
 	case sim.Delivered, sim.Dropped:
 		end := e.End
 		if e.Verdict == sim.Delivered {
@@ -246,13 +284,22 @@ func (r *Recorder) Event(e *sim.Event) {
 			end ^= 1 // the event is at the receiving end
 		}
 		k := pendingKey{e.Link, end, e.PktSeq}
+		r.lastDel = lastDelivery{ok: e.Verdict == sim.Delivered, node: e.Node, pkt: -1}
+		if dr, ok := r.inData[k]; ok {
+			delete(r.inData, k)
+			r.lastDel.corrupt = dr.corrupt
+			if rs := r.rates[dr.a]; e.Verdict == sim.Delivered && !dr.corrupt && (rs.node[dr.d^1] == e.Node || rs.node[dr.d^1] == "") {
+				r.delivered(rs, int(dr.d), dr.seq, dr.n, e.Time)
+			}
+		}
 		i, ok := r.pending[k]
 		if !ok {
 			return
 		}
+		r.lastDel.pkt = i
 		delete(r.pending, k)
 		p := &r.pkts[i]
-		p.endAt = e.Time
+		p.endAt, p.endN = e.Time, r.evn
 		if e.Verdict == sim.Delivered {
 			p.arrived, p.to = true, e.Node
 		} else {
@@ -264,7 +311,7 @@ func (r *Recorder) Event(e *sim.Event) {
 	}
 }
 
-func (r *Recorder) sent(e *sim.Event) {
+func (r *Recorder) sent(e *sim.Event, prev *lastDelivery) {
 	if r.dec.Decode(e.Data, false) != nil {
 		return
 	}
@@ -295,12 +342,13 @@ func (r *Recorder) sent(e *sim.Event) {
 				client: netip.AddrPortFrom(p.IP.Src, th.SrcPort),
 				server: netip.AddrPortFrom(p.IP.Dst, th.DstPort),
 				wscale: [2]int{-1, -1},
+				rate:   int32(len(r.rates)),
 			})
 		} else {
 			r.extra++
 		}
 		fd = flowDir{idx, 0, int32(len(r.rates))}
-		r.rates = append(r.rates, &rateState{start: e.Time})
+		r.rates = append(r.rates, &rateState{start: e.Time, first: int64(e.Time / r.rateRes)})
 		r.byKey[k] = fd
 		var rk key12
 		copy(rk[0:4], k[4:8])
@@ -309,18 +357,43 @@ func (r *Recorder) sent(e *sim.Event) {
 		copy(rk[10:12], k[8:10])
 		r.byKey[rk] = flowDir{idx, 1, fd.a}
 	}
-	if th.Flags&segment.FlagACK != 0 && th.Flags&segment.FlagRST == 0 {
-		// A SYN-ACK's acknowledgment (of the SYN) is where counting starts.
-		r.acked(r.rates[fd.a], int(fd.d), th.Ack, e.Time, th.Flags&segment.FlagSYN != 0)
+	rs := r.rates[fd.a]
+	d := int(fd.d)
+	n := len(p.Payload)
+	// A packet sent by another node than the one that sent its
+	// direction's first packet is a router forwarding it.
+	hop := false
+	if rs.node[d] == "" {
+		rs.node[d] = e.Node
+	} else {
+		hop = rs.node[d] != e.Node
+	}
+	fromPrev := hop && prev.ok && prev.node == e.Node
+	if n > 0 {
+		r.inData[pendingKey{e.Link, e.End, e.PktSeq}] = dataRef{a: fd.a, d: fd.d, seq: th.Seq, n: uint32(n), corrupt: fromPrev && prev.corrupt}
+	}
+	if !hop {
+		if th.Flags&segment.FlagACK != 0 && th.Flags&segment.FlagRST == 0 {
+			// A SYN-ACK's acknowledgment (of the SYN) is where counting starts.
+			r.acked(rs, d, th.Ack, e.Time, th.Flags&segment.FlagSYN != 0)
+		}
+		if n > 0 {
+			r.count(rs, &rs.sent, e.Time, int64(n))
+		}
+		if th.Flags&segment.FlagSYN != 0 && !rs.rcv[d].set {
+			rs.rcv[d] = reasm{nxt: th.Seq.Add(1), set: true}
+		}
 	}
 	if fd.f < 0 {
 		r.others++
 		return
 	}
 	f := r.flows[fd.f]
-	d := int(fd.d)
-	n := len(p.Payload)
-	q := pkt{flow: fd.f, dir: fd.d, flags: th.Flags, from: e.Node, link: e.Link, end: uint8(e.End), sentAt: e.Time, n: int32(n)}
+	q := pkt{flow: fd.f, dir: fd.d, flags: th.Flags, from: e.Node, link: e.Link, end: uint8(e.End), sentAt: e.Time, sentN: r.evn, n: int32(n)}
+	if hop {
+		r.forwarded(f, &q, th, e, prev, fromPrev)
+		return
+	}
 	syn := th.Flags&segment.FlagSYN != 0
 	if syn {
 		if f.isnSet[d] {
@@ -395,6 +468,60 @@ func (r *Recorder) sent(e *sim.Event) {
 	r.pkts = append(r.pkts, q)
 	f.pkts = append(f.pkts, i)
 	r.pending[pendingKey{e.Link, e.End, e.PktSeq}] = i
+}
+
+// forwarded records q, a router's Sent of a packet of flow f on the next
+// link of its path: its label and marks are those of the packet as its
+// sender sent it (found as the delivery just before, when fromPrev), and
+// nothing of the flow's state changes.
+func (r *Recorder) forwarded(f *flowState, q *pkt, th *segment.Header, e *sim.Event, prev *lastDelivery, fromPrev bool) {
+	origin := int32(-1)
+	if fromPrev && prev.pkt >= 0 {
+		o := &r.pkts[prev.pkt]
+		if o.flow == q.flow && o.dir == q.dir && o.n == q.n && o.flags == q.flags {
+			origin = prev.pkt
+			if o.marks&markHop != 0 && o.last > 0 {
+				origin = o.last - 1
+			}
+		}
+	}
+	if origin >= 0 {
+		o := r.pkts[origin]
+		o.from, o.to, o.link, o.end, o.sentAt, o.sentN = q.from, "", q.link, q.end, q.sentAt, q.sentN
+		o.wait, o.endAt, o.endN, o.arrived, o.drop = 0, 0, 0, false, ""
+		o.marks |= markHop
+		o.last = origin + 1
+		*q = o
+	} else {
+		// Not found (a router's own packet would not be TCP): label it
+		// from its header alone.
+		d := int(q.dir)
+		q.marks |= markHop
+		if f.isnSet[d] {
+			q.seq = th.Seq.Sub(f.isn[d])
+		}
+		if th.Flags&segment.FlagACK != 0 && f.isnSet[d^1] {
+			q.ack = th.Ack.Sub(f.isn[d^1])
+		}
+		q.win = uint32(th.Window) << f.shift(d)
+	}
+	i := int32(len(r.pkts))
+	r.pkts = append(r.pkts, *q)
+	f.pkts = append(f.pkts, i)
+	r.pending[pendingKey{e.Link, e.End, e.PktSeq}] = i
+	if origin >= 0 {
+		r.pkts[origin].last = i + 1
+	}
+}
+
+// final is the record of packet i's last hop so far (i itself for a
+// packet no router forwarded): where and when it arrived, or was dropped.
+func (r *Recorder) final(i int32) *pkt {
+	p := &r.pkts[i]
+	if p.marks&markHop == 0 && p.last > 0 {
+		return &r.pkts[p.last-1]
+	}
+	return p
 }
 
 // Sample records a snapshot of every connection Options.Conns returns that

@@ -360,7 +360,7 @@ func TestPictures(t *testing.T) {
 			t.Errorf("%s: not an SVG document: %v", p.Name, err)
 		}
 	}
-	if got := strings.Join(names, ","); got != "ladder,tsg-1,cwnd-1,rtt-1" {
+	if got := strings.Join(names, ","); got != "ladder,tsg-1,cwnd-1,rtt-1,throughput-1" {
 		t.Errorf("pictures %s", got)
 	}
 }

@@ -189,7 +189,7 @@ func (c *chart) legend(w *buf, entries [][2]string) {
 	if c.legendRow {
 		x := c.left
 		for _, e := range entries {
-			w.line(x, 32, x+18, 32, e[0])
+			legendKey(w, x, 32, e[0])
 			w.text(x+22, 36, "tick", "", e[1])
 			x += float64(len([]rune(e[1])))*6 + 40
 		}
@@ -201,9 +201,20 @@ func (c *chart) legend(w *buf, entries [][2]string) {
 		e := entries[i]
 		tw := float64(len(e[1]))*6 + 30
 		x -= tw
-		w.line(x, 14, x+18, 14, e[0])
+		legendKey(w, x, 14, e[0])
 		w.text(x+22, 18, "tick", "", e[1])
 	}
+}
+
+// legendKey draws the sample of a legend entry at x, y: a short line in
+// the entry's class, or for a class of marks (RTT samples) one mark,
+// classed "key" too so that it is not counted with the data's.
+func legendKey(w *buf, x, y float64, class string) {
+	if class == "rttpt" {
+		w.s(`<path class="rttpt key" d="M`).f(x + 7).s(" ").f(y).s("h4m-2-2v4\"/>\n")
+		return
+	}
+	w.line(x, y, x+18, y, class)
 }
 
 // polyline writes the points as one path in class.

@@ -51,7 +51,7 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	winAbove := true
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
-		if int(p.dir) != d && p.arrived && p.flags&segment.FlagACK != 0 && p.ack+p.win <= ymax {
+		if int(p.dir) != d && p.marks&markHop == 0 && r.reachedSender(f, i) && p.flags&segment.FlagACK != 0 && p.ack+p.win <= ymax {
 			winAbove = false
 			break
 		}
@@ -65,6 +65,9 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	var sack, dups, ctl buf
 	for _, i := range f.pkts {
 		p := &r.pkts[i]
+		if p.marks&markHop != 0 {
+			continue // a router's copy: the sender's is drawn
+		}
 		x := c.x.at(p.departs().Seconds())
 		if int(p.dir) == d {
 			if p.flags&(segment.FlagSYN|segment.FlagFIN) != 0 {
@@ -86,15 +89,15 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 			}
 			y0, y1 := c.y.at(float64(p.seq)), c.y.at(float64(p.seq+uint32(p.n)))
 			w.s(`<path class="`).s(cls).s(`" d="M`).f(x).s(" ").f(y0).s("V").f(y1).s("\"/>\n")
-			if p.drop != "" {
+			if r.final(i).drop != "" {
 				w.s(`<path class="lostx" d="M`).f(x - 3).s(" ").f(y1 - 3).s("l6 6m-6 0l6-6\"/>\n")
 			}
 			continue
 		}
-		if !p.arrived || p.flags&segment.FlagACK == 0 {
+		if !r.reachedSender(f, i) || p.flags&segment.FlagACK == 0 {
 			continue
 		}
-		xa := c.x.at(p.endAt.Seconds())
+		xa := c.x.at(r.final(i).endAt.Seconds())
 		ya, yw := c.y.at(float64(p.ack)), c.y.at(float64(p.ack+p.win))
 		if len(ax) > 0 { // a step: across at the old level, then up
 			ax, ay = append(ax, xa), append(ay, ay[len(ay)-1])
@@ -125,6 +128,12 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 		w.s(`<path class="synfin" d="`).s(string(ctl.b)).s("\"/>\n")
 	}
 	w.s("</svg>\n")
+}
+
+// reachedSender reports whether packet i, sent toward flow f's data
+// sender, arrived there (through any routers).
+func (r *Recorder) reachedSender(f *flowState, i int32) bool {
+	return r.reachedAt(i, r.rates[f.rate].node[mainDir(f)])
 }
 
 func (r *Recorder) endName(f *flowState, d int) string {
@@ -193,10 +202,18 @@ func (r *Recorder) writeSeries(w *buf, fi int) bool {
 	polyline(w, "flight", xs, ys)
 	w.s("</svg>\n")
 
+	// The RTT samples behind the estimator, as marks; the axes take in
+	// those after the last sample of the connection too.
+	rs := r.rttSamples(f, mainDir(f))
+	for _, x := range rs {
+		rmax = max(rmax, x.rtt)
+		t0, t1 = min(t0, x.at.Seconds()), max(t1, x.at.Seconds())
+	}
 	c = newChart(960, 260, t0, t1, 0, float64(rmax)/1e6*1.05)
-	c.open(w, fmt.Sprintf("rtt-%d", fi+1), fmt.Sprintf("flow %d: smoothed RTT and retransmission timeout of %v", fi+1, s.local), "time (s)", "ms")
-	c.legend(w, [][2]string{{"srtt", "SRTT"}, {"rto", "RTO"}})
+	c.open(w, fmt.Sprintf("rtt-%d", fi+1), fmt.Sprintf("flow %d: RTT samples, smoothed RTT and retransmission timeout of %v", fi+1, s.local), "time (s)", "ms")
+	c.legend(w, [][2]string{{"srtt", "SRTT"}, {"rto", "RTO"}, {"rttpt", "RTT sample"}})
 	for i, x := range ss {
+		xs[i] = c.x.at(x.At.Seconds())
 		ys[i] = c.y.at(float64(x.SRTT) / 1e6)
 	}
 	polyline(w, "srtt", xs, ys)
@@ -204,6 +221,14 @@ func (r *Recorder) writeSeries(w *buf, fi int) bool {
 		ys[i] = c.y.at(float64(x.RTO) / 1e6)
 	}
 	polyline(w, "rto", xs, ys)
+	if len(rs) > 0 {
+		// One small cross per sample, all in one path.
+		w.s(`<path class="rttpt" d="`)
+		for _, x := range rs {
+			w.s("M").f(c.x.at(x.at.Seconds()) - 2).s(" ").f(c.y.at(float64(x.rtt) / 1e6)).s("h4m-2-2v4")
+		}
+		w.s("\"/>\n")
+	}
 	w.s("</svg>\n")
 	return true
 }

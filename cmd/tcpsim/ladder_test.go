@@ -2,11 +2,17 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/tcpsim/tcpsim/ippacket"
+	"github.com/tcpsim/tcpsim/segment"
+	"github.com/tcpsim/tcpsim/sim"
 )
 
 // get --ladder draws one row per packet of the connection between the two
@@ -55,5 +61,57 @@ func TestGetLadder(t *testing.T) {
 	note := fmt.Sprintf("... %d more packets of this connection not drawn (--ladder-max 5)", total-5)
 	if !strings.Contains(uni, "│─S 0 win 65535 mss 1460 ─") || !strings.Contains(uni, "▶│") || !strings.Contains(uni, note) {
 		t.Errorf("unicode ladder cut at 5:\n%s", uni)
+	}
+}
+
+// The terminal ladder marks a zero window, the window update that opens
+// it, and a duplicate ACK after it, as -v does: fed by hand, each row says
+// which it is and the other rows say nothing.
+func TestLadderWindowMarks(t *testing.T) {
+	const S, A = segment.FlagSYN, segment.FlagACK
+	l := newLadder(100)
+	var seq uint64
+	send := func(fromCli bool, flags segment.Flags, sq, ack uint32, win uint16, n int, at time.Duration) {
+		p := segment.Packet{
+			IP:      ippacket.Header{TTL: 64, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")},
+			TCP:     segment.Header{SrcPort: 40000, DstPort: 80, Seq: segment.Seq(sq), Ack: segment.Seq(ack), Flags: flags, Window: win},
+			Payload: make([]byte, n),
+		}
+		end, node, peer := 0, "client", "server"
+		if !fromCli {
+			p.IP.Src, p.IP.Dst = p.IP.Dst, p.IP.Src
+			p.TCP.SrcPort, p.TCP.DstPort = 80, 40000
+			end, node, peer = 1, "server", "client"
+		}
+		b, err := p.Encode(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		l.event(&sim.Event{Time: at, Node: node, Link: "wire", End: end, Verdict: sim.Sent, PktSeq: seq, Data: b, Len: len(b)})
+		l.event(&sim.Event{Time: at + 10*time.Millisecond, Node: peer, Link: "wire", End: end ^ 1, Verdict: sim.Delivered, PktSeq: seq, Data: b, Len: len(b)})
+	}
+	ms := time.Millisecond
+	send(true, S, 1000, 0, 65535, 0, 0)
+	send(false, S|A, 5000, 1001, 65535, 0, 10*ms)
+	send(true, A, 1001, 5001, 65535, 100, 20*ms)
+	send(false, A, 5001, 1101, 0, 0, 30*ms)
+	send(false, A, 5001, 1101, 8192, 0, 40*ms)
+	send(false, A, 5001, 1101, 8192, 0, 41*ms)
+	var b strings.Builder
+	l.print(&b, ladderMode("ascii").glyphs(), "client", "server")
+	var marks []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if m := regexp.MustCompile(`\[([a-z ]+)\]`).FindStringSubmatch(line); m != nil {
+			marks = append(marks, m[1])
+		}
+	}
+	if got := strings.Join(marks, ","); got != "zero window,window update,dup ack" {
+		t.Errorf("marks %q, want zero window, window update, dup ack:\n%s", got, b.String())
+	}
+	for _, want := range []string{"ack 101 win 0 [zero window]", "ack 101 win 8192 [window update]"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no row %q:\n%s", want, b.String())
+		}
 	}
 }

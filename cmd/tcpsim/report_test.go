@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,7 @@ func TestReportDocsFigures(t *testing.T) {
 		{[]string{"get", "http://server.example/index.html", "--loss", "5%", "--seed", "47"}, map[string]string{"ladder": "ladder.svg"}},
 		{[]string{"transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "1"},
 			map[string]string{"tsg-1": "tsg.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "goodput": "goodput.svg",
-				"throughput": "throughput.svg", "fairness": "fairness.svg", "queue-1": "queue.svg"}},
+				"throughput": "throughput.svg", "fairness": "fairness.svg", "queue-1": "queue.svg", "throughput-1": "rates.svg"}},
 	} {
 		file := filepath.Join(dir, "r.html")
 		runOK(t, append(append([]string{}, c.args...), "--report", file)...)
@@ -182,8 +183,8 @@ func TestReportDocsFigures(t *testing.T) {
 			}
 		}
 	}
-	if len(figures) != 9 {
-		t.Fatalf("%d figures, want 9", len(figures))
+	if len(figures) != 10 {
+		t.Fatalf("%d figures, want 10", len(figures))
 	}
 	doc, err := os.ReadFile("../../docs/report.md")
 	if err != nil {
@@ -210,5 +211,39 @@ func TestReportDocsFigures(t *testing.T) {
 		if string(have) != svg {
 			t.Errorf("docs/report/%s is not what the code draws now (go test ./cmd/tcpsim -run TestReportDocsFigures -update)", name)
 		}
+	}
+}
+
+// tcpsim run's ladder has a lane for each router on the path, and a
+// packet a router forwards is one arrow per link, each in its sender's
+// colour: the dumbbell's first 300 packets hold no retransmission (before
+// routers' copies were recognised, 140 of them were drawn red).
+func TestRunReportRouterLanes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.html")
+	runOK(t, "run", "../../docs/examples/dumbbell.yaml", "--report", file)
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lad string
+	for _, p := range rpt.Pictures(page) {
+		if p.Name == "ladder" {
+			lad = string(p.SVG)
+		}
+	}
+	var lanes []string
+	for _, m := range regexp.MustCompile(`class="lanename"[^>]*>([^<]*)<`).FindAllStringSubmatch(lad, -1) {
+		lanes = append(lanes, m[1])
+	}
+	if got := strings.Join(lanes[:min(4, len(lanes))], ","); got != "cubic1,left,right,server" {
+		t.Errorf("first lanes %v, want cubic1, left, right, server", lanes)
+	}
+	arrows := regexp.MustCompile(`<line [^>]*class="pkt (\w+)"`).FindAllStringSubmatch(lad, -1)
+	n := map[string]int{}
+	for _, a := range arrows {
+		n[a[1]]++
+	}
+	if len(arrows) != 300 || n["rtx"] != 0 || n["data"] == 0 {
+		t.Errorf("%d arrows %v: want 300, data, no retransmission", len(arrows), n)
 	}
 }
