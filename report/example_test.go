@@ -68,6 +68,7 @@ func ExampleRecorder() {
 	// Output:
 	// ladder
 	// tsg-1
+	// stevens-1
 	// cwnd-1
 	// rtt-1
 	// throughput-1

@@ -67,7 +67,7 @@ svg .call{font-size:10px;font-family:monospace;fill:#604}.callspan{stroke:#b8a;s
 .seg{stroke:#222;stroke-width:1.2}.seg.rtx{stroke:#d00;stroke-width:1.6}.lostx{stroke:#d00;fill:none}
 .ack{stroke:#1a9a1a;fill:none}.dupmark{stroke:#e08000;stroke-width:2;fill:none}.synfin{stroke:#2a8a2a;fill:#9d9;stroke-width:1.2}.win{stroke:#c9a000;fill:none}.sack{stroke:#a020c0;stroke-width:2;fill:none}
 .cwnd{stroke:#1f5fbf;fill:none;stroke-width:1.5}.ssthresh{stroke:#d00;fill:none;stroke-dasharray:5 3}
-.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}.rttpt{stroke:#555;stroke-width:1.2;fill:none}
+.flight{stroke:#2a9a2a;fill:none}.srtt{stroke:#1f5fbf;fill:none;stroke-width:1.5}.rto{stroke:#d08000;fill:none}.rttpt{stroke:#555;stroke-width:1.2;fill:none}.sdot{stroke:#222;stroke-width:.5;fill:#222}.sdot.rtx{stroke:#d00;fill:#d00}.sdrop{stroke:#d00;stroke-width:1.4;fill:none}
 .cdf{stroke:#1f5fbf;fill:none;stroke-width:1.5}.bar{fill:#6a9ad8}
 .fl{fill:none;stroke-width:1.3}` + flowColourRules() + `
 .thr{stroke:#d62728;fill:none;stroke-width:1.3}.good{stroke:#2a9a2a;fill:none;stroke-width:1.5}
@@ -98,6 +98,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 		f := r.flows[i]
 		w.s("<h2 id=\"flow-").i(i + 1).s("\">Flow ").i(i + 1).s(": ").esc(f.client.String()).s(" → ").esc(f.server.String()).s("</h2>\n")
 		r.writeTSG(&w, i)
+		r.writeStevens(&w, i)
 		if !r.writeSeries(&w, i) {
 			w.s("<p>No samples of this flow's sender (the report was given no connections to sample).</p>\n")
 		}

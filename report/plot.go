@@ -8,9 +8,10 @@ import (
 
 // PlotNames are the graphs Plots draws, in the order it draws them. A
 // name picks every picture of that kind: "tsg" the time-sequence graph of
-// each detailed flow (tsg-1, tsg-2, ...), "queue" the queue chart of each
+// each detailed flow (tsg-1, tsg-2, ...) in tcptrace's style, "stevens" the
+// same flow's in Stevens's plainer style (stevens-1, ...), "queue" the queue chart of each
 // busy link direction (queue-1, queue-2, ...).
-var PlotNames = []string{"ladder", "tsg", "cwnd", "rtt", "fct", "goodput", "throughput", "fairness", "queue"}
+var PlotNames = []string{"ladder", "tsg", "stevens", "cwnd", "rtt", "fct", "goodput", "throughput", "fairness", "queue"}
 
 // PlotFormats are the file formats of a plot.
 var PlotFormats = []string{"svg", "png"}
@@ -66,6 +67,9 @@ func (r *Recorder) Plots(names []string, m Meta) (pics []Picture, missing []stri
 	for i := range r.flows {
 		if want("tsg") {
 			r.writeTSG(&w, i)
+		}
+		if want("stevens") {
+			r.writeStevens(&w, i)
 		}
 		if want("cwnd") || want("rtt") {
 			r.writeSeries(&w, i)

@@ -46,7 +46,7 @@ func TestPlotsPNG(t *testing.T) {
 	for _, p := range pics {
 		names = append(names, p.Name)
 	}
-	want := "ladder,tsg-1,cwnd-1,rtt-1,throughput-1,tsg-2,cwnd-2,rtt-2,throughput-2,fct-cdf,goodput,throughput,fairness,queue-1,queue-2"
+	want := "ladder,tsg-1,stevens-1,cwnd-1,rtt-1,throughput-1,tsg-2,stevens-2,cwnd-2,rtt-2,throughput-2,fct-cdf,goodput,throughput,fairness,queue-1,queue-2"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("plots %s, want %s", got, want)
 	}

@@ -225,6 +225,19 @@ func (e *elem) count(name string, re *regexp.Regexp) int {
 	return n
 }
 
+// subpaths counts the moveto commands in the d attributes of the name
+// elements whose class matches re (a path of many marks, one each).
+func (e *elem) subpaths(name string, re *regexp.Regexp) int {
+	n := 0
+	if e.XMLName.Local == name && re.MatchString(e.attr("class")) {
+		n += strings.Count(e.attr("d"), "M")
+	}
+	for i := range e.Kids {
+		n += e.Kids[i].subpaths(name, re)
+	}
+	return n
+}
+
 func decode(t *testing.T, b []byte) *elem {
 	t.Helper()
 	var root elem
@@ -270,6 +283,24 @@ func TestReportCountsMatchTheLog(t *testing.T) {
 	}
 	if n := tsg.count("path", regexp.MustCompile(`^seg rtx$`)); n == 0 {
 		t.Errorf("a lossy run's graph shows no retransmission")
+	}
+	// The Stevens-style graph: one dot per data segment, the
+	// retransmitted ones apart, a cross per dropped one; no ACK line.
+	stv := root.find("stevens-1")
+	if stv == nil {
+		t.Fatal("no Stevens-style time-sequence graph")
+	}
+	if n := stv.subpaths("path", regexp.MustCompile(`^sdot( rtx)?$`)); n != lc.dataSegs {
+		t.Errorf("Stevens graph has %d dots, the log %d data segments", n, lc.dataSegs)
+	}
+	if a, b := stv.subpaths("path", regexp.MustCompile(`^sdot rtx$`)), tsg.count("path", regexp.MustCompile(`^seg rtx$`)); a != b || a == 0 {
+		t.Errorf("Stevens graph has %d retransmitted dots, the tcptrace-style one %d bars", a, b)
+	}
+	if a, b := stv.subpaths("path", regexp.MustCompile(`^sdrop$`)), tsg.count("path", regexp.MustCompile(`^lostx$`)); a != b || a == 0 {
+		t.Errorf("Stevens graph has %d drop crosses, the tcptrace-style one %d", a, b)
+	}
+	if n := stv.count("path", regexp.MustCompile(`^(ack|win|sack)$`)); n != 0 {
+		t.Errorf("Stevens graph draws %d ACK, window or SACK lines, want none", n)
 	}
 	for _, id := range []string{"cwnd-1", "rtt-1"} {
 		if root.find(id) == nil {
@@ -360,7 +391,7 @@ func TestPictures(t *testing.T) {
 			t.Errorf("%s: not an SVG document: %v", p.Name, err)
 		}
 	}
-	if got := strings.Join(names, ","); got != "ladder,tsg-1,cwnd-1,rtt-1,throughput-1" {
+	if got := strings.Join(names, ","); got != "ladder,tsg-1,stevens-1,cwnd-1,rtt-1,throughput-1" {
 		t.Errorf("pictures %s", got)
 	}
 }

@@ -210,6 +210,14 @@ func (c *chart) legend(w *buf, entries [][2]string) {
 // the entry's class, or for a class of marks (RTT samples) one mark,
 // classed "key" too so that it is not counted with the data's.
 func legendKey(w *buf, x, y float64, class string) {
+	switch class {
+	case "sdot", "sdot rtx":
+		w.s(`<path class="`).s(class).s(` key" d="M`).f(x + 9).s(" ").f(y - 2).s("l2 2l-2 2l-2-2z\"/>\n")
+		return
+	case "sdrop":
+		w.s(`<path class="sdrop key" d="M`).f(x + 5).s(" ").f(y - 4).s("l8 8m-8 0l8-8\"/>\n")
+		return
+	}
 	if class == "rttpt" {
 		w.s(`<path class="rttpt key" d="M`).f(x + 7).s(" ").f(y).s("h4m-2-2v4\"/>\n")
 		return

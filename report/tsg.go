@@ -130,6 +130,70 @@ func (r *Recorder) writeTSG(w *buf, fi int) {
 	w.s("</svg>\n")
 }
 
+// writeStevens draws flow fi's time-sequence graph in the style of
+// Stevens's TCP/IP Illustrated: one dot per data segment the sender sent,
+// at its send time and the relative sequence number of its first byte,
+// and nothing else: no ACK, window or SACK lines. A retransmission is a
+// red dot (it sits below the line the others make), a segment the network
+// dropped a red cross. It is the plainer companion of writeTSG.
+func (r *Recorder) writeStevens(w *buf, fi int) {
+	f := r.flows[fi]
+	d := mainDir(f)
+	var t0, t1 time.Duration
+	var ymax uint32
+	first := true
+	for _, i := range f.pkts {
+		p := &r.pkts[i]
+		if int(p.dir) != d || p.n == 0 || p.marks&markHop != 0 {
+			continue
+		}
+		t := p.departs()
+		if first || t < t0 {
+			t0 = t
+		}
+		t1 = max(t1, t)
+		first = false
+		ymax = max(ymax, p.seq)
+	}
+	if first {
+		return // no data in the main direction
+	}
+	if t1 == t0 {
+		t1 = t0 + time.Millisecond
+	}
+	ymax += ymax/20 + 1
+	c := newChart(960, 360, t0.Seconds(), t1.Seconds(), 0, float64(ymax))
+	c.open(w, fmt.Sprintf("stevens-%d", fi+1), fmt.Sprintf("flow %d: sequence numbers sent over time (Stevens style), %v → %v", fi+1, r.endName(f, d), r.endName(f, d^1)), "time (s)", "starting sequence number (bytes, relative)")
+	c.legend(w, [][2]string{{"sdot", "segment sent"}, {"sdot rtx", "retransmitted"}, {"sdrop", "dropped"}})
+	var dots, rtx, drops buf
+	for _, i := range f.pkts {
+		p := &r.pkts[i]
+		if int(p.dir) != d || p.n == 0 || p.marks&markHop != 0 {
+			continue
+		}
+		x, y := c.x.at(p.departs().Seconds()), c.y.at(float64(p.seq))
+		b := &dots
+		if p.marks&markRetrans != 0 {
+			b = &rtx
+		}
+		// A dot: a small filled diamond (the PNG painter draws lines
+		// and fills, no arcs).
+		b.s("M").f(x).s(" ").f(y - 2).s("l2 2l-2 2l-2-2z")
+		if r.final(i).drop != "" {
+			drops.s("M").f(x - 4).s(" ").f(y - 4).s("l8 8m-8 0l8-8")
+		}
+	}
+	for _, e := range []struct {
+		cls string
+		b   *buf
+	}{{"sdot", &dots}, {"sdot rtx", &rtx}, {"sdrop", &drops}} {
+		if len(e.b.b) > 0 {
+			w.s(`<path class="`).s(e.cls).s(`" d="`).s(string(e.b.b)).s("\"/>\n")
+		}
+	}
+	w.s("</svg>\n")
+}
+
 // reachedSender reports whether packet i, sent toward flow f's data
 // sender, arrived there (through any routers).
 func (r *Recorder) reachedSender(f *flowState, i int32) bool {

@@ -25,10 +25,10 @@ func TestPlotFlag(t *testing.T) {
 		want    []string
 		formats []string
 	}{
-		{"get", getArgs, []string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "throughput-1", "fct-cdf", "goodput", "throughput", "fairness", "queue-1"}, []string{"png", "svg"}},
+		{"get", getArgs, []string{"ladder", "tsg-1", "stevens-1", "cwnd-1", "rtt-1", "throughput-1", "fct-cdf", "goodput", "throughput", "fairness", "queue-1"}, []string{"png", "svg"}},
 		// PNG costs CPU: the transfer is drawn in SVG only.
 		{"transfer", []string{"transfer", "--size", "200KB", "--flows", "2", "--loss", "1%", "--seed", "2"},
-			[]string{"ladder", "tsg-1", "cwnd-1", "rtt-1", "throughput-1", "tsg-2", "cwnd-2", "rtt-2", "throughput-2", "fct-cdf", "goodput", "throughput", "fairness", "queue-1", "queue-2"}, []string{"svg"}},
+			[]string{"ladder", "tsg-1", "stevens-1", "cwnd-1", "rtt-1", "throughput-1", "tsg-2", "stevens-2", "cwnd-2", "rtt-2", "throughput-2", "fct-cdf", "goodput", "throughput", "fairness", "queue-1", "queue-2"}, []string{"svg"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plain := runOK(t, c.args...)

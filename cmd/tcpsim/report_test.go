@@ -168,7 +168,7 @@ func TestReportDocsFigures(t *testing.T) {
 	}{
 		{[]string{"get", "http://server.example/index.html", "--loss", "5%", "--seed", "47"}, map[string]string{"ladder": "ladder.svg"}},
 		{[]string{"transfer", "--size", "2MB", "--flows", "3", "--loss", "0.5%", "--seed", "1"},
-			map[string]string{"tsg-1": "tsg.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "goodput": "goodput.svg",
+			map[string]string{"tsg-1": "tsg.svg", "stevens-1": "stevens.svg", "cwnd-1": "cwnd.svg", "rtt-1": "rtt.svg", "fct-cdf": "fct-cdf.svg", "goodput": "goodput.svg",
 				"throughput": "throughput.svg", "fairness": "fairness.svg", "queue-1": "queue.svg", "throughput-1": "rates.svg"}},
 	} {
 		file := filepath.Join(dir, "r.html")
@@ -183,8 +183,8 @@ func TestReportDocsFigures(t *testing.T) {
 			}
 		}
 	}
-	if len(figures) != 10 {
-		t.Fatalf("%d figures, want 10", len(figures))
+	if len(figures) != 11 {
+		t.Fatalf("%d figures, want 11", len(figures))
 	}
 	doc, err := os.ReadFile("../../docs/report.md")
 	if err != nil {
