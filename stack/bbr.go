@@ -157,7 +157,13 @@ type bbr struct {
 	// ProbeRTT.
 	probeRTTDone      time.Duration // 0 until in flight fell to the ProbeRTT cwnd
 	probeRTTRoundDone bool
-	priorCwnd         uint32
+	priorCwnd         uint32 // the draft's prior_cwnd: cwnd saved on entering recovery or ProbeRTT
+
+	// Loss recovery (RecoveryCwndOwner): BBR sets cwnd itself, by packet
+	// conservation in the recovery's first round.
+	inRecovery         bool
+	packetConservation bool
+	conservationEnd    uint64 // C.delivered when the recovery began: a round later conservation ends
 
 	jitter time.Duration // the random part of the probe wait, from the ISS
 
@@ -603,7 +609,7 @@ func (b *bbr) updatePhase(cc *CCConn, rs RateSample, inflight uint32) {
 // checkProbeRTT enters, runs and leaves ProbeRTT.
 func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflight uint32, expired bool) {
 	if b.state != bbrProbeRTT && expired {
-		b.priorCwnd = max(b.priorCwnd, cc.Cwnd())
+		b.priorCwnd = b.saveCwnd(cc)
 		b.enter(bbrProbeRTT, cc)
 		b.probeRTTDone, b.probeRTTRoundDone = 0, false
 	}
@@ -622,8 +628,7 @@ func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflig
 	}
 	if b.probeRTTRoundDone && now >= b.probeRTTDone {
 		b.probeRTTMinStamp = now
-		cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
-		b.priorCwnd = 0
+		cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd)) // BBRRestoreCwnd
 		b.resetLowerBounds()
 		if b.filledPipe {
 			b.startPhase(bbrDown, cc, rs)
@@ -632,6 +637,35 @@ func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflig
 			b.enter(bbrStartup, cc)
 		}
 	}
+}
+
+// saveCwnd is BBRSaveCwnd: cwnd, or the larger of it and the saved one
+// when already in recovery or ProbeRTT (whose own cwnd is not the one to
+// restore).
+func (b *bbr) saveCwnd(cc *CCConn) uint32 {
+	if !b.inRecovery && b.state != bbrProbeRTT {
+		return cc.Cwnd()
+	}
+	return max(b.priorCwnd, cc.Cwnd())
+}
+
+// OnRecoveryStart is BBROnEnterFastRecovery (BBR is a RecoveryCwndOwner):
+// cwnd saved, then cut to what is in flight plus one segment for the fast
+// retransmit; packet conservation for a round (modulateCwndForRecovery).
+func (b *bbr) OnRecoveryStart(cc *CCConn) {
+	b.priorCwnd = b.saveCwnd(cc)
+	b.inRecovery = true
+	b.packetConservation = true
+	b.conservationEnd = cc.Delivered()
+	cc.SetCwnd(cc.InFlight() + cc.MSS())
+}
+
+// OnRecoveryEnd: conservation ends and cwnd is restored to at least what
+// it was when the recovery began (BBRRestoreCwnd); the ACK's own sample
+// then bounds it as any other (setCwnd).
+func (b *bbr) OnRecoveryEnd(cc *CCConn) {
+	b.inRecovery, b.packetConservation = false, false
+	cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
 }
 
 func (b *bbr) probeRTTCwnd(cc *CCConn) uint32 {
@@ -649,18 +683,35 @@ func (b *bbr) setPacing(cc *CCConn) {
 	}
 }
 
+// setCwnd is BBRSetCwnd: in a recovery, cwnd less what was newly lost,
+// and in its first round at least what is in flight plus what was
+// delivered (BBRModulateCwndForRecovery); otherwise growing by what is delivered,
+// towards gain·BDP + 3 send quanta + extra_acked once the pipe is full;
+// then bounded by ProbeRTT's cap and the model (BBRBoundCwndForModel).
 func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
-	if cc.InRecovery() {
-		return // the engine's PRR sets cwnd in a recovery
-	}
-	quantum := min(max(cc.PacingRate()/1000, uint64(2*cc.MSS())), 64<<10)
-	target := uint64(b.inflightFor(cc, b.bw(), b.cwndGain)) + 3*quantum + b.extraAcked
+	mss := uint64(cc.MSS())
 	cwnd := uint64(cc.Cwnd())
-	switch {
-	case b.filledPipe:
-		cwnd = min(cwnd+uint64(rs.NewlyDelivered), target)
-	case cwnd < target || rs.TotalDelivered < uint64(cc.InitialWindow()):
-		cwnd += uint64(rs.NewlyDelivered)
+	if b.packetConservation && rs.PriorDelivered >= b.conservationEnd {
+		b.packetConservation = false // a round of the recovery is over
+	}
+	if rs.NewlyFoundLost > 0 {
+		// The draft's rs.newly_lost: what this ACK found lost, not what
+		// NewlyLost also counts when it is resent without being found
+		// lost (a timeout's go-back-N, a tail loss probe, a rescue).
+		cwnd = max(cwnd-min(cwnd, uint64(rs.NewlyFoundLost)), mss)
+	}
+	if b.packetConservation {
+		cwnd = max(cwnd, uint64(rs.InFlight)+uint64(rs.NewlyDelivered))
+	} else {
+		quantum := min(max(cc.PacingRate()/1000, 2*mss), 64<<10)
+		target := uint64(b.inflightFor(cc, b.bw(), b.cwndGain)) + 3*quantum + b.extraAcked
+		switch {
+		case b.filledPipe:
+			cwnd = min(cwnd+uint64(rs.NewlyDelivered), target)
+		case cwnd < target || rs.TotalDelivered < uint64(cc.InitialWindow()):
+			cwnd += uint64(rs.NewlyDelivered)
+		}
+		cwnd = max(cwnd, 4*mss)
 	}
 	// BBRBoundCwndForModel: inflight_hi in DOWN, REFILL and UP; with
 	// headroom in CRUISE and ProbeRTT; inflight_lo always.
@@ -670,8 +721,8 @@ func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
 	} else if b.state == bbrProbeRTT || b.state == bbrProbeBW {
 		bound = b.inflightWithHeadroom(cc)
 	}
-	bound = max(min(bound, b.inflightLo), uint64(4*cc.MSS()))
-	cwnd = max(min(cwnd, bound), uint64(4*cc.MSS()))
+	bound = max(min(bound, b.inflightLo), 4*mss)
+	cwnd = min(cwnd, bound)
 	if b.state == bbrProbeRTT {
 		cwnd = min(cwnd, uint64(b.probeRTTCwnd(cc)))
 	}
@@ -682,12 +733,12 @@ func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
 // growth of inflight_hi); BBR works from rate samples (OnRateSample).
 func (b *bbr) OnAck(cc *CCConn, a AckSample) { b.cwndLimited = a.CwndLimited }
 
-// OnCongestion: the engine's recovery starts from ssthresh = what is in
-// flight (at least 4 SMSS), packet conservation as Linux's BBR does on
-// entering recovery; BBR's own loss response is in its bounds
-// (OnRateSample). An ECN echo leaves cwnd as it is (the ECN response is
-// inflight_lo's); after a timeout (cwnd = 1 SMSS) BBR grows cwnd back by
-// what is delivered.
+// OnCongestion: ssthresh becomes what is in flight (at least 4 SMSS); it
+// bounds nothing, as BBR sets cwnd itself through a recovery
+// (OnRecoveryStart) and its loss response is in its bounds (OnRateSample).
+// An ECN echo leaves cwnd as it is (the ECN response is inflight_lo's);
+// after a timeout (cwnd = 1 SMSS) BBR grows cwnd back by what is
+// delivered.
 func (b *bbr) OnCongestion(cc *CCConn, ev CongestionEvent) uint32 {
 	if ev == CongestionECN {
 		return cc.Cwnd()

@@ -19,7 +19,8 @@ import (
 // retransmission timer) are the engine's and shared by every algorithm, as
 // Linux shares them between its tcp_congestion_ops: during a recovery the
 // engine sets cwnd, and the algorithm only says what ssthresh becomes when
-// one starts.
+// one starts, unless it is a RecoveryCwndOwner (BBR), which sets cwnd
+// through the recovery itself.
 //
 // An algorithm is registered by name (RegisterCongestionControl), and
 // TCPConfig.CongestionControl, the CLI's --cc and a scenario's
@@ -79,6 +80,29 @@ type RateObserver interface {
 // ssthresh itself.
 type CwndUndoer interface {
 	UndoCwnd(cc *CCConn, priorCwnd uint32) uint32
+}
+
+// RecoveryCwndOwner is implemented by an algorithm that sets cwnd itself
+// during a loss recovery (BBR's packet conservation, as Linux's BBR takes
+// over cwnd in TCP_CA_Recovery). The engine still finds the losses,
+// retransmits, asks OnCongestion for ssthresh and keeps the recovery's
+// state, but it leaves cwnd alone from start to end: no RFC 6937 PRR (with
+// SACK), no RFC 6582 inflation by duplicate ACKs or deflation by partial
+// ACKs (without), and no cwnd = min(ssthresh, ...) when the recovery ends.
+//
+// OnRecoveryStart runs once a fast recovery has begun (after OnCongestion
+// returned ssthresh, before the fast retransmit, which goes whatever cwnd
+// says): what the algorithm sets then is cwnd until it changes it, from
+// OnAck or OnRateSample, which keep running on every ACK. OnRecoveryEnd
+// runs when the recovery ends: on the ACK that covers the recovery point
+// (before that ACK's OnAck and OnRateSample), when the engine undoes the
+// recovery as spurious (before UndoCwnd, or the engine's max(cwnd,
+// priorCwnd)), or when the retransmission timer expires in it (before
+// OnCongestion, and before the engine sets cwnd to 1 SMSS). Without SACK a duplicate ACK delivers
+// nothing an algorithm is told of, so only cumulative ACKs can move cwnd.
+type RecoveryCwndOwner interface {
+	OnRecoveryStart(cc *CCConn)
+	OnRecoveryEnd(cc *CCConn)
 }
 
 // CongestionEvent says what made the engine ask for a new ssthresh.
@@ -157,9 +181,10 @@ type RateSample struct {
 	// (without RACK), or when it is resent without having been found lost
 	// (a timeout, a rescue or a tail loss probe); it counts again if its
 	// retransmission is found lost.
-	Lost       uint64 // bytes found lost since the sample's segment was sent (C.lost − P.lost)
-	NewlyLost  uint32 // bytes found lost since the last sample: by this ACK, or resent without being found lost
-	TxInFlight uint32 // the data in flight once the sample's segment had left (P.tx_in_flight, an estimate: in flight after the ACK before it, plus what was sent since)
+	Lost           uint64 // bytes found lost since the sample's segment was sent (C.lost − P.lost)
+	NewlyLost      uint32 // bytes found lost since the last sample: by this ACK, or resent without being found lost
+	NewlyFoundLost uint32 // of NewlyLost, what this ACK found lost (the BBR draft's rs.newly_lost), not what was counted when resent
+	TxInFlight     uint32 // the data in flight once the sample's segment had left (P.tx_in_flight, an estimate: in flight after the ACK before it, plus what was sent since)
 	// CE: bytes delivered by ACKs with ECE, counted only when the receiver
 	// echoes CE per segment (the algorithm is a CEEchoer and ECN was
 	// negotiated); 0 with RFC 3168's echo, which latches ECE until CWR and
@@ -272,8 +297,9 @@ func (cc *CCConn) EnablePacing() { cc.pace.asked = true; cc.pace.update() }
 // ccState is what the engine keeps for the API beyond the control block.
 type ccState struct {
 	alg      CongestionAlgorithm
-	sendObs  SendObserver // alg, if it observes sends
-	rateObs  RateObserver // alg, if it takes rate samples
+	sendObs  SendObserver      // alg, if it observes sends
+	rateObs  RateObserver      // alg, if it takes rate samples
+	recOwner RecoveryCwndOwner // alg, if it sets cwnd during a recovery
 	name     string
 	minRTT   time.Duration
 	ackRTT   time.Duration // the RFC 6298 sample of the ACK being processed
@@ -468,6 +494,7 @@ func (c *Conn) setAlgorithm(name string, alg CongestionAlgorithm) {
 	c.ccx.alg, c.ccx.name = alg, name
 	c.ccx.sendObs, _ = alg.(SendObserver)
 	c.ccx.rateObs, _ = alg.(RateObserver)
+	c.ccx.recOwner, _ = alg.(RecoveryCwndOwner)
 	c.ccx.needsECN, c.ccx.ceEcho = false, false
 	if r, ok := alg.(ECNRequirer); ok {
 		c.ccx.needsECN = r.RequiresECN()
@@ -507,6 +534,26 @@ func (c *Conn) SetCongestionControl(name string) error {
 
 // CongestionControl names the connection's algorithm.
 func (c *Conn) CongestionControl() string { return c.ccx.name }
+
+// ccRecoveryStart tells a RecoveryCwndOwner that a fast recovery began; it
+// reports whether the algorithm owns cwnd (the engine then leaves it).
+func (c *Conn) ccRecoveryStart() bool {
+	if c.ccx.recOwner == nil {
+		return false
+	}
+	c.ccx.recOwner.OnRecoveryStart(c.ccHandle())
+	return true
+}
+
+// ccRecoveryEnd tells a RecoveryCwndOwner that the recovery ended; it
+// reports whether the algorithm owns cwnd.
+func (c *Conn) ccRecoveryEnd() bool {
+	if c.ccx.recOwner == nil {
+		return false
+	}
+	c.ccx.recOwner.OnRecoveryEnd(c.ccHandle())
+	return true
+}
 
 // ccUndoCwnd is the cwnd to restore when a reduction from priorCwnd turns
 // out to be spurious (for the engine's undo: F-RTO, D-SACK, timestamps).

@@ -175,6 +175,7 @@ func (c *Conn) rateOnAck() {
 	if newly == 0 {
 		return
 	}
+	rs.NewlyFoundLost = uint32(min(newlyLost, 1<<31))
 	newlyLost += r.lostResent
 	r.lostResent = 0
 	var newlyCE uint64
