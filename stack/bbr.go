@@ -1,6 +1,10 @@
 package stack
 
-import "time"
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
 
 // BBR, the "bbr" of the registry: the IETF CCWG BBR draft
 // (draft-ietf-ccwg-bbr, BBRv3). BBR builds a model of the path, the
@@ -163,6 +167,7 @@ type bbr struct {
 	// conservation in the recovery's first round.
 	inRecovery         bool
 	packetConservation bool
+	idleRestart        bool   // sending resumed after an app-limited idle; cleared by the next ACK that delivers
 	conservationEnd    uint64 // C.delivered when the recovery began: a round later conservation ends
 
 	jitter time.Duration // the random part of the probe wait, from the ISS
@@ -401,7 +406,10 @@ func (b *bbr) OnRateSample(cc *CCConn, rs RateSample) {
 		b.startPhase(bbrDown, cc, rs)
 		b.updatePhase(cc, rs, inflight)
 	}
-	b.checkProbeRTT(cc, rs, now, inflight, probeRTTExpired)
+	b.checkProbeRTT(cc, rs, now, inflight, probeRTTExpired && !b.idleRestart)
+	if rs.Delivered > 0 {
+		b.idleRestart = false
+	}
 	if b.lossRoundStart { // BBRAdvanceLatestDeliverySignals
 		b.bwLatest, b.inflightLatest = bwSample, rs.Delivered
 	}
@@ -627,14 +635,45 @@ func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflig
 		b.probeRTTRoundDone = true
 	}
 	if b.probeRTTRoundDone && now >= b.probeRTTDone {
-		b.probeRTTMinStamp = now
-		cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd)) // BBRRestoreCwnd
-		b.resetLowerBounds()
-		if b.filledPipe {
-			b.startPhase(bbrDown, cc, rs)
-			b.startPhase(bbrCruise, cc, rs)
-		} else {
-			b.enter(bbrStartup, cc)
+		b.exitProbeRTT(cc)
+	}
+}
+
+// exitProbeRTT: the min-RTT clock restarts, cwnd is restored
+// (BBRRestoreCwnd), the lower bounds reset, and ProbeBW's CRUISE (or
+// Startup if the pipe never filled) resumes.
+func (b *bbr) exitProbeRTT(cc *CCConn) {
+	b.probeRTTMinStamp = cc.Now()
+	cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
+	b.resetLowerBounds()
+	if b.filledPipe {
+		b.startPhase(bbrDown, cc, RateSample{})
+		b.startPhase(bbrCruise, cc, RateSample{})
+	} else {
+		b.enter(bbrStartup, cc)
+	}
+}
+
+// OnSend is BBRHandleRestartFromIdle (BBR is a SendObserver): new data
+// leaving with nothing in flight while the application limited the
+// sender restarts from idle. The ACK-aggregation interval starts anew; in
+// ProbeBW the rate is 1 × bw until the next ACK sets it (sending at once at
+// DOWN's 0.9 or UP's 1.25 would misuse the idle path); in ProbeRTT, whose
+// round of ACKs an idle sender cannot wait for, it ends once its 200 ms are
+// over (BBRCheckProbeRTTDone). ProbeRTT is not entered until an ACK has
+// delivered data since (checkProbeRTT).
+func (b *bbr) OnSend(cc *CCConn, seq, next segment.Seq) {
+	if seq.LessThan(cc.SndMax()) || cc.SndMax() != cc.SndUna() || !cc.AppLimited() {
+		return
+	}
+	b.idleRestart = true
+	b.extraStart = cc.Now()
+	switch b.state {
+	case bbrProbeBW:
+		b.setPacingWithGain(cc, 1)
+	case bbrProbeRTT:
+		if b.probeRTTDone != 0 && cc.Now() > b.probeRTTDone {
+			b.exitProbeRTT(cc)
 		}
 	}
 }
@@ -672,12 +711,16 @@ func (b *bbr) probeRTTCwnd(cc *CCConn) uint32 {
 	return max(b.inflightFor(cc, b.bw(), 0.5), 4*cc.MSS())
 }
 
-func (b *bbr) setPacing(cc *CCConn) {
+func (b *bbr) setPacing(cc *CCConn) { b.setPacingWithGain(cc, b.pacingGain) }
+
+// setPacingWithGain paces at gain × bw × 99 %, never lower before the
+// pipe has filled.
+func (b *bbr) setPacingWithGain(cc *CCConn, gain float64) {
 	bw := b.bw()
 	if bw == 0 {
 		return
 	}
-	rate := uint64(b.pacingGain * float64(bw) * bbrPacingMargin)
+	rate := uint64(gain * float64(bw) * bbrPacingMargin)
 	if b.filledPipe || rate > cc.PacingRate() {
 		cc.SetPacingRate(max(rate, 1))
 	}

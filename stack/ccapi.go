@@ -278,6 +278,12 @@ func (cc *CCConn) ECN() bool { return cc.ecn.ok }
 // SACKed), kept only for a RateObserver (0 otherwise).
 func (cc *CCConn) Delivered() uint64 { return cc.ccx.rate.delivered }
 
+// AppLimited reports whether the application, not cwnd, limits the
+// sender: the delivery-rate estimator's C.app_limited, set when output
+// ran out of data with room left in cwnd and cleared once what was then in
+// flight is delivered (kept only for a RateObserver; false otherwise).
+func (cc *CCConn) AppLimited() bool { return cc.ccx.rate.appLimited != 0 }
+
 // PacingRate is the pacing rate in force, bytes per second; 0 when the
 // connection does not pace.
 func (cc *CCConn) PacingRate() uint64 { return cc.conn().pacingRate() }
