@@ -503,6 +503,35 @@ func (b *bbr) handleInflightTooHigh(cc *CCConn, rs RateSample) {
 	}
 }
 
+// OnLost is BBRHandleLostPacket (BBR is a LossObserver): a segment of a
+// bandwidth probe found lost with more than 2 % of what was in flight when
+// it left lost since then cuts inflight_hi at once, at the flight at which
+// the loss rate crossed 2 % within that segment
+// (inflightHiFromLostSegment), not the flight of the ACK's sample; UP
+// ends. The ACK's own sample (adaptUpperBounds) then finds the probe's
+// samples over.
+func (b *bbr) OnLost(cc *CCConn, ls LostSegment) {
+	if !b.bwProbeSamples {
+		return // not sent while probing for bandwidth
+	}
+	if float64(ls.Lost) <= float64(ls.TxInFlight)*bbrLossThresh {
+		return
+	}
+	b.handleInflightTooHigh(cc, RateSample{TxInFlight: inflightHiFromLostSegment(ls), Lost: ls.Lost, IsAppLimited: ls.IsAppLimited})
+}
+
+// inflightHiFromLostSegment is BBRInflightLongtermFromLostPacket: with
+// inflight_prev and lost_prev what was in flight and lost before the
+// segment, the loss rate reaches BBRLossThresh after a further
+// (thresh·inflight_prev − lost_prev)/(1 − thresh) bytes of it (none if it
+// had already: the draft's formula would go below inflight_prev).
+func inflightHiFromLostSegment(ls LostSegment) uint32 {
+	prev := float64(ls.TxInFlight - min(ls.Bytes, ls.TxInFlight))
+	lostPrev := float64(ls.Lost - min(uint64(ls.Bytes), ls.Lost))
+	prefix := max((bbrLossThresh*prev-lostPrev)/(1-bbrLossThresh), 0)
+	return uint32(min(prev+prefix, 1<<30))
+}
+
 // probeInflightHiUpward grows inflight_hi while UP uses all of it: by 1
 // SMSS per probeUpCnt SMSS delivered, the growth doubling each round.
 func (b *bbr) probeInflightHiUpward(cc *CCConn, rs RateSample) {

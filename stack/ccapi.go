@@ -71,6 +71,24 @@ type RateObserver interface {
 	OnRateSample(cc *CCConn, rs RateSample)
 }
 
+// LossObserver is implemented by a RateObserver that wants to hear of
+// each segment the engine finds lost, as it finds it, with what the
+// delivery-rate estimator recorded when the segment was sent (the BBR
+// draft's BBRHandleLostPacket). OnLost runs while an ACK is processed,
+// before its OnRateSample, once per segment counted in RateSample's
+// NewlyFoundLost (not for what is counted lost only when resent).
+type LossObserver interface {
+	OnLost(cc *CCConn, ls LostSegment)
+}
+
+// LostSegment is a segment found lost, as the rate estimator saw it sent.
+type LostSegment struct {
+	Bytes        uint32 // its payload
+	TxInFlight   uint32 // the data in flight once it had left (P.tx_in_flight)
+	Lost         uint64 // bytes found lost since it was sent, itself included (C.lost − P.lost)
+	IsAppLimited bool   // it was sent while the application limited the sender
+}
+
 // CwndUndoer is implemented by an algorithm that can take back a reduction
 // the engine found spurious (F-RTO, D-SACK or timestamp undo; Linux's
 // undo_cwnd). UndoCwnd returns the cwnd to restore; priorCwnd is cwnd before
@@ -306,6 +324,7 @@ type ccState struct {
 	sendObs  SendObserver      // alg, if it observes sends
 	rateObs  RateObserver      // alg, if it takes rate samples
 	recOwner RecoveryCwndOwner // alg, if it sets cwnd during a recovery
+	lossObs  LossObserver      // alg, if it observes each lost segment (with rateObs)
 	name     string
 	minRTT   time.Duration
 	ackRTT   time.Duration // the RFC 6298 sample of the ACK being processed
@@ -501,6 +520,7 @@ func (c *Conn) setAlgorithm(name string, alg CongestionAlgorithm) {
 	c.ccx.sendObs, _ = alg.(SendObserver)
 	c.ccx.rateObs, _ = alg.(RateObserver)
 	c.ccx.recOwner, _ = alg.(RecoveryCwndOwner)
+	c.ccx.lossObs, _ = alg.(LossObserver)
 	c.ccx.needsECN, c.ccx.ceEcho = false, false
 	if r, ok := alg.(ECNRequirer); ok {
 		c.ccx.needsECN = r.RequiresECN()
