@@ -15,7 +15,9 @@ import (
 // product. It is driven by the delivery-rate samples of rate.go (it is a
 // RateObserver, and reads their loss and CE counts) and paces by
 // CCConn.SetPacingRate; like NewReno, CUBIC and DCTCP it uses only the
-// public API.
+// public API, with its optional interfaces: it sets cwnd itself in loss
+// recovery (RecoveryCwndOwner), hears of each lost segment (LossObserver)
+// and of each send (SendObserver, for the restart from idle).
 //
 // What is here, by the draft's state machine:
 //
@@ -47,7 +49,10 @@ import (
 //     (IsInflightTooHigh, from RateSample.Lost and TxInFlight). Once the
 //     probe's own samples arrive (after REFILL's round), the first such
 //     sample sets inflight_hi = max(tx_in_flight, 0.7 × min(BDP, cwnd))
-//     and ends UP (BBRHandleInflightTooHigh); otherwise inflight_hi follows
+//     and ends UP (BBRHandleInflightTooHigh); the first lost segment whose
+//     own loss count is too high does so first, with the flight at which
+//     the loss rate crossed 2 % within it (BBRHandleLostPacket,
+//     BBRInflightLongtermFromLostPacket); otherwise inflight_hi follows
 //     the flight upward, and in UP grows by 1, 2, 4, … SMSS per round
 //     while cwnd is at it (BBRProbeInflightHiUpward). Outside the probe
 //     (DOWN, CRUISE, Drain, ProbeRTT), at the end of each round with any
@@ -71,18 +76,33 @@ import (
 //     bounded (BBRBoundCwndForModel) by inflight_hi in DOWN, REFILL and UP,
 //     by inflight_hi less 15 % headroom in CRUISE and ProbeRTT, and by
 //     inflight_lo; at least 4 SMSS.
+//   - Loss recovery: entering one saves cwnd (BBRSaveCwnd) and sets it to
+//     what is in flight + 1 SMSS; on each ACK in it cwnd loses what the ACK
+//     found lost, and for the first round (until a segment sent after the
+//     recovery began is delivered) is at least what is in flight plus what
+//     the ACK delivered (packet conservation, BBRModulateCwndForRecovery);
+//     leaving it (full ACK, undo, timeout) restores at least the saved cwnd
+//     (BBRRestoreCwnd), which the same ACK's bounds then apply to.
+//   - Restart from idle: new data leaving an empty pipe while the
+//     application limited the sender sets idle_restart, restarts the
+//     ACK-aggregation interval, paces ProbeBW at 1 × bw until the next ACK,
+//     and ends a ProbeRTT whose 200 ms are over; ProbeRTT is not entered
+//     until an ACK has delivered data since (BBRHandleRestartFromIdle).
 //
-// Not done, or done otherwise: packet conservation of its own in recovery
-// (the engine's recovery runs from ssthresh = in flight, and BBR leaves
-// cwnd to it until it ends); the idle-restart rules; bw_hi (the draft's
-// upper bound on bandwidth; the two-cycle filter plays its part); the
-// per-lost-packet path (BBRHandleLostPacket with
-// BBRInflightHiFromLostPacket): losses are judged per ACK from the
-// sample, so inflight_hi is the sample's flight, not the flight at which
-// loss crossed 2 %; the filter does not advance after a cycle without a
-// valid sample; loss events are ACKs that found losses, not discontiguous lost ranges;
-// and the ECN response has no RTT limit (Linux's v3 answers ECN only on
-// paths of at most 5 ms).
+// Not done, or done otherwise: bw_hi (the draft's upper bound on
+// bandwidth; the two-cycle filter plays its part); the filter does not
+// advance after a cycle without a valid sample; loss events are ACKs that
+// found losses, not discontiguous lost ranges; the ECN response has no RTT
+// limit (Linux's v3 answers ECN only on paths of at most 5 ms); a timeout
+// is the engine's (cwnd 1 SMSS, then BBR's growth by what is delivered:
+// no BBROnEnterRTO save and restore); segments counted lost only when
+// resent (a timeout's go-back-N, a tail loss probe, a rescue) neither cut
+// cwnd in recovery nor reach OnLost; the per-ACK too-high test stays
+// beside the per-segment one (Linux's v3 has both; it is what answers
+// ECN); without SACK a duplicate ACK delivers nothing BBR is told of, so
+// in a recovery's conserving round new data leaves only as cumulative
+// ACKs arrive; the engine's RFC 5681 restart window still applies after
+// an idle longer than the RTO (as Linux's tcp_slow_start_after_idle).
 
 const (
 	bbrStartupPacingGain = 2.77
