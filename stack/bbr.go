@@ -1,6 +1,10 @@
 package stack
 
-import "time"
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
 
 // BBR, the "bbr" of the registry: the IETF CCWG BBR draft
 // (draft-ietf-ccwg-bbr, BBRv3). BBR builds a model of the path, the
@@ -11,7 +15,9 @@ import "time"
 // product. It is driven by the delivery-rate samples of rate.go (it is a
 // RateObserver, and reads their loss and CE counts) and paces by
 // CCConn.SetPacingRate; like NewReno, CUBIC and DCTCP it uses only the
-// public API.
+// public API, with its optional interfaces: it sets cwnd itself in loss
+// recovery (RecoveryCwndOwner), hears of each lost segment (LossObserver)
+// and of each send (SendObserver, for the restart from idle).
 //
 // What is here, by the draft's state machine:
 //
@@ -43,7 +49,10 @@ import "time"
 //     (IsInflightTooHigh, from RateSample.Lost and TxInFlight). Once the
 //     probe's own samples arrive (after REFILL's round), the first such
 //     sample sets inflight_hi = max(tx_in_flight, 0.7 × min(BDP, cwnd))
-//     and ends UP (BBRHandleInflightTooHigh); otherwise inflight_hi follows
+//     and ends UP (BBRHandleInflightTooHigh); the first lost segment whose
+//     own loss count is too high does so first, with the flight at which
+//     the loss rate crossed 2 % within it (BBRHandleLostPacket,
+//     BBRInflightLongtermFromLostPacket); otherwise inflight_hi follows
 //     the flight upward, and in UP grows by 1, 2, 4, … SMSS per round
 //     while cwnd is at it (BBRProbeInflightHiUpward). Outside the probe
 //     (DOWN, CRUISE, Drain, ProbeRTT), at the end of each round with any
@@ -67,18 +76,33 @@ import "time"
 //     bounded (BBRBoundCwndForModel) by inflight_hi in DOWN, REFILL and UP,
 //     by inflight_hi less 15 % headroom in CRUISE and ProbeRTT, and by
 //     inflight_lo; at least 4 SMSS.
+//   - Loss recovery: entering one saves cwnd (BBRSaveCwnd) and sets it to
+//     what is in flight + 1 SMSS; on each ACK in it cwnd loses what the ACK
+//     found lost, and for the first round (until a segment sent after the
+//     recovery began is delivered) is at least what is in flight plus what
+//     the ACK delivered (packet conservation, BBRModulateCwndForRecovery);
+//     leaving it (full ACK, undo, timeout) restores at least the saved cwnd
+//     (BBRRestoreCwnd), which the same ACK's bounds then apply to.
+//   - Restart from idle: new data leaving an empty pipe while the
+//     application limited the sender sets idle_restart, restarts the
+//     ACK-aggregation interval, paces ProbeBW at 1 × bw until the next ACK,
+//     and ends a ProbeRTT whose 200 ms are over; ProbeRTT is not entered
+//     until an ACK has delivered data since (BBRHandleRestartFromIdle).
 //
-// Not done, or done otherwise: packet conservation of its own in recovery
-// (the engine's recovery runs from ssthresh = in flight, and BBR leaves
-// cwnd to it until it ends); the idle-restart rules; bw_hi (the draft's
-// upper bound on bandwidth; the two-cycle filter plays its part); the
-// per-lost-packet path (BBRHandleLostPacket with
-// BBRInflightHiFromLostPacket): losses are judged per ACK from the
-// sample, so inflight_hi is the sample's flight, not the flight at which
-// loss crossed 2 %; the filter does not advance after a cycle without a
-// valid sample; loss events are ACKs that found losses, not discontiguous lost ranges;
-// and the ECN response has no RTT limit (Linux's v3 answers ECN only on
-// paths of at most 5 ms).
+// Not done, or done otherwise: bw_hi (the draft's upper bound on
+// bandwidth; the two-cycle filter plays its part); the filter does not
+// advance after a cycle without a valid sample; loss events are ACKs that
+// found losses, not discontiguous lost ranges; the ECN response has no RTT
+// limit (Linux's v3 answers ECN only on paths of at most 5 ms); a timeout
+// is the engine's (cwnd 1 SMSS, then BBR's growth by what is delivered:
+// no BBROnEnterRTO save and restore); segments counted lost only when
+// resent (a timeout's go-back-N, a tail loss probe, a rescue) neither cut
+// cwnd in recovery nor reach OnLost; the per-ACK too-high test stays
+// beside the per-segment one (Linux's v3 has both; it is what answers
+// ECN); without SACK a duplicate ACK delivers nothing BBR is told of, so
+// in a recovery's conserving round new data leaves only as cumulative
+// ACKs arrive; the engine's RFC 5681 restart window still applies after
+// an idle longer than the RTO (as Linux's tcp_slow_start_after_idle).
 
 const (
 	bbrStartupPacingGain = 2.77
@@ -157,7 +181,14 @@ type bbr struct {
 	// ProbeRTT.
 	probeRTTDone      time.Duration // 0 until in flight fell to the ProbeRTT cwnd
 	probeRTTRoundDone bool
-	priorCwnd         uint32
+	priorCwnd         uint32 // the draft's prior_cwnd: cwnd saved on entering recovery or ProbeRTT
+
+	// Loss recovery (RecoveryCwndOwner): BBR sets cwnd itself, by packet
+	// conservation in the recovery's first round.
+	inRecovery         bool
+	packetConservation bool
+	idleRestart        bool   // sending resumed after an app-limited idle; cleared by the next ACK that delivers
+	conservationEnd    uint64 // C.delivered when the recovery began: a round later conservation ends
 
 	jitter time.Duration // the random part of the probe wait, from the ISS
 
@@ -395,7 +426,10 @@ func (b *bbr) OnRateSample(cc *CCConn, rs RateSample) {
 		b.startPhase(bbrDown, cc, rs)
 		b.updatePhase(cc, rs, inflight)
 	}
-	b.checkProbeRTT(cc, rs, now, inflight, probeRTTExpired)
+	b.checkProbeRTT(cc, rs, now, inflight, probeRTTExpired && !b.idleRestart)
+	if rs.Delivered > 0 {
+		b.idleRestart = false
+	}
 	if b.lossRoundStart { // BBRAdvanceLatestDeliverySignals
 		b.bwLatest, b.inflightLatest = bwSample, rs.Delivered
 	}
@@ -487,6 +521,35 @@ func (b *bbr) handleInflightTooHigh(cc *CCConn, rs RateSample) {
 	if b.state == bbrProbeBW && b.phase == bbrUp {
 		b.startPhase(bbrDown, cc, rs)
 	}
+}
+
+// OnLost is BBRHandleLostPacket (BBR is a LossObserver): a segment of a
+// bandwidth probe found lost with more than 2 % of what was in flight when
+// it left lost since then cuts inflight_hi at once, at the flight at which
+// the loss rate crossed 2 % within that segment
+// (inflightHiFromLostSegment), not the flight of the ACK's sample; UP
+// ends. The ACK's own sample (adaptUpperBounds) then finds the probe's
+// samples over.
+func (b *bbr) OnLost(cc *CCConn, ls LostSegment) {
+	if !b.bwProbeSamples {
+		return // not sent while probing for bandwidth
+	}
+	if float64(ls.Lost) <= float64(ls.TxInFlight)*bbrLossThresh {
+		return
+	}
+	b.handleInflightTooHigh(cc, RateSample{TxInFlight: inflightHiFromLostSegment(ls), Lost: ls.Lost, IsAppLimited: ls.IsAppLimited})
+}
+
+// inflightHiFromLostSegment is BBRInflightLongtermFromLostPacket: with
+// inflight_prev and lost_prev what was in flight and lost before the
+// segment, the loss rate reaches BBRLossThresh after a further
+// (thresh·inflight_prev − lost_prev)/(1 − thresh) bytes of it (none if it
+// had already: the draft's formula would go below inflight_prev).
+func inflightHiFromLostSegment(ls LostSegment) uint32 {
+	prev := float64(ls.TxInFlight - min(ls.Bytes, ls.TxInFlight))
+	lostPrev := float64(ls.Lost - min(uint64(ls.Bytes), ls.Lost))
+	prefix := max((bbrLossThresh*prev-lostPrev)/(1-bbrLossThresh), 0)
+	return uint32(min(prev+prefix, 1<<30))
 }
 
 // probeInflightHiUpward grows inflight_hi while UP uses all of it: by 1
@@ -603,7 +666,7 @@ func (b *bbr) updatePhase(cc *CCConn, rs RateSample, inflight uint32) {
 // checkProbeRTT enters, runs and leaves ProbeRTT.
 func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflight uint32, expired bool) {
 	if b.state != bbrProbeRTT && expired {
-		b.priorCwnd = max(b.priorCwnd, cc.Cwnd())
+		b.priorCwnd = b.saveCwnd(cc)
 		b.enter(bbrProbeRTT, cc)
 		b.probeRTTDone, b.probeRTTRoundDone = 0, false
 	}
@@ -621,46 +684,126 @@ func (b *bbr) checkProbeRTT(cc *CCConn, rs RateSample, now time.Duration, inflig
 		b.probeRTTRoundDone = true
 	}
 	if b.probeRTTRoundDone && now >= b.probeRTTDone {
-		b.probeRTTMinStamp = now
-		cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
-		b.priorCwnd = 0
-		b.resetLowerBounds()
-		if b.filledPipe {
-			b.startPhase(bbrDown, cc, rs)
-			b.startPhase(bbrCruise, cc, rs)
-		} else {
-			b.enter(bbrStartup, cc)
+		b.exitProbeRTT(cc)
+	}
+}
+
+// exitProbeRTT: the min-RTT clock restarts, cwnd is restored
+// (BBRRestoreCwnd), the lower bounds reset, and ProbeBW's CRUISE (or
+// Startup if the pipe never filled) resumes.
+func (b *bbr) exitProbeRTT(cc *CCConn) {
+	b.probeRTTMinStamp = cc.Now()
+	cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
+	b.resetLowerBounds()
+	if b.filledPipe {
+		b.startPhase(bbrDown, cc, RateSample{})
+		b.startPhase(bbrCruise, cc, RateSample{})
+	} else {
+		b.enter(bbrStartup, cc)
+	}
+}
+
+// OnSend is BBRHandleRestartFromIdle (BBR is a SendObserver): new data
+// leaving with nothing in flight while the application limited the
+// sender restarts from idle. The ACK-aggregation interval starts anew; in
+// ProbeBW the rate is 1 × bw until the next ACK sets it (sending at once at
+// DOWN's 0.9 or UP's 1.25 would misuse the idle path); in ProbeRTT, whose
+// round of ACKs an idle sender cannot wait for, it ends once its 200 ms are
+// over (BBRCheckProbeRTTDone). ProbeRTT is not entered until an ACK has
+// delivered data since (checkProbeRTT).
+func (b *bbr) OnSend(cc *CCConn, seq, next segment.Seq) {
+	if seq.LessThan(cc.SndMax()) || cc.SndMax() != cc.SndUna() || !cc.AppLimited() {
+		return
+	}
+	b.idleRestart = true
+	b.extraStart = cc.Now()
+	switch b.state {
+	case bbrProbeBW:
+		b.setPacingWithGain(cc, 1)
+	case bbrProbeRTT:
+		if b.probeRTTDone != 0 && cc.Now() > b.probeRTTDone {
+			b.exitProbeRTT(cc)
 		}
 	}
+}
+
+// saveCwnd is BBRSaveCwnd: cwnd, or the larger of it and the saved one
+// when already in recovery or ProbeRTT (whose own cwnd is not the one to
+// restore).
+func (b *bbr) saveCwnd(cc *CCConn) uint32 {
+	if !b.inRecovery && b.state != bbrProbeRTT {
+		return cc.Cwnd()
+	}
+	return max(b.priorCwnd, cc.Cwnd())
+}
+
+// OnRecoveryStart is BBROnEnterFastRecovery (BBR is a RecoveryCwndOwner):
+// cwnd saved, then cut to what is in flight plus one segment for the fast
+// retransmit; packet conservation for a round (modulateCwndForRecovery).
+func (b *bbr) OnRecoveryStart(cc *CCConn) {
+	b.priorCwnd = b.saveCwnd(cc)
+	b.inRecovery = true
+	b.packetConservation = true
+	b.conservationEnd = cc.Delivered()
+	cc.SetCwnd(cc.InFlight() + cc.MSS())
+}
+
+// OnRecoveryEnd: conservation ends and cwnd is restored to at least what
+// it was when the recovery began (BBRRestoreCwnd); the ACK's own sample
+// then bounds it as any other (setCwnd).
+func (b *bbr) OnRecoveryEnd(cc *CCConn) {
+	b.inRecovery, b.packetConservation = false, false
+	cc.SetCwnd(max(cc.Cwnd(), b.priorCwnd))
 }
 
 func (b *bbr) probeRTTCwnd(cc *CCConn) uint32 {
 	return max(b.inflightFor(cc, b.bw(), 0.5), 4*cc.MSS())
 }
 
-func (b *bbr) setPacing(cc *CCConn) {
+func (b *bbr) setPacing(cc *CCConn) { b.setPacingWithGain(cc, b.pacingGain) }
+
+// setPacingWithGain paces at gain × bw × 99 %, never lower before the
+// pipe has filled.
+func (b *bbr) setPacingWithGain(cc *CCConn, gain float64) {
 	bw := b.bw()
 	if bw == 0 {
 		return
 	}
-	rate := uint64(b.pacingGain * float64(bw) * bbrPacingMargin)
+	rate := uint64(gain * float64(bw) * bbrPacingMargin)
 	if b.filledPipe || rate > cc.PacingRate() {
 		cc.SetPacingRate(max(rate, 1))
 	}
 }
 
+// setCwnd is BBRSetCwnd: in a recovery, cwnd less what was newly lost,
+// and in its first round at least what is in flight plus what was
+// delivered (BBRModulateCwndForRecovery); otherwise growing by what is delivered,
+// towards gain·BDP + 3 send quanta + extra_acked once the pipe is full;
+// then bounded by ProbeRTT's cap and the model (BBRBoundCwndForModel).
 func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
-	if cc.InRecovery() {
-		return // the engine's PRR sets cwnd in a recovery
-	}
-	quantum := min(max(cc.PacingRate()/1000, uint64(2*cc.MSS())), 64<<10)
-	target := uint64(b.inflightFor(cc, b.bw(), b.cwndGain)) + 3*quantum + b.extraAcked
+	mss := uint64(cc.MSS())
 	cwnd := uint64(cc.Cwnd())
-	switch {
-	case b.filledPipe:
-		cwnd = min(cwnd+uint64(rs.NewlyDelivered), target)
-	case cwnd < target || rs.TotalDelivered < uint64(cc.InitialWindow()):
-		cwnd += uint64(rs.NewlyDelivered)
+	if b.packetConservation && rs.PriorDelivered >= b.conservationEnd {
+		b.packetConservation = false // a round of the recovery is over
+	}
+	if rs.NewlyFoundLost > 0 {
+		// The draft's rs.newly_lost: what this ACK found lost, not what
+		// NewlyLost also counts when it is resent without being found
+		// lost (a timeout's go-back-N, a tail loss probe, a rescue).
+		cwnd = max(cwnd-min(cwnd, uint64(rs.NewlyFoundLost)), mss)
+	}
+	if b.packetConservation {
+		cwnd = max(cwnd, uint64(rs.InFlight)+uint64(rs.NewlyDelivered))
+	} else {
+		quantum := min(max(cc.PacingRate()/1000, 2*mss), 64<<10)
+		target := uint64(b.inflightFor(cc, b.bw(), b.cwndGain)) + 3*quantum + b.extraAcked
+		switch {
+		case b.filledPipe:
+			cwnd = min(cwnd+uint64(rs.NewlyDelivered), target)
+		case cwnd < target || rs.TotalDelivered < uint64(cc.InitialWindow()):
+			cwnd += uint64(rs.NewlyDelivered)
+		}
+		cwnd = max(cwnd, 4*mss)
 	}
 	// BBRBoundCwndForModel: inflight_hi in DOWN, REFILL and UP; with
 	// headroom in CRUISE and ProbeRTT; inflight_lo always.
@@ -670,8 +813,8 @@ func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
 	} else if b.state == bbrProbeRTT || b.state == bbrProbeBW {
 		bound = b.inflightWithHeadroom(cc)
 	}
-	bound = max(min(bound, b.inflightLo), uint64(4*cc.MSS()))
-	cwnd = max(min(cwnd, bound), uint64(4*cc.MSS()))
+	bound = max(min(bound, b.inflightLo), 4*mss)
+	cwnd = min(cwnd, bound)
 	if b.state == bbrProbeRTT {
 		cwnd = min(cwnd, uint64(b.probeRTTCwnd(cc)))
 	}
@@ -682,12 +825,12 @@ func (b *bbr) setCwnd(cc *CCConn, rs RateSample) {
 // growth of inflight_hi); BBR works from rate samples (OnRateSample).
 func (b *bbr) OnAck(cc *CCConn, a AckSample) { b.cwndLimited = a.CwndLimited }
 
-// OnCongestion: the engine's recovery starts from ssthresh = what is in
-// flight (at least 4 SMSS), packet conservation as Linux's BBR does on
-// entering recovery; BBR's own loss response is in its bounds
-// (OnRateSample). An ECN echo leaves cwnd as it is (the ECN response is
-// inflight_lo's); after a timeout (cwnd = 1 SMSS) BBR grows cwnd back by
-// what is delivered.
+// OnCongestion: ssthresh becomes what is in flight (at least 4 SMSS); it
+// bounds nothing, as BBR sets cwnd itself through a recovery
+// (OnRecoveryStart) and its loss response is in its bounds (OnRateSample).
+// An ECN echo leaves cwnd as it is (the ECN response is inflight_lo's);
+// after a timeout (cwnd = 1 SMSS) BBR grows cwnd back by what is
+// delivered.
 func (b *bbr) OnCongestion(cc *CCConn, ev CongestionEvent) uint32 {
 	if ev == CongestionECN {
 		return cc.Cwnd()

@@ -214,3 +214,46 @@ func TestBBRECNResponse(t *testing.T) {
 		t.Fatalf("CE in CRUISE: α %v, inflight_lo %d; want α %v, cwnd %d × (1 − α/3) = %d", d.b.ecnAlpha, d.b.inflightLo, alpha, cwnd0, want)
 	}
 }
+
+// BBRHandleLostPacket with BBRInflightLongtermFromLostPacket. In ProbeBW
+// UP (the probe's samples in), a 1000-byte segment that left with 100000
+// B in flight, 2000 B lost since with it (2 %), is not too high; with
+// 2500 B (2.5 %) it is: before it 99000 B were in flight and 1500 B lost,
+// so the loss rate crossed 2 % after (0.02 × 99000 − 1500)/0.98 = 489.8 B
+// more, and inflight_hi = max(99489, 0.7 × min(BDP 110000, cwnd)) = 99489;
+// UP ends (DOWN). A second such loss changes nothing: the probe's samples
+// are over (bw_probe_samples cleared). With 4000 B lost (the rate already
+// above 2 % before the segment) the flight before it, 99000, is taken.
+func TestBBRInflightHiFromLostSegment(t *testing.T) {
+	d := newBBRDriver(t)
+	cc := d.c.ccHandle()
+	d.toCruise()
+	for range 40 {
+		if d.b.State() == "probe_bw_up" {
+			break
+		}
+		d.round(1_000_000, 100*time.Millisecond, 100_000)
+	}
+	d.want("probe_bw_up", 1.25)
+	if d.b.bwProbeSamples {
+		d.b.OnLost(cc, LostSegment{Bytes: 1000, TxInFlight: 100_000, Lost: 2000})
+	} else {
+		t.Fatal("UP without the probe's samples")
+	}
+	d.want("probe_bw_up", 1.25)
+	if d.b.inflightHi != bbrInf {
+		t.Fatalf("2 %% lost set inflight_hi %d", d.b.inflightHi)
+	}
+	d.b.OnLost(cc, LostSegment{Bytes: 1000, TxInFlight: 100_000, Lost: 2500})
+	d.want("probe_bw_down", 0.9)
+	if d.b.inflightHi != 99_489 {
+		t.Fatalf("inflight_hi %d, want 99000 + (0.02 × 99000 − 1500)/0.98 = 99489", d.b.inflightHi)
+	}
+	d.b.OnLost(cc, LostSegment{Bytes: 1000, TxInFlight: 50_000, Lost: 5000})
+	if d.b.inflightHi != 99_489 {
+		t.Fatalf("a second loss in the probe moved inflight_hi to %d", d.b.inflightHi)
+	}
+	if got := inflightHiFromLostSegment(LostSegment{Bytes: 1000, TxInFlight: 100_000, Lost: 4000}); got != 99_000 {
+		t.Fatalf("loss above 2 %% before the segment: %d, want the flight before it, 99000", got)
+	}
+}

@@ -19,7 +19,8 @@ import (
 // retransmission timer) are the engine's and shared by every algorithm, as
 // Linux shares them between its tcp_congestion_ops: during a recovery the
 // engine sets cwnd, and the algorithm only says what ssthresh becomes when
-// one starts.
+// one starts, unless it is a RecoveryCwndOwner (BBR), which sets cwnd
+// through the recovery itself.
 //
 // An algorithm is registered by name (RegisterCongestionControl), and
 // TCPConfig.CongestionControl, the CLI's --cc and a scenario's
@@ -70,6 +71,24 @@ type RateObserver interface {
 	OnRateSample(cc *CCConn, rs RateSample)
 }
 
+// LossObserver is implemented by a RateObserver that wants to hear of
+// each segment the engine finds lost, as it finds it, with what the
+// delivery-rate estimator recorded when the segment was sent (the BBR
+// draft's BBRHandleLostPacket). OnLost runs while an ACK is processed,
+// before its OnRateSample, once per segment counted in RateSample's
+// NewlyFoundLost (not for what is counted lost only when resent).
+type LossObserver interface {
+	OnLost(cc *CCConn, ls LostSegment)
+}
+
+// LostSegment is a segment found lost, as the rate estimator saw it sent.
+type LostSegment struct {
+	Bytes        uint32 // its payload
+	TxInFlight   uint32 // the data in flight once it had left (P.tx_in_flight)
+	Lost         uint64 // bytes found lost since it was sent, itself included (C.lost − P.lost)
+	IsAppLimited bool   // it was sent while the application limited the sender
+}
+
 // CwndUndoer is implemented by an algorithm that can take back a reduction
 // the engine found spurious (F-RTO, D-SACK or timestamp undo; Linux's
 // undo_cwnd). UndoCwnd returns the cwnd to restore; priorCwnd is cwnd before
@@ -79,6 +98,29 @@ type RateObserver interface {
 // ssthresh itself.
 type CwndUndoer interface {
 	UndoCwnd(cc *CCConn, priorCwnd uint32) uint32
+}
+
+// RecoveryCwndOwner is implemented by an algorithm that sets cwnd itself
+// during a loss recovery (BBR's packet conservation, as Linux's BBR takes
+// over cwnd in TCP_CA_Recovery). The engine still finds the losses,
+// retransmits, asks OnCongestion for ssthresh and keeps the recovery's
+// state, but it leaves cwnd alone from start to end: no RFC 6937 PRR (with
+// SACK), no RFC 6582 inflation by duplicate ACKs or deflation by partial
+// ACKs (without), and no cwnd = min(ssthresh, ...) when the recovery ends.
+//
+// OnRecoveryStart runs once a fast recovery has begun (after OnCongestion
+// returned ssthresh, before the fast retransmit, which goes whatever cwnd
+// says): what the algorithm sets then is cwnd until it changes it, from
+// OnAck or OnRateSample, which keep running on every ACK. OnRecoveryEnd
+// runs when the recovery ends: on the ACK that covers the recovery point
+// (before that ACK's OnAck and OnRateSample), when the engine undoes the
+// recovery as spurious (before UndoCwnd, or the engine's max(cwnd,
+// priorCwnd)), or when the retransmission timer expires in it (before
+// OnCongestion, and before the engine sets cwnd to 1 SMSS). Without SACK a duplicate ACK delivers
+// nothing an algorithm is told of, so only cumulative ACKs can move cwnd.
+type RecoveryCwndOwner interface {
+	OnRecoveryStart(cc *CCConn)
+	OnRecoveryEnd(cc *CCConn)
 }
 
 // CongestionEvent says what made the engine ask for a new ssthresh.
@@ -157,9 +199,10 @@ type RateSample struct {
 	// (without RACK), or when it is resent without having been found lost
 	// (a timeout, a rescue or a tail loss probe); it counts again if its
 	// retransmission is found lost.
-	Lost       uint64 // bytes found lost since the sample's segment was sent (C.lost − P.lost)
-	NewlyLost  uint32 // bytes found lost since the last sample: by this ACK, or resent without being found lost
-	TxInFlight uint32 // the data in flight once the sample's segment had left (P.tx_in_flight, an estimate: in flight after the ACK before it, plus what was sent since)
+	Lost           uint64 // bytes found lost since the sample's segment was sent (C.lost − P.lost)
+	NewlyLost      uint32 // bytes found lost since the last sample: by this ACK, or resent without being found lost
+	NewlyFoundLost uint32 // of NewlyLost, what this ACK found lost (the BBR draft's rs.newly_lost), not what was counted when resent
+	TxInFlight     uint32 // the data in flight once the sample's segment had left (P.tx_in_flight, an estimate: in flight after the ACK before it, plus what was sent since)
 	// CE: bytes delivered by ACKs with ECE, counted only when the receiver
 	// echoes CE per segment (the algorithm is a CEEchoer and ECN was
 	// negotiated); 0 with RFC 3168's echo, which latches ECE until CWR and
@@ -253,6 +296,12 @@ func (cc *CCConn) ECN() bool { return cc.ecn.ok }
 // SACKed), kept only for a RateObserver (0 otherwise).
 func (cc *CCConn) Delivered() uint64 { return cc.ccx.rate.delivered }
 
+// AppLimited reports whether the application, not cwnd, limits the
+// sender: the delivery-rate estimator's C.app_limited, set when output
+// ran out of data with room left in cwnd and cleared once what was then in
+// flight is delivered (kept only for a RateObserver; false otherwise).
+func (cc *CCConn) AppLimited() bool { return cc.ccx.rate.appLimited != 0 }
+
 // PacingRate is the pacing rate in force, bytes per second; 0 when the
 // connection does not pace.
 func (cc *CCConn) PacingRate() uint64 { return cc.conn().pacingRate() }
@@ -272,8 +321,10 @@ func (cc *CCConn) EnablePacing() { cc.pace.asked = true; cc.pace.update() }
 // ccState is what the engine keeps for the API beyond the control block.
 type ccState struct {
 	alg      CongestionAlgorithm
-	sendObs  SendObserver // alg, if it observes sends
-	rateObs  RateObserver // alg, if it takes rate samples
+	sendObs  SendObserver      // alg, if it observes sends
+	rateObs  RateObserver      // alg, if it takes rate samples
+	recOwner RecoveryCwndOwner // alg, if it sets cwnd during a recovery
+	lossObs  LossObserver      // alg, if it observes each lost segment (with rateObs)
 	name     string
 	minRTT   time.Duration
 	ackRTT   time.Duration // the RFC 6298 sample of the ACK being processed
@@ -468,6 +519,8 @@ func (c *Conn) setAlgorithm(name string, alg CongestionAlgorithm) {
 	c.ccx.alg, c.ccx.name = alg, name
 	c.ccx.sendObs, _ = alg.(SendObserver)
 	c.ccx.rateObs, _ = alg.(RateObserver)
+	c.ccx.recOwner, _ = alg.(RecoveryCwndOwner)
+	c.ccx.lossObs, _ = alg.(LossObserver)
 	c.ccx.needsECN, c.ccx.ceEcho = false, false
 	if r, ok := alg.(ECNRequirer); ok {
 		c.ccx.needsECN = r.RequiresECN()
@@ -507,6 +560,26 @@ func (c *Conn) SetCongestionControl(name string) error {
 
 // CongestionControl names the connection's algorithm.
 func (c *Conn) CongestionControl() string { return c.ccx.name }
+
+// ccRecoveryStart tells a RecoveryCwndOwner that a fast recovery began; it
+// reports whether the algorithm owns cwnd (the engine then leaves it).
+func (c *Conn) ccRecoveryStart() bool {
+	if c.ccx.recOwner == nil {
+		return false
+	}
+	c.ccx.recOwner.OnRecoveryStart(c.ccHandle())
+	return true
+}
+
+// ccRecoveryEnd tells a RecoveryCwndOwner that the recovery ended; it
+// reports whether the algorithm owns cwnd.
+func (c *Conn) ccRecoveryEnd() bool {
+	if c.ccx.recOwner == nil {
+		return false
+	}
+	c.ccx.recOwner.OnRecoveryEnd(c.ccHandle())
+	return true
+}
 
 // ccUndoCwnd is the cwnd to restore when a reduction from priorCwnd turns
 // out to be spurious (for the engine's undo: F-RTO, D-SACK, timestamps).

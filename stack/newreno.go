@@ -55,6 +55,9 @@ func (r *newReno) recoveryAck(acked uint32) bool {
 	if c.sndUna.GreaterThan(c.recover) {
 		r.recovering = false
 		c.dupAcks = 0
+		if c.ccRecoveryEnd() {
+			return false // a RecoveryCwndOwner sets cwnd itself
+		}
 		if c.h.cfg.RecoveryExitSsthresh {
 			// Step 3 option (2), as Linux's tcp_end_cwnd_reduction:
 			// cwnd = ssthresh.
@@ -68,6 +71,9 @@ func (r *newReno) recoveryAck(acked uint32) bool {
 	// Step 4: partial acknowledgment. Retransmit the first
 	// unacknowledged segment, deflate cwnd by the data acknowledged,
 	// add back SMSS if at least SMSS was acknowledged.
+	if c.ccx.recOwner != nil {
+		return true // the algorithm sets cwnd (RecoveryCwndOwner)
+	}
 	if acked >= c.cwnd {
 		c.cwnd = smss
 	} else {
@@ -85,8 +91,10 @@ func (r *newReno) onDupAck() bool {
 	c.dupAcks++
 	if r.recovering {
 		// RFC 6582 §3.2 step 4 / RFC 5681 §3.2 step 4: inflate cwnd by SMSS
-		// for each further duplicate ACK.
-		c.cwnd += smss
+		// for each further duplicate ACK (not for a RecoveryCwndOwner).
+		if c.ccx.recOwner == nil {
+			c.cwnd += smss
+		}
 		return false
 	}
 	if c.dupAcks != 3 {
@@ -105,9 +113,14 @@ func (r *newReno) onDupAck() bool {
 		return false
 	}
 	c.ssthresh = c.ccCongestion(CongestionLoss) // RFC 5681 §3.2 step 2: eq. (4) for Reno, β·FlightSize for CUBIC
-	c.cwnd = c.ssthresh + 3*smss                // step 3: inflate by the three segments that left
-	c.recover = c.sndMax.Add(^uint32(0))        // RFC 6582 §3.2 step 2: the highest sequence number sent
+	if c.ccx.recOwner == nil {
+		c.cwnd = c.ssthresh + 3*smss // step 3: inflate by the three segments that left
+	}
+	c.recover = c.sndMax.Add(^uint32(0)) // RFC 6582 §3.2 step 2: the highest sequence number sent
 	r.recovering = true
+	if !c.sackOK {
+		c.ccRecoveryStart() // with SACK, enterSACKRecovery tells it
+	}
 	return true
 }
 
@@ -121,6 +134,9 @@ func (r *newReno) afterIdle() {
 
 func (r *newReno) onRTO() {
 	c := r.c
+	if r.recovering {
+		c.ccRecoveryEnd() // a RecoveryCwndOwner's recovery ends here
+	}
 	// RFC 5681 §3.1: after an RTO, ssthresh = max(FlightSize/2, 2*SMSS)
 	// (CUBIC: RFC 9438 §4.8, β·FlightSize), but held constant when the
 	// same segment times out again.

@@ -175,6 +175,7 @@ func (c *Conn) rateOnAck() {
 	if newly == 0 {
 		return
 	}
+	rs.NewlyFoundLost = uint32(min(newlyLost, 1<<31))
 	newlyLost += r.lostResent
 	r.lostResent = 0
 	var newlyCE uint64
@@ -204,6 +205,16 @@ func (c *Conn) rateOnAck() {
 	c.ccx.rateObs.OnRateSample(c.ccHandle(), rs)
 }
 
+// rateLost tells a LossObserver of s found lost, C.lost being lost with
+// it counted.
+func (c *Conn) rateLost(s *rateSeg, lost uint64) {
+	if c.ccx.lossObs == nil {
+		return
+	}
+	c.ccx.lossObs.OnLost(c.ccHandle(), LostSegment{Bytes: s.end.Sub(s.start), TxInFlight: s.txInFlight,
+		Lost: lost - s.lost, IsAppLimited: s.appLimited})
+}
+
 // rateMarkLost counts in C.lost the segments the engine now deems lost that
 // it had not counted yet, and returns how many bytes that is: under RACK
 // the segments RACK marked lost and has not resent; without it, in a
@@ -228,6 +239,7 @@ func (c *Conn) rateMarkLost() uint64 {
 			if j < len(rs) && rs[j].lost && !rs[j].sacked && rs[j].start.LessThanEq(s.start) {
 				s.lostCounted = true
 				n += uint64(s.end.Sub(s.start))
+				c.rateLost(s, r.lost+n)
 			}
 		}
 	} else if c.sackOK && c.cc.inRecovery() {
@@ -242,6 +254,7 @@ func (c *Conn) rateMarkLost() uint64 {
 			}
 			s.lostCounted = true
 			n += uint64(s.end.Sub(s.start))
+			c.rateLost(s, r.lost+n)
 		}
 	}
 	r.lost += n

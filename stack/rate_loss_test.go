@@ -16,12 +16,13 @@ import (
 // not a retransmission), has Lost 0 (nothing lost since it was sent) and
 // TxInFlight 9000. Without SACK, a segment resent without
 // being found lost (a timeout) counts when resent and is reported by the
-// next sample. CE: with the per-segment echo an ACK with ECE counts what
+// next sample, in NewlyLost but not NewlyFoundLost (and no OnLost; the
+// RACK loss had one, with the second's 2000 B tx_in_flight). CE: with the per-segment echo an ACK with ECE counts what
 // it delivered; with RFC 3168's echo nothing.
 func TestRateSampleLossAndCE(t *testing.T) {
 	c, _ := newCCConn(t, CCNewReno, ECNOff, 0)
 	rec := &rateRecorder{}
-	c.ccx.rateObs = rec
+	c.ccx.rateObs, c.ccx.lossObs = rec, rec
 	c.sackOK, c.h.cfg.RACK = true, true
 	env := c.h.env.(*script)
 	c.cwnd = 100 * ccMSS
@@ -55,8 +56,11 @@ func TestRateSampleLossAndCE(t *testing.T) {
 	c.rack.segs[1].lost, c.rack.segs[1].marked = true, true
 	second := c.sndUna.Add(ccMSS)
 	rs := ack(100*time.Millisecond, ccMSS)
-	if rs.NewlyLost != 1000 || rs.Lost != 1000 || rs.TxInFlight != 1000 || rs.InFlight != 8000 {
-		t.Fatalf("ACK of the first: %+v; want NewlyLost 1000, Lost 1000, TxInFlight 1000, InFlight 8000", rs)
+	if rs.NewlyLost != 1000 || rs.NewlyFoundLost != 1000 || rs.Lost != 1000 || rs.TxInFlight != 1000 || rs.InFlight != 8000 {
+		t.Fatalf("ACK of the first: %+v; want NewlyLost and NewlyFoundLost 1000, Lost 1000, TxInFlight 1000, InFlight 8000", rs)
+	}
+	if want := []LostSegment{{Bytes: 1000, TxInFlight: 2000, Lost: 1000}}; len(rec.lost) != 1 || rec.lost[0] != want[0] {
+		t.Fatalf("OnLost calls %+v, want %+v (the second: 2000 B in flight once it left)", rec.lost, want)
 	}
 	send(1)
 	if s := c.ccx.rate.segs[len(c.ccx.rate.segs)-1]; s.txInFlight != 9000 || s.lost != 1000 {
@@ -81,8 +85,11 @@ func TestRateSampleLossAndCE(t *testing.T) {
 		t.Fatalf("C.lost %d after a resend not found lost, want 2000", c.ccx.rate.lost)
 	}
 	rs = ack(300*time.Millisecond, ccMSS)
-	if rs.NewlyLost != 1000 {
-		t.Fatalf("sample after the resend: NewlyLost %d, want 1000", rs.NewlyLost)
+	if len(rec.lost) != 1 {
+		t.Fatalf("OnLost calls %+v: a resend not found lost is no OnLost", rec.lost)
+	}
+	if rs.NewlyLost != 1000 || rs.NewlyFoundLost != 0 {
+		t.Fatalf("sample after the resend: NewlyLost %d, NewlyFoundLost %d; want 1000, 0 (no ACK found it lost)", rs.NewlyLost, rs.NewlyFoundLost)
 	}
 
 	// CE, per-segment echo: the ACK with ECE delivered 1000 B.

@@ -5,9 +5,13 @@ import (
 	"time"
 )
 
-type rateRecorder struct{ got []RateSample }
+type rateRecorder struct {
+	got  []RateSample
+	lost []LostSegment
+}
 
 func (r *rateRecorder) OnRateSample(cc *CCConn, rs RateSample) { r.got = append(r.got, rs) }
+func (r *rateRecorder) OnLost(cc *CCConn, ls LostSegment)      { r.lost = append(r.lost, ls) }
 
 // The delivery-rate estimator (draft-cheng-iccrg-delivery-rate-estimation)
 // with hand-computed samples. Ten 1000-byte segments leave at 0; ACKs at

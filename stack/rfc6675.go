@@ -88,9 +88,12 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
 	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore
 	if c.cc.inRecovery() {
-		// (B): the scoreboard is updated; PRR sets cwnd (prr.go) and
-		// output() runs step (C).
-		c.prrAck(delivered, advanced && !c.newlyLost(lostBefore, rackLostBefore))
+		// (B): the scoreboard is updated; PRR sets cwnd (prr.go), unless
+		// the algorithm does (RecoveryCwndOwner), and output() runs step
+		// (C).
+		if c.ccx.recOwner == nil {
+			c.prrAck(delivered, advanced && !c.newlyLost(lostBefore, rackLostBefore))
+		}
 		return
 	}
 	if newly == 0 || c.sndMax == c.sndUna {
@@ -128,9 +131,12 @@ func (c *Conn) enterSACKRecovery(delivered int) {
 	// 2^31 above SND.UNA, made the first pipe count far too much.)
 	c.rtxNext = c.sndUna
 	// (4.2) would set cwnd = ssthresh; PRR (prr.go) sets it on each ACK,
-	// starting with this one.
+	// starting with this one, or the algorithm if it is a
+	// RecoveryCwndOwner.
 	c.prrStart()
-	c.prrAck(delivered, false)
+	if !c.ccRecoveryStart() {
+		c.prrAck(delivered, false)
+	}
 	// (4.3): retransmit the first segment, and set HighRxt and RescueRxt
 	// to its end.
 	n := c.firstSegLen()

@@ -321,8 +321,12 @@ func (c *Conn) undoLoss(frto bool) {
 // and ends the episode and any fast recovery.
 func (c *Conn) undoWindow() {
 	u := &c.undo
+	r, _ := c.cc.(*newReno)
+	if r != nil && r.recovering {
+		c.ccRecoveryEnd() // a RecoveryCwndOwner's recovery ends before the undo
+	}
 	cw := c.ccUndoCwnd(u.cwnd) // the algorithm's CwndUndoer, or max(cwnd, prior)
-	if r, ok := c.cc.(*newReno); ok {
+	if r != nil {
 		r.recovering = false
 	}
 	c.cwnd = cw
