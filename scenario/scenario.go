@@ -78,12 +78,12 @@ type TCP struct {
 	// profile's (linux accepts only; otherwise off), or accept when a
 	// flow to this host asks for ECN or the host runs an algorithm that
 	// needs it (dctcp).
-	ECN Switch `yaml:"ecn" json:"ecn"`
-	SendBuffer        Size   `yaml:"sndbuf" json:"sndbuf"`
-	RecvBuffer        Size   `yaml:"rcvbuf" json:"rcvbuf"`
-	NoDelay           bool   `yaml:"nodelay" json:"nodelay"`
-	DelayedAck        Switch `yaml:"delayed_ack" json:"delayed_ack"`
-	Timestamps        Switch `yaml:"timestamps" json:"timestamps"`
+	ECN        Switch `yaml:"ecn" json:"ecn"`
+	SendBuffer Size   `yaml:"sndbuf" json:"sndbuf"`
+	RecvBuffer Size   `yaml:"rcvbuf" json:"rcvbuf"`
+	NoDelay    bool   `yaml:"nodelay" json:"nodelay"`
+	DelayedAck Switch `yaml:"delayed_ack" json:"delayed_ack"`
+	Timestamps Switch `yaml:"timestamps" json:"timestamps"`
 }
 
 // Listen is a server on a host: a sink that reads and discards what bulk

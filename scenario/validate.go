@@ -62,10 +62,10 @@ type pnode struct {
 	ecn                  Switch
 	ecnFrom              string
 	ecnAccept, needsECN  bool
-	ifaces []piface
-	routes []proute
-	listen map[int]string // port → app
-	path   string         // "hosts[0]", "routers[1]"
+	ifaces               []piface
+	routes               []proute
+	listen               map[int]string // port → app
+	path                 string         // "hosts[0]", "routers[1]"
 	// restarts is set when an event restarts the host: Run puts it
 	// behind a slot that can swap its stack (restart.go).
 	restarts bool
