@@ -77,10 +77,7 @@ func (r *runner) newHost(n *pnode, k int) (*stack.Host, *sim.HostEnv, error) {
 		// A fresh stack draws fresh initial sequence numbers and ports.
 		seed = r.w.SeedFor("host", fmt.Sprintf("%s/restart%d", n.name, k))
 	}
-	tcp := n.tcp
-	if stack.CongestionControlRequiresECN(tcp.CongestionControl) {
-		tcp.ECN = stack.ECNPassive // dctcp asks for ECN itself; a scenario has no ECN setting
-	}
+	tcp := n.tcp // with the ECN an algorithm that needs it asks for (validate.go)
 	h, err := stack.NewHost(stack.HostConfig{Name: n.name, Env: env, Seed: seed, TCP: tcp})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", n.path, err)

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -67,7 +68,7 @@ type FlowResult struct {
 	From, To string // host names
 	Port     int
 	App      string
-	CC       string // the source host's congestion control
+	CC       string // the congestion control of the flow's connection on its source host
 	Start    time.Duration
 	// Bytes is what the application sent (bulk) or received (http_get).
 	Bytes int64
@@ -603,7 +604,12 @@ func (pattern) Read(p []byte) (int, error) {
 }
 
 func (r *runner) dial(i int, f *pflow) (net.Conn, error) {
-	c, err := r.nets[f.src].Dial("tcp", net.JoinHostPort(f.daddr.String(), strconv.Itoa(f.spec.Port)))
+	ctx := context.Background()
+	if f.spec.CC != "" && f.spec.CC != f.src.tcp.CongestionControl {
+		// The flow's own algorithm, set while the SYN is out.
+		ctx = sim.WithConnSetup(ctx, func(c *stack.Conn) error { return c.SetCongestionControl(f.spec.CC) })
+	}
+	c, err := r.nets[f.src].DialContext(ctx, "tcp", net.JoinHostPort(f.daddr.String(), strconv.Itoa(f.spec.Port)))
 	if err != nil {
 		return nil, err
 	}

@@ -57,17 +57,33 @@ type Host struct {
 }
 
 // TCP is the part of stack.TCPConfig a scenario sets; zero fields keep the
-// stack's defaults.
+// defaults of the profile (or, without one, the stack's).
 type TCP struct {
-	// CongestionControl is "newreno" (the default) or "cubic". The stack
-	// chooses the algorithm per host, so a flow's CC sets its source
-	// host's.
+	// Profile is "linux" or "rfc", the presets of the CLI's --profile
+	// (stack.Profile): Linux 6.x as tcpsim models it (CUBIC, RACK-TLP,
+	// quick-ACK, RTO 200 ms to 120 s, ECN accepted) or the RFCs' text
+	// (NewReno, RTO 1 s to 60 s, MSL 2 min). Empty (the default) is the
+	// zero stack.TCPConfig, tcpsim's own defaults (docs/tcp.md), as a
+	// Scenario built in Go leaves it: the file and the Go value mean the
+	// same, and a scenario written before profiles existed runs as it did.
+	// The fields below apply on top of the profile.
+	Profile string `yaml:"profile" json:"profile"`
+	// CongestionControl is the host's algorithm for its connections, one
+	// of stack.CongestionControls ("newreno", "cubic", "dctcp", "bbr",
+	// …); empty: the profile's (newreno without one). A flow's cc
+	// overrides it for that flow's connection.
 	CongestionControl string `yaml:"congestion_control" json:"congestion_control"`
-	SendBuffer        Size   `yaml:"sndbuf" json:"sndbuf"`
-	RecvBuffer        Size   `yaml:"rcvbuf" json:"rcvbuf"`
-	NoDelay           bool   `yaml:"nodelay" json:"nodelay"`
-	DelayedAck        Switch `yaml:"delayed_ack" json:"delayed_ack"`
-	Timestamps        Switch `yaml:"timestamps" json:"timestamps"`
+	// ECN (RFC 3168): on asks for it on connections the host opens and
+	// accepts it on those it accepts; off neither. Default: the
+	// profile's (linux accepts only; otherwise off), or accept when a
+	// flow to this host asks for ECN or the host runs an algorithm that
+	// needs it (dctcp).
+	ECN        Switch `yaml:"ecn" json:"ecn"`
+	SendBuffer Size   `yaml:"sndbuf" json:"sndbuf"`
+	RecvBuffer Size   `yaml:"rcvbuf" json:"rcvbuf"`
+	NoDelay    bool   `yaml:"nodelay" json:"nodelay"`
+	DelayedAck Switch `yaml:"delayed_ack" json:"delayed_ack"`
+	Timestamps Switch `yaml:"timestamps" json:"timestamps"`
 }
 
 // Listen is a server on a host: a sink that reads and discards what bulk
@@ -180,10 +196,21 @@ type Flow struct {
 	// Duration, for bulk and on_off instead of Size, is how long the
 	// client sends, from its connection's start (iperf3's -t).
 	Duration Duration `yaml:"duration" json:"duration"`
-	// CC is the congestion control, "newreno" or "cubic"; it sets the
-	// source host's (the stack chooses per host), so two flows from one
-	// host cannot differ. Empty: the host's.
+	// CC is the congestion control of the flow's connection on its source
+	// host (stack.Conn.SetCongestionControl, set before the SYN is
+	// answered, as TCP_CONGESTION before connect), one of
+	// stack.CongestionControls; flows from one host may differ. Empty:
+	// the host's. For http_get and request_response the data comes from
+	// the server, whose host's tcp.congestion_control governs it.
 	CC string `yaml:"cc" json:"cc"`
+	// Profile, "linux" or "rfc", sets the source host's tcp.profile (a
+	// profile is a host's), so flows from one host must agree with each
+	// other and with the host. Empty: the host's.
+	Profile string `yaml:"profile" json:"profile"`
+	// ECN on sets the source host's tcp.ecn to on and lets the destination
+	// accept ECN (unless its tcp.ecn is off: an error); off sets the
+	// source's to off. As for Profile, flows from one host must agree.
+	ECN Switch `yaml:"ecn" json:"ecn"`
 	// App is "bulk" (the default: send Size bytes, or for Duration, to a
 	// sink), "http_get" (GET Size bytes from an http listener),
 	// "request_response" (Requests GETs of Size bytes one after the other

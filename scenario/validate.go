@@ -54,10 +54,18 @@ type pnode struct {
 	host   *Host // nil for a router
 	tcp    stack.TCPConfig
 	ccFrom string // the field that set tcp.CongestionControl
-	ifaces []piface
-	routes []proute
-	listen map[int]string // port → app
-	path   string         // "hosts[0]", "routers[1]"
+	// The profile and the ECN switch, from the host or its flows, and the
+	// fields that set them; ecnAccept: a flow to the host asks for ECN;
+	// needsECN: the host or one of its flows runs an algorithm that
+	// needs it.
+	profile, profileFrom string
+	ecn                  Switch
+	ecnFrom              string
+	ecnAccept, needsECN  bool
+	ifaces               []piface
+	routes               []proute
+	listen               map[int]string // port → app
+	path                 string         // "hosts[0]", "routers[1]"
 	// restarts is set when an event restarts the host: Run puts it
 	// behind a slot that can swap its stack (restart.go).
 	restarts bool
@@ -214,6 +222,16 @@ func (p *plan) nodesFrom(c *checker) {
 			if !knownCC(t.CongestionControl) {
 				c.errorf(n.ccFrom, "%q: want %s", t.CongestionControl, strings.Join(stack.CongestionControls(), " or "))
 			}
+			n.needsECN = stack.CongestionControlRequiresECN(t.CongestionControl)
+		}
+		if t.Profile != "" {
+			n.profile, n.profileFrom = t.Profile, path+".tcp.profile"
+			if !slices.Contains(stack.Profiles(), t.Profile) {
+				c.errorf(n.profileFrom, "%q: want %s", t.Profile, strings.Join(stack.Profiles(), " or "))
+			}
+		}
+		if t.ECN != Default {
+			n.ecn, n.ecnFrom = t.ECN, path+".tcp.ecn"
 		}
 		for _, b := range []struct {
 			field string
@@ -614,13 +632,32 @@ func (p *plan) flowsFrom(c *checker) {
 			c.errorf(path+".cc", "%q: want %s", f.CC, strings.Join(stack.CongestionControls(), " or "))
 			bad = true
 		}
-		if !bad && f.CC != "" {
+		if !bad && f.CC != "" && stack.CongestionControlRequiresECN(f.CC) {
+			src.needsECN = true
+		}
+		if f.Profile != "" && !slices.Contains(stack.Profiles(), f.Profile) {
+			c.errorf(path+".profile", "%q: want %s", f.Profile, strings.Join(stack.Profiles(), " or "))
+			bad = true
+		}
+		if !bad && f.Profile != "" {
 			switch {
-			case src.tcp.CongestionControl == "":
-				src.tcp.CongestionControl, src.ccFrom = f.CC, path+".cc"
-			case src.tcp.CongestionControl != f.CC:
-				c.errorf(path+".cc", "%s, but host %s's connections use %s (%s): the stack chooses the congestion control per host, so give each algorithm its own client host",
-					f.CC, f.From, src.tcp.CongestionControl, src.ccFrom)
+			case src.profile == "":
+				src.profile, src.profileFrom = f.Profile, path+".profile"
+			case src.profile != f.Profile:
+				c.errorf(path+".profile", "%s, but host %s has profile %s (%s): a profile is a host's, so give each profile its own client host",
+					f.Profile, f.From, src.profile, src.profileFrom)
+			}
+		}
+		if !bad && f.ECN != Default {
+			switch {
+			case src.ecn == Default:
+				src.ecn, src.ecnFrom = f.ECN, path+".ecn"
+			case src.ecn != f.ECN:
+				c.errorf(path+".ecn", "%v, but host %s's ECN is %v (%s): ECN is a host's setting, so flows from one host agree",
+					f.ECN, f.From, src.ecn, src.ecnFrom)
+			}
+			if f.ECN == On {
+				dst.ecnAccept = true
 			}
 		}
 		starts := c.arrivals(path, f, p.seed, fmt.Sprintf("flow%d", i+1))
@@ -642,12 +679,64 @@ func (p *plan) flowsFrom(c *checker) {
 			p.flows = append(p.flows, pf)
 		}
 	}
+	for _, n := range p.nodes {
+		if !n.router {
+			p.hostTCP(c, n)
+		}
+	}
 	for _, f := range p.flows {
-		f.cc = f.src.tcp.CongestionControl
+		f.cc = f.spec.CC
+		if f.cc == "" {
+			f.cc = f.src.tcp.CongestionControl
+		}
 		if f.cc == "" {
 			f.cc = stack.CCNewReno
 		}
 	}
+}
+
+// hostTCP makes host n's TCPConfig: its profile (none: the zero config),
+// then the fields the file sets, then the ECN its flows need.
+func (p *plan) hostTCP(c *checker, n *pnode) {
+	var base stack.TCPConfig
+	if n.profile != "" {
+		var err error
+		if base, err = stack.Profile(n.profile); err != nil {
+			return // reported
+		}
+	}
+	set := n.tcp
+	if set.SendBuffer != 0 {
+		base.SendBuffer = set.SendBuffer
+	}
+	if set.RecvBuffer != 0 {
+		base.RecvBuffer = set.RecvBuffer
+	}
+	base.NoDelay = base.NoDelay || set.NoDelay
+	if set.CongestionControl != "" {
+		base.CongestionControl = set.CongestionControl
+	}
+	base.DisableTimestamps = base.DisableTimestamps || set.DisableTimestamps
+	if set.DelayedAck != 0 {
+		base.DelayedAck = set.DelayedAck
+	}
+	switch n.ecn {
+	case On:
+		base.ECN = stack.ECNOn
+	case Off:
+		base.ECN = stack.ECNOff
+		switch {
+		case n.needsECN:
+			c.errorf(n.ecnFrom, "off, but host %s runs an algorithm that needs ECN (dctcp): drop ecn: off", n.name)
+		case n.ecnAccept:
+			c.errorf(n.ecnFrom, "off, but a flow to host %s asks for ECN (ecn: on)", n.name)
+		}
+	default:
+		if (n.needsECN || n.ecnAccept) && base.ECN == stack.ECNOff {
+			base.ECN = stack.ECNPassive
+		}
+	}
+	n.tcp = base
 }
 
 // appFields checks the fields that belong to the flow's application.

@@ -181,6 +181,16 @@ type DirStats struct {
 	SojournMin, SojournMean, SojournP99, SojournMax time.Duration
 	// QueueLen and QueueBytes are the packets and bytes waiting now.
 	QueueLen, QueueBytes int
+
+	// TxBytes counts the bytes of the packets that reached the transmitter
+	// (or, with a drop-tail queue, were accepted to wait for it: such a
+	// packet is never dropped later): what the direction carried, drops
+	// excluded. Busy is how long the transmitter has been sending up to
+	// now (each packet's serialisation time at the rate of the moment it
+	// started), so that Busy divided by the time elapsed is the fraction of
+	// time the direction was busy; zero on a direction without a rate.
+	TxBytes uint64
+	Busy    time.Duration
 }
 
 // Link is a full-duplex point-to-point link with two ends, A (0) and B (1).
@@ -637,6 +647,8 @@ func (d *direction) enqueue(f *frame) {
 	if d.cfg.Rate > 0 {
 		done += TxTime(size, d.cfg.Rate)
 	}
+	d.stats.TxBytes += uint64(size)
+	d.stats.Busy += done - start
 	d.busy = done
 	arr := done
 	if !f.immediate {

@@ -40,3 +40,7 @@ func (l *Link) SetDelay(from int, d time.Duration) error {
 	dir.cfg.Delay = d
 	return nil
 }
+
+// Rate returns the rate in bit/s of the direction leaving end from, as set
+// by its DirConfig or the last SetRate; zero means unlimited.
+func (l *Link) Rate(from int) int64 { return l.ends[from&1].out.cfg.Rate }

@@ -387,3 +387,51 @@ func TestLinkChecksumOffload(t *testing.T) {
 		t.Fatalf("plain node got %d packets, want 1", b.count)
 	}
 }
+
+// TxBytes and Busy: at 8 Mbit/s a 1000-byte packet keeps the transmitter
+// busy 1 ms. Six sent at once into a queue of two: three are carried
+// (3 ms of sending), three dropped; an idle gap adds nothing.
+func TestLinkBusy(t *testing.T) {
+	pfifo, err := ParseQdisc("pfifo limit 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  DirConfig
+		// TxBytes at 1.5 ms: drop-tail has accepted the queued packets
+		// for good; a discipline counts those that reached the
+		// transmitter.
+		txAt1500 uint64
+	}{
+		{"drop-tail", DirConfig{Rate: 8_000_000, QueuePackets: 2}, 3000},
+		{"pfifo", DirConfig{Rate: 8_000_000, Qdisc: pfifo}, 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, l, a, _ := pair(t, Config{}, LinkConfig{AB: tc.cfg})
+			p := tcpPacket(t, addrA, addrB, segment.FlagACK, 1, 960)
+			var mid, end DirStats
+			w.At(0, func() {
+				for i := 0; i < 6; i++ {
+					a.ifaces[0].Send(p)
+				}
+			})
+			w.At(1500*time.Microsecond, func() { mid = l.Stats(0) })
+			w.At(20*time.Millisecond, func() { a.ifaces[0].Send(p) })
+			w.At(30*time.Millisecond, func() { end = l.Stats(0) })
+			if err := w.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if mid.Busy != 1500*time.Microsecond || mid.TxBytes != tc.txAt1500 {
+				t.Errorf("at 1.5 ms: Busy %v, TxBytes %d; want 1.5ms, %d", mid.Busy, mid.TxBytes, tc.txAt1500)
+			}
+			if end.Busy != 4*time.Millisecond || end.TxBytes != 4000 || end.DropQueue != 3 || end.SentBytes != 7000 {
+				t.Errorf("at 30 ms: Busy %v, TxBytes %d, DropQueue %d, SentBytes %d; want 4ms, 4000, 3, 7000",
+					end.Busy, end.TxBytes, end.DropQueue, end.SentBytes)
+			}
+			if st := l.Stats(1); st.Busy != 0 || st.TxBytes != 0 {
+				t.Errorf("idle direction: Busy %v, TxBytes %d", st.Busy, st.TxBytes)
+			}
+		})
+	}
+}

@@ -21,13 +21,38 @@ func WithFastOpen(ctx context.Context) context.Context {
 	return context.WithValue(ctx, fastOpenKey{}, true)
 }
 
+type connSetupKey struct{}
+
+// WithConnSetup returns a context that makes Net.DialContext (on the
+// virtual driver) call setup with the engine's connection as soon as it
+// exists, before the handshake completes: the place for socket options
+// that must precede it, as setsockopt before connect (TCP_CONGESTION:
+// stack.Conn.SetCongestionControl). When setup returns an error the
+// connection is aborted and the dial fails with it.
+func WithConnSetup(ctx context.Context, setup func(*stack.Conn) error) context.Context {
+	return context.WithValue(ctx, connSetupKey{}, setup)
+}
+
 // connect opens the engine's connection for a dial, with Fast Open when
-// ctx asks for it.
+// ctx asks for it, and runs WithConnSetup's function on it.
 func (n *Net) connect(ctx context.Context, ap netip.AddrPort) (*stack.Conn, error) {
+	var c *stack.Conn
+	var err error
 	if on, _ := ctx.Value(fastOpenKey{}).(bool); on {
-		return n.h.ConnectWith(netip.AddrPort{}, ap, stack.ConnectOptions{FastOpen: true})
+		c, err = n.h.ConnectWith(netip.AddrPort{}, ap, stack.ConnectOptions{FastOpen: true})
+	} else {
+		c, err = n.h.Connect(netip.Addr{}, ap)
 	}
-	return n.h.Connect(netip.Addr{}, ap)
+	if err != nil {
+		return nil, err
+	}
+	if setup, _ := ctx.Value(connSetupKey{}).(func(*stack.Conn) error); setup != nil {
+		if err := setup(c); err != nil {
+			c.Abort()
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // dialDone reports whether a dial may return: the handshake completed, or

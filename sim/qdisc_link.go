@@ -142,6 +142,8 @@ func (d *direction) qdStart() {
 		if d.cfg.Rate > 0 {
 			done += TxTime(len(f.buf), d.cfg.Rate)
 		}
+		d.stats.TxBytes += uint64(len(f.buf))
+		d.stats.Busy += done - now
 		d.busy = done
 		d.deliverAt(f, d.arrival(f, done))
 		if done > now {
@@ -176,6 +178,9 @@ func (d *direction) arrival(f *frame, done time.Duration) time.Duration {
 // snapshot returns the direction's counters with the sojourn figures.
 func (d *direction) snapshot() DirStats {
 	s := d.stats
+	if rest := d.busy - d.w.now; rest > 0 {
+		s.Busy -= rest // the part of the transmissions still to come
+	}
 	if d.soj.n > 0 {
 		s.SojournMin = d.soj.min
 		s.SojournMean = time.Duration(d.soj.sum / d.soj.n)

@@ -139,7 +139,9 @@ type scenarioDoc struct {
 	End      float64       `json:"end_s"` // virtual time the run stopped at
 	Flows    []scenarioRow `json:"flows"`
 	Summary  summaryDoc    `json:"summary"`
-	Error    string        `json:"error,omitempty"`
+	// Links is the utilisation of every link direction, in file order.
+	Links []linkUse `json:"links"`
+	Error string    `json:"error,omitempty"`
 }
 
 func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Options, o *runOptions) error {
@@ -168,6 +170,7 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		}
 	}
 	sum := flows.Summarize(fs)
+	uses := linkUses(res.Links, res.End)
 	plain := make([]flowRow, len(rows))
 	for i := range rows {
 		plain[i] = rows[i].flowRow
@@ -177,7 +180,8 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 	}
 	switch {
 	case o.json:
-		doc := scenarioDoc{Command: "run", File: file, Scenario: s.Name, Seed: res.Seed, End: res.End.Seconds(), Flows: rows, Summary: newSummaryDoc(sum)}
+		doc := scenarioDoc{Command: "run", File: file, Scenario: s.Name, Seed: res.Seed, End: res.End.Seconds(), Flows: rows, Summary: newSummaryDoc(sum), Links: uses}
+		doc.Summary.Bottleneck = busiest(uses)
 		if res.Err != nil {
 			doc.Error = res.Err.Error()
 		}
@@ -221,6 +225,9 @@ func runScenario(w io.Writer, file string, s *scenario.Scenario, opt scenario.Op
 		printFlowTable(w, plain)
 		fmt.Fprintln(w)
 		printAggregates(w, sum)
+		printBusiest(w, busiest(uses))
+		fmt.Fprintln(w)
+		printLinkUses(w, uses)
 		printLinkDrops(w, res.Links)
 		var parts []string
 		for _, h := range res.Hosts {

@@ -341,6 +341,7 @@ func runJob(file string, data []byte, sets []sweepSet, points [][]int, seeds []u
 	}
 	r.End = res.End.Seconds()
 	r.Sum = newSummaryDoc(flows.Summarize(scenarioFlows(res)))
+	r.Sum.Bottleneck = busiest(linkUses(res.Links, res.End))
 	switch {
 	case res.Err != nil:
 		r.Error = res.Err.Error()
@@ -436,7 +437,7 @@ func printSweep(w io.Writer, d *sweepDoc, asJSON, asCSV bool) error {
 	for _, s := range d.Sets {
 		header = append(header, s.Path)
 	}
-	header = append(header, "seed", "flows", "failed", "fct_p50_s", "fct_p99_s", "fct_max_s", "jain", "goodput_mbps", "retrans", "drops", "end_s", "error")
+	header = append(header, "seed", "flows", "failed", "fct_p50_s", "fct_p99_s", "fct_max_s", "jain", "goodput_mbps", "busiest_util", "retrans", "drops", "end_s", "error")
 	rows := make([][]string, len(d.Runs))
 	for i, r := range d.Runs {
 		row := []string{strconv.Itoa(r.Job + 1)}
@@ -445,7 +446,7 @@ func printSweep(w io.Writer, d *sweepDoc, asJSON, asCSV bool) error {
 		}
 		f3 := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 		row = append(row, strconv.FormatUint(r.Seed, 10), strconv.Itoa(r.Sum.Flows), strconv.Itoa(r.Sum.Failed), f3(r.Sum.FCTp50), f3(r.Sum.FCTp99), f3(r.Sum.FCTMax),
-			f3(r.Sum.Jain), f3(r.Sum.Goodput/1e6), strconv.Itoa(r.Sum.Retrans), strconv.Itoa(r.Sum.Drops), f3(r.End), r.Error)
+			f3(r.Sum.Jain), f3(r.Sum.Goodput/1e6), busiestUtil(r.Sum.Bottleneck), strconv.Itoa(r.Sum.Retrans), strconv.Itoa(r.Sum.Drops), f3(r.End), r.Error)
 		rows[i] = row
 	}
 	if asCSV {

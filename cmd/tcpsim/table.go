@@ -107,6 +107,10 @@ type summaryDoc struct {
 	Retrans      int     `json:"retransmitted_segments"`
 	Drops        int     `json:"link_drops"`
 	Goodput      float64 `json:"aggregate_goodput_bps"`
+	// Bottleneck is the link direction busiest over the run (run and
+	// sweep: of the whole network; transfer and get: of the bottleneck
+	// link), or absent when no direction has a rate.
+	Bottleneck *linkUse `json:"bottleneck,omitempty"`
 }
 
 func newSummaryDoc(s flows.Summary) summaryDoc {
@@ -117,11 +121,13 @@ func newSummaryDoc(s flows.Summary) summaryDoc {
 
 // runDoc is the whole --json document.
 type runDoc struct {
-	Command   string        `json:"command"`
-	Seed      uint64        `json:"seed"`
-	Link      string        `json:"link"`
-	Flows     []flowRow     `json:"flows"`
-	Summary   summaryDoc    `json:"summary"`
+	Command string     `json:"command"`
+	Seed    uint64     `json:"seed"`
+	Link    string     `json:"link"`
+	Flows   []flowRow  `json:"flows"`
+	Summary summaryDoc `json:"summary"`
+	// Links is the bottleneck link's two directions' utilisation.
+	Links     []linkUse     `json:"links,omitempty"`
 	Intervals []intervalRow `json:"intervals,omitempty"`
 	Error     string        `json:"error,omitempty"`
 }

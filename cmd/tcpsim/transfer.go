@@ -392,9 +392,13 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 	for i, f := range fs {
 		rows[i] = newFlowRow(f, cc)
 	}
+	// The bottleneck is the link the flags describe: the hosts' link, or
+	// with several clients the router's link to the server.
+	uses := linkUses([]*sim.Link{n.link}, n.w.Now())
 	switch {
 	case o.json:
-		doc := runDoc{Command: "transfer", Seed: uint64(o.seed), Link: o.describeLink(), Flows: rows, Summary: newSummaryDoc(flows.Summarize(fs)), Intervals: intervals}
+		doc := runDoc{Command: "transfer", Seed: uint64(o.seed), Link: o.describeLink(), Flows: rows, Summary: newSummaryDoc(flows.Summarize(fs)), Links: uses, Intervals: intervals}
+		doc.Summary.Bottleneck = busiest(uses)
 		if runErr != nil {
 			doc.Error = runErr.Error()
 		}
@@ -413,7 +417,9 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 		printFlowTable(w, rows)
 		fmt.Fprintln(w)
 		printAggregates(w, flows.Summarize(fs))
+		fmt.Fprintln(w)
 	}
+	printLinkUses(w, uses)
 	printHostDrops(w, "", n)
 	return nil
 }
