@@ -42,6 +42,10 @@ type options struct {
 	gap                               flagval.IntRange
 	mtu, queue                        flagval.IntRange
 	qdisc                             flagval.Qdisc // --qdisc (issue 13)
+	// --up-rate, --down-delay, ... (get and transfer): one direction's
+	// rate, delay or loss in place of --rate, --delay or --loss; up is
+	// client to server.
+	up, down dirFlags
 
 	// TCP.
 	mss            flagval.IntRange
@@ -161,6 +165,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if o.hex {
 		o.verbose = true
 	}
+	if err := o.validateDirs(fs); err != nil {
+		return err
+	}
 	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
 	if err := o.validateCC(); err != nil {
 		return err
@@ -173,10 +180,16 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	}
 	// The link's own rules (sim.DirConfig.Validate), in the flags' words
 	// where a rule concerns a combination of flags.
-	if err := o.dirConfig().Validate(); errors.Is(err, sim.ErrReorderNeedsDelay) {
-		return fmt.Errorf("--reorder %s needs a non-zero --delay (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)))
-	} else if err != nil {
-		return fmt.Errorf("link flags: %v", err)
+	for d, dc := range o.dirConfigs() {
+		delay := "--delay"
+		if o.dirsDiffer() {
+			delay = [2]string{"--up-delay", "--down-delay"}[d]
+		}
+		if err := dc.Validate(); errors.Is(err, sim.ErrReorderNeedsDelay) {
+			return fmt.Errorf("--reorder %s needs a non-zero %s (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)), delay)
+		} else if err != nil {
+			return fmt.Errorf("link flags: %v", err)
+		}
 	}
 	if fs.Changed("loss") && o.lossGE.Given {
 		return fmt.Errorf("--loss %s and --loss-ge %s are exclusive", flagval.FormatPercent(float64(o.loss)), o.lossGE.String())
@@ -328,6 +341,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addLinkFlags(cmd.Flags(), o)
+	addDirFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
@@ -400,6 +414,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addLinkFlags(cmd.Flags(), o)
+	addDirFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
 	cmd.Flags().Var(&o.clients, "clients", "client hosts the flows are dealt to in turn, on a star whose bottleneck is the link (default: one per 10,000 flows)")

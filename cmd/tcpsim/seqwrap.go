@@ -31,7 +31,7 @@ func warnSeqWrap(w io.Writer, o *options) {
 	}
 	msl := stack.DefaultMSL
 	limit := seqWrapLimit(msl)
-	rate := int64(o.rate)
+	rate := o.maxRate()
 	if rate != 0 && rate < limit {
 		return
 	}

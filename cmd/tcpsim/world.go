@@ -6,10 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
 	rpt "github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
@@ -137,8 +135,6 @@ func (n *network) settled() bool {
 	return true
 }
 
-// faults turns the fault flags into the link's fault list, in netem's
-// order: loss, duplicate, corrupt, reorder.
 // dirConfig is each direction of the link the flags describe.
 func (o *options) dirConfig() sim.DirConfig {
 	d := sim.DirConfig{
@@ -156,10 +152,15 @@ func (o *options) dirConfig() sim.DirConfig {
 	return d
 }
 
-func (o *options) faults() []sim.Fault {
+// faults turns the fault flags into the link's fault list, in netem's
+// order: loss, duplicate, corrupt, reorder.
+func (o *options) faults() []sim.Fault { return o.faultsWith(float64(o.loss)) }
+
+// faultsWith is faults with loss in place of --loss (--up-loss, --down-loss).
+func (o *options) faultsWith(loss float64) []sim.Fault {
 	var fs []sim.Fault
-	if o.loss > 0 {
-		fs = append(fs, sim.Loss{P: float64(o.loss)})
+	if loss > 0 {
+		fs = append(fs, sim.Loss{P: loss})
 	}
 	if o.lossGE.Given {
 		fs = append(fs, sim.GilbertElliott{P: o.lossGE.P, R: o.lossGE.R, BadLoss: o.lossGE.LossBad, GoodLoss: o.lossGE.LossGood})
@@ -176,37 +177,11 @@ func (o *options) faults() []sim.Fault {
 	return fs
 }
 
-// describeLink is the one-line description of the link printed first.
-func (o *options) describeLink() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "delay %v", time.Duration(o.delay))
-	if o.jitter > 0 {
-		fmt.Fprintf(&b, " jitter %v", time.Duration(o.jitter))
-	}
-	if o.qdisc.Q != nil {
-		fmt.Fprintf(&b, ", rate %s, mtu %d, qdisc %s", flagval.FormatRate(int64(o.rate)), o.mtu.V, sim.FormatQdisc(o.qdisc.Q))
-	} else {
-		fmt.Fprintf(&b, ", rate %s, mtu %d, queue %d", flagval.FormatRate(int64(o.rate)), o.mtu.V, o.queue.V)
-	}
-	if o.loss > 0 {
-		fmt.Fprintf(&b, ", loss %s", flagval.FormatPercent(float64(o.loss)))
-	}
-	if o.lossGE.Given {
-		fmt.Fprintf(&b, ", loss-ge %s", o.lossGE.String())
-	}
-	if o.duplicate > 0 {
-		fmt.Fprintf(&b, ", duplicate %s", flagval.FormatPercent(float64(o.duplicate)))
-	}
-	if o.corrupt > 0 {
-		fmt.Fprintf(&b, ", corrupt %s", flagval.FormatPercent(float64(o.corrupt)))
-	}
-	if o.reorder > 0 {
-		fmt.Fprintf(&b, ", reorder %s", flagval.FormatPercent(float64(o.reorder)))
-		if o.gap.V > 0 {
-			fmt.Fprintf(&b, " gap %d", o.gap.V)
-		}
-	}
-	return b.String()
+// linkConfig is the link (or a topology's bottleneck) the flags describe:
+// AB is up, client to server.
+func (o *options) linkConfig() sim.LinkConfig {
+	d := o.dirConfigs()
+	return sim.LinkConfig{Name: linkName, AB: d[0], BA: d[1]}
 }
 
 // newNetwork builds the world. verbose, when non-nil, receives a line for
@@ -296,7 +271,7 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		if n.server, err = n.addHost(serverName, tcp); err != nil {
 			return nil, err
 		}
-		n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig()))
+		n.link, err = n.w.NewLink(o.linkConfig())
 		if err != nil {
 			return nil, err
 		}
@@ -344,7 +319,7 @@ func (n *network) addStar(o *options, tcp stack.TCPConfig, ifMTU int) error {
 	if n.router, err = n.w.AddRouter(routerName); err != nil {
 		return err
 	}
-	if n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig())); err != nil {
+	if n.link, err = n.w.NewLink(o.linkConfig()); err != nil {
 		return err
 	}
 	ri, err := n.router.AddInterface(clientPrefix, n.link.End(0), o.mtu.V)
