@@ -91,6 +91,8 @@ type options struct {
 	// clientHosts is the number resolved before the run (0 or 1: one).
 	clients     flagval.IntRange
 	clientHosts int
+	// --topology SHAPE:N (topology.go).
+	topology topologyFlag
 
 	// transfer: when flows start, and machine-readable output.
 	startSpread flagval.Duration
@@ -322,6 +324,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			u, _ := parseGetURL(args[0])
+			if err := o.validateGetTopology(cmd.Flags()); err != nil {
+				return err
+			}
 			return o.pages.validate(cmd.Flags(), o, u)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -347,6 +352,7 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
+	cmd.Flags().Var(&o.topology, "topology", "chain:N: N routers between the client and the server, every hop the link the flags describe (star and dumbbell are transfer's)")
 	cmd.Flags().Var(&o.tlsVer, "tls", "with an https:// URL: the TLS version, 1.3 or 1.2")
 	o.dns = true
 	cmd.Flags().Var(&o.dns, "dns", "resolve the URL's host name with a DNS query over the simulated link (on), or in the hosts table at no cost (off)")
@@ -392,7 +398,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.json && o.csv {
 				return errors.New("--json and --csv are exclusive: choose one output format")
 			}
-			if err := o.resolveClients(); err != nil {
+			if err := o.resolveClients(cmd.Flags()); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
@@ -417,6 +423,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 	addDirFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	cmd.Flags().Var(&o.topology, "topology", "the network: star:N (N client hosts on a router, the link from it to the server), dumbbell:N (N clients and N servers on two routers joined by the link) or chain:N (client, N routers, server; every hop is the link); default: two hosts on the link")
 	cmd.Flags().Var(&o.clients, "clients", "client hosts the flows are dealt to in turn, on a star whose bottleneck is the link (default: one per 10,000 flows)")
 	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -78,6 +80,127 @@ func TestTransferDirectionFlagErrors(t *testing.T) {
 		{[]string{"--up-rate", "fast"}, "--up-rate"},
 	} {
 		if got := runUsage(t, append([]string{"transfer"}, c.args...)...); !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want it to contain %q", c.args, got, c.want)
+		}
+	}
+}
+
+// ipv4 returns the IPv4 header's TTL and source and destination addresses
+// of a captured packet (raw IP, as tcpsim's captures are).
+func ipv4(t *testing.T, p []byte) (ttl byte, src, dst netip.Addr) {
+	t.Helper()
+	if len(p) < 20 || p[0]>>4 != 4 {
+		t.Fatalf("not an IPv4 packet: % x", p[:min(len(p), 20)])
+	}
+	return p[8], netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20]))
+}
+
+// A dumbbell's flows all cross the one link between its routers, each from
+// its client to that client's own server, and share its rate.
+func TestTransferDumbbell(t *testing.T) {
+	ng := filepath.Join(t.TempDir(), "d.pcapng")
+	d := decodeTransfer(t, "--topology", "dumbbell:3", "--flows", "6", "--size", "300KB", "--pcapng", ng)
+	seen := map[[2]netip.Addr]int{}
+	for _, p := range readNg(t, ng)["router1:wire"] {
+		_, src, dst := ipv4(t, p)
+		seen[[2]netip.Addr{src, dst}]++
+	}
+	var bytes int64
+	var last float64
+	for i, f := range d.Flows {
+		c, s := netip.MustParseAddrPort(f.Client).Addr(), netip.MustParseAddrPort(f.Server).Addr()
+		k := i % 3
+		if c != clientHostPrefix(k+1).Addr() || s != serverHostPrefix(k+1).Addr() || f.Status != "completed" {
+			t.Errorf("flow %d: %v -> %v (%s), want client%d %v -> server%d %v", i+1, c, s, f.Status, k+1, clientHostPrefix(k+1).Addr(), k+1, serverHostPrefix(k+1).Addr())
+		}
+		if seen[[2]netip.Addr{c, s}] == 0 || seen[[2]netip.Addr{s, c}] == 0 {
+			t.Errorf("flow %d's packets do not cross the bottleneck both ways", i+1)
+		}
+		bytes += f.Bytes[0]
+		last = max(last, f.LastByte)
+	}
+	if len(seen) != 6 {
+		t.Errorf("the bottleneck carries %d client-server directions, want 6 (3 pairs, both ways)", len(seen))
+	}
+	// Together they cannot beat the bottleneck's 10 Mbit/s, and they
+	// fill most of it.
+	if g := float64(bytes) * 8 / last; g > 10e6 || g < 7e6 {
+		t.Errorf("aggregate goodput %.2f Mbit/s over a 10mbit bottleneck", g/1e6)
+	}
+	// The access links are fast: one pair's flow goes as fast as two
+	// hosts on the link.
+	one := decodeTransfer(t, "--topology", "dumbbell:1", "--size", "1MB").Flows[0]
+	two := decodeTransfer(t, "--size", "1MB").Flows[0]
+	if r := one.Goodput / two.Goodput; r < 0.97 || r > 1.03 {
+		t.Errorf("dumbbell:1 goodput %.3f Mbit/s, two hosts %.3f", one.Goodput/1e6, two.Goodput/1e6)
+	}
+}
+
+// A chain's routers each decrement the TTL, every hop is the link the
+// flags describe (4 hops of 25 ms: a 200 ms handshake), and get fetches
+// over it.
+func TestChainHops(t *testing.T) {
+	ng := filepath.Join(t.TempDir(), "c.pcapng")
+	d := decodeTransfer(t, "--topology", "chain:3", "--size", "100KB", "--pcapng", ng)
+	f := d.Flows[0]
+	if f.Client != "10.0.0.1:"+strings.Split(f.Client, ":")[1] || !strings.HasPrefix(f.Server, "10.0.3.2:") || f.Status != "completed" {
+		t.Errorf("flow %s -> %s (%s)", f.Client, f.Server, f.Status)
+	}
+	if f.HandshakeMS < 200 || f.HandshakeMS > 201 {
+		t.Errorf("handshake RTT %.3f ms over 4 hops of 25 ms, want 200", f.HandshakeMS)
+	}
+	caps := readNg(t, ng)
+	for hop, want := range map[string]byte{"client:hop1": 64, "router1:hop2": 63, "router2:hop3": 62, "router3:hop4": 61} {
+		ps := caps[hop]
+		var n int
+		for _, p := range ps {
+			ttl, src, _ := ipv4(t, p)
+			if src == netip.MustParseAddr("10.0.0.1") {
+				n++
+				if ttl != want {
+					t.Fatalf("%s: the client's packet has TTL %d, want %d", hop, ttl, want)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: none of the client's packets (interfaces: %d)", hop, len(caps))
+		}
+	}
+	out := runOK(t, "get", "http://server.example/", "--topology", "chain:2")
+	for _, want := range []string{"path: client 10.0.0.1, 2 router(s), server 10.0.2.2: 3 hops, each the link below",
+		"hosts: client 10.0.0.1, server 10.0.2.2;", "three-way handshake: SYN at 0.150360"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("get over chain:2: no %q in\n%s", want, out)
+		}
+	}
+}
+
+// --topology star:N is --clients N, packet for packet.
+func TestTopologyStarIsClients(t *testing.T) {
+	a := runOK(t, "transfer", "--size", "200KB", "--flows", "4", "--clients", "2")
+	b := runOK(t, "transfer", "--size", "200KB", "--flows", "4", "--topology", "star:2")
+	_, a, _ = strings.Cut(a, "\n")
+	_, b, _ = strings.Cut(b, "\n")
+	if _, rest, ok := strings.Cut(b, "\n"); !ok || !strings.HasPrefix(b, "topology: star, clients 10.1.0.1 … 10.1.1.1") || rest != a {
+		t.Errorf("--clients 2:\n%s\n--topology star:2:\n%s", a, b)
+	}
+}
+
+func TestTopologyErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"transfer", "--topology", "ring:3"}, `invalid argument "ring:3" for "--topology" flag: want star:N, dumbbell:N or chain:N`},
+		{[]string{"transfer", "--topology", "dumbbell"}, "give the number of client-server pairs after a colon, e.g. dumbbell:3"},
+		{[]string{"transfer", "--topology", "chain:33"}, `"33": want 1 to 32 routers`},
+		{[]string{"transfer", "--topology", "star:0"}, `"0": want 1 to 10000 client hosts`},
+		{[]string{"transfer", "--topology", "dumbbell:2", "--clients", "2"}, "--clients 2 and --topology dumbbell:2 are exclusive"},
+		{[]string{"transfer", "--topology", "chain:2", "--flows", "20000"}, "--flows 20000 over --topology chain:2 is 20000 flows per client host; one client address has 16384 ports toward the server's port (a chain has one client host: at most 16384 flows)"},
+		{[]string{"get", "http://server.example/", "--topology", "dumbbell:2"}, "get fetches from one client, so its one shape is chain:N"},
+		{[]string{"get", "http://server.example/", "--topology", "chain:2", "--repeat", "3"}, "--topology chain:2 and --repeat are exclusive"},
+	} {
+		if got := runUsage(t, c.args...); !strings.Contains(got, c.want) {
 			t.Errorf("%v: %q, want it to contain %q", c.args, got, c.want)
 		}
 	}
