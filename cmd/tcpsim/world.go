@@ -37,7 +37,6 @@ func clientHostPrefix(k int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}), 24)
 }
 
-
 // maxClients bounds --clients: the star's addresses (10.1.0.0 to
 // 10.255.255.0) and a router whose interfaces are a list.
 const maxClients = 10000
@@ -328,7 +327,6 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	}
 	return n, nil
 }
-
 
 // close ends the application tasks still parked in the simulator (a run
 // that hit --timeout leaves them waiting) so that their goroutines exit.
