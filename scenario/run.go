@@ -252,67 +252,42 @@ func Run(s *Scenario, o Options) (*Result, error) {
 func (r *runner) done(i int) bool { return r.finished[i] }
 
 func (r *runner) build() error {
-	w := r.w
-	for _, n := range r.p.nodes {
-		if n.router {
-			if _, err := w.AddRouter(n.name); err != nil {
-				return err
+	links, err := r.p.build(r.w, buildHooks{
+		host: func(n *pnode) (sim.Node, *stack.Host, error) {
+			h, env, err := r.newHost(n, 0)
+			if err != nil {
+				return nil, nil, err
 			}
-			continue
-		}
-		h, env, err := r.newHost(n, 0)
-		if err != nil {
-			return err
-		}
-		var node sim.Node = h
-		if n.restarts {
-			s := &hostSlot{h: h}
-			r.slots[n], node = s, s
-		}
-		if err := w.AddNode(n.name, node); err != nil {
-			return err
-		}
-		r.hosts[n], r.envs[n] = h, env
-	}
-	for _, l := range r.p.links {
-		cfg := sim.LinkConfig{Name: l.name, AB: l.dir[0], BA: l.dir[1]}
-		for _, dc := range []*sim.DirConfig{&cfg.AB, &cfg.BA} {
-			var fs []sim.Fault
-			if len(l.cuts) > 0 {
-				fs = append(fs, sim.Rule{Name: "link-down", Match: inWindows(l.cuts), Action: sim.RuleDrop})
+			var node sim.Node = h
+			if n.restarts {
+				s := &hostSlot{h: h}
+				r.slots[n], node = s, s
 			}
-			for _, c := range l.crash {
-				fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, c.until),
-					sim.Or(sim.From(c.addr), sim.To(c.addr))), Action: sim.RuleDrop})
-			}
-			dc.Faults = append(fs, dc.Faults...)
-		}
-		sl, err := w.Connect(l.ends[0].name, l.addr[0], l.ends[1].name, l.addr[1], cfg)
-		if err != nil {
-			return fmt.Errorf("%s: %v", l.path, err)
-		}
-		r.links = append(r.links, sl)
-	}
-	for _, n := range r.p.nodes {
-		if n.router {
-			rt := w.Node(n.name).(*sim.Router)
-			for _, rr := range n.routes[len(n.ifaces):] {
-				if err := rt.AddRoute(rr.dst, rr.iface); err != nil {
-					return err
+			r.hosts[n], r.envs[n] = h, env
+			return node, h, nil
+		},
+		link: func(l *plink, cfg *sim.LinkConfig) {
+			for _, dc := range []*sim.DirConfig{&cfg.AB, &cfg.BA} {
+				var fs []sim.Fault
+				if len(l.cuts) > 0 {
+					fs = append(fs, sim.Rule{Name: "link-down", Match: inWindows(l.cuts), Action: sim.RuleDrop})
 				}
+				for _, c := range l.crash {
+					fs = append(fs, sim.Rule{Name: "crash", Match: sim.And(sim.Between(c.at, c.until),
+						sim.Or(sim.From(c.addr), sim.To(c.addr))), Action: sim.RuleDrop})
+				}
+				dc.Faults = append(fs, dc.Faults...)
 			}
-			continue
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.links = links
+	for _, n := range r.p.nodes {
+		if !n.router {
+			r.nets[n] = sim.NewTaskNet(r.w, r.hosts[n])
 		}
-		h := r.hosts[n]
-		for _, rr := range n.routes {
-			if err := h.AddRoute(rr.dst, netip.Addr{}, rr.iface); err != nil {
-				return err
-			}
-		}
-		if err := w.AddHostEntry(n.name, n.ifaces[0].addr.Addr()); err != nil {
-			return err
-		}
-		r.nets[n] = sim.NewTaskNet(w, h)
 	}
 	return nil
 }

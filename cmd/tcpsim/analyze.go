@@ -239,10 +239,7 @@ func hostDrops(h *stack.Host) string {
 // dropped on arrival and why: the other half of the link's CORRUPTED lines.
 func printHostDrops(w io.Writer, indent string, n *network) {
 	var parts []string
-	hosts := []*stack.Host{n.client, n.server}
-	if len(n.clients) > 1 {
-		hosts = append(n.clients[:len(n.clients):len(n.clients)], n.server)
-	}
+	hosts := append(n.clients[:len(n.clients):len(n.clients)], n.servers...)
 	for _, h := range hosts {
 		if d := hostDrops(h); d != "" {
 			parts = append(parts, h.Name()+" "+d)

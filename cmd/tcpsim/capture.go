@@ -116,11 +116,12 @@ func (n *network) openCaptures(o *options) error {
 		if a.node == serverName {
 			end = 1
 		}
+		l := n.ends[end]
 		f, err := os.Create(a.file)
 		if err != nil {
 			return fmt.Errorf("--pcap %s=%s: %v", a.node, a.file, err)
 		}
-		c, err := n.w.Capture(n.link.End(end), f)
+		c, err := n.w.Capture(l.End(end), f)
 		if err != nil {
 			f.Close()
 			return err

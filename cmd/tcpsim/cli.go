@@ -42,6 +42,10 @@ type options struct {
 	gap                               flagval.IntRange
 	mtu, queue                        flagval.IntRange
 	qdisc                             flagval.Qdisc // --qdisc (issue 13)
+	// --up-rate, --down-delay, ... (get and transfer): one direction's
+	// rate, delay or loss in place of --rate, --delay or --loss; up is
+	// client to server.
+	up, down dirFlags
 
 	// TCP.
 	mss            flagval.IntRange
@@ -87,6 +91,8 @@ type options struct {
 	// clientHosts is the number resolved before the run (0 or 1: one).
 	clients     flagval.IntRange
 	clientHosts int
+	// --topology SHAPE:N (topology.go).
+	topology topologyFlag
 
 	// transfer: when flows start, and machine-readable output.
 	startSpread flagval.Duration
@@ -161,6 +167,9 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	if o.hex {
 		o.verbose = true
 	}
+	if err := o.validateDirs(fs); err != nil {
+		return err
+	}
 	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
 	if err := o.validateCC(); err != nil {
 		return err
@@ -173,10 +182,16 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 	}
 	// The link's own rules (sim.DirConfig.Validate), in the flags' words
 	// where a rule concerns a combination of flags.
-	if err := o.dirConfig().Validate(); errors.Is(err, sim.ErrReorderNeedsDelay) {
-		return fmt.Errorf("--reorder %s needs a non-zero --delay (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)))
-	} else if err != nil {
-		return fmt.Errorf("link flags: %v", err)
+	for d, dc := range o.dirConfigs() {
+		delay := "--delay"
+		if o.dirsDiffer() {
+			delay = [2]string{"--up-delay", "--down-delay"}[d]
+		}
+		if err := dc.Validate(); errors.Is(err, sim.ErrReorderNeedsDelay) {
+			return fmt.Errorf("--reorder %s needs a non-zero %s (reordered packets overtake delayed ones)", flagval.FormatPercent(float64(o.reorder)), delay)
+		} else if err != nil {
+			return fmt.Errorf("link flags: %v", err)
+		}
 	}
 	if fs.Changed("loss") && o.lossGE.Given {
 		return fmt.Errorf("--loss %s and --loss-ge %s are exclusive", flagval.FormatPercent(float64(o.loss)), o.lossGE.String())
@@ -309,6 +324,9 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			u, _ := parseGetURL(args[0])
+			if err := o.validateGetTopology(cmd.Flags()); err != nil {
+				return err
+			}
 			return o.pages.validate(cmd.Flags(), o, u)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -328,11 +346,13 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addLinkFlags(cmd.Flags(), o)
+	addDirFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "size of the generated page, e.g. 10KiB, 1MB")
 	cmd.Flags().StringVar(&o.file, "file", "", "serve the contents of `FILE` instead of a generated page")
 	cmd.Flags().Var(&o.ladder, "ladder", "draw the connection as a ladder of packets between the two hosts (auto, unicode or ascii)")
 	cmd.Flags().Lookup("ladder").NoOptDefVal = "auto"
 	cmd.Flags().Var(&o.ladderMax, "ladder-max", "with --ladder: draw at most this many packets")
+	cmd.Flags().Var(&o.topology, "topology", "chain:N: N routers between the client and the server, every hop the link the flags describe (star and dumbbell are transfer's)")
 	cmd.Flags().Var(&o.tlsVer, "tls", "with an https:// URL: the TLS version, 1.3 or 1.2")
 	o.dns = true
 	cmd.Flags().Var(&o.dns, "dns", "resolve the URL's host name with a DNS query over the simulated link (on), or in the hosts table at no cost (off)")
@@ -378,7 +398,7 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 			if o.json && o.csv {
 				return errors.New("--json and --csv are exclusive: choose one output format")
 			}
-			if err := o.resolveClients(); err != nil {
+			if err := o.resolveClients(cmd.Flags()); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("timeout") {
@@ -400,8 +420,10 @@ func newTransferCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addLinkFlags(cmd.Flags(), o)
+	addDirFlags(cmd.Flags(), o)
 	cmd.Flags().Var(&o.size, "size", "bytes per flow, e.g. 100MB, 64KiB")
 	cmd.Flags().Var(&o.flows, "flows", "number of parallel flows, each on its own connection")
+	cmd.Flags().Var(&o.topology, "topology", "the network: star:N (N client hosts on a router, the link from it to the server), dumbbell:N (N clients and N servers on two routers joined by the link) or chain:N (client, N routers, server; every hop is the link); default: two hosts on the link")
 	cmd.Flags().Var(&o.clients, "clients", "client hosts the flows are dealt to in turn, on a star whose bottleneck is the link (default: one per 10,000 flows)")
 	cmd.Flags().Var(&o.startSpread, "start-spread", "start the flows evenly over this much virtual time instead of all at 0")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the flow table and totals as one JSON document instead of text")

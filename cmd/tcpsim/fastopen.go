@@ -119,7 +119,7 @@ func runGetFastOpen(stdout io.Writer, o *options, u getURL) error {
 	if err := n.server.SetFastOpenMode(stack.FastOpenServer | stack.FastOpenServerAll); err != nil {
 		return err
 	}
-	serverAddr := serverPrefix.Addr()
+	serverAddr := n.serverAddr
 	addr := serverAddr
 	if a, err := netip.ParseAddr(u.host); err == nil {
 		addr = a
@@ -128,7 +128,7 @@ func runGetFastOpen(stdout io.Writer, o *options, u getURL) error {
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 	o.printCC(stdout)
 	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d; TCP Fast Open on both (Linux tcp_fastopen 0x1 client, 0x402 server); the name stands for the server (no DNS step with --fastopen)\n",
-		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port)
+		n.clientAddr, serverAddr, serverName, body.size, u.port)
 	var cliTLS, srvTLS *tls.Config
 	if u.https {
 		if cliTLS, srvTLS, err = tlsConfigs(u.host, o.tlsVer.version(), uint64(o.seed), n.w.Epoch()); err != nil {

@@ -60,13 +60,16 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		return err
 	}
 	defer n.close()
-	serverAddr := serverPrefix.Addr()
+	serverAddr := n.serverAddr
 	if _, err := netip.ParseAddr(u.host); err != nil {
 		if err := n.w.AddHostEntry(u.host, serverAddr); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(stdout, "tcpsim get %s (seed %d)\n", u.raw, o.seed)
+	if t := n.describeTopology(o); t != "" {
+		fmt.Fprintln(stdout, t)
+	}
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 	o.printCC(stdout)
 	dnsNote := ""
@@ -74,7 +77,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		dnsNote = fmt.Sprintf(" and answers DNS for %s on port %d", u.host, simdns.Port)
 	}
 	fmt.Fprintf(stdout, "hosts: client %v, server %v; %s serves %d bytes on port %d%s\n",
-		clientPrefix.Addr(), serverAddr, serverName, body.size, u.port, dnsNote)
+		n.clientAddr, serverAddr, serverName, body.size, u.port, dnsNote)
 	var cliTLS, srvTLS *tls.Config
 	if u.https {
 		if cliTLS, srvTLS, err = tlsConfigs(u.host, o.tlsVer.version(), uint64(o.seed), n.w.Epoch()); err != nil {
@@ -128,7 +131,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		fmt.Fprintln(stdout)
 	}
 	if l := n.an.ladder; l != nil {
-		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", clientPrefix.Addr(), l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
+		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", n.clientAddr, l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
 	}
 	printStory(stdout, n, u, &res)
 	if n.ivSeries != nil {

@@ -202,7 +202,7 @@ func runRepeat(stdout io.Writer, o *options, u getURL) error {
 		return err
 	}
 	defer n.close()
-	serverAddr := serverPrefix.Addr()
+	serverAddr := n.serverAddr
 	_, ipErr := netip.ParseAddr(u.host)
 	if ipErr != nil {
 		if err := n.w.AddHostEntry(u.host, serverAddr); err != nil {
@@ -215,7 +215,7 @@ func runRepeat(stdout io.Writer, o *options, u getURL) error {
 	fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 	o.printCC(stdout)
 	fmt.Fprintf(stdout, "hosts: client %v (ephemeral ports %v: %d), server %v; %s serves %d bytes on port %d\n",
-		clientPrefix.Addr(), ports, ports.Count(), serverAddr, serverName, body.size, u.port)
+		n.clientAddr, ports, ports.Count(), serverAddr, serverName, body.size, u.port)
 	fmt.Fprintf(stdout, "repeat: %d fetches one after another, each on a new connection. The client asks for Connection: close and closes once it has read the body; the server waits for its FIN. The client closes first, so each connection leaves it in TIME_WAIT for 2×MSL = %v, holding its port.\n",
 		o.demo.repeat.V, 2*msl)
 	fmt.Fprintln(stdout)

@@ -34,7 +34,7 @@ func warnSeqWrap(w io.Writer, o *options) {
 		msl = tcp.MSL
 	}
 	limit := seqWrapLimit(msl)
-	rate := int64(o.rate)
+	rate := o.maxRate()
 	if rate != 0 && rate < limit {
 		return
 	}

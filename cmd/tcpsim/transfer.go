@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
 	"github.com/tcpsim/tcpsim/flows"
 	"github.com/tcpsim/tcpsim/sim"
@@ -30,13 +32,29 @@ const maxFlows = 10_000_000
 
 // resolveClients sets clientHosts from --clients and --flows and checks
 // that each client host has ports for its flows.
-func (o *options) resolveClients() error {
+func (o *options) resolveClients(fs *pflag.FlagSet) error {
 	flows := o.flows.V
 	o.clientHosts = o.clients.V
+	if t := o.topology; t.shape != "" {
+		if fs.Changed("clients") {
+			return fmt.Errorf("--clients %d and --topology %s are exclusive: --topology star:N is --clients N, and the count of a --topology is its number of hosts", o.clients.V, t.String())
+		}
+		o.clientHosts = 1
+		if t.shape != shapeChain {
+			o.clientHosts = t.n
+		}
+	}
 	if o.clientHosts == 0 {
 		o.clientHosts = (flows + flowsPerClient - 1) / flowsPerClient
 	}
-	if per := (flows + o.clientHosts - 1) / o.clientHosts; per > portsPerClient {
+	if per := (flows + o.clientHosts - 1) / o.clientHosts; per > portsPerClient && o.topology.shape != "" {
+		hint := fmt.Sprintf("give --topology %s:%d or more", o.topology.shape, (flows+portsPerClient-1)/portsPerClient)
+		if o.topology.shape == shapeChain {
+			hint = fmt.Sprintf("a chain has one client host: at most %d flows", portsPerClient)
+		}
+		return fmt.Errorf("--flows %d over --topology %s is %d flows per client host; one client address has %d ports toward the server's port (%s)",
+			flows, o.topology.String(), per, portsPerClient, hint)
+	} else if per > portsPerClient {
 		return fmt.Errorf("--flows %d over --clients %d is %d flows per client host; one client address has %d ports toward the server's port (give --clients %d or more)",
 			flows, o.clientHosts, per, portsPerClient, (flows+portsPerClient-1)/portsPerClient)
 	}
@@ -67,7 +85,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 	}
 	defer n.close()
 	n.bidir = o.bidir
-	if err := n.w.AddHostEntry("server.example", serverPrefix.Addr()); err != nil {
+	if err := n.w.AddHostEntry("server.example", n.serverAddr); err != nil {
 		return err
 	}
 	text := !o.json && !o.csv
@@ -76,20 +94,27 @@ func runTransfer(stdout io.Writer, o *options) error {
 		if o.duration > 0 {
 			amount = time.Duration(o.duration).String() + " of sending"
 		}
-		from, to := "from client "+clientPrefix.Addr().String(), "to server "+serverPrefix.Addr().String()
-		if k := o.clientHosts; k > 1 {
-			from = fmt.Sprintf("from %d client hosts %v to %v (via a router)", k, clientHostPrefix(1).Addr(), clientHostPrefix(k).Addr())
+		from, to := "from client "+n.clientAddr.String(), "to server "+n.serverAddr.String()
+		if k := len(n.clients); k > 1 {
+			from = fmt.Sprintf("from %d client hosts %v to %v (via a router)", k, n.clientAddr, n.clients[k-1].Addrs()[0].Addr())
+		}
+		if k := len(n.servers); k > 1 {
+			from = fmt.Sprintf("from %d client hosts %v … %v", len(n.clients), n.clientAddr, n.clients[len(n.clients)-1].Addrs()[0].Addr())
+			to = fmt.Sprintf("to %d servers %v … %v (each client its own)", k, n.serverAddr, n.servers[k-1].Addrs()[0].Addr())
 		}
 		switch {
 		case o.reverse:
-			from, to = "from server "+serverPrefix.Addr().String(), "to client "+clientPrefix.Addr().String()
+			from, to = "from server "+n.serverAddr.String(), "to client "+n.clientAddr.String()
 		case o.bidir:
-			from, to = "each way between client "+clientPrefix.Addr().String(), "and server "+serverPrefix.Addr().String()
+			from, to = "each way between client "+n.clientAddr.String(), "and server "+n.serverAddr.String()
 		}
 		fmt.Fprintf(stdout, "tcpsim transfer: %d flow(s) of %s %s %s port %d (seed %d)\n",
 			flows, amount, from, to, transferPort, o.seed)
 		if o.startSpread > 0 {
 			fmt.Fprintf(stdout, "starts: spread evenly over %v\n", time.Duration(o.startSpread))
+		}
+		if t := n.describeTopology(o); t != "" {
+			fmt.Fprintln(stdout, t)
 		}
 		fmt.Fprintf(stdout, "link: %s\n", o.describeLink())
 		o.printCC(stdout)
@@ -99,43 +124,26 @@ func runTransfer(stdout io.Writer, o *options) error {
 		fmt.Fprintln(stdout, verboseHeader)
 	}
 
-	// The server is an event-driven sink on the stack's own socket API: it
-	// reads whatever arrives from inside the readiness callback, with no
-	// task switch per segment, and closes on the client's FIN.
-	ln, err := n.server.Listen(transferPort, min(flows, 65535)) // the most a listener takes
-	if err != nil {
-		return err
-	}
+	// Each server listens (listen below).
 	var serverErrs []error
-	ln.SetNotify(func(stack.Event) {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.addConn(c)
-			if !o.reverse && !o.bidir {
-				c.SetNotify(func(stack.Event) { drain(c, &serverErrs) })
-				drain(c, &serverErrs)
-				continue
-			}
-			// --reverse and --bidir: the server also sends, for --size
-			// bytes or until --time has passed since the connection began.
-			s := &serverSender{c: c, w: n.w, size: size, until: n.w.Now() + time.Duration(o.duration), errs: &serverErrs}
-			if o.duration == 0 {
-				s.until = -1
-			}
-			c.SetNotify(func(stack.Event) { s.step() })
-			s.step()
+	var lns []*stack.Listener
+	for _, srv := range n.servers {
+		ln, err := srv.Listen(transferPort, min(flows, 65535)) // the most a listener takes
+		if err != nil {
+			return err
 		}
-	})
+		lns = append(lns, ln)
+		listen(n, o, ln, size, &serverErrs)
+	}
 	received := make([]int64, flows)
 	errs := make([]error, flows)
 	clientsLeft := flows
 	flow := func(i int, t *sim.Task) {
 		defer func() {
 			if clientsLeft--; clientsLeft == 0 {
-				ln.Close()
+				for _, ln := range lns {
+					ln.Close()
+				}
 			}
 		}()
 		send := size
@@ -147,7 +155,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 			until = t.Now() + time.Duration(o.duration)
 		}
 		// Flow i is dealt to client host i mod N.
-		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], send, until, &received[i])
+		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], n.dial[i%len(n.dial)], send, until, &received[i])
 	}
 	// Flow i starts at i·spread/flows, in index order, so that the
 	// analyzer's flows (in the order of their first SYN) are the tasks'.
@@ -220,6 +228,35 @@ func runTransfer(stdout io.Writer, o *options) error {
 		return fmt.Errorf("server: %v", serverErrs[0])
 	}
 	return nil
+}
+
+// listen makes ln an event-driven sink on the stack's own socket API: it
+// reads whatever arrives from inside the readiness callback, with no task
+// switch per segment, and closes on the client's FIN; with --reverse or
+// --bidir it also sends.
+func listen(n *network, o *options, ln *stack.Listener, size int64, serverErrs *[]error) {
+	ln.SetNotify(func(stack.Event) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.addConn(c)
+			if !o.reverse && !o.bidir {
+				c.SetNotify(func(stack.Event) { drain(c, serverErrs) })
+				drain(c, serverErrs)
+				continue
+			}
+			// --reverse and --bidir: the server also sends, for --size
+			// bytes or until --time has passed since the connection began.
+			s := &serverSender{c: c, w: n.w, size: size, until: n.w.Now() + time.Duration(o.duration), errs: serverErrs}
+			if o.duration == 0 {
+				s.until = -1
+			}
+			c.SetNotify(func(stack.Event) { s.step() })
+			s.step()
+		}
+	})
 }
 
 // sinkChunk is how many bytes drain consumes per call, as a reader with a
@@ -326,8 +363,8 @@ var flowPattern = func() (b [64 << 10]byte) {
 // sendFlow dials the server, writes size bytes (or, when until ≥ 0, as
 // much as it can until that virtual time; nothing when size is 0),
 // half-closes and reads until the server's close.
-func sendFlow(n *network, cnet *sim.Net, size int64, until time.Duration, done *int64) error {
-	c, err := cnet.Dial("tcp", fmt.Sprintf("server.example:%d", transferPort))
+func sendFlow(n *network, cnet *sim.Net, addr string, size int64, until time.Duration, done *int64) error {
+	c, err := cnet.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/tcpsim/tcpsim/cmd/tcpsim/internal/flagval"
 	rpt "github.com/tcpsim/tcpsim/report"
+	"github.com/tcpsim/tcpsim/scenario"
 	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/stack"
 )
@@ -38,13 +37,6 @@ func clientHostPrefix(k int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}), 24)
 }
 
-func routerAccessPrefix(k int) netip.Prefix {
-	p := clientHostPrefix(k)
-	a := p.Addr().As4()
-	a[3] = 254
-	return netip.PrefixFrom(netip.AddrFrom4(a), 24)
-}
-
 // maxClients bounds --clients: the star's addresses (10.1.0.0 to
 // 10.255.255.0) and a router whose interfaces are a list.
 const maxClients = 10000
@@ -59,11 +51,21 @@ type network struct {
 
 	// clients are the client hosts (transfer --clients; otherwise just
 	// client), cnets their socket APIs, router the star's router or nil.
-	clients  []*stack.Host
-	cnets    []*sim.Net
-	router   *sim.Router
-	capture  *sim.Capture
-	pcapFile *os.File
+	clients []*stack.Host
+	cnets   []*sim.Net
+	router  *sim.Router
+	// servers are the server hosts (a dumbbell's server1 …; otherwise
+	// just server), dial the address flow i dials (dial[i mod N]), links
+	// every link of the topology, ends the link of the client's and of the
+	// server's end (--pcap HOST=FILE), clientAddr and serverAddr the
+	// first client's and server's addresses.
+	servers                []*stack.Host
+	dial                   []string
+	links                  []*sim.Link
+	ends                   [2]*sim.Link
+	clientAddr, serverAddr netip.Addr
+	capture                *sim.Capture
+	pcapFile               *os.File
 
 	conns   []*stack.Conn // the connections opened and maybe not finished, to wait for their close
 	pruneAt int           // len(conns) at which addConn drops finished ones
@@ -137,8 +139,6 @@ func (n *network) settled() bool {
 	return true
 }
 
-// faults turns the fault flags into the link's fault list, in netem's
-// order: loss, duplicate, corrupt, reorder.
 // dirConfig is each direction of the link the flags describe.
 func (o *options) dirConfig() sim.DirConfig {
 	d := sim.DirConfig{
@@ -156,10 +156,15 @@ func (o *options) dirConfig() sim.DirConfig {
 	return d
 }
 
-func (o *options) faults() []sim.Fault {
+// faults turns the fault flags into the link's fault list, in netem's
+// order: loss, duplicate, corrupt, reorder.
+func (o *options) faults() []sim.Fault { return o.faultsWith(float64(o.loss)) }
+
+// faultsWith is faults with loss in place of --loss (--up-loss, --down-loss).
+func (o *options) faultsWith(loss float64) []sim.Fault {
 	var fs []sim.Fault
-	if o.loss > 0 {
-		fs = append(fs, sim.Loss{P: float64(o.loss)})
+	if loss > 0 {
+		fs = append(fs, sim.Loss{P: loss})
 	}
 	if o.lossGE.Given {
 		fs = append(fs, sim.GilbertElliott{P: o.lossGE.P, R: o.lossGE.R, BadLoss: o.lossGE.LossBad, GoodLoss: o.lossGE.LossGood})
@@ -176,37 +181,11 @@ func (o *options) faults() []sim.Fault {
 	return fs
 }
 
-// describeLink is the one-line description of the link printed first.
-func (o *options) describeLink() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "delay %v", time.Duration(o.delay))
-	if o.jitter > 0 {
-		fmt.Fprintf(&b, " jitter %v", time.Duration(o.jitter))
-	}
-	if o.qdisc.Q != nil {
-		fmt.Fprintf(&b, ", rate %s, mtu %d, qdisc %s", flagval.FormatRate(int64(o.rate)), o.mtu.V, sim.FormatQdisc(o.qdisc.Q))
-	} else {
-		fmt.Fprintf(&b, ", rate %s, mtu %d, queue %d", flagval.FormatRate(int64(o.rate)), o.mtu.V, o.queue.V)
-	}
-	if o.loss > 0 {
-		fmt.Fprintf(&b, ", loss %s", flagval.FormatPercent(float64(o.loss)))
-	}
-	if o.lossGE.Given {
-		fmt.Fprintf(&b, ", loss-ge %s", o.lossGE.String())
-	}
-	if o.duplicate > 0 {
-		fmt.Fprintf(&b, ", duplicate %s", flagval.FormatPercent(float64(o.duplicate)))
-	}
-	if o.corrupt > 0 {
-		fmt.Fprintf(&b, ", corrupt %s", flagval.FormatPercent(float64(o.corrupt)))
-	}
-	if o.reorder > 0 {
-		fmt.Fprintf(&b, ", reorder %s", flagval.FormatPercent(float64(o.reorder)))
-		if o.gap.V > 0 {
-			fmt.Fprintf(&b, " gap %d", o.gap.V)
-		}
-	}
-	return b.String()
+// linkConfig is the link (or a topology's bottleneck) the flags describe:
+// AB is up, client to server.
+func (o *options) linkConfig() sim.LinkConfig {
+	d := o.dirConfigs()
+	return sim.LinkConfig{Name: linkName, AB: d[0], BA: d[1]}
 }
 
 // newNetwork builds the world. verbose, when non-nil, receives a line for
@@ -218,13 +197,14 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if o.ladder != "" {
 		n.an.ladder = newLadder(o.ladderMax.V)
 	}
+	q := o.quickScenario()
 	onEvent := n.an.event
-	if o.clientHosts > 1 {
-		// A packet the router forwards is sent twice (by a client and
-		// by the router) and delivered twice: the flows count the ends'
-		// copies, as the scenario runner does; the router's drops stay.
+	if len(q.routers) > 0 {
+		// A packet a router forwards is sent again (by a client and
+		// by the router) and delivered again: the flows count the ends'
+		// copies, as the scenario runner does; the routers' drops stay.
 		onEvent = func(e *sim.Event) {
-			if e.Node != routerName || e.Verdict != sim.Sent && e.Verdict != sim.Delivered {
+			if !q.routers[e.Node] || e.Verdict != sim.Sent && e.Verdict != sim.Delivered {
 				n.an.event(e)
 			}
 		}
@@ -285,35 +265,50 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 	if o.mss.V > 0 {
 		ifMTU = o.mss.V + 40
 	}
-	if o.clientHosts > 1 {
-		if err := n.addStar(o, tcp, ifMTU); err != nil {
-			return nil, err
-		}
-	} else {
-		if n.client, err = n.addHost(clientName, ctcp); err != nil {
-			return nil, err
-		}
-		if n.server, err = n.addHost(serverName, tcp); err != nil {
-			return nil, err
-		}
-		n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig()))
-		if err != nil {
-			return nil, err
-		}
-		for i, h := range []struct {
-			name string
-			host *stack.Host
-			addr netip.Prefix
-		}{{clientName, n.client, clientPrefix}, {serverName, n.server, serverPrefix}} {
-			idx, err := h.host.AddInterface(h.addr, n.link.End(i), ifMTU)
-			if err != nil {
-				return nil, err
-			}
-			n.link.End(i).Attach(h.name, h.host, idx)
-		}
-		n.clients = []*stack.Host{n.client}
-		n.cnets = []*sim.Net{sim.NewTaskNet(n.w, n.client)}
+	clientHost := map[string]bool{}
+	for _, c := range q.clients {
+		clientHost[c] = true
 	}
+	built, err := scenario.Build(n.w, q.s, scenario.BuildOptions{
+		HostMTU: ifMTU,
+		TCP: func(host string, _ stack.TCPConfig) stack.TCPConfig {
+			if clientHost[host] && len(q.clients) == 1 {
+				return ctcp
+			}
+			return tcp
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building the network: %v", err)
+	}
+	n.links = built.Links
+	for i, l := range q.s.Links {
+		switch l.Name {
+		case q.bottleneck:
+			n.link = built.Links[i]
+		}
+		for e, name := range q.endLinks {
+			if l.Name == name {
+				n.ends[e] = built.Links[i]
+			}
+		}
+	}
+	n.router = built.Routers[routerName]
+	for _, c := range q.clients {
+		h := built.Hosts[c]
+		n.clients = append(n.clients, h)
+		n.cnets = append(n.cnets, sim.NewTaskNet(n.w, h))
+	}
+	for _, name := range q.servers {
+		n.servers = append(n.servers, built.Hosts[name])
+		n.dial = append(n.dial, fmt.Sprintf("%s:%d", name, transferPort))
+	}
+	if len(n.servers) == 1 {
+		n.dial = []string{fmt.Sprintf("server.example:%d", transferPort)}
+	}
+	n.client, n.server = n.clients[0], n.servers[0]
+	n.clientAddr = n.client.Addrs()[0].Addr()
+	n.serverAddr = n.server.Addrs()[0].Addr()
 	n.cnet = n.cnets[0]
 	n.snet = sim.NewTaskNet(n.w, n.server)
 	if o.pcap != "" {
@@ -331,77 +326,6 @@ func newNetwork(o *options, verbose io.Writer, prog *progress) (*network, error)
 		return nil, err
 	}
 	return n, nil
-}
-
-// addStar builds --clients N > 1: the server at end 1 of the wire, the
-// router at end 0, and N client hosts each on an access link to the
-// router (see clientHostPrefix).
-func (n *network) addStar(o *options, tcp stack.TCPConfig, ifMTU int) error {
-	var err error
-	if n.server, err = n.addHost(serverName, tcp); err != nil {
-		return err
-	}
-	if n.router, err = n.w.AddRouter(routerName); err != nil {
-		return err
-	}
-	if n.link, err = n.w.NewLink(sim.Symmetric(linkName, o.dirConfig())); err != nil {
-		return err
-	}
-	ri, err := n.router.AddInterface(clientPrefix, n.link.End(0), o.mtu.V)
-	if err != nil {
-		return err
-	}
-	n.link.End(0).Attach(routerName, n.router, ri)
-	si, err := n.server.AddInterface(serverPrefix, n.link.End(1), ifMTU)
-	if err != nil {
-		return err
-	}
-	n.link.End(1).Attach(serverName, n.server, si)
-	everywhere := netip.MustParsePrefix("0.0.0.0/0")
-	if err := n.server.AddRoute(everywhere, clientPrefix.Addr(), si); err != nil {
-		return err
-	}
-	for k := 1; k <= o.clientHosts; k++ {
-		name := fmt.Sprintf("%s%d", clientName, k)
-		h, err := n.addHost(name, tcp)
-		if err != nil {
-			return err
-		}
-		l, err := n.w.NewLink(sim.Symmetric(fmt.Sprintf("access%d", k), sim.DirConfig{MTU: o.mtu.V}))
-		if err != nil {
-			return err
-		}
-		ci, err := h.AddInterface(clientHostPrefix(k), l.End(0), ifMTU)
-		if err != nil {
-			return err
-		}
-		l.End(0).Attach(name, h, ci)
-		ri, err := n.router.AddInterface(routerAccessPrefix(k), l.End(1), o.mtu.V)
-		if err != nil {
-			return err
-		}
-		l.End(1).Attach(routerName, n.router, ri)
-		if err := h.AddRoute(everywhere, routerAccessPrefix(k).Addr(), ci); err != nil {
-			return err
-		}
-		n.clients = append(n.clients, h)
-		n.cnets = append(n.cnets, sim.NewTaskNet(n.w, h))
-	}
-	n.client = n.clients[0]
-	return nil
-}
-
-func (n *network) addHost(name string, tcp stack.TCPConfig) (*stack.Host, error) {
-	env := n.w.NewHostEnv()
-	h, err := stack.NewHost(stack.HostConfig{Name: name, Env: env, Seed: n.w.SeedFor("host", name), TCP: tcp})
-	if err != nil {
-		return nil, err
-	}
-	env.Bind(h)
-	if err := n.w.AddNode(name, h); err != nil {
-		return nil, err
-	}
-	return h, nil
 }
 
 // close ends the application tasks still parked in the simulator (a run
