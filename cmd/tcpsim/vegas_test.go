@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -150,4 +152,66 @@ func atof(t *testing.T, s string) float64 {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// A user-registered algorithm is chosen by name in a scenario file too, per
+// flow: two bulk flows from one host, one Vegas and one CUBIC, each on its
+// own bottleneck, and the table names each flow's algorithm.
+func TestVegasInScenario(t *testing.T) {
+	vegasOnce.Do(func() {
+		if err := registerVegas(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	const yaml = `name: vegas and cubic by name
+seed: 1
+timeout: 1m
+hosts:
+  - {name: c, tcp: {sndbuf: 4MiB}}
+  - name: s1
+    tcp: {rcvbuf: 4MiB}
+    listen: [{port: 5001}]
+  - name: s2
+    tcp: {rcvbuf: 4MiB}
+    listen: [{port: 5001}]
+routers:
+  - {name: r}
+links:
+  - {a: c, b: r, rate: 1gbit, delay: 1ms}
+  - {a: r, b: s1, rate: 10mbit, delay: 19ms, queue: 1000}
+  - {a: r, b: s2, rate: 10mbit, delay: 19ms, queue: 1000}
+flows:
+  - {name: v, from: c, to: s1, port: 5001, size: 4MB, cc: vegas}
+  - {name: k, from: c, to: s2, port: 5001, size: 4MB, cc: cubic}
+`
+	path := filepath.Join(t.TempDir(), "vegas.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", path, "--json"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("run = %d; stderr:\n%s", code, stderr.String())
+	}
+	var out struct {
+		Flows []struct {
+			Name string  `json:"name"`
+			CC   string  `json:"congestion_control"`
+			Mean float64 `json:"rtt_mean_ms"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range out.Flows {
+		if want := map[string]string{"v": "vegas", "k": "cubic"}[f.Name]; f.CC != want {
+			t.Errorf("flow %s: congestion control %q, want %q", f.Name, f.CC, want)
+		}
+		got[f.Name] = f.Mean
+	}
+	t.Logf("mean RTT: vegas %.1f ms, cubic %.1f ms", got["v"], got["k"])
+	// Vegas keeps the queue short (base RTT 40 ms); CUBIC fills 1,000 packets.
+	if got["v"] == 0 || got["v"] > 60 || got["k"] < 150 {
+		t.Errorf("mean RTT: vegas %.1f ms (want at most 60), cubic %.1f ms (want over 150)", got["v"], got["k"])
+	}
 }
