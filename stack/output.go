@@ -57,7 +57,8 @@ func (c *Conn) send() {
 		if c.sndMax == c.sndUna && c.dataEnd().GreaterThan(c.sndNxt) {
 			c.restartAfterIdle()
 		}
-		c.burstStart() // push.go
+		c.burstStart()         // push.go
+		c.burst.rtxSet = false // nor does a packet of retransmissions span passes
 		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
@@ -183,11 +184,18 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	h := c.h
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
-	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced || c.burst.push) {
+	rtxPush := false
+	if seq.LessThan(c.sndMax) {
+		rtxPush = n > 0 && c.rtxPush(seq, seq.Add(n)) // push.go
+	} else {
+		c.burst.rtxSet = false
+	}
+	if n > 0 && (seq.Add(n) == c.dataEnd() && !c.tailMore || c.eorAt(seq.Add(n)) || c.pushForced || c.burst.push || rtxPush) {
 		// The segment that empties the buffer ends a write (unless that
 		// write said MSG_MORE: Linux marks PSH only at the end of a write
 		// without it, cork.go), as does a record end, a segment the
-		// persist timer forces out, and the end of a burst (push.go).
+		// persist timer forces out, and the end of a burst (push.go), also
+		// when it is sent again.
 		th.Flags |= segment.FlagPSH
 	}
 	c.burst.push = false
@@ -233,7 +241,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	c.stampTimestamps(&th)
 	c.emit(&th, p1, p2)
 	c.afterAckSent()
-	c.rackSent(seq, next) // rack.go: before sndMax moves
+	c.rackSent(seq, next, th.Flags&segment.FlagPSH != 0) // rack.go: before sndMax moves
 	newData := next.GreaterThan(c.sndMax)
 	if next.GreaterThan(c.sndNxt) {
 		c.sndNxt = next

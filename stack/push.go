@@ -1,5 +1,11 @@
 package stack
 
+import (
+	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
 // Where PSH goes.
 //
 // RFC 9293 §3.9.1 leaves PSH to the sender ("a sending TCP is allowed to
@@ -25,6 +31,18 @@ package stack
 // more new segments carries PSH, and every lone new segment short of the
 // end of the data does not.
 //
+// Retransmissions, in the linux profile (TSOBurst with RACK, whose transmit
+// record remembers the marks): a resent packet of two or more segments
+// (back-to-back retransmissions of contiguous data in one output pass) ends in
+// PSH where the first transmission of its last segment did, as a resent TSO
+// packet that ended a burst ends in PSH again; a single resent segment, and
+// a packet ending where the first transmission had none (in front of a SACKed
+// range that split a burst), carries none. The corpus shows both:
+// sack-route-refresh-ip-tos resends 13141:16061 without PSH and 17521:20441
+// with it (a burst ended at 20441, none at 16061); prr-ss-30pkt-lost1_4 and
+// the sack-shift-sacked scripts resend single segments that ended bursts,
+// without PSH.
+//
 // DefaultTSOBurst is Linux's tcp_min_tso_segs default.
 const DefaultTSOBurst = 2
 
@@ -33,6 +51,10 @@ type burstState struct {
 	sent int  // segments of the current burst already sent
 	size int  // segments the current burst may hold
 	push bool // the segment sendData is about to build closes a burst: set PSH
+
+	rtxNext segment.Seq   // where the last retransmission ended, if it was the last segment sent
+	rtxAt   time.Duration // when it was sent
+	rtxSet  bool
 }
 
 // burstStart forgets any burst: each output pass starts a new one, as each
@@ -62,4 +84,34 @@ func (c *Conn) burstNext(more bool) bool {
 	closes := c.burst.sent >= 2
 	c.burst.sent = 0
 	return closes
+}
+
+// rtxPush reports whether a retransmission of [seq, end) carries PSH: it
+// continues a packet of resent segments begun at this instant, and the
+// segment that first ended at end carried PSH. It records the
+// retransmission for the next one.
+func (c *Conn) rtxPush(seq, end segment.Seq) bool {
+	if c.h.cfg.TSOBurst <= 0 || !c.rackOn() {
+		return false
+	}
+	b := &c.burst
+	now := c.h.env.Now()
+	cont := b.rtxSet && b.rtxNext == seq && b.rtxAt == now
+	b.rtxNext, b.rtxAt, b.rtxSet = end, now, true
+	return cont && c.rackPushedAt(end)
+}
+
+// rackPushedAt reports whether the segment that first ended at end carried
+// PSH (RACK's transmit record).
+func (c *Conn) rackPushedAt(end segment.Seq) bool {
+	segs := c.rack.segs // in sequence order
+	lo, hi := 0, len(segs)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); segs[m].end.LessThan(end) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(segs) && segs[lo].end == end && segs[lo].psh
 }

@@ -100,3 +100,55 @@ func TestPushBurstRejectsNegative(t *testing.T) {
 		t.Fatalf("NewHost with TSOBurst -1: %v, want an error naming TSOBurst", err)
 	}
 }
+
+// TestPushRetransmission checks PSH on retransmissions in the linux
+// profile's rule (push.go): a packet of two or more resent segments ends in
+// PSH where the first transmission of its last segment did; a lone resent
+// segment, and a packet that ends where the first transmission had no PSH,
+// carry none. Ten segments of 1000 bytes leave as five bursts of two
+// (".P.P.P.P.P"); the peer acknowledges the first and SACKs the fourth and
+// the seventh to tenth, so that recovery resends segments 2–3 (ending at
+// 3001, no PSH the first time) and 5–6 (ending at 6001, which had it). The
+// rfc rule (TSOBurst 0) pushes only the end of the data.
+func TestPushRetransmission(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		tso       int
+		first     string
+		resent    string
+		resentSeq string
+	}{
+		{"linux", 2, ".P.P.P.P.P", "...P", "1001 2001 4001 5001"},
+		{"rfc", 0, ".........P", "....", "1001 2001 4001 5001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := scriptCfg()
+			cfg.RACK, cfg.TSOBurst, cfg.InitialWindow = true, tc.tso, 10
+			s := newScript(t, cfg)
+			s.sackPermitted = true
+			s.acceptSilently(seg{flags: segment.FlagSYN, win: 65535, mss: 1000})
+			if _, err := s.c.Write(data(10000)); err != nil {
+				t.Fatal(err)
+			}
+			if got := pushPattern(s); got != tc.first {
+				t.Fatalf("first transmission: PSH %q, want %q", got, tc.first)
+			}
+			s.sack = [][2]uint32{{3001, 4001}, {6001, 10001}}
+			s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1001, win: 65535})
+			s.advance(10 * time.Millisecond) // RACK's reordering window, if it waits
+			var seqs []string
+			for _, c := range s.out {
+				if len(c.pkt.Payload) > 0 {
+					seqs = append(seqs, f("%d", uint32(c.pkt.TCP.Seq)-s.iss))
+				}
+			}
+			got := pushPattern(s)
+			if strings.Join(seqs, " ") != tc.resentSeq {
+				t.Fatalf("resent %v, want %s", seqs, tc.resentSeq)
+			}
+			if got != tc.resent {
+				t.Errorf("retransmissions: PSH %q, want %q", got, tc.resent)
+			}
+		})
+	}
+}

@@ -38,6 +38,7 @@ type rackSeg struct {
 	sacked     bool
 	lost       bool // RACK marked it lost and it has not been sent again since
 	marked     bool // RACK marked it lost at some time and it has not been delivered (Linux's TCPCB_LOST, for tcpi_lost)
+	psh        bool // its first transmission carried PSH (push.go: a retransmission ending here carries it again)
 }
 
 // releaseRackSegs gives the segment list's array back to the host once the
@@ -81,8 +82,9 @@ type rackState struct {
 
 func (c *Conn) rackOn() bool { return c.h.cfg.RACK && c.sackOK }
 
-// rackSent records a segment [seq, next) sent now.
-func (c *Conn) rackSent(seq, next segment.Seq) {
+// rackSent records a segment [seq, next) sent now; psh says whether it
+// carried PSH.
+func (c *Conn) rackSent(seq, next segment.Seq, psh bool) {
 	if !c.rackOn() || !next.GreaterThan(seq) {
 		return
 	}
@@ -109,7 +111,7 @@ func (c *Conn) rackSent(seq, next segment.Seq) {
 				c.h.mem.rackSpare = sp[:len(sp)-1]
 			}
 		}
-		r.segs = append(r.segs, rackSeg{start: seq, end: next, xmit: now})
+		r.segs = append(r.segs, rackSeg{start: seq, end: next, xmit: now, psh: psh})
 	}
 }
 

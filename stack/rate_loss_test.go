@@ -30,7 +30,7 @@ func TestRateSampleLossAndCE(t *testing.T) {
 	send := func(n int) {
 		for range n {
 			next := c.sndMax.Add(ccMSS)
-			c.rackSent(c.sndMax, next)
+			c.rackSent(c.sndMax, next, false)
 			c.rateSent(c.sndMax, next)
 			c.sndMax, c.sndNxt = next, next
 		}
@@ -66,7 +66,7 @@ func TestRateSampleLossAndCE(t *testing.T) {
 	if s := c.ccx.rate.segs[len(c.ccx.rate.segs)-1]; s.txInFlight != 9000 || s.lost != 1000 {
 		t.Fatalf("the eleventh: tx_in_flight %d, P.lost %d; want 9000, 1000", s.txInFlight, s.lost)
 	}
-	c.rackSent(second, second.Add(ccMSS))
+	c.rackSent(second, second.Add(ccMSS), false)
 	c.rateSent(second, second.Add(ccMSS))
 	if c.ccx.rate.lost != 1000 {
 		t.Fatalf("C.lost %d after resending the lost second, want 1000 (counted once)", c.ccx.rate.lost)
