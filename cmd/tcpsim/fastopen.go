@@ -151,7 +151,7 @@ func runGetFastOpen(stdout io.Writer, o *options, u getURL) error {
 	var serverErr error
 	n.spawn("server", func(t *sim.Task) {
 		for range 2 {
-			if serverErr = serve(n, ln, body, srvTLS); serverErr != nil {
+			if serverErr = serve(n, ln, body, srvTLS, nil); serverErr != nil {
 				return
 			}
 		}

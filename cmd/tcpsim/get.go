@@ -103,7 +103,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		return err
 	}
 	n.spawn("server", func(t *sim.Task) {
-		res.serverErr = serve(n, ln, body, srvTLS)
+		res.serverErr = serve(n, ln, body, srvTLS, res.tls)
 	})
 	stopDNS := func() {}
 	if _, err := netip.ParseAddr(u.host); err != nil && bool(o.dns) {
@@ -160,8 +160,8 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 }
 
 // serve answers one request with net/http's own reader and writer, over
-// TLS when cfg is set.
-func serve(n *network, ln net.Listener, body page, cfg *tls.Config) error {
+// TLS when cfg is set; with ti, the handshake's writes are recorded there.
+func serve(n *network, ln net.Listener, body page, cfg *tls.Config, ti *tlsInfo) error {
 	at := n.w.Now()
 	c, err := ln.Accept()
 	if err != nil {
@@ -175,8 +175,17 @@ func serve(n *network, ln net.Listener, body page, cfg *tls.Config) error {
 	c = n.traced("server", c)
 	defer c.Close()
 	if cfg != nil {
-		tc := tls.Server(c, cfg)
-		if err := tc.Handshake(); err != nil {
+		var under net.Conn = c
+		if t := ti; t != nil {
+			t.served = countingConn{Conn: c, side: "server", now: n.w.Now, rec: &t.writes}
+			under = &t.served
+		}
+		tc := tls.Server(under, cfg)
+		err := tc.Handshake()
+		if t := ti; t != nil {
+			t.served.rec = nil
+		}
+		if err != nil {
 			return fmt.Errorf("server: TLS handshake: %w", err)
 		}
 		c = tc
@@ -240,11 +249,12 @@ func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) err
 	c = n.traced("client", c)
 	defer c.Close()
 	if cfg != nil {
-		res.tls.wrote.Conn = c
+		res.tls.wrote = countingConn{Conn: c, side: "client", now: n.w.Now, rec: &res.tls.writes}
 		tc := tls.Client(&res.tls.wrote, cfg)
 		res.tls.start = n.w.Now()
 		err := tc.Handshake()
 		res.tls.done = n.w.Now()
+		res.tls.wrote.rec = nil
 		res.tls.request.off = res.tls.wrote.n // the request's record comes next
 		if err != nil {
 			res.tls.err = err
@@ -374,12 +384,21 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 		case t.err != nil:
 			fmt.Fprintf(w, "  %s  TLS handshake failed after %s s: %v\n", fmtTime(max(t.done, t.start)), strings.TrimSpace(fmtTime(t.done-t.start)), t.err)
 		case t.done > t.start:
-			trips := ""
+			fs := flights(t.writes)
+			trips := roundTrips(fs, t.done)
+			took := ""
 			if rtt > 0 {
-				trips = fmt.Sprintf(", %.1f round trip(s) of %s s", float64(t.done-t.start)/float64(rtt), strings.TrimSpace(fmtTime(rtt)))
+				took = fmt.Sprintf(", %s s = %.1f × the %s s RTT", strings.TrimSpace(fmtTime(t.done-t.start)), float64(t.done-t.start)/float64(rtt), strings.TrimSpace(fmtTime(rtt)))
 			}
-			fmt.Fprintf(w, "  %s  TLS handshake: %s; ClientHello at %s, done at %s%s\n", fmtTime(t.done), t.describe(),
-				strings.TrimSpace(fmtTime(t.start)), strings.TrimSpace(fmtTime(t.done)), trips)
+			fmt.Fprintf(w, "  %s  TLS handshake: %s; %d round trip(s) before the request: ClientHello at %s, done at %s%s\n", fmtTime(t.done), t.describe(),
+				trips, strings.TrimSpace(fmtTime(t.start)), strings.TrimSpace(fmtTime(t.done)), took)
+			for _, f := range fs {
+				after := ""
+				if f.at > t.done {
+					after = " (after the client's handshake was over)"
+				}
+				fmt.Fprintf(w, "              %s  %-6s  %s (%d bytes)%s\n", fmtTime(f.at), f.side, strings.Join(f.records, ", "), f.bytes, after)
+			}
 		}
 	}
 	if res.tls != nil {

@@ -134,19 +134,133 @@ type tlsInfo struct {
 	group       tls.CurveID
 	err         error
 	wrote       countingConn // the client's TCP connection, counting the bytes TLS wrote
+	served      countingConn // the server's, for its flights
+	writes      []tlsWrite   // both sides' handshake writes, in time order
 	request     offsetWatch  // when the request's first record left the client
 }
 
-// countingConn counts the bytes written through it.
+// countingConn counts the bytes written through it and, while rec is set,
+// records each write of the handshake as a tlsWrite.
 type countingConn struct {
 	net.Conn
-	n int64
+	n    int64
+	side string               // "client" or "server"
+	now  func() time.Duration // the simulator's clock
+	rec  *[]tlsWrite          // where the handshake's writes go; nil once it is over
+	ccs  bool                 // this side has sent ChangeCipherSpec
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
+	if c.rec != nil && len(p) > 0 {
+		w := tlsWrite{side: c.side, at: c.now(), bytes: len(p)}
+		w.records, c.ccs = tlsRecords(p, c.ccs)
+		*c.rec = append(*c.rec, w)
+	}
 	k, err := c.Conn.Write(p)
 	c.n += int64(k)
 	return k, err
+}
+
+// tlsWrite is one write of TLS records by one side during the handshake.
+type tlsWrite struct {
+	side    string
+	at      time.Duration
+	bytes   int
+	records []string // what the records hold, as far as the plaintext shows
+}
+
+// handshakeNames names the handshake message types (RFC 8446 §4, RFC 5246 §7.4).
+var handshakeNames = map[byte]string{
+	1: "ClientHello", 2: "ServerHello", 4: "NewSessionTicket", 8: "EncryptedExtensions",
+	11: "Certificate", 12: "ServerKeyExchange", 13: "CertificateRequest", 14: "ServerHelloDone",
+	15: "CertificateVerify", 16: "ClientKeyExchange", 20: "Finished",
+}
+
+// tlsRecords lists what the TLS records in p carry: the handshake messages
+// of plaintext handshake records, ChangeCipherSpec, and for what is
+// encrypted only that it is. After a ChangeCipherSpec (ccs) a TLS 1.2
+// handshake record is the encrypted Finished. It returns the updated ccs.
+func tlsRecords(p []byte, ccs bool) ([]string, bool) {
+	var out []string
+	encrypted := 0
+	flush := func() {
+		switch encrypted {
+		case 0:
+		case 1:
+			out = append(out, "1 encrypted record")
+		default:
+			out = append(out, fmt.Sprintf("%d encrypted records", encrypted))
+		}
+		encrypted = 0
+	}
+	for len(p) >= 5 {
+		typ, n := p[0], int(binary.BigEndian.Uint16(p[3:5]))
+		body := p[5:min(len(p), 5+n)]
+		p = p[min(len(p), 5+n):]
+		switch {
+		case typ == 20: // change_cipher_spec
+			flush()
+			out = append(out, "ChangeCipherSpec")
+			ccs = true
+		case typ == 22 && ccs: // TLS 1.2: the first message after ChangeCipherSpec
+			flush()
+			out = append(out, "Finished (encrypted)")
+		case typ == 22:
+			flush()
+			for len(body) >= 4 {
+				m := int(body[1])<<16 | int(body[2])<<8 | int(body[3])
+				name, ok := handshakeNames[body[0]]
+				if !ok {
+					name = fmt.Sprintf("handshake type %d", body[0])
+				}
+				out = append(out, name)
+				body = body[min(len(body), 4+m):]
+			}
+		case typ == 21:
+			flush()
+			out = append(out, "Alert")
+		default: // application_data: in TLS 1.3, the encrypted handshake
+			encrypted++
+		}
+	}
+	flush()
+	return out, ccs
+}
+
+// tlsFlight is what one side sent in a row: its writes until the other
+// side wrote.
+type tlsFlight struct {
+	side    string
+	at      time.Duration // the first write's time
+	bytes   int
+	records []string
+}
+
+// flights groups the handshake's writes into flights, in time order.
+func flights(writes []tlsWrite) []tlsFlight {
+	var fs []tlsFlight
+	for _, w := range writes {
+		if k := len(fs) - 1; k >= 0 && fs[k].side == w.side {
+			fs[k].bytes += w.bytes
+			fs[k].records = append(fs[k].records, w.records...)
+			continue
+		}
+		fs = append(fs, tlsFlight{side: w.side, at: w.at, bytes: w.bytes, records: append([]string(nil), w.records...)})
+	}
+	return fs
+}
+
+// roundTrips counts the server's flights written before the client's
+// handshake was over: each is an answer the client waited for, a round
+// trip TLS adds before the request can go.
+func roundTrips(fs []tlsFlight, done time.Duration) int {
+	n := 0
+	for _, f := range fs {
+		if f.side == "server" && f.at < done {
+			n++
+		}
+	}
+	return n
 }
 
 // offsetWatch finds when the byte at offset off of node's byte stream was

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,16 +19,20 @@ func getOut(t *testing.T, args ...string) (string, string, int) {
 }
 
 // https:// runs crypto/tls over the simulated connection: the handshake is
-// its own line with its round trips, TLS 1.3 taking one and TLS 1.2 two.
+// its own line with its round trips, TLS 1.3 taking one and TLS 1.2 two,
+// and each flight of records below it, in the order they left.
 func TestGetHTTPS(t *testing.T) {
 	for _, tc := range []struct {
-		args  []string
-		want  []string
-		trips string
+		args    []string
+		want    []string
+		trips   string
+		flights []string // each flight's side and records, in order
 	}{
-		{[]string{"https://server.example/"}, []string{"TLS handshake: TLS 1.3, TLS_AES_128_GCM_SHA256", "port 443, the default for https", `"200 OK" back: 10240 body bytes`}, "1.1 round trip(s)"},
-		{[]string{"https://server.example/", "--tls", "1.2"}, []string{"TLS handshake: TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}, "2.0 round trip(s)"},
-		{[]string{"https://server.example:8443/x", "--tls", "1.3", "--nodelay"}, []string{"port 8443, from the URL", "GET /x sent: "}, "1.1 round trip(s)"},
+		{[]string{"https://server.example/"}, []string{"TLS handshake: TLS 1.3, TLS_AES_128_GCM_SHA256", "port 443, the default for https", `"200 OK" back: 10240 body bytes`}, "1 round trip(s) before the request",
+			[]string{"client  ClientHello (", "server  ServerHello, ChangeCipherSpec, 4 encrypted records (", "client  ChangeCipherSpec, 1 encrypted record ("}},
+		{[]string{"https://server.example/", "--tls", "1.2"}, []string{"TLS handshake: TLS 1.2, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "= 2.0 × the 0.050096 s RTT"}, "2 round trip(s) before the request",
+			[]string{"client  ClientHello (", "server  ServerHello, Certificate, ServerKeyExchange, ServerHelloDone (", "client  ClientKeyExchange, ChangeCipherSpec, Finished (encrypted) (", "server  ChangeCipherSpec, Finished (encrypted) ("}},
+		{[]string{"https://server.example:8443/x", "--tls", "1.3", "--nodelay"}, []string{"port 8443, from the URL", "GET /x sent: "}, "1 round trip(s) before the request", nil},
 	} {
 		out, errs, code := getOut(t, tc.args...)
 		if code != exitOK {
@@ -37,6 +42,33 @@ func TestGetHTTPS(t *testing.T) {
 			if !strings.Contains(out, w) {
 				t.Errorf("get %v: output lacks %q:\n%s", tc.args, w, out)
 			}
+		}
+		if tc.flights == nil {
+			continue
+		}
+		// The flights are the lines between the handshake line and step 5.
+		var got []string
+		in := false
+		for _, l := range strings.Split(out, "\n") {
+			switch {
+			case strings.Contains(l, "TLS handshake: "):
+				in = true
+			case in && strings.HasPrefix(l, "5 "):
+				in = false
+			case in:
+				got = append(got, strings.TrimSpace(l))
+			}
+		}
+		if len(got) != len(tc.flights) {
+			t.Fatalf("get %v: %d flight lines, want %d:\n%s", tc.args, len(got), len(tc.flights), strings.Join(got, "\n"))
+		}
+		var last float64
+		for i, w := range tc.flights {
+			var at float64
+			if _, err := fmt.Sscan(got[i], &at); err != nil || at < last || !strings.Contains(got[i], w) {
+				t.Errorf("get %v: flight %d is %q, want %q after %.6f", tc.args, i+1, got[i], w, last)
+			}
+			last = at
 		}
 	}
 	// Without --nodelay the request waits for the ACK of the client's
