@@ -485,7 +485,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	_, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -493,13 +493,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpsim: %v\n", err)
 		return exitFailure
 	}
-	// Usage errors: one line naming the flag and value, then a hint.
+	// Usage errors: the one line naming the flag and the value, and
+	// nothing after it (no usage text, no hint), so that a script or a
+	// reader sees the error alone.
 	fmt.Fprintf(stderr, "tcpsim: %v\n", err)
-	name := "tcpsim"
-	if cmd != nil {
-		name = cmd.CommandPath()
-	}
-	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", name)
 	return exitUsage
 }
 
