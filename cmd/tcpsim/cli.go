@@ -52,7 +52,8 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
-	cc             ccFlag      // --cc (cc.go)
+	cc             ccFlag      // --cc with one name (cc.go)
+	ccFlows        []string    // transfer --cc with a list: flow i's algorithm (cc.go)
 	pace           paceOptions // --pacing, --max-pacing-rate (cc.go)
 	ecn            flagval.OnOff
 	ecnGiven       bool
@@ -171,7 +172,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		return err
 	}
 	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
-	if err := o.validateCC(); err != nil {
+	if err := o.validateCC(fs); err != nil {
 		return err
 	}
 	if fs.Changed("queue") && o.qdisc.Q != nil {
