@@ -61,6 +61,13 @@ func warnSeqWrap(w io.Writer, o *options) {
 // not followed). s must be valid; a scenario that cannot be built draws
 // no warning (the run reports it).
 func warnScenarioSeqWrap(w io.Writer, s *scenario.Scenario) {
+	off := false
+	for _, h := range s.Hosts {
+		off = off || !h.TCP.Timestamps.Or(true)
+	}
+	if !off {
+		return // no host to warn about: the network is not built twice
+	}
 	world := sim.New(sim.Config{Seed: s.Seed, StreamOnly: true})
 	defer world.Close()
 	nw, err := scenario.Build(world, s, scenario.BuildOptions{})
