@@ -173,3 +173,98 @@ func TestBBRVsCubicExample(t *testing.T) {
 		t.Errorf("cubic's lead %.3f s with 272 packets, %.3f s with 17; want it more than 1 s wider with the deeper queue", lead[1], lead[0])
 	}
 }
+
+// transfer --cc with a list gives each flow its own algorithm at both ends
+// of its connection: each row names its flow's, and on a shared 10 Mbit/s
+// bottleneck the CUBIC flow beats the NewReno one whichever flow it is,
+// with the server sending (-R) as with the client; a mixed run is neither
+// all-NewReno's nor all-CUBIC's.
+func TestTransferPerFlowCC(t *testing.T) {
+	base := []string{"--flows", "2", "--size", "2MB"}
+	goodput := func(doc runDoc) [2]float64 { return [2]float64{doc.Flows[0].Goodput, doc.Flows[1].Goodput} }
+	all := map[string][2]float64{}
+	for _, cc := range []string{"newreno", "cubic"} {
+		all[cc] = goodput(decodeTransfer(t, append(base, "--cc", cc)...))
+	}
+	for _, dir := range [][]string{nil, {"-R"}} {
+		for _, list := range [][2]string{{"newreno", "cubic"}, {"cubic", "newreno"}} {
+			args := append(append(append([]string{}, base...), dir...), "--cc", list[0]+","+list[1])
+			doc := decodeTransfer(t, args...)
+			if len(doc.Flows) != 2 {
+				t.Fatalf("%v: %d flows", args, len(doc.Flows))
+			}
+			var cubic, reno float64
+			for i, r := range doc.Flows {
+				if r.CC != list[i] || r.Status != "completed" {
+					t.Errorf("%v: flow %d is %s, %s; want %s, completed", args, i+1, r.CC, r.Status, list[i])
+				}
+				if r.CC == "cubic" {
+					cubic = r.Goodput
+				} else {
+					reno = r.Goodput
+				}
+			}
+			if cubic <= reno*1.1 {
+				t.Errorf("%v: CUBIC's goodput %.3f Mbit/s, NewReno's %.3f: want CUBIC ahead by more than 10 %%", args, cubic/1e6, reno/1e6)
+			}
+			if g := goodput(doc); dir == nil && (g == all["newreno"] || g == all["cubic"]) {
+				t.Errorf("%v: goodputs %v are those of a run with one algorithm (%v)", args, g, all)
+			}
+		}
+	}
+	out := runOK(t, append([]string{"transfer"}, append(base, "--cc", "newreno,cubic")...)...)
+	for _, want := range []string{
+		"tcp: congestion control per flow, at both ends of its connection: flow 1 newreno, flow 2 cubic\n",
+		`(?m)^ flow  client +server +cc +status `,
+		`(?m)^    1  10\.0\.0\.1:\d+ +10\.0\.0\.2:5001 +newreno +completed `,
+		`(?m)^    2  10\.0\.0\.1:\d+ +10\.0\.0\.2:5001 +cubic +completed `,
+	} {
+		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(out) && !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	// One name, or a list of one name, is every flow's: no cc column.
+	for _, cc := range []string{"cubic", "cubic,cubic"} {
+		out := runOK(t, append([]string{"transfer"}, append(base, "--cc", cc)...)...)
+		if !strings.Contains(out, "tcp: cubic congestion control on every connection\n") || regexp.MustCompile(`(?m)^ flow .* cc `).MatchString(out) {
+			t.Errorf("--cc %s:\n%s", cc, out)
+		}
+	}
+}
+
+// A --cc list of the wrong length, an unknown name in it, a list where
+// one name is the rule (get) or an ECN algorithm without --ecn on: status
+// 2 and one line on stderr naming --cc.
+func TestTransferPerFlowCCUsage(t *testing.T) {
+	const known = "(known: newreno, cubic, dctcp, bbr)"
+	for _, c := range []struct {
+		args []string
+		want string // the whole of stderr
+	}{
+		{[]string{"transfer", "--flows", "2", "--cc", "newreno,cubic,bbr"},
+			"tcpsim: --cc newreno,cubic,bbr: 3 algorithms for --flows 2; give one name for every flow, or one for all " + known},
+		{[]string{"transfer", "--flows", "3", "--cc", "newreno,cubic"},
+			"tcpsim: --cc newreno,cubic: 2 algorithms for --flows 3; give one name for every flow, or one for all " + known},
+		{[]string{"transfer", "--cc", "newreno,cubic"},
+			"tcpsim: --cc newreno,cubic: 2 algorithms for --flows 1; give one name for every flow, or one for all " + known},
+		{[]string{"transfer", "--flows", "2", "--cc", "newreno,reno"},
+			`tcpsim: invalid argument "newreno,reno" for "--cc" flag: "reno" in the list: unknown congestion control ` + known},
+		{[]string{"transfer", "--flows", "2", "--cc", "cubic,"},
+			`tcpsim: invalid argument "cubic," for "--cc" flag: "" in the list: unknown congestion control ` + known},
+		{[]string{"get", "http://server.example/", "--cc", "newreno,cubic"},
+			"tcpsim: --cc newreno,cubic: a list, one algorithm per flow, is transfer's (with --flows); this command takes one name " + known},
+		{[]string{"transfer", "--flows", "2", "--cc", "newreno,dctcp"},
+			"tcpsim: --cc newreno,dctcp: dctcp requires ECN, which a list leaves to the hosts: add --ecn on"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("tcpsim %s: exit status %d, want %d", strings.Join(c.args, " "), code, exitUsage)
+		}
+		if got := stderr.String(); got != c.want+"\n" {
+			t.Errorf("tcpsim %s: stderr\n%q\nwant\n%q", strings.Join(c.args, " "), got, c.want+"\n")
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("tcpsim %s: stdout not empty:\n%s", strings.Join(c.args, " "), stdout.String())
+		}
+	}
+}

@@ -52,7 +52,8 @@ type options struct {
 	sndbuf, rcvbuf flagval.Size
 	nodelay        bool
 	delayedAck     flagval.OnOff
-	cc             ccFlag      // --cc (cc.go)
+	cc             ccFlag      // --cc with one name (cc.go)
+	ccFlows        []string    // transfer --cc with a list: flow i's algorithm (cc.go)
 	pace           paceOptions // --pacing, --max-pacing-rate (cc.go)
 	ecn            flagval.OnOff
 	ecnGiven       bool
@@ -171,7 +172,7 @@ func (o *options) validate(fs *pflag.FlagSet) error {
 		return err
 	}
 	o.ecnGiven = fs.Lookup("ecn") != nil && fs.Changed("ecn")
-	if err := o.validateCC(); err != nil {
+	if err := o.validateCC(fs); err != nil {
 		return err
 	}
 	if fs.Changed("queue") && o.qdisc.Q != nil {
@@ -485,7 +486,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	_, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -493,13 +494,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpsim: %v\n", err)
 		return exitFailure
 	}
-	// Usage errors: one line naming the flag and value, then a hint.
+	// Usage errors: the one line naming the flag and the value, and
+	// nothing after it (no usage text, no hint), so that a script or a
+	// reader sees the error alone.
 	fmt.Fprintf(stderr, "tcpsim: %v\n", err)
-	name := "tcpsim"
-	if cmd != nil {
-		name = cmd.CommandPath()
-	}
-	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", name)
 	return exitUsage
 }
 

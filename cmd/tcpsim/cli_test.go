@@ -8,7 +8,7 @@ import (
 )
 
 // Every kind of bad flag or argument exits with status 2 and prints one
-// line that names the flag and the value, then a usage hint.
+// line, naming the flag and the value, and nothing else.
 func TestBadFlagsExitStatus2(t *testing.T) {
 	cases := []struct {
 		name string
@@ -79,19 +79,43 @@ func TestBadFlagsExitStatus2(t *testing.T) {
 				t.Errorf("run(%q) = %d, want %d; stderr:\n%s", c.args, code, exitUsage, stderr.String())
 			}
 			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
-			if len(lines) != 2 {
-				t.Fatalf("stderr has %d lines, want 2 (error, hint):\n%s", len(lines), stderr.String())
+			if len(lines) != 1 {
+				t.Fatalf("stderr has %d lines, want 1 (the error alone):\n%s", len(lines), stderr.String())
 			}
 			if !strings.HasPrefix(lines[0], "tcpsim: ") || !strings.Contains(lines[0], c.want) {
 				t.Errorf("first line %q does not contain %q", lines[0], c.want)
-			}
-			if !strings.Contains(lines[1], "--help") {
-				t.Errorf("second line %q is not a usage hint", lines[1])
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout not empty on a usage error:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// get's page flags with a bad value: the whole of standard error is the
+// one line, word for word, and the status 2.
+func TestGetPageFlagErrorsOneLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "http://server.example/", "--objects", "-1"},
+			`tcpsim: invalid argument "-1" for "--objects" flag: must be between 0 and 10000` + "\n"},
+		{[]string{"get", "http://server.example/", "--objects", "4", "--strategy", "foo"},
+			`tcpsim: invalid argument "foo" for "--strategy" flag: unknown strategy "foo" (want serial, parallel, persistent, pipelined or h2)` + "\n"},
+		{[]string{"get", "https://server.example/", "--tls", "1.1"},
+			`tcpsim: invalid argument "1.1" for "--tls" flag: want 1.3 or 1.2 (the versions a browser still offers), not "1.1"` + "\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("tcpsim %s: exit status %d, want %d", strings.Join(c.args[1:], " "), code, exitUsage)
+		}
+		if stderr.String() != c.want {
+			t.Errorf("tcpsim %s: stderr\n%q\nwant\n%q", strings.Join(c.args[1:], " "), stderr.String(), c.want)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("tcpsim %s: stdout not empty on a usage error:\n%s", strings.Join(c.args[1:], " "), stdout.String())
+		}
 	}
 }
 

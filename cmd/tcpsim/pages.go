@@ -1012,11 +1012,13 @@ func runCompare(w io.Writer, o *options, u getURL) error {
 	fmt.Fprintln(w, ":")
 	fmt.Fprintf(w, "  %-12s %10s  %5s  %6s  %6s  %10s  %10s  %7s  %7s\n", "strategy", "time (s)", "conns", "TCP hs", "TLS hs", "slow start", "wire bytes", "packets", "retrans")
 	var failed error
+	runs := make([]*pageRun, 0, len(strategies))
 	for _, s := range strategies {
 		p, err := fetchPage(o, u, s, o.pages.parallel.V, nil)
 		if err != nil {
 			return err
 		}
+		runs = append(runs, p)
 		t := p.totals()
 		mark := ""
 		if err := p.failure(); err != nil {
@@ -1032,5 +1034,27 @@ func runCompare(w io.Writer, o *options, u getURL) error {
 	fmt.Fprintln(w, "time: from 0 (the DNS query) to the last response's last byte read; conns: connections opened; hs: handshakes completed;")
 	fmt.Fprintln(w, "slow start: round trips in slow start, summed over the connections; wire bytes: IP packets sent, headers and retransmissions included.")
 	fmt.Fprintln(w, slowStartNote)
+	fmt.Fprintln(w)
+	printCompareConns(w, runs)
 	return failed
+}
+
+// printCompareConns lists, for each strategy of --compare, the connections
+// its run opened, each by its 4-tuple, in the order of their first SYNs
+// (the analyzer's order, the same for the same seed).
+func printCompareConns(w io.Writer, runs []*pageRun) {
+	fmt.Fprintln(w, "connections (4-tuple: client address:port -> server address:port) of each strategy, numbered in the order of their SYNs:")
+	for _, p := range runs {
+		name := strategyName(p.strategy, p.parallel)
+		if len(p.flows) == 0 {
+			fmt.Fprintf(w, "  %-12s none\n", name)
+			continue
+		}
+		for i, f := range p.flows {
+			fmt.Fprintf(w, "  %-12s %4d  %v -> %v\n", name, f.Index, f.Client, f.Server)
+			if i == 0 {
+				name = ""
+			}
+		}
+	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -371,5 +373,67 @@ func TestPageH2FlowControl(t *testing.T) {
 	big := pageFetch(t, "https://server.example/", stH2, 0, 3, 150000, func(*options) { h2Window = 1 << 30 })
 	if big.h2Updates != 0 || big.done >= p.done {
 		t.Errorf("with 1 GiB windows: %d updates, done at %v; with 40 kB ones done at %v (want none, and sooner)", big.h2Updates, big.done, p.done)
+	}
+}
+
+// --compare lists after its table each strategy's connections by their
+// 4-tuples: serial one per response (the page's and each object's), every
+// one to the server's port 80 from a client port of its own; persistent
+// one; each strategy as many as its row's conns column.
+func TestPageCompareListsConnections(t *testing.T) {
+	const objects = 4
+	out := runOK(t, "get", "http://server.example/", "--objects", strconv.Itoa(objects), "--compare")
+	const head = "connections (4-tuple: client address:port -> server address:port) of each strategy, numbered in the order of their SYNs:\n"
+	i := strings.Index(out, head)
+	if i < 0 {
+		t.Fatalf("no %q heading in\n%s", strings.TrimSpace(head), out)
+	}
+	line := regexp.MustCompile(`^  (\S.{11}|\s{12}) +(\d+)  (\S+) -> (\S+)$`)
+	tuples := map[string][][2]netip.AddrPort{}
+	name := ""
+	for _, l := range strings.Split(strings.TrimRight(out[i+len(head):], "\n"), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %q is not a numbered 4-tuple", l)
+		}
+		if s := strings.TrimSpace(m[1]); s != "" {
+			name = s
+		}
+		c, err1 := netip.ParseAddrPort(m[3])
+		s, err2 := netip.ParseAddrPort(m[4])
+		if err1 != nil || err2 != nil || name == "" {
+			t.Fatalf("line %q: %v %v", l, err1, err2)
+		}
+		if n, _ := strconv.Atoi(m[2]); n != len(tuples[name])+1 {
+			t.Errorf("%s: connection numbered %d after %d", name, n, len(tuples[name]))
+		}
+		tuples[name] = append(tuples[name], [2]netip.AddrPort{c, s})
+	}
+	serial := tuples[stSerial]
+	if len(serial) != objects+1 {
+		t.Errorf("serial lists %d connections, want %d (the page and %d objects): %v", len(serial), objects+1, objects, serial)
+	}
+	ports := map[uint16]bool{}
+	for _, tu := range serial {
+		if tu[1] != netip.MustParseAddrPort("10.0.0.2:80") || tu[0].Addr() != netip.MustParseAddr("10.0.0.1") {
+			t.Errorf("serial connection %v -> %v, want 10.0.0.1:* -> 10.0.0.2:80", tu[0], tu[1])
+		}
+		if ports[tu[0].Port()] {
+			t.Errorf("serial: client port %d used twice: %v", tu[0].Port(), serial)
+		}
+		ports[tu[0].Port()] = true
+	}
+	if p := tuples[stPersistent]; len(p) != 1 || p[0][1].Port() != 80 {
+		t.Errorf("persistent lists %v, want one connection to port 80", p)
+	}
+	for _, s := range strategies {
+		name := strategyName(s, 6)
+		row := regexp.MustCompile(`(?m)^  ` + name + ` +\S+ +(\d+) `).FindStringSubmatch(out)
+		if row == nil {
+			t.Fatalf("no row for %s", name)
+		}
+		if n, _ := strconv.Atoi(row[1]); n != len(tuples[name]) {
+			t.Errorf("%s: the table says %d connections, the list has %d", name, n, len(tuples[name]))
+		}
 	}
 }

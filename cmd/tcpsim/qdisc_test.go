@@ -26,8 +26,8 @@ func TestQdiscFlagErrors(t *testing.T) {
 			t.Errorf("run(%q) = %d, want %d; stderr:\n%s", c.args, code, exitUsage, stderr.String())
 		}
 		lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
-		if len(lines) != 2 || !strings.Contains(lines[0], c.want) {
-			t.Errorf("run(%q): stderr %q, want a line containing %q and a hint", c.args, stderr.String(), c.want)
+		if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("run(%q): stderr %q, want one line containing %q", c.args, stderr.String(), c.want)
 		}
 	}
 }

@@ -77,6 +77,7 @@ status 1.`,
 			if err := s.Validate(); err != nil {
 				return err
 			}
+			warnScenarioSeqWrap(stderr, s) // seqwrap.go
 			opt := scenario.Options{Timeout: time.Duration(o.timeout)}
 			if o.series.file != "" {
 				opt.Sample = time.Duration(o.series.sample)

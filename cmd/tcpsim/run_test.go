@@ -176,3 +176,51 @@ func TestScenarioDocs(t *testing.T) {
 		}
 	}
 }
+
+// A host with timestamps off whose flow's path is fast enough to wrap the
+// sequence space within an MSL draws transfer's warning, naming the link
+// that bounds the path (the 1 Gbit/s core, not the 10 Gbit/s access
+// link); with timestamps on, or a core below 2^31 bytes per MSL, none.
+func TestRunSeqWrapWarning(t *testing.T) {
+	const file = `name: wrap
+hosts:
+  - {name: client, tcp: {timestamps: TS}}
+  - name: server
+    listen: [{port: 5001, app: sink}]
+routers:
+  - {name: r}
+links:
+  - {name: access, a: client, b: r, rate: 10gbit, delay: 1ms}
+  - {name: core, a: r, b: server, rate: CORE, delay: 1ms}
+flows:
+  - {from: client, to: server, port: 5001, size: 200KB}
+`
+	dir := t.TempDir()
+	for _, c := range []struct {
+		ts, core string
+		want     string // the warning's start; "" for none
+	}{
+		{"off", "1gbit", "tcpsim: warning: host client has timestamps off and its connections to server can run at 1gbit, the rate of link core, the slowest of their path: the sequence space can wrap within the MSL (30s)"},
+		{"on", "1gbit", ""},
+		{"off", "500mbit", ""},
+	} {
+		path := filepath.Join(dir, "wrap-"+c.ts+"-"+c.core+".yaml")
+		if err := os.WriteFile(path, []byte(strings.NewReplacer("TS", c.ts, "CORE", c.core).Replace(file)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"run", path}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("timestamps %s, core %s: exit status %d\n%s", c.ts, c.core, code, stderr.String())
+		}
+		got := stderr.String()
+		switch {
+		case c.want == "" && got != "":
+			t.Errorf("timestamps %s, core %s: stderr %q, want none", c.ts, c.core, got)
+		case c.want != "" && (!strings.HasPrefix(got, c.want) || strings.Count(got, "\n") != 1):
+			t.Errorf("timestamps %s, core %s: stderr\n%q\nwant one line starting\n%q", c.ts, c.core, got, c.want)
+		}
+		if !strings.Contains(stdout.String(), "network: 2 hosts, 1 routers, 2 links") {
+			t.Errorf("timestamps %s, core %s: the run printed\n%s", c.ts, c.core, stdout.String())
+		}
+	}
+}

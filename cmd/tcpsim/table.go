@@ -169,9 +169,27 @@ func writeCSVRows(w io.Writer, n int, row func(int) *flowRow) error {
 }
 
 // printFlowTable writes the human table: one row per flow.
-func printFlowTable(w io.Writer, rows []flowRow) {
-	fmt.Fprintf(w, "%5s  %-21s  %-21s  %-10s  %9s  %9s  %11s  %11s  %7s  %5s  %5s  %10s  %23s\n",
-		"flow", "client", "server", "status", "start s", "FCT s", "bytes c→s", "bytes s→c", "packets", "rtx", "drops", "Mbit/s", "RTT min/mean/p99 ms")
+func printFlowTable(w io.Writer, rows []flowRow) { printFlowTableCC(w, rows, false) }
+
+// printFlowTableCC is printFlowTable with, when withCC is set, a column
+// after the server's naming each flow's congestion control (transfer
+// --cc with one algorithm per flow).
+func printFlowTableCC(w io.Writer, rows []flowRow, withCC bool) {
+	ccW := 0
+	if withCC {
+		ccW = len("cc")
+		for _, r := range rows {
+			ccW = max(ccW, len(r.CC))
+		}
+	}
+	ccCol := func(s string) string {
+		if !withCC {
+			return ""
+		}
+		return fmt.Sprintf("%-*s  ", ccW, s)
+	}
+	fmt.Fprintf(w, "%5s  %-21s  %-21s  %s%-10s  %9s  %9s  %11s  %11s  %7s  %5s  %5s  %10s  %23s\n",
+		"flow", "client", "server", ccCol("cc"), "status", "start s", "FCT s", "bytes c→s", "bytes s→c", "packets", "rtx", "drops", "Mbit/s", "RTT min/mean/p99 ms")
 	for _, r := range rows {
 		drops := 0
 		for _, n := range r.Drops {
@@ -185,8 +203,8 @@ func printFlowTable(w io.Writer, rows []flowRow) {
 		if r.RTTSamples > 0 {
 			rtt = fmt.Sprintf("%.1f/%.1f/%.1f", r.RTTMin, r.RTTMean, r.RTTp99)
 		}
-		fmt.Fprintf(w, "%5d  %-21s  %-21s  %-10s  %9.3f  %9s  %11d  %11d  %7d  %5d  %5d  %10.3f  %23s\n",
-			r.Flow, r.Client, r.Server, r.Status, r.Start, fct, r.Bytes[0], r.Bytes[1], r.Packets[0]+r.Packets[1],
+		fmt.Fprintf(w, "%5d  %-21s  %-21s  %s%-10s  %9.3f  %9s  %11d  %11d  %7d  %5d  %5d  %10.3f  %23s\n",
+			r.Flow, r.Client, r.Server, ccCol(r.CC), r.Status, r.Start, fct, r.Bytes[0], r.Bytes[1], r.Packets[0]+r.Packets[1],
 			r.Retrans[0]+r.Retrans[1], drops, r.Goodput/1e6, rtt)
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
@@ -85,6 +87,9 @@ func runTransfer(stdout io.Writer, o *options) error {
 	}
 	defer n.close()
 	n.bidir = o.bidir
+	if len(o.ccFlows) > 0 {
+		n.flowCC = make(map[netip.AddrPort]string, len(o.ccFlows))
+	}
 	if err := n.w.AddHostEntry("server.example", n.serverAddr); err != nil {
 		return err
 	}
@@ -155,7 +160,7 @@ func runTransfer(stdout io.Writer, o *options) error {
 			until = t.Now() + time.Duration(o.duration)
 		}
 		// Flow i is dealt to client host i mod N.
-		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], n.dial[i%len(n.dial)], send, until, &received[i])
+		errs[i] = sendFlow(n, n.cnets[i%len(n.cnets)], n.dial[i%len(n.dial)], o.flowCC(i), send, until, &received[i])
 	}
 	// Flow i starts at i·spread/flows, in index order, so that the
 	// analyzer's flows (in the order of their first SYN) are the tasks'.
@@ -242,6 +247,13 @@ func listen(n *network, o *options, ln *stack.Listener, size int64, serverErrs *
 				return
 			}
 			n.addConn(c)
+			if cc := n.flowCC[c.RemoteAddr()]; cc != "" && cc != c.CongestionControl() {
+				// --cc's algorithm for this flow at the server's end
+				// too, from the first data it sends.
+				if err := c.SetCongestionControl(cc); err != nil {
+					*serverErrs = append(*serverErrs, err)
+				}
+			}
 			if !o.reverse && !o.bidir {
 				c.SetNotify(func(stack.Event) { drain(c, serverErrs) })
 				drain(c, serverErrs)
@@ -362,9 +374,21 @@ var flowPattern = func() (b [64 << 10]byte) {
 
 // sendFlow dials the server, writes size bytes (or, when until ≥ 0, as
 // much as it can until that virtual time; nothing when size is 0),
-// half-closes and reads until the server's close.
-func sendFlow(n *network, cnet *sim.Net, addr string, size int64, until time.Duration, done *int64) error {
-	c, err := cnet.Dial("tcp", addr)
+// half-closes and reads until the server's close. With n.flowCC, the
+// connection runs the congestion control cc from its SYN on, and its
+// client end is recorded for the server's end to follow.
+func sendFlow(n *network, cnet *sim.Net, addr, cc string, size int64, until time.Duration, done *int64) error {
+	ctx := context.Background()
+	if n.flowCC != nil {
+		ctx = sim.WithConnSetup(ctx, func(sc *stack.Conn) error {
+			n.flowCC[sc.LocalAddr()] = cc
+			if cc == sc.CongestionControl() {
+				return nil
+			}
+			return sc.SetCongestionControl(cc)
+		})
+	}
+	c, err := cnet.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -419,15 +443,21 @@ func sendFlow(n *network, cnet *sim.Net, addr string, size int64, until time.Dur
 // report prints the flows: for one flow its summary, for several the flow
 // table and the aggregates; or the JSON or CSV document.
 func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []intervalRow, runErr error) error {
-	cc := n.client.Config().CongestionControl
+	hostCC := n.client.Config().CongestionControl
+	cc := func(f *Flow) string {
+		if name := n.flowCC[f.Client]; name != "" {
+			return name
+		}
+		return hostCC
+	}
 	if o.csv {
 		// Row by row: the table of a million flows is not built first.
 		var r flowRow
-		return writeCSVRows(w, len(fs), func(i int) *flowRow { r = newFlowRow(fs[i], cc); return &r })
+		return writeCSVRows(w, len(fs), func(i int) *flowRow { r = newFlowRow(fs[i], cc(fs[i])); return &r })
 	}
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f, cc)
+		rows[i] = newFlowRow(f, cc(f))
 	}
 	// The bottleneck is the link the flags describe: the hosts' link, or
 	// with several clients the router's link to the server.
@@ -451,7 +481,7 @@ func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []interva
 		printSummary(w, "flow 1: ", fs[0])
 		fmt.Fprintln(w)
 	default:
-		printFlowTable(w, rows)
+		printFlowTableCC(w, rows, len(o.ccFlows) > 0)
 		fmt.Fprintln(w)
 		printAggregates(w, flows.Summarize(fs))
 		fmt.Fprintln(w)

@@ -48,6 +48,10 @@ type network struct {
 	cnet, snet     *sim.Net
 	link           *sim.Link
 	an             *analyzer
+	// flowCC is transfer --cc with a list: each flow's algorithm by the
+	// client end of its connection, recorded as the client connects, so
+	// that the server's end, when it accepts, and the flow's row take it.
+	flowCC map[netip.AddrPort]string
 
 	// clients are the client hosts (transfer --clients; otherwise just
 	// client), cnets their socket APIs, router the star's router or nil.
