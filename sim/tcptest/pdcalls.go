@@ -1677,13 +1677,10 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 	s = strings.TrimSpace(s)
-	if pyHasOp(s) {
-		return r.pyExpr(s, line, col) // pdpython.go: arithmetic
-	}
 	if v, ok := r.py[s]; ok {
 		return v, nil // a binding of an earlier %{ }% statement
 	}
-	if n, err := pdParseInt(s); err == nil && pdReInt.MatchString(s) {
+	if n, err := pdParseInt(s); err == nil && pdReInt.MatchString(s) && !pyHasOp(s) {
 		return n, nil
 	}
 	if v, ok := pdSymbols[s]; ok {
@@ -1691,6 +1688,9 @@ func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 	}
 	if v, ok := r.fastOpenTcpi(s); ok { // pdfastopen.go
 		return v, nil
+	}
+	if pyHasOp(s) {
+		return r.pyExpr(s, line, col) // pdpython.go: arithmetic
 	}
 	if f, ok := pdTcpi[s]; ok {
 		if r.conn == nil {
