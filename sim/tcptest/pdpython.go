@@ -123,9 +123,6 @@ func (r *pdRunner) pyExpr(s string, line, col int) (int64, error) {
 	if !ok || len(toks) == 0 {
 		return 0, r.unsupported(line, col, "python expression %q", strings.TrimSpace(s))
 	}
-	if len(toks) == 1 && !toks[0].num {
-		return 0, r.unsupported(line, col, "python expression %q (no such name)", strings.TrimSpace(s))
-	}
 	p := &pyParser{r: r, toks: toks, line: line, col: col, src: strings.TrimSpace(s)}
 	v, err := p.sum(0)
 	if err != nil {
