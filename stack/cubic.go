@@ -39,6 +39,10 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
+// With TCPConfig.LinuxCubic every method hands over to Linux's own
+// algorithm instead (cubic_linux.go): tcp_cubic's integer arithmetic and
+// its HyStart, for runs compared with Linux segment by segment.
+//
 // §4.9's undo of a spurious reduction is UndoCwnd, for the engine's undo
 // (F-RTO, D-SACK, timestamps) to call. Not done: the RFC 7661 /
 // Linux app-limited rule (cwnd still grows while the sender is limited by
