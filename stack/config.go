@@ -157,6 +157,30 @@ type TCPConfig struct {
 	// The linux profile sets it. It matters only with CUBIC's HyStart++.
 	SlowStartUncapped bool
 
+	// LinuxCubic makes the cubic algorithm behave as Linux's tcp_cubic
+	// (cubic_linux.go) instead of RFC 9438 with RFC 9406 HyStart++: whole
+	// segments, Linux's fixed-point window function (K and the target from
+	// its scaled integers, one increase per cnt segments acknowledged, the
+	// target looked up one minimum RTT ahead, at most one segment per two
+	// acknowledged), ssthresh = 717/1024 of cwnd, Linux's HyStart (a delay
+	// test on the 9th RTT sample of a round, threshold the connection's
+	// minimum RTT plus clamp(minRTT/8, 4 ms, 16 ms), and an ACK-train test,
+	// both leaving slow start at once with ssthresh = cwnd, from a cwnd of
+	// 16 segments), HyStart again in the slow start after a timeout, and
+	// the epoch moved forward by an idle period. Default off; the linux
+	// profile leaves it off too, because its cubic models the published
+	// algorithms (RFC 9438's CUBIC, RFC 9406's HyStart++, which Linux does
+	// not implement) and its figures were measured that way; the
+	// packetdrill runner (sim/tcptest) turns it on, as its scripts assert
+	// Linux's exact windows.
+	LinuxCubic bool
+	// LinuxHyStartDetect chooses Linux HyStart's tests with LinuxCubic, as
+	// tcp_cubic's hystart_detect module parameter: 1 the ACK train, 2 the
+	// delay test, 3 both. 0 means 3, Linux's default; a negative value
+	// turns HyStart off (plain slow start up to the first loss, Linux's
+	// hystart=0). Other bits are ignored.
+	LinuxHyStartDetect int
+
 	// ECN enables Explicit Congestion Notification (RFC 3168, ecn.go):
 	// ECNOff (0, the default), ECNOn (ask on active opens, accept on passive
 	// ones) or ECNPassive (accept only; Linux's tcp_ecn=2 and the linux

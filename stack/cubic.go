@@ -39,6 +39,10 @@ import (
 //     hystart.go) in the initial slow start, as Linux pairs HyStart with
 //     CUBIC.
 //
+// With TCPConfig.LinuxCubic every method hands over to Linux's own
+// algorithm instead (cubic_linux.go): tcp_cubic's integer arithmetic and
+// its HyStart, for runs compared with Linux segment by segment.
+//
 // §4.9's undo of a spurious reduction is UndoCwnd, for the engine's undo
 // (F-RTO, D-SACK, timestamps) to call. Not done: the RFC 7661 /
 // Linux app-limited rule (cwnd still grows while the sender is limited by
@@ -85,22 +89,38 @@ type cubic struct {
 	inEpoch    bool          // a congestion-avoidance stage is under way
 
 	saved cubicSaved // the state before the last reduction, for UndoCwnd (§4.9)
+
+	lx *linuxCubic // with TCPConfig.LinuxCubic, Linux's algorithm in place of all the above (cubic_linux.go)
 }
 
 func newCubic() *cubic { return &cubic{alpha: cubicAlpha} }
 
 func (w *cubic) Init(cc *CCConn) {
+	if cc.conn().h.cfg.LinuxCubic {
+		w.lx = &linuxCubic{}
+		w.lx.init(cc)
+		return
+	}
+	w.lx = nil
 	w.wMax, w.cwndPrior, w.inEpoch, w.alpha, w.acc = 0, 0, false, cubicAlpha, 0
 	w.hs.start(cc)
 }
 
 func (w *cubic) OnSend(cc *CCConn, seq, next segment.Seq) {
+	if w.lx != nil {
+		w.lx.sent(cc, seq, next)
+		return
+	}
 	if w.hs.active {
 		w.hs.sent(cc, seq, next)
 	}
 }
 
 func (w *cubic) OnAck(cc *CCConn, a AckSample) {
+	if w.lx != nil {
+		w.lx.onAck(cc, a)
+		return
+	}
 	if a.InRecovery || !a.CwndLimited {
 		return
 	}
@@ -181,6 +201,9 @@ func (w *cubic) reduce(cc *CCConn, updateMax bool) uint32 {
 // K = 0 at its own cwnd. A repeated expiry of the same segment changes
 // nothing the engine keeps (it holds ssthresh).
 func (w *cubic) OnCongestion(cc *CCConn, ev CongestionEvent) uint32 {
+	if w.lx != nil {
+		return w.lx.onCongestion(cc, ev)
+	}
 	if ev == CongestionLoss || ev == CongestionECN {
 		w.saveForUndo()
 		return w.reduce(cc, true)
@@ -215,6 +238,9 @@ func (w *cubic) saveForUndo() {
 // fresh rounds (its RTT samples went with the retransmissions), as Linux
 // resets HyStart at a loss and runs it in the next slow start.
 func (w *cubic) UndoCwnd(cc *CCConn, priorCwnd uint32) uint32 {
+	if w.lx != nil {
+		return max(cc.Cwnd(), priorCwnd) // Linux's tcp_reno_undo_cwnd: nothing of the algorithm's comes back
+	}
 	if s := w.saved; s.valid {
 		w.wMax, w.cwndPrior, w.k, w.wEst, w.alpha = s.wMax, s.cwndPrior, s.k, s.wEst, s.alpha
 		w.epochStart, w.inEpoch = s.epochStart, s.inEpoch
@@ -231,4 +257,5 @@ func (w *cubic) UndoCwnd(cc *CCConn, priorCwnd uint32) uint32 {
 // stage starts a new one (K from W_max and the cwnd then). Linux instead
 // shifts epoch_start by the idle time; both avoid a jump of W_cubic(t) over
 // the idle period.
+// With LinuxCubic the epoch has moved forward in OnSend instead.
 func (w *cubic) AfterIdle(cc *CCConn) { w.inEpoch = false }

@@ -24,8 +24,9 @@ import (
 // begins. A loss at any point ends HyStart++ and the window algorithm's
 // own reduction applies.
 //
-// It is part of the cubic window algorithm (cubic.go), in the initial slow
-// start only (RFC 9406 §4.3 recommends that; after an RTO, slow start is
+// It is part of the cubic window algorithm (cubic.go) unless
+// TCPConfig.LinuxCubic selects Linux's HyStart (cubic_linux.go), in the
+// initial slow start only (RFC 9406 §4.3 recommends that; after an RTO, slow start is
 // RFC 5681's). renoWindow keeps RFC 5681 slow start unchanged.
 //
 // RTT samples. The engine times one segment per RTT (RFC 6298, rto.go),

@@ -1480,12 +1480,11 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			fields = strings.Fields(line)
 		}
 		switch {
-		case strings.Contains(line, "/sys/module/tcp_cubic/parameters/hystart_detect"):
-			// Linux's HyStart (an ACK-train test and a delay test, either
-			// leaving slow start at once) is not tcpsim's HyStart++ (RFC
-			// 9406: a delay test leading into conservative slow start), so
-			// no setting of it maps onto TCPConfig.
-			return r.unsupported(lineNo, col, "cubic hystart_detect (Linux's HyStart; tcpsim's cubic has HyStart++, RFC 9406, a different algorithm)")
+		case strings.Contains(line, "/sys/module/tcp_cubic/parameters/"):
+			if err := r.cubicParam(line, lineNo, col); err != nil { // pdcubic.go
+				return err
+			}
+			continue
 		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc" && strings.Contains(" "+line+" ", " fq "):
 			// fq on the host's own device paces every TCP flow by its
 			// departure times (Linux's EDT pacing, TCPConfig.Pacing);
@@ -1600,8 +1599,11 @@ func (r *pdRunner) assert(stmt string, lineNo, col int) error {
 		ops = pdCmpRe.FindAllString(m[1], -1)
 		terms = pdCmpRe.Split(m[1], -1)
 	}
-	if len(ops) == 0 {
-		return r.unsupported(lineNo, col, "python code %q (only \"assert tcpi_x OP value\")", stmt)
+	if len(ops) == 0 || m == nil {
+		if handled, err := r.pyAssign(stmt, lineNo, col); handled { // pdpython.go: NAME = EXPR
+			return err
+		}
+		return r.unsupported(lineNo, col, "python code %q (only \"assert A OP B\", print(NAME) and NAME = EXPR)", stmt)
 	}
 	vals := make([]int64, len(terms))
 	for k, t := range terms {
@@ -1675,7 +1677,10 @@ var pdTcpi = map[string]func(i *stack.ConnInfo) int64{
 
 func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 	s = strings.TrimSpace(s)
-	if n, err := pdParseInt(s); err == nil && pdReInt.MatchString(s) {
+	if v, ok := r.py[s]; ok {
+		return v, nil // a binding of an earlier %{ }% statement
+	}
+	if n, err := pdParseInt(s); err == nil && pdReInt.MatchString(s) && !pyHasOp(s) {
 		return n, nil
 	}
 	if v, ok := pdSymbols[s]; ok {
@@ -1683,6 +1688,9 @@ func (r *pdRunner) tcpiValue(s string, line, col int) (int64, error) {
 	}
 	if v, ok := r.fastOpenTcpi(s); ok { // pdfastopen.go
 		return v, nil
+	}
+	if pyHasOp(s) {
+		return r.pyExpr(s, line, col) // pdpython.go: arithmetic
 	}
 	if f, ok := pdTcpi[s]; ok {
 		if r.conn == nil {

@@ -122,10 +122,11 @@ type pdRunner struct {
 	pollTimeout   *time.Duration // set by prepare for a poll with a timeout
 	pollOnTimeout func() (int64, string)
 	inPoke        bool
-	fail          error  // first failure found inside a callback
-	assertErr     error  // first failed %{ }% assertion, reported at the end
-	sysctlsSaved  bool   // set_sysctls.py ran: its restore script is a no-op here
-	remoteISN     uint32 // seq of the script's last inbound SYN: the base of its later numbers
+	fail          error            // first failure found inside a callback
+	assertErr     error            // first failed %{ }% assertion, reported at the end
+	py            map[string]int64 // names the script's %{ }% code bound (pdpython.go)
+	sysctlsSaved  bool             // set_sysctls.py ran: its restore script is a no-op here
+	remoteISN     uint32           // seq of the script's last inbound SYN: the base of its later numbers
 
 	tsMap                    map[uint32]uint32
 	tsFound                  bool
@@ -164,6 +165,9 @@ func RunPacketdrill(s *PDScript) (*PDResult, error) {
 	// The corpus is written for Linux: start from the linux profile, then
 	// apply defaults.sh and the script's own sysctls on top.
 	r.cfg.TCP, _ = stack.Profile(stack.ProfileLinux)
+	// The scripts assert Linux's own CUBIC windows, which the profile's
+	// RFC 9438 CUBIC with HyStart++ does not reproduce (stack/cubic_linux.go).
+	r.cfg.TCP.LinuxCubic = true
 	for _, o := range s.Options {
 		if err := r.option(o); err != nil {
 			return r.res, err
