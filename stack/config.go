@@ -157,6 +157,14 @@ type TCPConfig struct {
 	// The linux profile sets it. It matters only with CUBIC's HyStart++.
 	SlowStartUncapped bool
 
+	// NoSlowStartAfterIdle keeps cwnd when data leaves a connection that
+	// has sent nothing for longer than the RTO. By default (false) cwnd
+	// falls back to the restart window there (RFC 5681 §4.1), as Linux
+	// does with its default net.ipv4.tcp_slow_start_after_idle = 1; true is
+	// that sysctl set to 0, which the packetdrill corpus's defaults.sh
+	// does. The algorithm is still told of the idle period (AfterIdle).
+	NoSlowStartAfterIdle bool
+
 	// LinuxCubic makes the cubic algorithm behave as Linux's tcp_cubic
 	// (cubic_linux.go) instead of RFC 9438 with RFC 9406 HyStart++: whole
 	// segments, Linux's fixed-point window function (K and the target from

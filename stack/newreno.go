@@ -125,10 +125,12 @@ func (r *newReno) onDupAck() bool {
 }
 
 // afterIdle is RFC 5681 §4.1: cwnd = min(RW, cwnd), with the restart
-// window RW = min(IW, cwnd).
+// window RW = min(IW, cwnd), unless NoSlowStartAfterIdle keeps cwnd.
 func (r *newReno) afterIdle() {
 	c := r.c
-	c.cwnd = min(c.cwnd, c.ccHandle().InitialWindow())
+	if !c.h.cfg.NoSlowStartAfterIdle {
+		c.cwnd = min(c.cwnd, c.ccHandle().InitialWindow())
+	}
 	c.ccx.alg.AfterIdle(c.ccHandle())
 }
 

@@ -289,19 +289,25 @@ func growCwnd(s *script) {
 
 // After sending nothing for longer than the RTO, cwnd falls back to the
 // restart window (the initial window, 10 segments) before new data leaves;
-// without the pause the grown window is used.
+// without the pause the grown window is used, and so it is after any pause
+// with NoSlowStartAfterIdle.
 func TestEstablished_IdleRestartWindow(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		idle time.Duration
-		want int // segments sent at once
+		name   string
+		idle   time.Duration
+		noSSAI bool // NoSlowStartAfterIdle: Linux's tcp_slow_start_after_idle=0
+		want   int  // segments sent at once
 	}{
-		{"busy", 0, 20},
-		{"idle-below-rto", 150 * time.Millisecond, 20},
-		{"idle-above-rto", 300 * time.Millisecond, 10},
+		{"busy", 0, false, 20},
+		{"idle-below-rto", 150 * time.Millisecond, false, 20},
+		{"idle-above-rto", 300 * time.Millisecond, false, 10},
+		{"idle-above-rto-no-restart", 300 * time.Millisecond, true, 20},
+		{"idle-long-no-restart", 30 * time.Second, true, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newScript(t, scriptCfg())
+			cfg := scriptCfg()
+			cfg.NoSlowStartAfterIdle = tc.noSSAI
+			s := newScript(t, cfg)
 			growCwnd(s) // RTO 200 ms; last data sent at 10 ms, ACK at 20 ms
 			s.advance(tc.idle)
 			s.c.Write(data(30 * 1460))

@@ -70,7 +70,7 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"errno", pdHandshake + "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 ECONNRESET\n", "read returned -1 EAGAIN, want -1 ECONNRESET"},
 		{"assert", pdHandshake + "+0 %{ assert tcpi_snd_cwnd == 9, tcpi_snd_cwnd }%\n", "x.pkt:9: assertion failed at 0.100000: assert tcpi_snd_cwnd == 9, tcpi_snd_cwnd (tcpi_snd_cwnd is 10"},
 		{"udp", pdHandshake + "+0 < udp (100)\n", "x.pkt:9:6: unsupported: udp packet (only TCP over IPv4)"},
-		{"sysctl", "`sysctl -q net.ipv4.tcp_slow_start_after_idle=0`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_slow_start_after_idle=0 (tcpsim has no such mechanism to set)"},
+		{"sysctl", "`sysctl -q net.ipv4.tcp_mtu_probing=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_mtu_probing=2 (tcpsim has no such mechanism to set)"},
 		{"sysctl-unknown", "`sysctl -q net.ipv4.tcp_foo=2`\n" + pdHandshake, "x.pkt:1:1: unsupported: sysctl net.ipv4.tcp_foo"},
 		{"tcpi", pdHandshake + "  +0 %{ assert tcpi_min_rtt == 3 }%\n", "x.pkt:9:6: unsupported: tcpi_min_rtt"},
 		{"syscall", pdHandshake + "+0 splice(4, ..., 5, ..., 100, 0) = 0\n", "x.pkt:9:4: unsupported: system call splice"},

@@ -1302,7 +1302,15 @@ func (r *pdRunner) sysctl(name, val string) (pdSysctlKind, error) {
 	case "tcp_dsack", "tcp_early_retrans", "tcp_recovery":
 		return is("0"), nil
 	case "tcp_slow_start_after_idle":
-		return is("1"), nil
+		switch strings.TrimSpace(val) {
+		case "0":
+			tcp.NoSlowStartAfterIdle = true
+		case "1":
+			tcp.NoSlowStartAfterIdle = false
+		default:
+			return pdDiffers, nil
+		}
+		return pdApplied, nil
 	case "tcp_congestion_control":
 		v := strings.TrimSpace(val)
 		switch v {
