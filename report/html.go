@@ -84,7 +84,7 @@ func (r *Recorder) Write(out io.Writer, m Meta) error {
 	for _, l := range m.Lines {
 		w.s(`<p class="meta">`).esc(l).s("</p>\n")
 	}
-	w.s("<h2 id=\"ladder-h\">Ladder diagram</h2>\n<p>One lane per host, time going down; each arrow is one packet from when it was sent to when it arrived (").s(r.seqWords()).s("). Hover an arrow for its label. Long idle gaps are shortened and marked ≈. Socket calls are written beside the lanes, with a bracket down to when a blocking call returned; TIME_WAIT is a band on the lane of the host that holds it.</p>\n")
+	w.s("<h2 id=\"ladder-h\">Ladder diagram</h2>\n<p>One lane per host, time going down; each arrow is one packet from when it was sent to when it arrived (").s(r.seqWords()).s("); UDP datagrams (DNS decoded) and ICMP messages are arrows too, labelled by what they carry. Hover an arrow for its label. Long idle gaps are shortened and marked ≈. Socket calls are written beside the lanes, with a bracket down to when a blocking call returned; TIME_WAIT is a band on the lane of the host that holds it.</p>\n")
 	if lo, hi := r.ladderRange(); len(r.pkts) == 0 {
 		w.s("<p>No TCP packets were sent.</p>\n")
 	} else if lo == hi {

@@ -28,8 +28,13 @@ const (
 	ladderDelayPx = 150.0 // pixels for the typical one-way delay
 )
 
-// pktClass names the colour class of a packet: the most telling mark.
-func pktClass(p *pkt) string {
+// pktClass names the colour class of packet i: the most telling mark, or
+// its protocol when it is not TCP.
+func (r *Recorder) pktClass(i int32) string {
+	p := &r.pkts[i]
+	if p.flow < 0 {
+		return r.other[i].class
+	}
 	switch {
 	case p.marks&markRetrans != 0:
 		return "rtx"
@@ -47,6 +52,14 @@ func pktClass(p *pkt) string {
 	return "ack"
 }
 
+// dgramStroke colours the arrows of UDP and ICMP packets. They are
+// presentation attributes rather than rules of the page's style sheet, so
+// that pictures without such packets stay as they were.
+var dgramStroke = map[string]string{
+	"udp":  ` stroke="#8b4513"`,
+	"icmp": ` stroke="#c71585"`,
+}
+
 // seqWords says how the ladder's sequence numbers count.
 func (r *Recorder) seqWords() string {
 	if r.opt.AbsoluteSeq {
@@ -55,9 +68,13 @@ func (r *Recorder) seqWords() string {
 	return "sequence and acknowledgment numbers relative to each side's initial sequence number"
 }
 
-// label is the packet as the ladder labels it, with sequence numbers
+// label is packet i as the ladder labels it, with sequence numbers
 // relative or absolute as the Options say.
-func (r *Recorder) label(p *pkt) string {
+func (r *Recorder) label(i int32) string {
+	p := &r.pkts[i]
+	if p.flow < 0 {
+		return r.other[i].label
+	}
 	var off [2]uint32 // added to seq (the sender's ISN) and to ack and SACK (the receiver's)
 	if r.opt.AbsoluteSeq {
 		f := r.flows[p.flow]
@@ -193,8 +210,8 @@ func (r *Recorder) timeWaits(lo, hi int32) []twSpan {
 	sides := make([][2]side, len(r.flows))
 	for i := lo; i < hi; i++ {
 		p := &r.pkts[i]
-		if p.marks&markHop != 0 {
-			continue // the sender's record stands for the packet
+		if p.marks&markHop != 0 || p.flow < 0 {
+			continue // the sender's record stands for the packet; not TCP
 		}
 		f, d := p.flow, int(p.dir)
 		s, o := &sides[f][d], &sides[f][d^1]
@@ -486,7 +503,17 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	}
 	w.s(`<path class="cross" d="M`).f(lx + 4).s(" 9l10 10m-10 0l10-10\"/>\n")
 	w.text(lx+20, 18, "tick", "", "lost on the link (reason)")
-	if len(groups) > 0 || len(tws) > 0 {
+	// UDP and ICMP, when the ladder draws any, on the second row.
+	var dgrams []string
+	for i := range ps {
+		if ps[i].flow < 0 {
+			if c := r.other[int32(lo+i)].class; !slices.Contains(dgrams, c) {
+				dgrams = append(dgrams, c)
+			}
+		}
+	}
+	slices.Sort(dgrams) // icmp, udp
+	if len(groups) > 0 || len(tws) > 0 || len(dgrams) > 0 {
 		lx = 10.0
 		if len(groups) > 0 {
 			w.s(`<path class="callspan" d="M`).f(lx + 14).s(" 28H").f(lx + 10).s("V40H").f(lx + 14).s("\"/>\n")
@@ -497,6 +524,13 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 		if len(tws) > 0 {
 			w.s(`<rect class="tw" x="`).f(lx).s(`" y="28" width="10" height="12"/>` + "\n")
 			w.text(lx+16, 38, "tick", "", "TIME_WAIT")
+			lx += 100
+		}
+		for _, c := range dgrams {
+			name := map[string]string{"udp": "UDP (DNS decoded)", "icmp": "ICMP"}[c]
+			w.s(`<line x1="`).f(lx).s(`" y1="34" x2="`).f(lx + 22).s(`" y2="34" class="pkt `).s(c).s(` legend"`).s(dgramStroke[c]).s("/>\n")
+			w.text(lx+26, 38, "tick", "", name)
+			lx += 34 + float64(len(name))*6
 		}
 	}
 	// TIME_WAIT bands, under the lanes.
@@ -526,9 +560,9 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	// Packets.
 	for i := range ps {
 		p, g := &ps[i], &geo[i]
-		cls := pktClass(p)
-		label := r.label(p)
-		w.s(`<line class="pkt `).s(cls).s(`" x1="`).f(g.x1).s(`" y1="`).f(g.y1).s(`" x2="`).f(g.x2).s(`" y2="`).f(g.y2).s(`"`)
+		cls := r.pktClass(int32(lo + i))
+		label := r.label(int32(lo + i))
+		w.s(`<line class="pkt `).s(cls).s(`" x1="`).f(g.x1).s(`" y1="`).f(g.y1).s(`" x2="`).f(g.x2).s(`" y2="`).f(g.y2).s(`"`).s(dgramStroke[cls])
 		if p.arrived || p.drop == "" {
 			w.s(` marker-end="url(#ah)"`)
 		}

@@ -81,7 +81,7 @@ const (
 
 // pkt is one packet sent by a flow the report details.
 type pkt struct {
-	flow     int32 // index into Recorder.flows
+	flow     int32 // index into Recorder.flows; -1 for a packet that is not TCP (Recorder.other)
 	dir      uint8 // 0: from the flow's client
 	marks    uint8
 	flags    segment.Flags
@@ -189,6 +189,7 @@ type Recorder struct {
 	evn      uint32 // events recorded (the ordinal of the last one)
 	stopped  bool
 	calls    []Call                 // recorded by Call
+	other    map[int32]datagram     // packets that are not TCP, by index into pkts (datagram.go)
 	inData   map[pendingKey]dataRef // data packets on a link, of every flow (for goodput)
 	lastDel  lastDelivery           // the previous event, when it was a delivery
 	rates    []*rateState
@@ -232,7 +233,7 @@ func New(o Options) *Recorder {
 		o.SampleEvery = DefaultSampleEvery
 	}
 	r := &Recorder{opt: o, an: o.Flows, byKey: map[key12]flowDir{}, pending: map[pendingKey]int32{},
-		ends: map[pendingKey]string{}, inData: map[pendingKey]dataRef{}}
+		ends: map[pendingKey]string{}, inData: map[pendingKey]dataRef{}, other: map[int32]datagram{}}
 	if r.an == nil {
 		r.an, r.ownAn = flows.New(), true
 	}
@@ -313,6 +314,7 @@ func (r *Recorder) Event(e *sim.Event) {
 
 func (r *Recorder) sent(e *sim.Event, prev *lastDelivery) {
 	if r.dec.Decode(e.Data, false) != nil {
+		r.sentDatagram(e)
 		return
 	}
 	p := &r.dec

@@ -2,24 +2,29 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tcpsim/tcpsim/ippacket"
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
+	"github.com/tcpsim/tcpsim/simdns"
 	"github.com/tcpsim/tcpsim/stack"
 )
 
 // logCount is what the test counts in the event log itself.
 type logCount struct {
 	sent, drops, dataSegs int
+	datagrams             int    // UDP and ICMP packets sent
 	digest                []byte // every sent packet's bytes, to compare runs
 	conns                 []*stack.Conn
 	// timeWait is the time of the first event at which each connection
@@ -31,6 +36,15 @@ type logCount struct {
 // over a link with the given loss, feeding a Recorder (when rec is set)
 // and counting the log.
 func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, withReport bool, o Options) (*Recorder, *logCount) {
+	t.Helper()
+	return simulateDNS(t, seed, size, nflows, loss, withReport, o, false)
+}
+
+// simulateDNS is simulate; with dns, the first flow first looks the
+// server's name up over UDP (a DNS server on the server host's port 53)
+// and sends a datagram to a closed port of the server, which answers with
+// an ICMP port unreachable.
+func simulateDNS(t testing.TB, seed uint64, size int64, nflows int, loss float64, withReport bool, o Options, dns bool) (*Recorder, *logCount) {
 	t.Helper()
 	lc := logCount{timeWait: map[*stack.Conn]time.Duration{}}
 	var rec *Recorder
@@ -57,6 +71,9 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 		switch e.Verdict {
 		case sim.Sent:
 			if p.Decode(e.Data, false) != nil {
+				if len(e.Data) >= 20 && (e.Data[9] == ippacket.ProtocolUDP || e.Data[9] == ippacket.ProtocolICMP) {
+					lc.datagrams++
+				}
 				return
 			}
 			lc.sent++
@@ -127,6 +144,19 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 		}
 	})
 	cnet := sim.NewTaskNet(w, hosts[0])
+	var dnsConn net.PacketConn
+	if dns {
+		snet := sim.NewTaskNet(w, hosts[1])
+		w.Spawn("dns server", func(*sim.Task) {
+			var err error
+			if dnsConn, err = snet.ListenPacket("udp", ":53"); err != nil {
+				t.Error(err)
+				return
+			}
+			srv := &simdns.Server{Records: map[string]netip.Addr{"server.example": netip.MustParseAddr("10.0.0.2")}}
+			srv.Serve(dnsConn)
+		})
+	}
 	left := nflows
 	for i := range nflows {
 		w.Spawn(fmt.Sprintf("flow %d", i+1), func(tk *sim.Task) {
@@ -143,6 +173,20 @@ func simulate(t testing.TB, seed uint64, size int64, nflows int, loss float64, w
 				}
 			}()
 			tk.Sleep(time.Duration(i) * 3 * time.Millisecond)
+			if dns && i == 0 {
+				addr, _, err := simdns.Lookup(context.Background(), cnet, netip.MustParseAddrPort("10.0.0.2:53"), "server.example", simdns.LookupOptions{ID: 7})
+				dnsConn.Close()
+				if err != nil || addr != netip.MustParseAddr("10.0.0.2") {
+					t.Errorf("lookup: %v, %v", addr, err)
+				}
+				u, err := cnet.Dial("udp", "10.0.0.2:9")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				u.Write([]byte("to a closed port"))
+				u.Close()
+			}
 			c, err := cnet.Dial("tcp", "10.0.0.2:5001")
 			if err != nil {
 				t.Error(err)
@@ -252,10 +296,23 @@ func decode(t *testing.T, b []byte) *elem {
 // A seeded lossy run: the ladder has one arrow per packet sent and one
 // cross per drop, the time-sequence graph one mark per data segment, the
 // page is well-formed and refers to nothing outside itself.
+//
+// With DNS, the lookup's query and answer, and the ICMP port unreachable
+// answering a datagram to a closed port, are arrows of their own, so that
+// the arrows still match the log one for one.
 func TestReportCountsMatchTheLog(t *testing.T) {
-	rec, lc := simulate(t, 10, 40<<10, 1, 0.05, true, Options{})
+	for _, dns := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "dns"}[dns], func(t *testing.T) { testReportCounts(t, dns) })
+	}
+}
+
+func testReportCounts(t *testing.T, dns bool) {
+	rec, lc := simulateDNS(t, 10, 40<<10, 1, 0.05, true, Options{}, dns)
 	if lc.drops == 0 {
 		t.Fatalf("seed 10 dropped nothing; the test needs a lossy run")
+	}
+	if dns && lc.datagrams < 4 {
+		t.Fatalf("%d UDP and ICMP packets in the log, want at least a query, an answer, a datagram and its ICMP error", lc.datagrams)
 	}
 	if lc.sent > DefaultLadderMax {
 		t.Fatalf("%d packets: more than the ladder draws", lc.sent)
@@ -268,8 +325,24 @@ func TestReportCountsMatchTheLog(t *testing.T) {
 	}
 	// The legend's samples are arrows too; count the packets' only.
 	pkt := regexp.MustCompile(`^pkt \w+$`)
-	if n := lad.count("line", pkt); n != lc.sent {
-		t.Errorf("ladder has %d arrows, the log %d sent packets", n, lc.sent)
+	if n := lad.count("line", pkt); n != lc.sent+lc.datagrams {
+		t.Errorf("ladder has %d arrows, the log %d sent packets (%d TCP, %d UDP or ICMP)", n, lc.sent+lc.datagrams, lc.sent, lc.datagrams)
+	}
+	if n := lad.count("line", regexp.MustCompile(`^pkt (udp|icmp)$`)); n != lc.datagrams {
+		t.Errorf("ladder has %d UDP and ICMP arrows, the log %d such packets", n, lc.datagrams)
+	}
+	if dns {
+		for _, want := range []string{">UDP 53 DNS A? server.example<", ">UDP 53 DNS A server.example = 10.0.0.2<",
+			">ICMP 3/3 port unreachable (udp 9)<", `class="pkt udp legend"`, `class="pkt icmp legend"`} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("the ladder lacks %s", want)
+			}
+		}
+		if !regexp.MustCompile(`>UDP \d+ &gt; 9 len 16<`).Match(b) {
+			t.Errorf("the ladder lacks the datagram to port 9")
+		}
+	} else if bytes.Contains(b, []byte("pkt udp")) || bytes.Contains(b, []byte("pkt icmp")) {
+		t.Errorf("a run without UDP or ICMP draws their arrows or legend")
 	}
 	if n := lad.count("path", regexp.MustCompile(`^cross$`)) - 1; n != lc.drops { // minus the legend's
 		t.Errorf("ladder has %d crosses, the log %d drops", n, lc.drops)

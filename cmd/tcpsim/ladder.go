@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	rpt "github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
 )
@@ -18,7 +19,9 @@ import (
 // link ends in a cross with the reason. Sequence and acknowledgment numbers
 // are relative to each side's ISN, as tcpdump prints them without -S.
 // Retransmissions, duplicate ACKs, zero windows and window updates are
-// marked. It fits 80 columns.
+// marked. UDP datagrams and ICMP messages between the two hosts (get's DNS
+// query and answer) are rows too, labelled as the HTML report's ladder
+// labels them (report.DatagramLabel). It fits 80 columns.
 
 const (
 	ladderArrow = 52 // columns between the lanes
@@ -87,7 +90,8 @@ type ladderKey struct {
 type ladder struct {
 	max     int
 	rows    []ladderRow
-	omitted int
+	omitted int // packets of the connection not drawn
+	omitDg  int // UDP and ICMP packets not drawn
 	pending map[ladderKey]int
 
 	// The connection drawn: its first SYN's ports, and per direction (0
@@ -110,6 +114,7 @@ func (l *ladder) event(e *sim.Event) {
 	switch e.Verdict {
 	case sim.Sent:
 		if l.pkt.Decode(e.Data, false) != nil {
+			l.datagram(e)
 			return
 		}
 		p := &l.pkt
@@ -151,6 +156,24 @@ func (l *ladder) event(e *sim.Event) {
 			r.arriveAt, r.arrived = e.Time, true
 		}
 	}
+}
+
+// datagram adds the row of a UDP or ICMP packet that the client or the
+// server sent.
+func (l *ladder) datagram(e *sim.Event) {
+	if e.Node != clientName && e.Node != serverName {
+		return
+	}
+	label, _, ok := rpt.DatagramLabel(e.Data)
+	if !ok {
+		return
+	}
+	if len(l.rows) >= l.max {
+		l.omitDg++
+		return
+	}
+	l.rows = append(l.rows, ladderRow{fromClient: e.Node == clientName, sentAt: e.Time, label: label})
+	l.pending[ladderKey{e.Link, e.End, e.PktSeq}] = len(l.rows) - 1
 }
 
 // label is the packet as the row shows it: flags, relative numbers, the
@@ -285,8 +308,13 @@ func (l *ladder) print(w io.Writer, g ladderGlyphs, client, server string) {
 		}
 		fmt.Fprintf(w, "%*s %s%s%s %s\n", ladderTime, strings.TrimSpace(left), g.lane, arrow, g.lane, strings.TrimSpace(right))
 	}
-	if l.omitted > 0 {
+	switch {
+	case l.omitted > 0 && l.omitDg > 0:
+		fmt.Fprintf(w, "%*s %s ... %d more packets of this connection and %d UDP or ICMP not drawn (--ladder-max %d)\n", ladderTime, "", g.lane, l.omitted, l.omitDg, l.max)
+	case l.omitted > 0:
 		fmt.Fprintf(w, "%*s %s ... %d more packets of this connection not drawn (--ladder-max %d)\n", ladderTime, "", g.lane, l.omitted, l.max)
+	case l.omitDg > 0:
+		fmt.Fprintf(w, "%*s %s ... %d more UDP or ICMP packets not drawn (--ladder-max %d)\n", ladderTime, "", g.lane, l.omitDg, l.max)
 	}
 	fmt.Fprintln(w)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tcpsim/tcpsim/ippacket"
+	rpt "github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
 )
@@ -112,6 +115,87 @@ func TestLadderWindowMarks(t *testing.T) {
 	for _, want := range []string{"ack 101 win 0 [zero window]", "ack 101 win 8192 [window update]"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no row %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// With DNS on, the terminal ladder has a row for each DNS packet before
+// the connection's: with seed 7 the first query is lost (crossed out with
+// its reason), the second, sent after the 5 s timeout, is answered. With
+// --dns off there is no UDP row.
+func TestGetLadderDNS(t *testing.T) {
+	args := []string{"get", "http://server.example/", "--size", "2KB", "--loss", "20%", "--seed", "7", "--ladder=ascii"}
+	out := runOK(t, args...)
+	lad := out[strings.Index(out, "ladder of the first connection"):strings.Index(out, "steps (time")]
+	for _, want := range []string{
+		"   0.000000 |-UDP 53 DNS A? server.example ----------x           | lost (loss)\n",
+		"   5.000000 |-UDP 53 DNS A? server.example --------------------->| 5.025048\n",
+		"   5.050120 |<----------- UDP 53 DNS A server.example = 10.0.0.2-| 5.025048\n",
+	} {
+		if !strings.Contains(lad, want) {
+			t.Errorf("the ladder lacks the row\n%s\n%s", want, lad)
+		}
+	}
+	if n := strings.Count(lad, "UDP"); n != 3 {
+		t.Errorf("%d UDP rows, want 3:\n%s", n, lad)
+	}
+	// The DNS rows come first, then the connection's SYN.
+	if i, j := strings.Index(lad, "DNS A server.example ="), strings.Index(lad, "|-S 0 win"); i < 0 || j < i {
+		t.Errorf("the answer is not drawn before the SYN:\n%s", lad)
+	}
+	off := runOK(t, append(args, "--dns", "off")...)
+	if strings.Contains(off, "UDP") || strings.Contains(off, "DNS A") {
+		t.Errorf("--dns off still draws DNS rows:\n%s", off)
+	}
+}
+
+// The report of a get with DNS draws one arrow per packet -v prints as
+// sent (the DNS query, its retry and the answer among them) and one cross
+// per packet -v prints as dropped.
+func TestGetReportDNSArrows(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.html")
+	out := runOK(t, "get", "http://server.example/", "--size", "2KB", "--loss", "20%", "--seed", "7", "-v", "--report", file)
+	var sent, udp, dropped int
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !regexp.MustCompile(`^\d+\.\d{6}$`).MatchString(f[0]) {
+			continue
+		}
+		switch {
+		case f[1] == "client" || f[1] == "server":
+			sent++
+			if strings.HasSuffix(f[2], ".53") || strings.HasSuffix(f[4], ".53:") {
+				udp++
+			}
+		case f[1] == "link" && strings.HasPrefix(f[2], "DROPPED"):
+			dropped++
+		}
+	}
+	if udp != 3 || dropped == 0 {
+		t.Fatalf("-v shows %d DNS packets and %d drops; the test wants the lost query, its retry and the answer", udp, dropped)
+	}
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lad string
+	for _, p := range rpt.Pictures(page) {
+		if p.Name == "ladder" {
+			lad = string(p.SVG)
+		}
+	}
+	if n := len(regexp.MustCompile(`<line class="pkt \w+" `).FindAllString(lad, -1)); n != sent {
+		t.Errorf("the ladder has %d arrows, -v %d sent packets", n, sent)
+	}
+	if n := len(regexp.MustCompile(`<line class="pkt udp" `).FindAllString(lad, -1)); n != udp {
+		t.Errorf("the ladder has %d UDP arrows, -v %d DNS packets", n, udp)
+	}
+	if n := strings.Count(lad, `<path class="cross"`) - 1; n != dropped {
+		t.Errorf("the ladder has %d crosses, -v %d drops", n, dropped)
+	}
+	for _, want := range []string{"<title>UDP 53 DNS A? server.example</title>", "<title>UDP 53 DNS A server.example = 10.0.0.2</title>"} {
+		if !strings.Contains(lad, want) {
+			t.Errorf("the ladder lacks %s", want)
 		}
 	}
 }
