@@ -97,6 +97,8 @@ type World struct {
 
 	tasks taskState
 	loop  *Loop // the wall-clock driver while it runs
+
+	echoes map[*stack.Host]*echoTable // Net.Ping's requests waiting, per host (net_ping.go)
 }
 
 // New creates a World.
