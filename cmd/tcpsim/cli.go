@@ -130,7 +130,9 @@ func defaultOptions() *options {
 	}
 }
 
-func addLinkFlags(fs *pflag.FlagSet, o *options) {
+// addNetemFlags adds the link's flags: delay, rate, queue and faults (get,
+// transfer and ping).
+func addNetemFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.delay, "delay", "one-way link delay")
 	fs.Var(&o.jitter, "jitter", "random variation added to --delay (uniform, ±jitter)")
 	fs.Var(&o.rate, "rate", "link rate, e.g. 10mbit, 512kbit, 1gbit (0 = unlimited)")
@@ -143,6 +145,11 @@ func addLinkFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.mtu, "mtu", "link MTU in bytes")
 	fs.Var(&o.queue, "queue", "link queue limit in packets (netem's limit)")
 	fs.Var(&o.qdisc, "qdisc", "link queue discipline as tc writes it: pfifo, bfifo, red, codel, fq_codel, pie with parameters, e.g. \"codel target 5ms interval 100ms\"")
+}
+
+// addLinkFlags adds the link's flags, TCP's and the run's (get and transfer).
+func addLinkFlags(fs *pflag.FlagSet, o *options) {
+	addNetemFlags(fs, o)
 
 	fs.Var(&o.mss, "mss", "TCP maximum segment size to announce (default MTU-40)")
 	fs.Var(&o.sndbuf, "sndbuf", "TCP send buffer size, e.g. 1MiB (default 256KiB, the stack's)")

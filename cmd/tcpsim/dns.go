@@ -138,6 +138,14 @@ func appendOther(b []byte, pkt []byte) ([]byte, bool) {
 				}
 			}
 		}
+		if (payload[0] == 8 || payload[0] == 0) && payload[1] == 0 {
+			// tcpdump's words for an echo.
+			kind := "request"
+			if payload[0] == 0 {
+				kind = "reply"
+			}
+			return fmt.Appendf(b, "echo %s, id %d, seq %d, length %d", kind, uint16(payload[4])<<8|uint16(payload[5]), uint16(payload[6])<<8|uint16(payload[7]), len(payload)), true
+		}
 		return fmt.Appendf(b, "type %d, code %d, length %d", payload[0], payload[1], len(payload)), true
 	}
 	return b, false

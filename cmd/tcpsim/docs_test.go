@@ -25,7 +25,7 @@ func TestDocsDescribeEveryFlag(t *testing.T) {
 	}
 	root := newRootCommand(io.Discard, io.Discard)
 	exists := map[string]bool{"help": true}
-	for _, name := range []string{"get", "transfer", "serve", "run", "sweep", "merge"} {
+	for _, name := range []string{"get", "transfer", "serve", "run", "sweep", "merge", "ping"} {
 		cmd, _, err := root.Find([]string{name})
 		if err != nil {
 			t.Fatal(err)
