@@ -52,6 +52,11 @@ func (r *Recorder) pktClass(i int32) string {
 	return "ack"
 }
 
+// ladderLegend is the legend's first row: each colour class and its name.
+var ladderLegend = [][2]string{{"data", "data"}, {"ack", "pure ACK"}, {"ctl", "SYN / FIN / RST"}, {"rtx", "retransmission"}, {"dup", "duplicate ACK"}, {"wup", "window update"}, {"zwin", "zero window"}}
+
+const ladderLostText = "lost on the link (reason)"
+
 // dgramStroke colours the arrows of UDP and ICMP packets. They are
 // presentation attributes rather than rules of the page's style sheet, so
 // that pictures without such packets stay as they were.
@@ -476,6 +481,13 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 		}
 		width = stepsX + float64(longest)*6.3 + 20
 	}
+	// Room for the legend's first row, which a ladder without steps
+	// would cut.
+	legendW := 10.0
+	for _, e := range ladderLegend {
+		legendW += 34 + float64(len(e[1]))*6
+	}
+	width = max(width, legendW+20+float64(len(ladderLostText))*6+10)
 	for i := range ps {
 		g := &geo[i]
 		p := &ps[i]
@@ -496,13 +508,13 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	w.s(`<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" class="head"/></marker></defs>` + "\n")
 	// Legend.
 	lx := 10.0
-	for _, e := range [][2]string{{"data", "data"}, {"ack", "pure ACK"}, {"ctl", "SYN / FIN / RST"}, {"rtx", "retransmission"}, {"dup", "duplicate ACK"}, {"wup", "window update"}, {"zwin", "zero window"}} {
+	for _, e := range ladderLegend {
 		w.line(lx, 14, lx+22, 14, "pkt "+e[0]+" legend")
 		w.text(lx+26, 18, "tick", "", e[1])
 		lx += 34 + float64(len(e[1]))*6
 	}
 	w.s(`<path class="cross" d="M`).f(lx + 4).s(" 9l10 10m-10 0l10-10\"/>\n")
-	w.text(lx+20, 18, "tick", "", "lost on the link (reason)")
+	w.text(lx+20, 18, "tick", "", ladderLostText)
 	// UDP and ICMP, when the ladder draws any, on the second row.
 	var dgrams []string
 	for i := range ps {

@@ -131,7 +131,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		fmt.Fprintln(stdout)
 	}
 	if l := n.an.ladder; l != nil {
-		l.print(stdout, o.ladder.glyphs(), fmt.Sprintf("client %v:%d", n.clientAddr, l.cport), fmt.Sprintf("server %v:%d", serverAddr, l.sport))
+		l.print(stdout, o.ladder.glyphs(), "client "+l.end(n.clientAddr, l.cport), "server "+l.end(serverAddr, l.sport))
 	}
 	printStory(stdout, n, u, &res)
 	if n.ivSeries != nil {

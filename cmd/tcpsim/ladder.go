@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -263,6 +264,15 @@ func flagString(f segment.Flags) string {
 		s += "."
 	}
 	return s
+}
+
+// end names a lane's host: its address, and the connection's port once a
+// connection was seen (a run whose lookup failed has DNS rows only).
+func (l *ladder) end(a netip.Addr, port uint16) string {
+	if !l.started {
+		return a.String()
+	}
+	return fmt.Sprintf("%v:%d", a, port)
 }
 
 // print draws the ladder.

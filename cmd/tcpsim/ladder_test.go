@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
@@ -142,6 +143,17 @@ func TestGetLadderDNS(t *testing.T) {
 	// The DNS rows come first, then the connection's SYN.
 	if i, j := strings.Index(lad, "DNS A server.example ="), strings.Index(lad, "|-S 0 win"); i < 0 || j < i {
 		t.Errorf("the answer is not drawn before the SYN:\n%s", lad)
+	}
+	// Seed 6 loses both queries: the fetch fails at step 2, and the
+	// ladder has the two crossed-out queries between lanes named by
+	// address alone (there was no connection, so no port).
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"get", "http://server.example/", "--size", "2KB", "--loss", "20%", "--seed", "6", "--ladder=ascii"}, &stdout, &stderr); code != exitFailure {
+		t.Fatalf("seed 6: exit %d, want 1 (the lookup fails)", code)
+	}
+	if got := stdout.String(); !strings.Contains(got, "            client 10.0.0.1                        server 10.0.0.2\n") ||
+		strings.Count(got, "|-UDP 53 DNS A? server.example ----------x           | lost (loss)\n") != 2 {
+		t.Errorf("seed 6's ladder:\n%s", got)
 	}
 	off := runOK(t, append(args, "--dns", "off")...)
 	if strings.Contains(off, "UDP") || strings.Contains(off, "DNS A") {
