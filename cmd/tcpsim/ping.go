@@ -66,8 +66,11 @@ server.example (the default), server or an IPv4 address. Times are virtual.`,
 			if n := p.size.V + pingHeader; n > o.mtu.V {
 				return fmt.Errorf("--size %d: a %d-byte packet does not fit --mtu %d (at most --size %d; tcpsim does not fragment)", p.size.V, n, o.mtu.V, o.mtu.V-pingHeader)
 			}
+			if t := o.topology; t.shape != "" && t.shape != shapeChain {
+				return fmt.Errorf("--topology %s: ping goes from one client to one server, so its one shape is chain:N (routers between them)", t.String())
+			}
 			if len(args) == 1 {
-				if _, err := pingTarget(args[0]); err != nil {
+				if _, _, err := pingTarget(args[0]); err != nil {
 					return err
 				}
 			}
@@ -97,6 +100,7 @@ server.example (the default), server or an IPv4 address. Times are virtual.`,
 	fs.VarP(&p.interval, "interval", "i", "virtual time between two requests")
 	fs.VarP(&p.size, "size", "s", "bytes of data in each request (the packet is 28 bytes more)")
 	fs.VarP(&p.wait, "wait", "W", "how long each request waits for its reply")
+	fs.Var(&o.topology, "topology", "chain:N: N routers between the client and the server, every hop the link the flags describe (each takes one from the TTL)")
 	fs.Var(&o.seed, "seed", "random seed for every fault decision")
 	fs.Var(&o.timeout, "timeout", "give up after this much virtual time (default: time for every request and the last one's --wait)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every packet, tcpdump style, with drops and reasons")
@@ -104,17 +108,18 @@ server.example (the default), server or an IPv4 address. Times are virtual.`,
 	return cmd
 }
 
-// pingTarget is the address HOST names.
-func pingTarget(host string) (netip.Addr, error) {
+// pingTarget is the address HOST names: the server (whose address the
+// network decides: a chain's is not 10.0.0.2), or an IPv4 address.
+func pingTarget(host string) (a netip.Addr, server bool, err error) {
 	switch host {
 	case "server.example", serverName:
-		return serverPrefix.Addr(), nil
+		return netip.Addr{}, true, nil
 	}
-	a, err := netip.ParseAddr(host)
+	a, err = netip.ParseAddr(host)
 	if err != nil || !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("unknown host %q: want server.example, server or an IPv4 address", host)
+		return netip.Addr{}, false, fmt.Errorf("unknown host %q: want server.example, server or an IPv4 address", host)
 	}
-	return a, nil
+	return a, false, nil
 }
 
 // pingStats is what the replies add up to.
@@ -154,7 +159,7 @@ func (s *pingStats) summary(w io.Writer, host string) {
 
 func runPing(stdout io.Writer, o *options, p *pingOptions, host string) error {
 	defer oneThread()()
-	dst, err := pingTarget(host)
+	dst, toServer, err := pingTarget(host)
 	if err != nil {
 		return err
 	}
@@ -167,11 +172,17 @@ func runPing(stdout io.Writer, o *options, p *pingOptions, host string) error {
 		return err
 	}
 	defer n.close()
+	if toServer {
+		dst = n.serverAddr
+	}
 	name := host
 	if host == serverName {
 		name = "server.example"
 	}
 	fmt.Fprintf(stdout, "tcpsim ping %s from client %v (seed %d)\n", name, n.clientAddr, o.seed)
+	if t := n.describeTopology(o); t != "" {
+		fmt.Fprintln(stdout, t)
+	}
 	fmt.Fprintf(stdout, "link: %s\n\n", o.describeLink())
 	fmt.Fprintf(stdout, "PING %s (%v) %d(%d) bytes of data.\n", name, dst, p.size.V, p.size.V+pingHeader)
 	if o.verbose {

@@ -40,6 +40,24 @@ func TestPingRTT(t *testing.T) {
 	}
 }
 
+// Through a chain of 3 routers every hop is the link: 8 crossings of
+// the delay and of the serialisation, and each router takes one from the
+// reply's TTL.
+func TestPingChain(t *testing.T) {
+	out := runOK(t, "ping", "-c", "2", "--topology", "chain:3", "--delay", "5ms")
+	ser := time.Duration(84*8) * time.Second / 10e6
+	rtt := fmt.Sprintf("%.3f", float64(8*5*time.Millisecond+8*ser)/float64(time.Millisecond))
+	for _, want := range []string{
+		"path: client 10.0.0.1, 3 router(s), server 10.0.3.2",
+		"64 bytes from 10.0.3.2: icmp_seq=1 ttl=61 time=" + rtt + " ms\n",
+		"64 bytes from 10.0.3.2: icmp_seq=2 ttl=61 time=" + rtt + " ms\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q:\n%s", want, out)
+		}
+	}
+}
+
 // With loss, the requests counted lost are the packets the link dropped
 // (a lost request has no reply; a lost reply was the only one), and each
 // has its "no answer" line; the same seed prints the same.
@@ -108,6 +126,7 @@ func TestPingErrors(t *testing.T) {
 		{[]string{"nowhere.example"}, `unknown host "nowhere.example"`},
 		{[]string{"a", "b"}, "accepts at most 1 arg"},
 		{[]string{"--mss", "100"}, "unknown flag: --mss"},
+		{[]string{"--topology", "star:2"}, "--topology star:2: ping goes from one client"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"ping"}, c.args...), &stdout, &stderr)
