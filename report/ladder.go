@@ -663,6 +663,9 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	} else if left := len(r.pkts) - n; left > 0 {
 		notes = append(notes, fmt.Sprintf("the first %d packets are drawn; %d more of the detailed flows are not", n, left))
 	}
+	if r.dgramsLeft > 0 {
+		notes = append(notes, fmt.Sprintf("%d more UDP or ICMP packets are not drawn", r.dgramsLeft))
+	}
 	if r.others > 0 {
 		notes = append(notes, fmt.Sprintf("%d packets of %d flows beyond the first %d are not drawn", r.others, r.extra, r.opt.MaxFlows))
 	}

@@ -145,3 +145,20 @@ func TestPingErrors(t *testing.T) {
 		t.Errorf("all lost: exit %d, stderr %q, stdout:\n%s", code, stderr.String(), stdout.String())
 	}
 }
+
+// A long ping's report draws the first 300 packets and says how many more
+// there were; the recorder keeps no more than it can draw.
+func TestPingReportLong(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "long.html")
+	runOK(t, "ping", "-c", "200", "-i", "10ms", "--report", file)
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(page, []byte(`<line class="pkt icmp" `)); n != rpt.DefaultLadderMax {
+		t.Errorf("%d ICMP arrows, want the first %d", n, rpt.DefaultLadderMax)
+	}
+	if !bytes.Contains(page, []byte("… 100 more UDP or ICMP packets are not drawn")) {
+		t.Errorf("no note of the 100 packets left out (400 sent)")
+	}
+}
