@@ -148,21 +148,27 @@ type datagram struct {
 // ladder: UDP and ICMP, by every node that sends one, a router's
 // forwarding included (each hop is an arrow, as for TCP).
 //
-// Only the ladder draws them, and it draws at most LadderMax packets from
-// LadderFrom on: once that many datagrams are recorded, later ones could
-// not be drawn, so they are only counted (a long ping keeps no memory).
+// Only the ladder draws them, and it draws at most LadderMax packets of
+// those sent within [LadderFrom, LadderUntil]: datagrams outside the window,
+// or after LadderMax of them within it, could not be drawn, so they are
+// only counted (a long ping keeps no memory).
 func (r *Recorder) sentDatagram(e *sim.Event) {
 	label, class, ok := DatagramLabel(e.Data)
 	if !ok {
 		return
 	}
-	if e.Time >= r.opt.LadderFrom {
-		if r.dgrams >= r.opt.LadderMax {
-			r.dgramsLeft++
-			return
-		}
-		r.dgrams++
+	switch {
+	case e.Time < r.opt.LadderFrom:
+		r.dgramsBefore++
+		return
+	case r.opt.LadderUntil > 0 && e.Time > r.opt.LadderUntil:
+		r.dgramsAfter++
+		return
+	case r.dgrams >= r.opt.LadderMax:
+		r.dgramsLeft++
+		return
 	}
+	r.dgrams++
 	i := int32(len(r.pkts))
 	r.pkts = append(r.pkts, pkt{flow: -1, from: e.Node, link: e.Link, end: uint8(e.End), sentAt: e.Time, sentN: r.evn})
 	r.other[i] = datagram{label, class}

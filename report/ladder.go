@@ -656,7 +656,7 @@ func (r *Recorder) writeLadder(w *buf, m *Meta) {
 	var notes []string
 	if r.opt.LadderFrom > 0 || r.opt.LadderUntil > 0 {
 		notes = append(notes, fmt.Sprintf("the packets sent from %s s to %s are drawn (%d before and %d after are not)",
-			secs(r.opt.LadderFrom), untilText(r.opt.LadderUntil), lo, len(r.pkts)-r.windowEnd()))
+			secs(r.opt.LadderFrom), untilText(r.opt.LadderUntil), lo+r.dgramsBefore, len(r.pkts)-r.windowEnd()+r.dgramsAfter))
 		if hi < r.windowEnd() {
 			notes = append(notes, fmt.Sprintf("of them, the first %d; %d more are not", n, r.windowEnd()-hi))
 		}

@@ -190,16 +190,16 @@ type Recorder struct {
 	stopped  bool
 	calls    []Call             // recorded by Call
 	other    map[int32]datagram // packets that are not TCP, by index into pkts (datagram.go)
-	dgrams   int                // of them, those sent from LadderFrom on
-	// dgramsLeft counts the datagrams not recorded: LadderMax of them were
-	// already, so the ladder could not draw these.
-	dgramsLeft int
-	inData     map[pendingKey]dataRef // data packets on a link, of every flow (for goodput)
-	lastDel    lastDelivery           // the previous event, when it was a delivery
-	rates      []*rateState
-	rateRes    time.Duration // the width of a rate bin
-	links      *Series       // Options.Links sampled (links.go), or nil
-	shared     *Series       // UseSeries (links.go), or nil
+	dgrams   int                // how many of them are recorded
+	// Datagrams not recorded (datagram.go): sent before or after the
+	// ladder's window, or within it after LadderMax others.
+	dgramsBefore, dgramsAfter, dgramsLeft int
+	inData                                map[pendingKey]dataRef // data packets on a link, of every flow (for goodput)
+	lastDel                               lastDelivery           // the previous event, when it was a delivery
+	rates                                 []*rateState
+	rateRes                               time.Duration // the width of a rate bin
+	links                                 *Series       // Options.Links sampled (links.go), or nil
+	shared                                *Series       // UseSeries (links.go), or nil
 }
 
 // dataRef is a data packet on its way, for the goodput of its flow.

@@ -161,4 +161,15 @@ func TestPingReportLong(t *testing.T) {
 	if !bytes.Contains(page, []byte("… 100 more UDP or ICMP packets are not drawn")) {
 		t.Errorf("no note of the 100 packets left out (400 sent)")
 	}
+	// A window: requests every 100 ms, replies 25 ms later; from 0.3 s to
+	// 0.6 s are 4 requests and 3 replies, 6 packets before and 7 after.
+	runOK(t, "ping", "-c", "10", "-i", "100ms", "--report", file, "--report-window", "0.3s:0.6s")
+	page, err = os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(page, []byte(`<line class="pkt icmp" `)); n != 7 ||
+		!bytes.Contains(page, []byte("are drawn (6 before and 7 after are not)")) {
+		t.Errorf("window 0.3s:0.6s: %d arrows, want 7 with 6 before and 7 after", n)
+	}
 }
