@@ -268,3 +268,31 @@ func TestTransferPerFlowCCUsage(t *testing.T) {
 		}
 	}
 }
+
+// The report of a run with a per-flow list says which flow ran which
+// algorithm, in its header and in each row of its flow table.
+func TestTransferPerFlowCCReport(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.html")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"transfer", "--flows", "2", "--size", "200KB", "--cc", "cubic,newreno", "--report", file}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	if !strings.Contains(page, "tcp: congestion control per flow: flow 1 cubic, flow 2 newreno") {
+		t.Errorf("the report's header does not name each flow's algorithm")
+	}
+	for _, row := range []string{"<td>1</td><td>10.0.0.1:", "<td>2</td><td>10.0.0.1:"} {
+		i := strings.Index(page, row)
+		if i < 0 {
+			t.Fatalf("no flow-table row starting %q", row)
+		}
+		want := map[string]string{"1": "cubic", "2": "newreno"}[row[4:5]]
+		if end := strings.Index(page[i:], "</tr>"); end < 0 || !strings.Contains(page[i:i+end], "<td>"+want+"</td>") {
+			t.Errorf("flow %s's row does not name %s: %.200s", row[4:5], want, page[i:])
+		}
+	}
+}

@@ -191,10 +191,26 @@ func (n *network) writeReport(o *options, title string, steps []rpt.Step) error 
 	if o.cc != "" {
 		m.Lines = append(m.Lines, "tcp: "+o.cc.String()+" congestion control")
 	}
+	if len(o.ccFlows) > 0 {
+		parts := make([]string, len(o.ccFlows))
+		for i, cc := range o.ccFlows {
+			parts[i] = fmt.Sprintf("flow %d %s", i+1, cc)
+		}
+		m.Lines = append(m.Lines, "tcp: congestion control per flow: "+strings.Join(parts, ", "))
+	}
 	if fs := n.an.Flows(); len(fs) > 1 {
-		m.Table = flowTable(fs, n.client.Config().CongestionControl)
+		m.Table = flowTable(fs, n.ccOf)
 	}
 	return o.rep.write(n.rep, m)
+}
+
+// ccOf is the algorithm a flow ran: transfer's per-flow --cc list, or the
+// client host's.
+func (n *network) ccOf(f *Flow) string {
+	if name := n.flowCC[f.Client]; name != "" {
+		return name
+	}
+	return n.client.Config().CongestionControl
 }
 
 // write writes the page and the plots the flags ask for.
@@ -239,10 +255,10 @@ func (r *reportOptions) write(rec *rpt.Recorder, m rpt.Meta) error {
 }
 
 // flowTable is the flow table (table.go's rows) as the report shows it.
-func flowTable(fs []*Flow, cc string) *rpt.Table {
+func flowTable(fs []*Flow, cc func(*Flow) string) *rpt.Table {
 	rows := make([]flowRow, len(fs))
 	for i, f := range fs {
-		rows[i] = newFlowRow(f, cc)
+		rows[i] = newFlowRow(f, cc(f))
 	}
 	return rowsTable(rows)
 }

@@ -443,13 +443,7 @@ func sendFlow(n *network, cnet *sim.Net, addr, cc string, size int64, until time
 // report prints the flows: for one flow its summary, for several the flow
 // table and the aggregates; or the JSON or CSV document.
 func report(w io.Writer, o *options, n *network, fs []*Flow, intervals []intervalRow, runErr error) error {
-	hostCC := n.client.Config().CongestionControl
-	cc := func(f *Flow) string {
-		if name := n.flowCC[f.Client]; name != "" {
-			return name
-		}
-		return hostCC
-	}
+	cc := n.ccOf
 	if o.csv {
 		// Row by row: the table of a million flows is not built first.
 		var r flowRow
