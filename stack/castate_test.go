@@ -19,7 +19,21 @@ func TestCAState(t *testing.T) {
 	cfg.RACK, cfg.InitialWindow = true, 10
 	s := newScript(t, cfg)
 	s.sackPermitted = true
-	s.acceptSilently(seg{flags: segment.FlagSYN, win: 65535, mss: 1000})
+	// A 10 ms handshake: RACK.min_RTT counts its sample (RFC 8985 §6.2
+	// step 1), and an instant one would leave no reordering window for the
+	// first SACK.
+	var err error
+	if s.l, err = s.h.Listen(80, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.inject(seg{flags: segment.FlagSYN, win: 65535, mss: 1000})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.out = nil
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: segment.FlagACK, seq: 1, ack: 1, win: 65535})
+	if s.c, err = s.l.Accept(); err != nil {
+		t.Fatal(err)
+	}
 	want := func(step string, st CAState) {
 		t.Helper()
 		if got := s.c.Info().CAState; got != st {

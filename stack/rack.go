@@ -69,7 +69,7 @@ type rackState struct {
 	rtt    time.Duration
 	set    bool
 
-	minRTT     time.Duration // the least RTT measured on a segment sent once
+	minRTT     time.Duration // the least RTT measured on a segment sent once (see rackMinRTT)
 	fack       segment.Seq   // the highest sequence delivered (RACK.fack)
 	fackSet    bool
 	reordering bool // RACK.reordering_seen
@@ -124,7 +124,7 @@ func (c *Conn) rackDelivered(s *rackSeg, now time.Duration) {
 		if r.minRTT == 0 || rtt < r.minRTT {
 			r.minRTT = rtt
 		}
-	} else if rtt < r.minRTT {
+	} else if rtt < c.rackMinRTT() {
 		return // too quick for this transmission: the original arrived
 	}
 	if c.h.cfg.LinuxRACK {
@@ -136,8 +136,13 @@ func (c *Conn) rackDelivered(s *rackSeg, now time.Duration) {
 		r.xmit, r.endSeq, r.set = s.xmit, s.end, true
 		r.rtt = rtt
 	}
-	if s.end.LessThan(r.fack) {
-		r.reordering = true // delivered below the highest delivered before this ACK
+	if !s.retrans && s.end.LessThan(r.fack) {
+		// Sent once and delivered below the highest delivered before this
+		// ACK: out of order. A retransmission filling a hole below SACKed
+		// data is no evidence of reordering (RFC 8985 §6.2 step 3 counts
+		// never-retransmitted segments only; Linux's tcp_clean_rtx_queue
+		// and tcp_sacktag_one skip TCPCB_RETRANS ones).
+		r.reordering = true
 	}
 }
 
@@ -205,6 +210,21 @@ func (c *Conn) sackedRange(s, e segment.Seq) bool {
 	return false
 }
 
+// rackMinRTT is RACK.min_RTT: the least RTT measured, on the segments RACK
+// sees delivered (sent once) and on every RTT sample RFC 6298 takes, the
+// handshake's included (RFC 8985 §6.2 step 1 takes min_RTT from the RFC
+// 6298 and RFC 7323 measurements; Linux's tcp_min_rtt counts the SYN's
+// sample too). Without the handshake's, the first ACK of a flight would
+// set min_RTT to whatever that ACK's RTT is, queueing or a lost ACK
+// included, and the reordering window would follow.
+func (c *Conn) rackMinRTT() time.Duration {
+	m := c.rack.minRTT
+	if h := c.ccx.minRTT; h > 0 && (m == 0 || h < m) {
+		m = h
+	}
+	return m
+}
+
 // rackUpdateWindow is RFC 8985 §6.2 step 4's bookkeeping of reo_wnd_mult.
 func (c *Conn) rackUpdateWindow(dsack bool) {
 	r := &c.rack
@@ -245,7 +265,7 @@ func (c *Conn) rackReoWnd() time.Duration {
 			return 0
 		}
 	}
-	w := r.minRTT / 4 * time.Duration(max(r.reoMult, 1))
+	w := c.rackMinRTT() / 4 * time.Duration(max(r.reoMult, 1))
 	if c.srtt > 0 {
 		w = min(w, c.srtt)
 	}

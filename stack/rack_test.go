@@ -179,3 +179,71 @@ func TestTLPProbesTheTail(t *testing.T) {
 		t.Fatalf("cwnd %d after the repaired tail loss, want below %d", got, cwnd)
 	}
 }
+
+// RACK.min_RTT takes every RFC 6298 sample, the handshake's included (RFC
+// 8985 §6.2 step 1; Linux's tcp_min_rtt): after a 20 ms handshake, a
+// flight whose only ACK comes back after 30 ms (queueing) keeps the
+// reordering window at 20/4 = 5 ms. Taken from the data alone, min_RTT
+// would be 30 ms and the window 7.5 ms: the first segment would be resent
+// at 57.5 ms instead of 55 (both before the probe, due at 20 + 2·20).
+func TestRACKMinRTTFromHandshake(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK = true
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(20 * time.Millisecond)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.c.Write(data(3 * 1460)) // at 20 ms
+	s.out = nil
+	s.advance(30 * time.Millisecond)
+	s.sack = [][2]uint32{{2921, 4381}} // the last segment, at 50 ms
+	s.inject(seg2(A, 1, 1, 65535))
+	s.sack = nil
+	if got := s.c.rackMinRTT(); got != 20*time.Millisecond {
+		t.Fatalf("RACK.min_RTT %v, want the handshake's 20ms", got)
+	}
+	// 20 (sent) + 30 (RACK.rtt) + 5 (min_RTT/4).
+	s.advance(10 * time.Millisecond)
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460 @55ms")
+}
+
+// A retransmission delivered below the highest SACKed sequence filled a
+// hole; it was not reordered (RFC 8985 §6.2 step 3 counts never-
+// retransmitted segments only, as Linux does). So after a recovery the
+// reordering window stays 0 once three segments are SACKed, and the next
+// loss is resent at the SACK that reveals it, not min_RTT/4 later.
+func TestRACKRetransmissionIsNotReordering(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK, cfg.InitialWindow = true, 10
+	cfg.RecoveryExitSsthresh = true // cwnd 7 segments after the recovery
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	seg := func(i int) uint32 { return uint32(1 + 1460*i) }
+	s.c.Write(data(10 * 1460)) // at 10 ms; the first is lost
+	s.out = nil
+	s.advance(10 * time.Millisecond)
+	s.sack = [][2]uint32{{seg(1), seg(10)}}
+	s.inject(seg2(A, 1, 1, 65535))
+	s.sack = nil
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460 @20ms")
+	s.advance(10 * time.Millisecond)
+	s.inject(seg2(A, 1, seg(10), 65535)) // the resend arrives, below SACKed data
+	if s.c.rack.reordering {
+		t.Fatal("a delivered retransmission was taken as reordering")
+	}
+	s.c.Write(data(5 * 1460)) // at 30 ms, within cwnd (7 segments); the second is lost
+	s.out = nil
+	s.advance(10 * time.Millisecond)
+	s.sack = [][2]uint32{{seg(12), seg(15)}}
+	s.inject(seg2(A, 1, seg(11), 65535))
+	s.sack = nil
+	s.expect("Flags [.], seq 16061:17521, ack 1, win 64000, length 1460 @40ms")
+}
