@@ -234,6 +234,13 @@ func (c *Conn) rackUpdateWindow(dsack bool) {
 	if r.dsackSet && !c.sndUna.LessThan(r.dsackRound) {
 		r.dsackSet = false
 	}
+	if dsack {
+		// A D-SACK shows a retransmission was spurious: the original was
+		// only late, delivered out of order, which step 3 cannot see once
+		// the segment has been resent. Linux's tcp_sacktag_one likewise
+		// takes a D-SACKed retransmission as a reordering point.
+		r.reordering = true
+	}
 	inRec := c.cc.inRecovery()
 	switch {
 	case dsack && !r.dsackSet:

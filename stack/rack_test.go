@@ -136,8 +136,11 @@ func TestRACKLossBeforeDupThresh(t *testing.T) {
 
 // The tail loss probe (RFC 8985 §7): the whole tail of a flight is lost
 // and no ACK comes. After PTO = 2·SRTT the last segment goes again; its
-// SACK lets RACK find the others lost, long before the RTO. The probe
-// repaired a loss (no D-SACK for it), so cwnd is reduced once.
+// SACK lets RACK find the others lost, long before the RTO. The recovery
+// RACK starts is the one response to the loss (§7.4.1): cwnd is reduced
+// once, and the ACK that covers the probe and ends the recovery does not
+// count a loss the probe repaired (Linux clears tlp_high_seq on entering
+// recovery).
 func TestTLPProbesTheTail(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK = true
@@ -171,12 +174,55 @@ func TestTLPProbesTheTail(t *testing.T) {
 	s.sack = [][2]uint32{{2921, 4381}}
 	s.sack = nil
 	s.expect("Flags [.], seq 1461:2921, ack 1, win 64000, length 1460")
+	ssthresh := s.c.ssthresh
 	s.inject(seg2(A, 1, 4381, 65535))
-	if c := s.h.Counters(); c.TCPLossProbeRecovery != 1 {
-		t.Fatalf("TCPLossProbeRecovery %d, want 1", c.TCPLossProbeRecovery)
+	if c := s.h.Counters(); c.TCPLossProbeRecovery != 0 {
+		t.Fatalf("TCPLossProbeRecovery %d, want 0 (the recovery was the response)", c.TCPLossProbeRecovery)
 	}
-	if got := s.c.Info().Cwnd; got >= cwnd {
-		t.Fatalf("cwnd %d after the repaired tail loss, want below %d", got, cwnd)
+	if got := s.c.Info().Cwnd; got >= cwnd || s.c.ssthresh != ssthresh {
+		t.Fatalf("cwnd %d, ssthresh %d after the recovery, want below %d and the recovery's %d", got, s.c.ssthresh, cwnd, ssthresh)
+	}
+}
+
+// A single tail loss that the probe repairs (RFC 8985 §7.4.2): the ACK
+// that covers just the probe (ack = TLP.end_seq) does not yet tell a
+// repair from a delayed ACK of the original, so the episode stays open
+// and cwnd is kept; the first ACK beyond TLP.end_seq, with no D-SACK for
+// the probe in between, counts the repair and reduces cwnd once.
+func TestTLPRepairCountedBeyondEndSeq(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK, cfg.InitialWindow = true, 10
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.c.Write(data(3 * 1460)) // at 10 ms; the last is lost
+	s.advance(10 * time.Millisecond)
+	s.inject(seg2(A, 1, 2921, 65535))
+	s.out = nil
+	for i := 0; i < 1000 && s.h.Counters().TCPLossProbes == 0; i++ {
+		s.advance(time.Millisecond) // the PTO: 2·SRTT + 200 ms, or the RTO if sooner
+	}
+	if c := s.h.Counters(); c.TCPLossProbes != 1 || c.TCPTimeouts != 0 {
+		t.Fatalf("probes %d, timeouts %d; want 1, 0", c.TCPLossProbes, c.TCPTimeouts)
+	}
+	s.expect("Flags [P.], seq 2921:4381, ack 1, win 64000, length 1460")
+	cwnd := s.c.cwnd
+	s.inject(seg2(A, 1, 4381, 65535)) // the probe's ACK: ack = TLP.end_seq
+	if c := s.h.Counters(); c.TCPLossProbeRecovery != 0 || s.c.cwnd < cwnd || !s.c.tlp.out {
+		t.Fatalf("at TLP.end_seq: repairs %d, cwnd %d (was %d), episode open %v; want 0, kept, open",
+			c.TCPLossProbeRecovery, s.c.cwnd, cwnd, s.c.tlp.out)
+	}
+	cwnd = s.c.cwnd
+	s.c.Write(data(1460))
+	s.advance(10 * time.Millisecond)
+	s.inject(seg2(A, 1, 5841, 65535)) // beyond TLP.end_seq
+	if c := s.h.Counters(); c.TCPLossProbeRecovery != 1 || s.c.cwnd >= cwnd || s.c.tlp.out {
+		t.Fatalf("beyond TLP.end_seq: repairs %d, cwnd %d (was %d), episode open %v; want 1, reduced, closed",
+			c.TCPLossProbeRecovery, s.c.cwnd, cwnd, s.c.tlp.out)
 	}
 }
 
@@ -246,4 +292,39 @@ func TestRACKRetransmissionIsNotReordering(t *testing.T) {
 	s.inject(seg2(A, 1, seg(11), 65535))
 	s.sack = nil
 	s.expect("Flags [.], seq 16061:17521, ack 1, win 64000, length 1460 @40ms")
+}
+
+// A D-SACK for a resent segment shows the original was only late: RACK
+// counts it as reordering seen (the retransmission hid it from §6.2 step
+// 3), so the next loss waits the reordering window instead of being resent
+// at the third SACK.
+func TestRACKDSACKIsReordering(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.RACK = true
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(10 * time.Millisecond)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	seg := func(i int) uint32 { return uint32(1 + 1460*i) }
+	s.c.Write(data(4 * 1460)) // at 10 ms; the first is late, not lost
+	s.out = nil
+	s.advance(10 * time.Millisecond)
+	s.sack = [][2]uint32{{seg(1), seg(4)}}
+	s.inject(seg2(A, 1, 1, 65535))
+	s.expect("Flags [.], seq 1:1461, ack 1, win 64000, length 1460 @20ms")
+	s.sack = nil
+	s.inject(seg2(A, 1, seg(4), 65535)) // the original arrives
+	if s.c.rack.reordering {
+		t.Fatal("reordering seen before any evidence")
+	}
+	s.advance(10 * time.Millisecond)
+	s.sack = [][2]uint32{{seg(0), seg(1)}} // the resend's D-SACK
+	s.inject(seg2(A, 1, seg(4), 65535))
+	s.sack = nil
+	if !s.c.rack.reordering {
+		t.Fatal("a D-SACK for a resent segment did not count as reordering")
+	}
 }

@@ -98,19 +98,35 @@ func (c *Conn) onPTO(now time.Duration) {
 }
 
 // tlpOnAck ends a probe episode once an ACK covers the probe
-// (TLP_process_ack), and reduces cwnd when a retransmitted probe repaired a
-// loss.
+// (TLP_process_ack, RFC 8985 §7.4.2), and reduces cwnd when a retransmitted
+// probe repaired a loss: only when the ACK goes beyond TLP.end_seq, as the
+// RFC's pseudocode and Linux's tcp_process_tlp_ack (after(ack,
+// tlp_high_seq)) have it; an ACK that stops at TLP.end_seq leaves the
+// episode open. A recovery begun since the probe (its SACK let RACK find the
+// losses, §7.4.1) ends the episode without a response of its own: the
+// recovery's reduction is the response, as Linux's tcp_init_cwnd_reduction
+// clears tlp_high_seq, and the ACK that ends the recovery must not reduce a
+// second time.
 func (c *Conn) tlpOnAck(ack segment.Seq, dsack bool) {
-	if !c.tlp.out || ack.LessThan(c.tlp.endSeq) {
+	if !c.tlp.out {
 		return
 	}
-	c.tlp.out = false
+	if c.cc.inRecovery() {
+		c.tlp.out = false
+		return
+	}
+	if ack.LessThan(c.tlp.endSeq) {
+		return
+	}
 	if !c.tlp.retrans || dsack {
+		c.tlp.out = false
 		return // new data, or the original arrived too (spurious)
 	}
-	c.h.counters.TCPLossProbeRecovery++
-	if !c.cc.inRecovery() {
-		c.ssthresh = c.ccCongestion(CongestionLoss)
-		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+	if !ack.GreaterThan(c.tlp.endSeq) {
+		return // the probe's own segment acknowledged: not yet told apart
 	}
+	c.tlp.out = false
+	c.h.counters.TCPLossProbeRecovery++
+	c.ssthresh = c.ccCongestion(CongestionLoss)
+	c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
 }
