@@ -16,7 +16,8 @@ import (
 // The window starts at 0 while no reordering has been seen (so that, as
 // with three duplicate ACKs, the first SACKed data behind a hole marks it
 // lost at once in recovery or once DupThresh segments are SACKed), and is
-// min_RTT/4 otherwise, times a multiplier that each round of D-SACKs raises
+// min_RTT/4 otherwise (reordering is seen when a segment sent once is
+// delivered below the highest delivered, or a D-SACK comes), times a multiplier that each round of D-SACKs raises
 // (a spurious retransmission shows the window was too small) and 16
 // recoveries without one bring back to 1; it never exceeds SRTT. A segment
 // that is not lost yet, but would be within the window, arms the reorder

@@ -30,6 +30,7 @@
 //
 // The behaviour the scripts check is that of RFC 9293 (TCP), RFC 6298 (the
 // retransmission timer), RFC 5681 (fast retransmit, delayed ACKs), RFC 1122
-// §4.2.3 (Nagle, delayed ACKs), RFC 7323 (window scale, timestamps) and
-// RFC 2018 (SACK).
+// §4.2.3 (Nagle, delayed ACKs), RFC 7323 (window scale, timestamps),
+// RFC 2018 (SACK) and, in testdata/pd/rfc8985-*.pkt, RFC 8985's worked
+// examples of RACK-TLP.
 package tcptest
