@@ -51,6 +51,7 @@ type Counters struct {
 	IPSent       uint64 // packets handed to a Link
 	IPNoRoute    uint64 // packets not sent for lack of a route
 	IPSendErrors uint64 // packets that could not be encoded
+	IPLocalDrops uint64 // packets the host's own queue refused (QueueLink)
 
 	// TCP input validation.
 	TCPReceived      uint64 // segments reaching TCP

@@ -604,7 +604,9 @@ func (c *Conn) fastOpenSynAck(th *segment.Header) {
 		for seq := c.sndUna; seq.LessThan(synEnd); {
 			n := min(synEnd.Sub(seq), uint32(c.sndMSS))
 			c.pushForced = seq.Add(n) == synEnd
-			c.sendData(seq, n, false)
+			if !c.sendData(seq, n, false) {
+				break // the RTO resends it (localdrop.go)
+			}
 			seq = seq.Add(n)
 		}
 		return

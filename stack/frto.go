@@ -138,7 +138,9 @@ func (c *Conn) frtoSendNew() bool {
 		if n == 0 {
 			break
 		}
-		c.sendData(c.sndMax, n, c.wrClosed && c.sndMax.Add(n) == data)
+		if !c.sendData(c.sndMax, n, c.wrClosed && c.sndMax.Add(n) == data) {
+			break
+		}
 		sent = true
 	}
 	return sent

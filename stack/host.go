@@ -77,6 +77,7 @@ type Host struct {
 	txNoDF   bool  // the next packet emitted goes without DF (Conn.SetDontFragment); reset after it
 
 	depth    int     // nesting of public entry points (enter/exit)
+	entries  uint64  // outermost entries so far (enter), for localdrop.go
 	flushing bool    // notifications are being delivered
 	pendC    []*Conn // conns with undelivered events
 	pendL    []*Listener
@@ -222,7 +223,12 @@ func (h *Host) Advance() {
 // returns, readiness notifications are delivered (so callbacks never run in
 // the middle of segment processing) and the driver is asked to wake the
 // host for its next timer.
-func (h *Host) enter() { h.depth++ }
+func (h *Host) enter() {
+	if h.depth == 0 {
+		h.entries++
+	}
+	h.depth++
+}
 
 func (h *Host) exit() {
 	h.depth--

@@ -21,6 +21,7 @@ type iface struct {
 	mtu     int
 	offload OffloadLink // link as an OffloadLink, or nil
 	handoff HandoffLink // link as a HandoffLink, or nil
+	queue   QueueLink   // link as a QueueLink, or nil
 }
 
 type route struct {
@@ -64,6 +65,7 @@ func (h *Host) AddInterface(addr netip.Prefix, link Link, mtu int) (int, error) 
 	// The optional interfaces are looked up once here, not per packet.
 	f.offload, _ = link.(OffloadLink)
 	f.handoff, _ = link.(HandoffLink)
+	f.queue, _ = link.(QueueLink)
 	h.ifaces = append(h.ifaces, f)
 	h.routes = append(h.routes, route{dst: addr.Masked(), ifIndex: idx})
 	if idx == 0 {
@@ -179,6 +181,32 @@ type HandoffLink interface {
 	SendHandoff(pkt []byte) (spare []byte)
 }
 
+// QueueLink is an optional interface of a Link with a queue of the host's
+// own in front of it, as a queue discipline on a Linux device is: a packet
+// it refuses is dropped before it leaves, and the host knows (Linux's
+// dev_queue_xmit returns NET_XMIT_DROP to TCP). The host asks before each
+// packet; a refused one is counted in IPLocalDrops and not sent, and TCP
+// treats it as not transmitted (localdrop.go). A drop further along the
+// path, which the sender cannot see, is the Link's own business.
+type QueueLink interface {
+	Link
+	// Refuses reports whether the queue would drop a packet offered now.
+	Refuses() bool
+}
+
+// refuses reports whether interface ifIndex (or, if negative, the one that
+// routes to dst) would drop a packet offered now at the host's own queue.
+func (h *Host) refuses(ifIndex int, dst netip.Addr) bool {
+	if ifIndex < 0 {
+		var ok bool
+		if ifIndex, ok = h.lookupRoute(dst); !ok {
+			return false
+		}
+	}
+	q := h.ifaces[ifIndex].queue
+	return q != nil && q.Refuses()
+}
+
 // DeliverVerified is Deliver for a packet whose IPv4 header and TCP
 // checksums are known to be correct: a host computed them (see OffloadLink)
 // and nothing changed the bytes since. Every check but the two checksum sums
@@ -291,7 +319,8 @@ func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, addrs uint32, seg []by
 
 // emit encodes one IPv4+TCP packet from local to remote with header th and a
 // payload in up to two pieces (a ring buffer may wrap), and sends it on the
-// interface that routes to remote. It returns false when there is no route.
+// interface that routes to remote. It returns false when there is no route
+// or the interface's own queue refused the packet (QueueLink).
 // The header's Raw, DataOffset and Checksum fields are overwritten.
 func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Header, p1, p2 []byte) bool {
 	if ifIndex < 0 {
@@ -336,6 +365,12 @@ func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Heade
 	cs := ippacket.Checksum(seg, pseudoHeaderSum(addrs, len(seg)))
 	seg[16], seg[17] = byte(cs>>8), byte(cs)
 	h.out = b[:0]
+	if f.queue != nil && f.queue.Refuses() {
+		// Dropped by the host's own queue: the IP ID is used, nothing
+		// leaves, and the caller learns it (QueueLink).
+		h.counters.IPLocalDrops++
+		return false
+	}
 	h.counters.IPSent++
 	h.counters.TCPSent++
 	h.sending = true

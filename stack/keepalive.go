@@ -184,7 +184,9 @@ func (c *Conn) noteDelivery(progress bool) {
 		return
 	}
 	pending := c.sndUna != c.sndMax || c.dataEnd().GreaterThan(c.sndNxt) || c.wrClosed && !c.finAcked
-	if !c.state.synchronized() {
+	if !c.state.synchronized() || c.txDropped && c.sndUna == c.sndMax {
+		// Nothing in flight and the host's own queue refused what waits:
+		// the probe timer keeps the user timeout (localdrop.go).
 		pending = false
 	}
 	if progress || pending && !c.ka.pending {

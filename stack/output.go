@@ -100,8 +100,7 @@ func (c *Conn) sendOne() bool {
 		}
 		// A FIN alone. Like Linux (tcp_cwnd_test exempts a lone FIN), it is
 		// not held back by cwnd or the peer's window: it carries no data.
-		c.sendData(c.sndNxt, 0, true)
-		return true
+		return c.sendData(c.sndNxt, 0, true)
 	}
 	if c.pace.on && c.paceHold() {
 		return false // pacing.go: new data waits for the pacing timer
@@ -168,7 +167,9 @@ func (c *Conn) sendOne() bool {
 	}
 	fin := c.wrClosed && c.sndNxt.Add(n) == end
 	newData := !c.sndNxt.LessThan(c.sndMax)
-	c.sendData(c.sndNxt, n, fin)
+	if !c.sendData(c.sndNxt, n, fin) {
+		return false // the host's own queue refused it (localdrop.go)
+	}
 	if n < uint32(c.sndMSS) && newData {
 		// End of the last small segment sent. Only new data counts, as in
 		// Linux (tcp_minshall_update runs in tcp_write_xmit, not for
@@ -180,9 +181,17 @@ func (c *Conn) sendOne() bool {
 
 // sendData transmits n bytes at seq (from the send buffer) with an optional
 // FIN, advances sndNxt/sndMax, starts RTT timing on new data and counts
-// retransmissions.
-func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
+// retransmissions. It reports false, having sent and changed nothing but
+// what localDrop does, when the host's own queue refuses the segment.
+func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) bool {
 	h := c.h
+	if c.txDropped && c.txDropEntry == h.entries {
+		return false // refused already in this event: the pass stops (localdrop.go)
+	}
+	if c.txRefused() {
+		c.localDrop(seq)
+		return false
+	}
 	th := segment.Header{Seq: seq, Ack: c.rcvNxt, Flags: segment.FlagACK}
 	rtxPush := false
 	if seq.LessThan(c.sndMax) {
@@ -242,6 +251,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 	c.emit(&th, p1, p2)
 	c.afterAckSent()
 	c.rackSent(seq, next, th.Flags&segment.FlagPSH != 0) // rack.go: before sndMax moves
+	c.txDropped = false
 	newData := next.GreaterThan(c.sndMax)
 	if next.GreaterThan(c.sndNxt) {
 		c.sndNxt = next
@@ -254,13 +264,16 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) {
 		c.cwndValidate()       // cwndlimit.go
 		c.chronoAfterNewData() // chrono.go
 	}
+	return true
 }
 
 // retransmitFirst resends the first unacknowledged segment: on fast
 // retransmit (RFC 5681 §3.2 step 2), a NewReno partial ACK (RFC 6582 §3.2
 // step 4) and an RTO (RFC 6298 §5.4). It ignores the windows: the bytes
-// were already allowed once; it never extends past what was sent.
-func (c *Conn) retransmitFirst() {
+// were already allowed once; it never extends past what was sent. It
+// reports false when there was nothing to send or the host's own queue
+// refused the segment.
+func (c *Conn) retransmitFirst() bool {
 	end := c.dataEnd()
 	var n uint32
 	if sent := end.Min(c.sndMax); sent.GreaterThan(c.sndUna) {
@@ -269,9 +282,9 @@ func (c *Conn) retransmitFirst() {
 	n = c.eorCap(c.sndUna, c.capAtSACKed(c.sndUna, n)) // not into data the peer holds, nor across a record end
 	fin := c.wrClosed && !c.finAcked && c.sndUna.Add(n) == end && c.finSent()
 	if n == 0 && !fin {
-		return
+		return false
 	}
-	c.sendData(c.sndUna, n, fin)
+	return c.sendData(c.sndUna, n, fin)
 }
 
 // sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the

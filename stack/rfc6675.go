@@ -295,7 +295,9 @@ func (c *Conn) recoverySend() {
 	smss := uint32(c.sndMSS)
 	for c.cwnd >= c.pipe()+smss {
 		if s, n, ok := c.nextHole(true); ok { // rule (1)
-			c.recoveryRetransmit(s, n, false)
+			if !c.recoveryRetransmit(s, n, false) {
+				return // refused by the host's own queue (localdrop.go)
+			}
 			c.rtxNext = s.Add(n) // (C.2)
 			continue
 		}
@@ -309,7 +311,9 @@ func (c *Conn) recoverySend() {
 			return
 		}
 		if s, n, ok := c.nextHole(false); ok { // rule (3)
-			c.recoveryRetransmit(s, n, false)
+			if !c.recoveryRetransmit(s, n, false) {
+				return
+			}
 			c.rtxNext = s.Add(n)
 			continue
 		}
@@ -356,16 +360,15 @@ func (c *Conn) rescue() bool {
 	start = c.eorFloor(start, top)
 	c.rescueRxt = c.recover
 	c.h.counters.TCPRescueRetrans++
-	c.recoveryRetransmit(start, top.Sub(start), fin)
-	return true
+	return c.recoveryRetransmit(start, top.Sub(start), fin)
 }
 
 // recoveryRetransmit resends n bytes at s during SACK recovery. Like Linux
 // we count every retransmission of a fast recovery as a fast retransmit.
-func (c *Conn) recoveryRetransmit(s segment.Seq, n uint32, fin bool) {
+func (c *Conn) recoveryRetransmit(s segment.Seq, n uint32, fin bool) bool {
 	c.h.counters.TCPFastRetrans++
 	c.stats.fastRetrans++
-	c.sendData(s, n, fin)
+	return c.sendData(s, n, fin)
 }
 
 // skipSACKed moves sndNxt past SACKed data during the go-back-N resending

@@ -132,7 +132,13 @@ func (c *Conn) onRetransmitTimer() {
 	// Linux, everything outstanding is considered lost: sndNxt goes back to
 	// sndUna and slow start resends the rest (go-back-N).
 	c.sndNxt = c.sndUna
-	c.retransmitFirst()
+	if !c.retransmitFirst() && c.txDropped {
+		// The host's own queue refused it (localdrop.go): as Linux
+		// (tcp_retransmit_timer), try again soon, without backing off.
+		c.backoff--
+		c.setTimer(&c.tm.rtxAt, now+ResourceProbeInterval)
+		return
+	}
 	c.frtoAfterRTO()                            // frto.go: F-RTO holds the resending back
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO()) // RFC 6298 §5.6
 	c.output()
@@ -142,6 +148,9 @@ func (c *Conn) onRetransmitTimer() {
 func (c *Conn) onPersistTimer() {
 	if !c.state.canSendData() || c.sndMax != c.sndUna || !c.dataEnd().GreaterThan(c.sndNxt) {
 		return
+	}
+	if c.localProbe(c.h.env.Now()) {
+		return // localdrop.go: the host's own queue refused the data
 	}
 	if c.sndWnd == 0 {
 		// RFC 9293 §3.8.6.1: probe the zero window. The probe follows Linux

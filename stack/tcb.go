@@ -121,6 +121,9 @@ type tcb struct {
 
 	persistBackoff uint          // zero-window probes sent without the window opening
 	probesOut      uint          // zero-window probes sent since an acceptable ACK last arrived
+	txDropped      bool          // the host's own queue refused the last segment tried (localdrop.go)
+	txDropEntry    uint64        // the host entry (Host.entries) in which it did
+	probeStart     time.Duration // the first probe of a local-drop episode, 0 if none (localdrop.go)
 	lastAckAt      time.Duration // when an acceptable ACK last arrived
 	lastDataAt     time.Duration // when a segment carrying data was last sent (RFC 5681 §4.1 idle restart)
 	forceSend      bool          // the SWS override timer fired: send a small segment now

@@ -71,7 +71,9 @@ func (c *Conn) onPTO(now time.Duration) {
 	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(data) {
 		if room := c.sndWnd - min(c.sndWnd, c.sndMax.Sub(c.sndUna)); room > 0 {
 			n := c.eorCap(c.sndNxt, min(data.Sub(c.sndNxt), uint32(c.sndMSS), room))
-			c.sendData(c.sndNxt, n, c.wrClosed && c.sndNxt.Add(n) == data) // the FIN rides on the last data
+			if !c.sendData(c.sndNxt, n, c.wrClosed && c.sndNxt.Add(n) == data) { // the FIN rides on the last data
+				return // refused by the host's own queue: the RTO stays armed
+			}
 			c.tlp.retrans, sent = false, true
 		}
 	}
@@ -89,7 +91,9 @@ func (c *Conn) onPTO(now time.Duration) {
 		if start == end && !fin {
 			return
 		}
-		c.sendData(start, end.Sub(start), fin)
+		if !c.sendData(start, end.Sub(start), fin) {
+			return // as Linux (tcp_send_loss_probe), no probe is outstanding
+		}
 		c.tlp.retrans = true
 	}
 	c.h.counters.TCPLossProbes++

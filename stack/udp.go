@@ -378,7 +378,8 @@ func (h *Host) udpInput(ifIndex int, pkt []byte, src, dst netip.Addr, addrs uint
 }
 
 // emitIP sends one IPv4 packet of protocol proto, its payload in two pieces,
-// on interface ifIndex. It returns false when it could not be encoded.
+// on interface ifIndex. It returns false when it could not be encoded or
+// the interface's own queue refused it.
 func (h *Host) emitIP(ifIndex int, proto uint8, src, dst netip.Addr, p1, p2 []byte) bool {
 	f := &h.ifaces[ifIndex]
 	total := ippacket.HeaderLen + len(p1) + len(p2)
@@ -397,6 +398,10 @@ func (h *Host) emitIP(ifIndex int, proto uint8, src, dst netip.Addr, p1, p2 []by
 	}
 	b = append(b, p1...)
 	b = append(b, p2...)
+	if f.queue != nil && f.queue.Refuses() {
+		h.counters.IPLocalDrops++ // the host's own queue is full (QueueLink)
+		return false
+	}
 	h.counters.IPSent++
 	h.sending = true
 	f.link.Send(b)

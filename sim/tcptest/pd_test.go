@@ -101,6 +101,15 @@ func TestPacketdrillErrors(t *testing.T) {
 			"+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0}, MSG_ERRQUEUE) = -1 EAGAIN\n", "unsupported"},
 		{"fq", "`tc qdisc replace dev tun0 root fq`\n" + pdHandshake + "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},
 		{"fq-options", "`tc qdisc replace dev tun0 root fq maxrate 1mbit`\n" + pdHandshake, "x.pkt:1:1: unsupported: tc qdisc fq with options"},
+		{"pfifo-limit-0", pdHandshake + "+0 `tc qdisc replace dev tun0 root pfifo limit 0`\n+0 write(4, ..., 100) = 100\n" +
+			"+0 `tc qdisc del dev tun0 root`\n+.3 > P. 1:101(100) ack 1\n", ""},
+		{"pfifo-limit-0-nothing-out", pdHandshake + "+0 `tc qdisc add dev tun0 root pfifo limit 0`\n+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n",
+			"x.pkt:11: expected at 0.096000~0.104000: > P. 1:101(100) ack 1\nbut the host sent nothing"},
+		{"pfifo-limit-0-before-start", "`tc qdisc replace dev tun0 root pfifo limit 0`\n" + pdHandshake, "x.pkt:7: expected at 0.000000~0.004000: > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>\nbut the host sent nothing"},
+		{"pfifo-limit", "`tc qdisc replace dev tun0 root pfifo limit 10`\n" + pdHandshake,
+			"x.pkt:1:1: unsupported: shell command \"tc qdisc replace dev tun0 root pfifo limit 10\" (tc qdisc: only fq, pfifo limit 0 and deleting the root qdisc)"},
+		{"netem", pdHandshake + "+0 `tc qdisc add dev tun0 root netem delay 10ms`\n", "x.pkt:9:4: unsupported: shell command \"tc qdisc add dev tun0 root netem delay 10ms\""},
+		{"qdisc-delete-other", pdHandshake + "+0 `tc qdisc delete dev tun0 root handle 1:`\n", "x.pkt:9:4: unsupported: shell command"},
 		{"ip-tos-df", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_TOS, [0x28], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_TOS, [0x28], [4]) = 0\n" +
 			"+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], 4) = 0\n+0 getsockopt(4, SOL_IP, IP_MTU_DISCOVER, [IP_PMTUDISC_DONT], [4]) = 0\n" +
 			"+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n", ""},

@@ -1505,6 +1505,13 @@ func (r *pdRunner) command(ev *pdEvent) error {
 			}
 			r.cfg.TCP.Pacing = true
 			continue
+		case len(fields) > 2 && fields[0] == "tc" && fields[1] == "qdisc":
+			known, drop := pdLocalQdisc(fields) // pdshell.go
+			if !known {
+				return r.unsupported(lineNo, col, "shell command %q (tc qdisc: only fq, pfifo limit 0 and deleting the root qdisc)", line)
+			}
+			r.localQdisc(drop)
+			continue
 		case len(fields) > 2 && fields[0] == "ip" && fields[1] == "tcp_metrics" && fields[2] == "flush":
 			if r.p != nil {
 				r.p.host.FlushFastOpenCache() // pdfastopen.go: Linux keeps the cookies in its TCP metrics

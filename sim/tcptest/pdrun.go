@@ -126,6 +126,7 @@ type pdRunner struct {
 	assertErr     error            // first failed %{ }% assertion, reported at the end
 	py            map[string]int64 // names the script's %{ }% code bound (pdpython.go)
 	sysctlsSaved  bool             // set_sysctls.py ran: its restore script is a no-op here
+	localDrop     bool             // a tc command made the host's own queue drop everything (pdshell.go)
 	remoteISN     uint32           // seq of the script's last inbound SYN: the base of its later numbers
 
 	tsMap                    map[uint32]uint32
@@ -255,6 +256,7 @@ func (r *pdRunner) start() error {
 		}
 	}
 	r.p = p
+	p.SetLocalDrop(r.localDrop) // pdshell.go
 	return p.AdvanceTo(r.now)
 }
 

@@ -55,6 +55,8 @@ type Peer struct {
 	queue []Sent // the host's segments not yet consumed by Expect
 	trace []TraceLine
 
+	localDrop bool // the host's own queue drops every packet (SetLocalDrop)
+
 	hostISN      segment.Seq
 	hostISNKnown bool
 	lastTSVal    uint32 // the host's latest TSval, echoed by "TS ecr *"
@@ -159,8 +161,27 @@ func (p *Peer) Note(format string, args ...any) {
 	p.trace = append(p.trace, TraceLine{p.now, fmt.Sprintf(format, args...)})
 }
 
+// SetLocalDrop makes the host's own queue in front of its link drop every
+// packet the host offers (on), as a pfifo qdisc with limit 0 on the
+// device does on Linux, or restores the queue that takes every packet
+// (off). The host learns of each refusal (stack.QueueLink) and its TCP
+// reacts to a local drop, not a loss; nothing reaches the Peer meanwhile.
+func (p *Peer) SetLocalDrop(on bool) {
+	switch {
+	case on && !p.localDrop:
+		p.Note("the host's own queue drops every packet from now on")
+	case !on && p.localDrop:
+		p.Note("the host's own queue takes every packet again")
+	}
+	p.localDrop = on
+}
+
 // peerLink receives the host's packets.
 type peerLink struct{ p *Peer }
+
+// Refuses is stack.QueueLink: whether the host's own queue drops a packet
+// offered now.
+func (l peerLink) Refuses() bool { return l.p.localDrop }
 
 func (l peerLink) Send(pkt []byte) {
 	p := l.p
