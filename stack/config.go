@@ -126,9 +126,11 @@ type TCPConfig struct {
 	// DeliveredGrowth lets an ACK grow cwnd by what it newly delivers, as
 	// Linux counts delivered segments: data the peer SACKed earlier, or
 	// reported by duplicate ACKs without SACK, does not count a second time
-	// when the cumulative ACK covers it (cwndlimit.go). The linux profile
-	// sets it. Default off: the bytes the cumulative ACK covers count
-	// (RFC 5681, RFC 3465).
+	// when the cumulative ACK covers it (cwndlimit.go); and once reordering
+	// of more than three segments has been measured (RACK), an ACK that
+	// only SACKs grows cwnd by what it delivered, as Linux's
+	// tcp_may_raise_cwnd allows. The linux profile sets it. Default off:
+	// the bytes the cumulative ACK covers count (RFC 5681, RFC 3465).
 	DeliveredGrowth bool
 
 	// RecoveryExitSsthresh sets cwnd to ssthresh when fast recovery ends

@@ -78,3 +78,19 @@ func (c *Conn) growthCredit(acked uint32) uint32 {
 	}
 	return max(acked-before, min(acked, uint32(c.sndMSS)))
 }
+
+// sackOnlyGrowth lets an ACK that only SACKs grow the window by what it
+// delivered, in the linux profile (DeliveredGrowth) once the network has
+// been seen to reorder by more than DupThresh segments (reorder.go): as
+// Linux's tcp_may_raise_cwnd, which then takes any forward progress, not
+// only a cumulative ACK, as reason to grow (below that, RFC 5681 grows on
+// in-order delivery only). Not while the window is being reduced (CWR,
+// recovery), nor for an algorithm that owns cwnd in recovery (BBR), which
+// Linux's cong_control algorithms skip this for too.
+func (c *Conn) sackOnlyGrowth(delivered uint32) {
+	if !c.h.cfg.DeliveredGrowth || c.reorderDegree() <= reorderInit || c.ccx.recOwner != nil ||
+		c.cc.inRecovery() || c.caState() == CAWindowReduced {
+		return
+	}
+	c.ccAck(delivered, false)
+}

@@ -96,6 +96,9 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 		}
 		return
 	}
+	if !advanced && delivered > 0 {
+		c.sackOnlyGrowth(uint32(delivered)) // cwndlimit.go
+	}
 	if newly == 0 || c.sndMax == c.sndUna {
 		return
 	}
