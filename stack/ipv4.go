@@ -185,8 +185,9 @@ type HandoffLink interface {
 // own in front of it, as a queue discipline on a Linux device is: a packet
 // it refuses is dropped before it leaves, and the host knows (Linux's
 // dev_queue_xmit returns NET_XMIT_DROP to TCP). The host asks before each
-// packet; a refused one is counted in IPLocalDrops and not sent, and TCP
-// treats it as not transmitted (localdrop.go). A drop further along the
+// packet; a refused one is counted in IPLocalDrops and not sent, TCP
+// treats it as not transmitted (localdrop.go), and a UDP send succeeds with
+// its datagram lost (Linux's UDP without IP_RECVERR). A drop further along the
 // path, which the sender cannot see, is the Link's own business.
 type QueueLink interface {
 	Link

@@ -143,3 +143,31 @@ func TestLocalDrop_RefusedRetransmissionRetriesWithoutBackoff(t *testing.T) {
 		t.Fatalf("backoff %d after the retransmission went, want 1", b)
 	}
 }
+
+// A datagram the host's own queue drops is lost silently, as Linux's UDP
+// reports no error for it without IP_RECVERR; only IPLocalDrops counts it.
+func TestLocalDrop_UDPSendSucceedsAndIsLost(t *testing.T) {
+	s, d := newDropScript(t, scriptCfg())
+	u, err := s.h.ListenUDP(netip.MustParseAddrPort("10.0.0.1:5000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.drop = true
+	if n, err := u.WriteTo([]byte("hello"), s.peer); n != 5 || err != nil {
+		t.Fatalf("WriteTo with a dropping local queue: %d, %v; want 5, nil", n, err)
+	}
+	if len(s.other) != 0 {
+		t.Fatal("the dropped datagram left the host")
+	}
+	c := s.h.Counters()
+	if c.IPLocalDrops != 1 || c.UDPOutDatagrams != 0 || c.IPSent != 0 {
+		t.Fatalf("counters: IPLocalDrops %d UDPOutDatagrams %d IPSent %d, want 1 0 0", c.IPLocalDrops, c.UDPOutDatagrams, c.IPSent)
+	}
+	d.drop = false
+	if _, err := u.WriteTo([]byte("hello"), s.peer); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.other) != 1 {
+		t.Fatalf("%d datagrams left once the queue takes packets, want 1", len(s.other))
+	}
+}

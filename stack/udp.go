@@ -215,7 +215,14 @@ func (c *UDPConn) WriteTo(p []byte, dst netip.AddrPort) (int, error) {
 	s, d := src.As4(), dst.Addr().As4()
 	sum := udpChecksum(addrSum(s[:], d[:]), hdr[:], p)
 	binary.BigEndian.PutUint16(hdr[6:], sum)
+	drops := c.h.counters.IPLocalDrops
 	if !c.h.emitIP(ifIdx, ippacket.ProtocolUDP, src, dst.Addr(), hdr[:], p) {
+		if c.h.counters.IPLocalDrops != drops {
+			// The host's own queue dropped it (QueueLink): as Linux's
+			// udp_send_skb without IP_RECVERR, the send succeeds and the
+			// datagram is lost.
+			return len(p), nil
+		}
 		return 0, &ConnError{Op: "write", Errno: syscall.ENOBUFS}
 	}
 	c.h.counters.UDPOutDatagrams++
