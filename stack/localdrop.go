@@ -25,7 +25,7 @@ import (
 //     still refuses (tcp_send_probe0 with a local error), each attempt
 //     counting as a probe (tcpi_probes). A user timeout then counts from
 //     the first probe (Linux's icsk_probes_tstamp), otherwise DataRetries
-//     probes in a row end the connection.
+//     probes in a row end the connection (an orphan's, OrphanRetries).
 
 // ResourceProbeInterval is how soon a sender whose own queue refused a
 // segment tries again: Linux's TCP_RESOURCE_PROBE_INTERVAL.
@@ -69,6 +69,9 @@ func (c *Conn) localCWR() {
 func (c *Conn) localProbe(now time.Duration) bool {
 	if !c.txDropped {
 		return false
+	}
+	if c.orphanGiveUp(c.probesOut) {
+		return true // orphan.go: an orphan's probes are limited as Linux's tcp_probe_timer limits them
 	}
 	if c.probeStart == 0 {
 		c.probeStart = now

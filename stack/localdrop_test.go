@@ -171,3 +171,31 @@ func TestLocalDrop_UDPSendSucceedsAndIsLost(t *testing.T) {
 		t.Fatalf("%d datagrams left once the queue takes packets, want 1", len(s.other))
 	}
 }
+
+// An orphan whose data the local queue keeps refusing is given up after
+// OrphanRetries probes, as its zero-window probes are.
+func TestLocalDrop_OrphanGivesUpAfterOrphanRetries(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.OrphanRetries = 2
+	s, d := newDropScript(t, cfg)
+	s.passiveOpen()
+	rto := s.c.Info().RTO
+	d.drop = true
+	if _, err := s.c.Write(data(10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.h.NumOrphans() != 1 {
+		t.Fatalf("%d orphans, want 1", s.h.NumOrphans())
+	}
+	s.advance(rto + 2*ResourceProbeInterval - time.Millisecond)
+	if s.h.NumOrphans() != 1 {
+		t.Fatal("the orphan went before its second probe")
+	}
+	s.advance(time.Millisecond)
+	if s.h.NumOrphans() != 0 {
+		t.Fatalf("the orphan is still there after %d refused probes", cfg.OrphanRetries)
+	}
+}
