@@ -457,6 +457,9 @@ func (c *Conn) ccHandle() *CCConn { return (*CCConn)(c) }
 // ccAck tells the algorithm of an ACK that advanced SND.UNA by acked bytes;
 // inRecovery is the recovery state when the ACK arrived.
 func (c *Conn) ccAck(acked uint32, inRecovery bool) {
+	if c.cwrReducing() {
+		return // ecn.go: the window is being reduced, not grown (Linux's tcp_cong_control)
+	}
 	c.ccx.alg.OnAck(c.ccHandle(), AckSample{
 		Acked:       acked,
 		RTT:         c.ccx.ackRTT,

@@ -140,6 +140,15 @@ type TCPConfig struct {
 	// FlightSize + SMSS), which avoids that burst (newreno.go).
 	RecoveryExitSsthresh bool
 
+	// CWRReduction makes a reduction for an ECN echo or a local drop
+	// gradual, as Linux's CWR state: PRR (prr.go) takes cwnd from its
+	// value before the signal down to ssthresh over the window of data
+	// then outstanding, the window does not grow meanwhile, and cwnd is
+	// ssthresh once that window is acknowledged (ecn.go). The linux
+	// profile sets it. Default off: cwnd = ssthresh at once (RFC 3168
+	// §6.1.2).
+	CWRReduction bool
+
 	// SendBufferPerChunk makes Write check the send buffer as Linux checks
 	// sk_sndbuf: before each new chunk of the size Linux gives an skb (half
 	// the peer's largest window, at most 64 KiB less headers, in whole MSS;

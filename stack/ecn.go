@@ -18,6 +18,8 @@ import "github.com/tcpsim/tcpsim/segment"
 //   - The sender reacts to ECE as to a loss, at most once per window of
 //     data (§6.1.2): ssthresh from the congestion controller, cwnd =
 //     ssthresh, and CWR on its next new data segment. Nothing is resent.
+//     With CWRReduction (the linux profile) cwnd comes down gradually
+//     instead, as in Linux's CWR state (enterCWR).
 
 // ECN settings of TCPConfig.ECN.
 const (
@@ -32,6 +34,7 @@ type ecnState struct {
 	cwrPending bool        // sender: the next new data segment carries CWR
 	recover    segment.Seq // sender: no new reduction until SND.UNA passes it
 	reduced    bool        // recover is set
+	prr        bool        // CWRReduction: PRR brings cwnd down until SND.UNA reaches recover
 }
 
 // ecnSYN adds ECE and CWR to an active open's SYN when ECN is asked for.
@@ -95,13 +98,66 @@ func (c *Conn) ecnAck(th *segment.Header) {
 	if c.ecn.reduced && !c.sndUna.GreaterThan(c.ecn.recover) {
 		return // already reduced for this window
 	}
+	if c.cc.inRecovery() {
+		c.ecn.reduced, c.ecn.recover = true, c.sndMax
+		c.ecn.cwrPending = true
+		c.undo.on = false // a congestion signal: the episode's reduction stands (undo.go)
+		return
+	}
+	c.enterCWR()
+	c.h.counters.TCPECNReductions++
+}
+
+// enterCWR reduces the window for a congestion signal that is not a loss
+// (an ECN echo, a local drop): ssthresh from the congestion controller,
+// once per window of data (until SND.UNA passes recover), with CWR on the
+// next new data segment when ECN is in use. By default cwnd drops to
+// ssthresh at once (RFC 3168 §6.1.2); with CWRReduction, as Linux's
+// tcp_enter_cwr and tcp_cwnd_reduction, PRR (prr.go) brings it down ACK by
+// ACK, and cwnd becomes ssthresh when the window is acknowledged
+// (tcp_end_cwnd_reduction). PRR measures against the flight when the
+// signal came (RFC 6937's RecoverFS, as in a recovery), where Linux takes
+// the cwnd before it: Linux's ssthresh is β·cwnd, tcpsim's β·FlightSize,
+// and each keeps ssthresh/basis = β, so a sender that did not fill its
+// window is not cut below β of what it had in flight.
+func (c *Conn) enterCWR() {
 	c.ecn.reduced, c.ecn.recover = true, c.sndMax
-	c.ecn.cwrPending = true
+	c.ecn.cwrPending = c.ecn.ok
 	c.undo.on = false // a congestion signal: the episode's reduction stands (undo.go)
-	if !c.cc.inRecovery() {
-		c.ssthresh = c.ccCongestion(CongestionECN)
+	c.ssthresh = c.ccCongestion(CongestionECN)
+	if !c.h.cfg.CWRReduction {
 		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
-		c.h.counters.TCPECNReductions++
+		return
+	}
+	c.ecn.prr = true
+	c.prrStart() // RecoverFS is the flight, on which ssthresh is based too
+}
+
+// cwrReducing reports whether CWRReduction's PRR owns cwnd now; an ACK that
+// has brought SND.UNA to recover ends it first (cwnd = ssthresh), so that
+// the window may grow again on that ACK, as Linux ends the reduction before
+// its tcp_cong_control.
+func (c *Conn) cwrReducing() bool {
+	if !c.ecn.prr {
+		return false
+	}
+	if c.cc.inRecovery() {
+		c.ecn.prr = false // the recovery's own PRR takes over
+		return false
+	}
+	if !c.sndUna.LessThan(c.ecn.recover) {
+		c.ecn.prr = false
+		c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+		return false
+	}
+	return true
+}
+
+// cwrAck is CWRReduction's part of an acceptable ACK that delivered
+// delivered bytes; safe is RFC 9937's SafeACK (prr.go).
+func (c *Conn) cwrAck(delivered int, safe bool) {
+	if c.cwrReducing() {
+		c.prrAck(delivered, safe)
 	}
 }
 

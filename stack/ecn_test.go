@@ -121,3 +121,58 @@ func TestECNNegotiation(t *testing.T) {
 		t.Error("ECN 3 accepted")
 	}
 }
+
+// With CWRReduction (linux profile) an ECN echo reduces cwnd as Linux's CWR
+// state does: ssthresh at once, but cwnd brought down by PRR over the
+// window outstanding (the echo's own ACK lets one segment go), no growth
+// meanwhile, and cwnd = ssthresh once that window is acknowledged.
+func TestECN_CWRReductionIsGradual(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.ECN = ECNPassive
+	cfg.CWRReduction = true
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.inject(seg{flags: S | E | W, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	s.out = nil
+
+	s.c.Write(data(20 * 1460))
+	if len(s.out) != 10 {
+		t.Fatalf("%d segments in the initial window, want 10", len(s.out))
+	}
+	s.out = nil
+	prior := s.c.Info().Cwnd
+	recover := 1 + 10*1460
+	s.inject(seg{flags: A | E, seq: 1, ack: 1461, win: 65535})
+	i := s.c.Info()
+	if i.Ssthresh != prior/2 || i.CAState != CAWindowReduced {
+		t.Fatalf("after the echo: ssthresh %d (want %d), state %v (want CWR)", i.Ssthresh, prior/2, i.CAState)
+	}
+	if i.Cwnd <= i.Ssthresh || len(s.out) != 1 || s.out[0].pkt.TCP.Flags&W == 0 {
+		t.Fatalf("after the echo: cwnd %d, %d segments sent; want cwnd above ssthresh and one segment, with CWR", i.Cwnd, len(s.out))
+	}
+	s.out = nil
+	// The rest of the window, one ACK per segment: PRR sends about one
+	// segment for every two delivered (ssthresh/prior cwnd), cwnd never grows.
+	sent, last := 0, i.Cwnd
+	for ack := 1 + 2*1460; ack < recover; ack += 1460 {
+		s.inject(seg{flags: A, seq: 1, ack: uint32(ack), win: 65535})
+		if c := s.c.Info().Cwnd; c > last {
+			t.Fatalf("cwnd grew from %d to %d during the reduction (ack %d)", last, c, ack)
+		} else {
+			last = c
+		}
+		sent += len(s.out)
+		s.out = nil
+	}
+	if sent < 3 || sent > 5 {
+		t.Fatalf("%d segments sent for 8 delivered during the reduction, want about half", sent)
+	}
+	s.inject(seg{flags: A, seq: 1, ack: uint32(recover), win: 65535})
+	i = s.c.Info()
+	if i.CAState != CAOpen || i.Cwnd < i.Ssthresh || i.Cwnd >= i.Ssthresh+1460 {
+		t.Fatalf("after the window: state %v, cwnd %d, ssthresh %d; want Open and cwnd = ssthresh (plus this ACK's growth)", i.CAState, i.Cwnd, i.Ssthresh)
+	}
+}

@@ -272,7 +272,12 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 		return false
 	}
 	c.lastAckAt = c.h.env.Now()
-	una := c.sndUna
+	una, sackedBefore := c.sndUna, c.sacked.bytes
+	var lostBefore segment.Seq
+	var rackLostBefore uint64
+	if c.ecn.ok || c.ecn.prr { // what cwrAck needs, only when it may run
+		lostBefore, rackLostBefore = c.lossBoundary(), c.h.counters.TCPRACKLost
+	}
 	c.ccAckStart(th)
 	c.ecnAck(th)    // ecn.go: ECE
 	c.probesOut = 0 // the peer answers: keep probing (RFC 1122 §4.2.2.17)
@@ -294,6 +299,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 			c.stats.fastRetrans++
 			c.retransmitFirst()
 		}
+	}
+	if c.ecn.prr { // ecn.go: the window's reduction for an ECN echo or a local drop
+		c.cwrAck(int(c.sndUna.Sub(una))+c.sacked.bytes-sackedBefore,
+			c.sndUna.GreaterThan(una) && !c.newlyLost(lostBefore, rackLostBefore))
 	}
 	if c.undoAck(th, una, payloadLen) { // undo.go, frto.go: spurious retransmissions
 		c.rackAfterUndo()

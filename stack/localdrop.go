@@ -56,11 +56,7 @@ func (c *Conn) localCWR() {
 		c.ecn.reduced && !c.sndUna.GreaterThan(c.ecn.recover) {
 		return // reducing already, or reduced for this window
 	}
-	c.ecn.reduced, c.ecn.recover = true, c.sndMax
-	c.ecn.cwrPending = c.ecn.ok
-	c.undo.on = false // a congestion signal: the reduction stands (undo.go)
-	c.ssthresh = c.ccCongestion(CongestionECN)
-	c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+	c.enterCWR() // ecn.go
 }
 
 // localProbe is the probe timer while nothing is in flight and the host's

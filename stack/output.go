@@ -226,8 +226,8 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) bool {
 	if fin {
 		next = next.Add(1)
 	}
-	if c.sackOK {
-		c.prrSent(n) // prr_out (prr.go)
+	if c.sackOK || c.ecn.prr {
+		c.prrSent(n) // prr_out (prr.go): a SACK recovery's, or a CWR reduction's (ecn.go)
 	}
 	if seq.LessThan(c.sndMax) {
 		h.counters.TCPRetransSegs++

@@ -45,6 +45,7 @@ var profiles = map[string]func() TCPConfig{
 			TSOBurst:             DefaultTSOBurst,
 			DeliveredGrowth:      true,
 			RecoveryExitSsthresh: true,
+			CWRReduction:         true,
 			LinuxRACK:            true,
 			SlowStartUncapped:    true,
 			SendBufferPerChunk:   true,

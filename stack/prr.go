@@ -88,7 +88,7 @@ func prrSndcnt(prrDelivered, prrOut, delivered, pipe, ssthresh, recoverFS, smss 
 
 // prrSent counts n bytes sent towards prr_out.
 func (c *Conn) prrSent(n uint32) {
-	if c.cc.inRecovery() {
+	if c.cc.inRecovery() || c.ecn.prr {
 		c.prrOut += uint64(n)
 	}
 }
