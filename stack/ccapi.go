@@ -329,6 +329,7 @@ type ccState struct {
 	minRTT   time.Duration
 	ackRTT   time.Duration // the RFC 6298 sample of the ACK being processed
 	ackECE   bool          // the ACK being processed carried ECE
+	lrtt     rttRecs       // rttlinux.go, with TCPConfig.LinuxRTTSamples
 	rate     rateState     // rate.go, for a RateObserver
 	needsECN bool
 	ceEcho   bool // the receiver echoes CE per segment (CEEchoer)
@@ -480,6 +481,9 @@ func (c *Conn) ccSent(seq, next segment.Seq) {
 	if c.pace.on {
 		c.paceSent(seq, next) // pacing.go
 	}
+	if c.h.cfg.LinuxRTTSamples {
+		c.rttRecSent(seq, next) // rttlinux.go
+	}
 	if c.ccx.sendObs != nil {
 		c.ccx.sendObs.OnSend(c.ccHandle(), seq, next)
 	}
@@ -500,6 +504,9 @@ func (c *Conn) ccRTT(r time.Duration) {
 func (c *Conn) ccAckStart(th *segment.Header) {
 	c.ccx.ackRTT = 0
 	c.ccx.ackECE = th.Flags&segment.FlagECE != 0 && c.ecn.ok
+	if c.h.cfg.LinuxRTTSamples {
+		c.rttRecAck(th.Ack) // rttlinux.go
+	}
 }
 
 // ccAckEnd runs once the ACK has been processed (input.go): a rate sample

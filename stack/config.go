@@ -107,6 +107,15 @@ type TCPConfig struct {
 	// sets it.
 	LinuxRTO bool
 
+	// LinuxRTTSamples takes an RTT sample from every ACK of new data, as
+	// Linux does, from the oldest segment it newly acknowledges unless the
+	// ACK covers retransmitted data (rttlinux.go), instead of RFC 6298's
+	// one timed segment per round trip. Default off; the linux profile
+	// leaves it off too (its figures were measured without); the
+	// packetdrill runner (sim/tcptest) turns it on, as its scripts see
+	// Linux's SRTT in its pacing rate and tcpi_rtt.
+	LinuxRTTSamples bool
+
 	// CwndLimitedGrowth lets cwnd grow only while the sender uses it, as
 	// Linux's tcp_is_cwnd_limited: in slow start up to twice the largest
 	// flight of the last window, in congestion avoidance only when the

@@ -199,6 +199,14 @@ func (c *Conn) tsRTT(th *segment.Header, ack segment.Seq) {
 	if !c.tsOK || !o.HasTimestamps || o.TSEcr == 0 {
 		return
 	}
+	if c.h.cfg.LinuxRTTSamples {
+		// rttlinux.go: the echo only where the send times gave no sample.
+		if c.ccx.lrtt.tsNext && ack.GreaterThan(c.sndUna) {
+			c.ccx.lrtt.tsNext = false
+			c.tsEchoSample(o.TSEcr)
+		}
+		return
+	}
 	if c.rttTiming && ack.GreaterThan(c.rttSeq) {
 		c.tsRTTSeq = c.sndMax // the exact sample counts for this round trip
 		return
@@ -209,17 +217,25 @@ func (c *Conn) tsRTT(th *segment.Header, ack segment.Seq) {
 	if c.tsRTTSeq.GreaterThanEq(c.sndUna) && c.tsRTTSeq.LessThanEq(c.sndMax) && !ack.GreaterThan(c.tsRTTSeq) {
 		return // this round trip already has its sample
 	}
+	if c.tsEchoSample(o.TSEcr) {
+		c.tsRTTSeq = c.sndMax
+	}
+}
+
+// tsEchoSample takes the RTT sample of an echo of ecr and reports true,
+// unless ecr is not a TSval of ours.
+func (c *Conn) tsEchoSample(ecr uint32) bool {
 	now := c.tsNow()
 	if now-c.tsEchoMin > tsMaxAge {
 		c.tsEchoMin = now - tsMaxAge // keep the bound within half the clock's range
 	}
-	if int32(o.TSEcr-c.tsEchoMin) < 0 || int32(now-o.TSEcr) < 0 {
-		return
+	if int32(ecr-c.tsEchoMin) < 0 || int32(now-ecr) < 0 {
+		return false
 	}
-	c.tsRTTSeq = c.sndMax
 	// A zero difference is a round trip under one tick: count it as one
 	// tick, as Linux does (tcp_rtt_tsopt_us).
-	c.rttSample(time.Duration(max(now-o.TSEcr, 1)) * tsTick)
+	c.rttSample(time.Duration(max(now-ecr, 1)) * tsTick)
+	return true
 }
 
 // tsMaxAge bounds how old an echo may be and still give an RTT sample:

@@ -169,6 +169,9 @@ func RunPacketdrill(s *PDScript) (*PDResult, error) {
 	// The scripts assert Linux's own CUBIC windows, which the profile's
 	// RFC 9438 CUBIC with HyStart++ does not reproduce (stack/cubic_linux.go).
 	r.cfg.TCP.LinuxCubic = true
+	// Linux takes an RTT sample from every ACK (stack/rttlinux.go); the
+	// scripts see that SRTT in the pacing rate fq enforces.
+	r.cfg.TCP.LinuxRTTSamples = true
 	for _, o := range s.Options {
 		if err := r.option(o); err != nil {
 			return r.res, err
