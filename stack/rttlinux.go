@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"sort"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
@@ -41,10 +42,12 @@ func (c *Conn) rttRecSent(seq, next segment.Seq) {
 		return
 	}
 	if seq.LessThan(c.sndMax) { // sent before: Karn's rule
-		for i := r.head; i < len(r.recs); i++ {
-			if m := &r.recs[i]; m.end.GreaterThan(seq) && m.start.LessThan(next) {
-				m.retrans = true
-			}
+		// The records are in sequence order: start at the first that ends
+		// beyond seq.
+		recs := r.recs[r.head:]
+		i := sort.Search(len(recs), func(i int) bool { return recs[i].end.GreaterThan(seq) })
+		for ; i < len(recs) && recs[i].start.LessThan(next); i++ {
+			recs[i].retrans = true
 		}
 		if !next.GreaterThan(c.sndMax) {
 			return
