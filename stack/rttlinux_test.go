@@ -60,3 +60,29 @@ func TestLinuxRTTSamples(t *testing.T) {
 		}
 	}
 }
+
+// With timestamps, an ACK that covers retransmitted data gives no sample
+// from the send times, so the echo of the retransmission's TSval does:
+// 20 ms after the RTO's resend, SRTT 10 ms → 11.25 ms.
+func TestLinuxRTTSamplesTimestampFallback(t *testing.T) {
+	cfg := scriptCfg()
+	cfg.LinuxRTTSamples = true
+	s := newScript(t, cfg)
+	s.tsOpen()
+	if s.c.srtt != 10*time.Millisecond {
+		t.Fatalf("SRTT %v after the handshake, want 10ms", s.c.srtt)
+	}
+	if _, err := s.c.Write(data(1448)); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(300 * time.Millisecond) // the RTO (200 ms) sends it again once
+	if len(s.out) != 2 {
+		t.Fatalf("%d segments, want the new one and its retransmission", len(s.out))
+	}
+	rtx := s.out[1].at
+	s.advance(rtx + 20*time.Millisecond - s.now)
+	s.inject(seg{flags: A, seq: 1, ack: 1449, win: 65535, ts: true, tsval: 6000, tsecr: tsAt(rtx)})
+	if want := 11250 * time.Microsecond; s.c.srtt != want {
+		t.Errorf("SRTT %v after the ACK of the retransmission, want %v (the echo's 20 ms)", s.c.srtt, want)
+	}
+}
