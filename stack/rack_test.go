@@ -61,13 +61,7 @@ func TestRACKReorderWithinWindow(t *testing.T) {
 	for _, late := range []time.Duration{time.Millisecond, 4 * time.Millisecond} {
 		cfg := scriptCfg()
 		cfg.RACK = true
-		s := newScript(t, cfg)
-		s.l, _ = s.h.Listen(80, 1)
-		s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-		s.iss = uint32(s.out[0].pkt.TCP.Seq)
-		s.advance(10 * time.Millisecond)
-		s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-		s.c, _ = s.l.Accept()
+		s := acceptSACK(t, cfg, 10*time.Millisecond)
 		s.c.Write(data(4 * 1460)) // at 10 ms
 		s.out = nil
 		seg := func(i int) uint32 { return uint32(1 + 1460*i) }
@@ -102,13 +96,7 @@ func TestRACKLossBeforeDupThresh(t *testing.T) {
 	for _, rack := range []bool{false, true} {
 		cfg := scriptCfg()
 		cfg.RACK = rack
-		s := newScript(t, cfg)
-		s.l, _ = s.h.Listen(80, 1)
-		s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-		s.iss = uint32(s.out[0].pkt.TCP.Seq)
-		s.advance(10 * time.Millisecond) // a 10 ms handshake RTT
-		s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-		s.c, _ = s.l.Accept()
+		s := acceptSACK(t, cfg, 10*time.Millisecond) // a 10 ms handshake RTT
 		s.c.Write(data(3 * 1460))
 		s.out = nil
 		s.advance(10 * time.Millisecond)
@@ -144,14 +132,8 @@ func TestRACKLossBeforeDupThresh(t *testing.T) {
 func TestTLPProbesTheTail(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK = true
-	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.advance(10 * time.Millisecond) // SRTT 10 ms from the handshake
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
-	s.c.Write(data(3 * 1460)) // at 10 ms; all three are lost
+	s := acceptSACK(t, cfg, 10*time.Millisecond) // SRTT 10 ms from the handshake
+	s.c.Write(data(3 * 1460))                    // at 10 ms; all three are lost
 	s.out = nil
 	s.advance(20 * time.Millisecond)
 	s.expect("Flags [P.], seq 2921:4381, ack 1, win 64000, length 1460 @30ms")
@@ -192,13 +174,7 @@ func TestTLPProbesTheTail(t *testing.T) {
 func TestTLPRepairCountedBeyondEndSeq(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK, cfg.InitialWindow = true, 10
-	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.advance(10 * time.Millisecond)
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s := acceptSACK(t, cfg, 10*time.Millisecond)
 	s.c.Write(data(3 * 1460)) // at 10 ms; the last is lost
 	s.advance(10 * time.Millisecond)
 	s.inject(seg2(A, 1, 2921, 65535))
@@ -235,13 +211,7 @@ func TestTLPRepairCountedBeyondEndSeq(t *testing.T) {
 func TestRACKMinRTTFromHandshake(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK = true
-	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.advance(20 * time.Millisecond)
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s := acceptSACK(t, cfg, 20*time.Millisecond)
 	s.c.Write(data(3 * 1460)) // at 20 ms
 	s.out = nil
 	s.advance(30 * time.Millisecond)
@@ -265,13 +235,7 @@ func TestRACKRetransmissionIsNotReordering(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK, cfg.InitialWindow = true, 10
 	cfg.RecoveryExitSsthresh = true // cwnd 7 segments after the recovery
-	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.advance(10 * time.Millisecond)
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s := acceptSACK(t, cfg, 10*time.Millisecond)
 	seg := func(i int) uint32 { return uint32(1 + 1460*i) }
 	s.c.Write(data(10 * 1460)) // at 10 ms; the first is lost
 	s.out = nil
@@ -301,13 +265,7 @@ func TestRACKRetransmissionIsNotReordering(t *testing.T) {
 func TestRACKDSACKIsReordering(t *testing.T) {
 	cfg := scriptCfg()
 	cfg.RACK = true
-	s := newScript(t, cfg)
-	s.l, _ = s.h.Listen(80, 1)
-	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
-	s.iss = uint32(s.out[0].pkt.TCP.Seq)
-	s.advance(10 * time.Millisecond)
-	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
-	s.c, _ = s.l.Accept()
+	s := acceptSACK(t, cfg, 10*time.Millisecond)
 	seg := func(i int) uint32 { return uint32(1 + 1460*i) }
 	s.c.Write(data(4 * 1460)) // at 10 ms; the first is late, not lost
 	s.out = nil
@@ -327,4 +285,19 @@ func TestRACKDSACKIsReordering(t *testing.T) {
 	if !s.c.rack.reordering {
 		t.Fatal("a D-SACK for a resent segment did not count as reordering")
 	}
+}
+
+// acceptSACK opens a connection on the script's host passively: the peer's
+// SYN offers SACK (MSS 1460), its ACK comes rtt later, and s.c is the
+// accepted connection, with s.iss its initial sequence number.
+func acceptSACK(t *testing.T, cfg TCPConfig, rtt time.Duration) *script {
+	t.Helper()
+	s := newScript(t, cfg)
+	s.l, _ = s.h.Listen(80, 1)
+	s.injectSYNWithSACK(seg{flags: S, win: 65535, mss: 1460})
+	s.iss = uint32(s.out[0].pkt.TCP.Seq)
+	s.advance(rtt)
+	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
+	s.c, _ = s.l.Accept()
+	return s
 }
