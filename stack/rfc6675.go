@@ -163,15 +163,20 @@ func (c *Conn) firstSegLen() uint32 {
 // checkReneging clears the scoreboard when SND.UNA has stopped at the left
 // edge of a SACKed range: the receiver no longer holds it (RFC 2018 §8).
 func (c *Conn) checkReneging() {
-	if b := c.sacked.blocks; len(b) > 0 && b[0].start == c.sndUna {
-		c.h.counters.TCPSACKReneging++
-		c.sacked.reset()
-		// What the peer dropped may have been skipped by a resending or
-		// never be reported lost: as Linux (tcp_check_sack_reneging), let
-		// the retransmission timer fire soon, after max(SRTT/2, 10 ms),
-		// and resend everything from SND.UNA.
-		c.setTimer(&c.tm.rtxAt, c.h.env.Now()+max(c.srtt/2, 10*time.Millisecond))
+	if len(c.sacked.blocks) > 0 && c.sacked.blocks[0].start == c.sndUna {
+		c.reneged()
 	}
+}
+
+// reneged is checkReneging's response.
+func (c *Conn) reneged() {
+	c.h.counters.TCPSACKReneging++
+	c.sacked.reset()
+	// What the peer dropped may have been skipped by a resending or
+	// never be reported lost: as Linux (tcp_check_sack_reneging), let
+	// the retransmission timer fire soon, after max(SRTT/2, 10 ms),
+	// and resend everything from SND.UNA.
+	c.setTimer(&c.tm.rtxAt, c.h.env.Now()+max(c.srtt/2, 10*time.Millisecond))
 }
 
 // isLost is RFC 6675 §4 IsLost(seq).
@@ -196,6 +201,14 @@ func (c *Conn) isLost(seq segment.Seq) bool {
 // lossBoundary returns the sequence number below which every unSACKed
 // byte is lost (IsLost), sndUna if none is.
 func (c *Conn) lossBoundary() segment.Seq {
+	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK {
+		return c.sndUna // nothing SACKed, no RACK: nothing lost
+	}
+	return c.lossBoundaryScan()
+}
+
+// lossBoundaryScan is lossBoundary's general case.
+func (c *Conn) lossBoundaryScan() segment.Seq {
 	if c.rackOn() {
 		return c.rackLossBoundary()
 	}
