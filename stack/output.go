@@ -86,12 +86,15 @@ func (c *Conn) sendOne() bool {
 	if end.GreaterThan(c.sndNxt) {
 		avail = end.Sub(c.sndNxt)
 	}
-	if c.sackOK {
-		avail = c.capAtSACKed(c.sndNxt, avail)
-	}
 	recordEnd := false // the segment stops at a record end with data behind it (record.go)
-	if k := c.eorCap(c.sndNxt, avail); k < avail {
-		avail, recordEnd = k, true
+	if avail > 0 {
+		// (Both caps leave 0 as it is.)
+		if c.sackOK {
+			avail = c.capAtSACKed(c.sndNxt, avail)
+		}
+		if k := c.eorCap(c.sndNxt, avail); k < avail {
+			avail, recordEnd = k, true
+		}
 	}
 	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
 	if avail == 0 {

@@ -274,7 +274,13 @@ func (c *Conn) sackUsable(cwnd uint32) uint32 {
 	if out := c.sndNxt.Sub(c.sndUna); c.sndWnd > out {
 		wnd = c.sndWnd - out
 	}
-	if p := c.pipe(); cwnd > p {
+	var p uint32
+	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK && c.sndNxt.GreaterThan(c.sndUna) && !c.cc.inRecovery() {
+		p = c.sndNxt.Sub(c.sndUna) // pipe's common case, without the call
+	} else {
+		p = c.pipe()
+	}
+	if cwnd > p {
 		cw = cwnd - p
 	}
 	return min(wnd, cw)
@@ -403,6 +409,14 @@ func (c *Conn) skipSACKed() {
 // peer SACKed its last byte, say) does not cut the resend of that segment
 // short.
 func (c *Conn) capAtSACKed(s segment.Seq, n uint32) uint32 {
+	if len(c.sacked.blocks) == 0 && len(c.rack.segs) == 0 {
+		return n // nothing is SACKed
+	}
+	return c.capAtSACKedScan(s, n)
+}
+
+// capAtSACKedScan is capAtSACKed's general case.
+func (c *Conn) capAtSACKedScan(s segment.Seq, n uint32) uint32 {
 	if c.rackOn() && len(c.rack.segs) > 0 {
 		for _, r := range c.rack.segs {
 			if r.sacked && r.start.GreaterThan(s) {
