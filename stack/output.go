@@ -59,13 +59,17 @@ func (c *Conn) send() {
 		}
 		c.burstStart()         // push.go
 		c.burst.rtxSet = false // nor does a packet of retransmissions span passes
-		if c.sackOK && c.cc.inRecovery() {
+		if c.sackOK && c.ccInRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
 		for c.sendOne() {
 		}
-		c.chronoAfterSendPass() // chrono.go
-		c.ccAfterSend()         // ccapi.go: the delivery-rate estimator's app-limited check
+		if c.chrono.kind != chronoNone || c.dataEnd().GreaterThan(c.sndNxt) {
+			// chrono.go (a pass with nothing to send and no state running
+			// changes nothing there)
+			c.chronoAfterSendPass()
+		}
+		c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
 	}
 	if c.ackNow {
 		c.sendAck()
