@@ -284,7 +284,11 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
 	case c.sackOK:
-		c.onSACKAck(th) // RFC 6675 (rfc6675.go)
+		// RFC 6675 (rfc6675.go). Without SACK blocks, RACK or a recovery,
+		// an ACK that does not move SND.UNA changes nothing there.
+		if th.Options.NumSACK > 0 || ack.GreaterThan(c.sndUna) || c.rackOn() || c.ccInRecovery() {
+			c.onSACKAck(th)
+		}
 	case ack.GreaterThan(c.sndUna):
 		c.tsRTT(th, ack) // RFC 7323 §4.1: before newAck restarts the timer
 		c.newAck(ack)

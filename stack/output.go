@@ -62,7 +62,11 @@ func (c *Conn) send() {
 		if c.sackOK && c.ccInRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
-		for c.sendOne() {
+		// sendOne has nothing to do, and returns false at once, when every
+		// byte written is sent, no FIN is due and no resending is under way.
+		if c.wrClosed || c.dataEnd() != c.sndNxt || c.sndNxt.LessThan(c.sndMax) {
+			for c.sendOne() {
+			}
 		}
 		if c.chrono.kind != chronoNone || c.dataEnd().GreaterThan(c.sndNxt) {
 			// chrono.go (a pass with nothing to send and no state running
