@@ -286,7 +286,7 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	case c.sackOK:
 		// RFC 6675 (rfc6675.go). Without SACK blocks, RACK or a recovery,
 		// an ACK that does not move SND.UNA changes nothing there.
-		if th.Options.NumSACK > 0 || ack.GreaterThan(c.sndUna) || c.rackOn() || c.ccInRecovery() {
+		if th.Options.NumSACK > 0 || ack.GreaterThan(c.sndUna) || c.rackOn() || c.cc.inRecovery() {
 			c.onSACKAck(th)
 		}
 	case ack.GreaterThan(c.sndUna):

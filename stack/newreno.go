@@ -21,18 +21,8 @@ func newNewReno(c *Conn) *newReno {
 	return &newReno{c: c}
 }
 
-func (r *newReno) name() string     { return r.c.ccx.name }
-func (r *newReno) inRecovery() bool { return r.recovering }
-
-// ccInRecovery is c.cc.inRecovery() for the hot paths: the controller is
-// a *newReno (newCongestionControl), whose flag is read without the
-// interface call.
-func (c *Conn) ccInRecovery() bool {
-	if r, ok := c.cc.(*newReno); ok {
-		return r.recovering
-	}
-	return c.cc.inRecovery()
-}
+func (r *newReno) name() string               { return r.c.ccx.name }
+func (r *newReno) inRecovery() bool           { return r.recovering }
 func (r *newReno) sent(seq, next segment.Seq) { r.c.ccSent(seq, next) }
 
 func (r *newReno) init() {

@@ -59,7 +59,7 @@ func (c *Conn) send() {
 		}
 		c.burstStart()         // push.go
 		c.burst.rtxSet = false // nor does a packet of retransmissions span passes
-		if c.sackOK && c.ccInRecovery() {
+		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
 		// sendOne has nothing to do, and returns false at once, when every

@@ -87,7 +87,7 @@ func (c *Conn) onSACKAck(th *segment.Header) {
 	}
 	// RFC 6937 DeliveredData: newly acknowledged plus the change in SACKed.
 	delivered := int(c.sndUna.Sub(una)) + c.sacked.bytes - sackedBefore
-	if c.ccInRecovery() {
+	if c.cc.inRecovery() {
 		// (B): the scoreboard is updated; PRR sets cwnd (prr.go), unless
 		// the algorithm does (RecoveryCwndOwner), and output() runs step
 		// (C).
@@ -235,11 +235,11 @@ func (c *Conn) pipe() uint32 {
 	if c.rackOn() {
 		return c.rackPipe()
 	}
-	if len(c.sacked.blocks) == 0 && !c.ccInRecovery() {
+	if len(c.sacked.blocks) == 0 && !c.cc.inRecovery() {
 		return hi.Sub(una)
 	}
 	lost, rx := una, una
-	if c.ccInRecovery() {
+	if c.cc.inRecovery() {
 		lost, rx = c.lossBoundary(), c.rtxNext.Max(una)
 	}
 	var p uint32
@@ -275,7 +275,7 @@ func (c *Conn) sackUsable(cwnd uint32) uint32 {
 		wnd = c.sndWnd - out
 	}
 	var p uint32
-	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK && c.sndNxt.GreaterThan(c.sndUna) && !c.ccInRecovery() {
+	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK && c.sndNxt.GreaterThan(c.sndUna) && !c.cc.inRecovery() {
 		p = c.sndNxt.Sub(c.sndUna) // pipe's common case, without the call
 	} else {
 		p = c.pipe()

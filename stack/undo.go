@@ -326,7 +326,7 @@ func (c *Conn) undoLoss(frto bool) {
 // and ends the episode and any fast recovery.
 func (c *Conn) undoWindow() {
 	u := &c.undo
-	r, _ := c.cc.(*newReno)
+	r := c.cc
 	if r != nil && r.recovering {
 		c.ccRecoveryEnd() // a RecoveryCwndOwner's recovery ends before the undo
 	}
