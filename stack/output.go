@@ -379,12 +379,12 @@ func (c *Conn) afterRead() {
 // armSendTimers keeps exactly one of the retransmission and persist timers
 // running when something waits to be sent or acknowledged.
 func (c *Conn) armSendTimers() {
-	now := c.h.env.Now()
+	// The clock is read only when a timer is armed.
 	if c.sndMax != c.sndUna {
 		// RFC 6298 §5.1: start the timer when data is sent and it is off.
 		c.tm.persistAt = 0
 		if c.tm.rtxAt == 0 {
-			c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
+			c.setTimer(&c.tm.rtxAt, c.h.env.Now()+c.currentRTO())
 		}
 		return
 	}
@@ -394,7 +394,7 @@ func (c *Conn) armSendTimers() {
 		// small. The persist timer probes it (RFC 9293 §3.8.6.1) or forces
 		// a small segment out (the SWS override, §3.8.6.2.1).
 		if c.tm.persistAt == 0 {
-			c.setTimer(&c.tm.persistAt, now+c.persistInterval())
+			c.setTimer(&c.tm.persistAt, c.h.env.Now()+c.persistInterval())
 		}
 		return
 	}
