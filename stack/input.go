@@ -50,8 +50,10 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		return
 	}
 
-	// RFC 7323 §5.3 R1 (PAWS) comes before the window check.
-	if !c.pawsAccept(th, len(payload)) {
+	// RFC 7323 §5.3 R1 (PAWS) comes before the window check. pawsAccept
+	// passes every segment whose TSVal is not older than TS.Recent (or that
+	// has none): only the others need the call.
+	if c.tsOK && th.Options.HasTimestamps && int32(th.Options.TSVal-c.tsRecent) < 0 && !c.pawsAccept(th, len(payload)) {
 		return
 	}
 
