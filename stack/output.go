@@ -367,11 +367,13 @@ func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() || c.fastOpenNoWindowUpdate() {
 		return
 	}
-	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	clamp := min(uint64(c.rcvBuf.limit), uint64(0xffff)<<c.rcvWndShift)
 	half := uint32(clamp / 2)
-	if free >= cur+min(half, uint32(c.rcvMSS)) && cur < half {
+	if cur >= half {
+		return // the peer sees half the window or more (no need to work out the free space)
+	}
+	if free := c.rcvWndMem(); free >= cur+min(half, uint32(c.rcvMSS)) {
 		c.sendAck()
 	}
 }
