@@ -33,6 +33,24 @@ func TestFastPathInvariants(t *testing.T) {
 		}
 	}
 	c.tsOK = true
+	// sendOne: with nothing SACKed, no RACK and no recovery, sackUsable is
+	// min(SND.WND, cwnd) − (SND.NXT − SND.UNA), floored at 0.
+	nxt, una, wnd0, cwnd0 := c.sndNxt, c.sndUna, c.sndWnd, c.cwnd
+	for _, out := range []uint32{0, 1, 1460, 100000, 300000} {
+		for _, wnd := range []uint32{0, 1000, 65535, 262144} {
+			for _, cw := range []uint32{0, 2920, 1 << 20} {
+				c.sndNxt, c.sndWnd, c.cwnd = c.sndUna.Add(out), wnd, cw
+				var want uint32
+				if l := min(wnd, cw); l > out {
+					want = l - out
+				}
+				if got := c.sackUsable(c.cwnd); got != want {
+					t.Fatalf("out %d wnd %d cwnd %d: sackUsable %d, want %d", out, wnd, cw, got, want)
+				}
+			}
+		}
+	}
+	c.sndNxt, c.sndUna, c.sndWnd, c.cwnd = nxt, una, wnd0, cwnd0
 	// onSACKAck: an ACK at SND.UNA without SACK blocks, RACK or recovery
 	// leaves the connection as it was.
 	if c.rackOn() || c.cc.inRecovery() {

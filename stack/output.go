@@ -73,7 +73,9 @@ func (c *Conn) send() {
 			// changes nothing there)
 			c.chronoAfterSendPass()
 		}
-		c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
+		if c.ccx.rateObs != nil {
+			c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
+		}
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -130,8 +132,11 @@ func (c *Conn) sendOne() bool {
 	if limit > inflight {
 		usable = limit - inflight
 	}
-	if c.sackOK {
-		usable = c.sackUsable(cwnd) // RFC 6675: cwnd against pipe, not SND.NXT − SND.UNA
+	if c.sackOK && (len(c.sacked.blocks) > 0 || c.h.cfg.RACK || c.cc.inRecovery()) {
+		// RFC 6675: cwnd against pipe, not SND.NXT − SND.UNA. With nothing
+		// SACKed, no RACK and no recovery the two are equal, and
+		// sackUsable gives the usable above (TestFastPathInvariants).
+		usable = c.sackUsable(cwnd)
 	}
 	n := min(avail, usable, uint32(c.sndMSS))
 	if n == 0 {
