@@ -461,9 +461,13 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		p = p[:limit.Sub(seq)]
 		end = limit
 	}
-	if p = c.memFit(seq, p); len(p) == 0 {
-		c.ackNow = true // memory.go: no room in the host's memory
-		return
+	// memFit returns p as it is when the ring already has room for it (or
+	// is charged to no host): only the other case needs the call.
+	if r := &c.rcvBuf; r.mem != nil && r.n+int(seq.Sub(c.rcvNxt))+len(p) > len(r.buf) || len(p) == 0 {
+		if p = c.memFit(seq, p); len(p) == 0 {
+			c.ackNow = true // memory.go: no room in the host's memory
+			return
+		}
 	}
 	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {

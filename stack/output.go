@@ -260,7 +260,12 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) bool {
 		c.lastDataAt = h.env.Now()
 		c.quickAckDataSent()
 	}
-	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
+	if c.pace.on || c.ccx.sendObs != nil || c.ccx.rateObs != nil {
+		// newReno.sent passes the segment to ccSent, which has work only
+		// for pacing or an observer. Before sndMax moves: HyStart++
+		// samples new data only.
+		c.cc.sent(seq, next)
+	}
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
 	c.stampTimestamps(&th)
