@@ -477,13 +477,6 @@ func (c *Conn) ccCongestion(ev CongestionEvent) uint32 {
 // ccSent tells a SendObserver, the rate estimator and pacing of a segment
 // sent.
 func (c *Conn) ccSent(seq, next segment.Seq) {
-	if c.pace.on || c.ccx.sendObs != nil || c.ccx.rateObs != nil {
-		c.ccSentObs(seq, next)
-	}
-}
-
-// ccSentObs is ccSent when pacing or an observer wants the segment.
-func (c *Conn) ccSentObs(seq, next segment.Seq) {
 	if c.pace.on {
 		c.paceSent(seq, next) // pacing.go
 	}

@@ -73,9 +73,7 @@ func (c *Conn) send() {
 			// changes nothing there)
 			c.chronoAfterSendPass()
 		}
-		if c.ccx.rateObs != nil {
-			c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
-		}
+		c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -260,12 +258,7 @@ func (c *Conn) sendData(seq segment.Seq, n uint32, fin bool) bool {
 		c.lastDataAt = h.env.Now()
 		c.quickAckDataSent()
 	}
-	if c.pace.on || c.ccx.sendObs != nil || c.ccx.rateObs != nil {
-		// newReno.sent passes the segment to ccSent, which has work only
-		// for pacing or an observer. Before sndMax moves: HyStart++
-		// samples new data only.
-		c.cc.sent(seq, next)
-	}
+	c.cc.sent(seq, next) // before sndMax moves: HyStart++ samples new data only
 	c.stats.segsOut++
 	c.stats.bytesOut += uint64(n)
 	c.stampTimestamps(&th)
