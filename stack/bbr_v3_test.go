@@ -37,7 +37,7 @@ func TestBBRStartupExitOnLoss(t *testing.T) {
 	d.round(250_000, 100*time.Millisecond, 20_000)
 	d.round(500_000, 100*time.Millisecond, 40_000)
 	d.round(1_000_000, 100*time.Millisecond, 80_000)
-	d.c.cc.(*newReno).recovering = true
+	d.c.cc.recovering = true
 	lossyRound := func(events int) { // the round's last ACK is its last loss event
 		for range events - 1 {
 			d.inRound(1_000_000, 130*time.Millisecond, 120_000, lossOf(1000, 100_000))

@@ -55,6 +55,14 @@ func (c *Conn) chronoStart(k chronoKind) {
 // chronoStop leaves k: back to busy while data is queued, to none if
 // nothing is.
 func (c *Conn) chronoStop(k chronoKind) {
+	// Inlined: with no state running, stopping one changes nothing.
+	if c.chrono.kind != chronoNone || k == chronoNone {
+		c.chronoStopNow(k)
+	}
+}
+
+// chronoStopNow is chronoStop while some state runs.
+func (c *Conn) chronoStopNow(k chronoKind) {
 	switch {
 	case c.sndBuf.n == 0 && c.sndUna == c.sndMax:
 		if c.chrono.kind != chronoNone {
@@ -97,6 +105,13 @@ func (c *Conn) chronoAfterSendPass() {
 // out, a flight below cwnd and a writer that was refused space, the
 // sender is limited by its send buffer (Linux tcp_cwnd_validate).
 func (c *Conn) chronoAfterNewData() {
+	if c.noSpace {
+		c.chronoAfterNewDataNow()
+	}
+}
+
+// chronoAfterNewDataNow is chronoAfterNewData for a writer that was refused space.
+func (c *Conn) chronoAfterNewDataNow() {
 	if c.noSpace && c.sndNxt == c.dataEnd() && c.flightSize()+uint32(c.sndMSS) <= c.cwnd &&
 		(c.state == StateEstablished || c.state == StateCloseWait) {
 		c.chronoStart(chronoSndbuf)
@@ -108,6 +123,13 @@ func (c *Conn) chronoAfterNewData() {
 // send-buffer-limited period; the EventWritable it raises is what wakes an
 // edge-triggered poller.
 func (c *Conn) writeSpace() {
+	if c.noSpace {
+		c.writeSpaceNow()
+	}
+}
+
+// writeSpaceNow is writeSpace for a writer that was refused space.
+func (c *Conn) writeSpaceNow() {
 	if !c.noSpace || !c.writeReady() {
 		return
 	}

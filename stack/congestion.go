@@ -17,6 +17,10 @@ import "github.com/tcpsim/tcpsim/segment"
 // ssthresh becomes on a congestion event or a timeout, what happens after
 // idle, and optionally the pacing rate. The recovery calls it; it never
 // retransmits anything itself.
+//
+// newReno is the only implementation, and the control block holds it as
+// *newReno so that the calls on every segment and ACK are direct (and the
+// small ones inlined); the interface stays as the contract it keeps.
 type congestionControl interface {
 	// init sets the initial window once the send MSS is known (at
 	// ESTABLISHED).
@@ -44,10 +48,12 @@ type congestionControl interface {
 	sent(seq, next segment.Seq)
 }
 
+var _ congestionControl = (*newReno)(nil)
+
 // newCongestionControl builds the connection's congestion control: the
 // shared RFC 6582 recovery around a new instance of the configured
 // algorithm (the registry's constructor for TCPConfig.CongestionControl).
-func newCongestionControl(c *Conn) congestionControl {
+func newCongestionControl(c *Conn) *newReno {
 	name := c.h.cfg.CongestionControl
 	f := lookupCongestionControl(name)
 	if f == nil { // a config that skipped validation (tests)

@@ -26,7 +26,7 @@ func newLinuxCubicConn(t *testing.T, detect int) *lxRig {
 	}
 	c := &Conn{h: h, tcb: tcb{sndMSS: ccMSS}}
 	c.cc = newCongestionControl(c)
-	r := c.cc.(*newReno)
+	r := c.cc
 	w := c.ccx.alg.(*cubic)
 	r.init()
 	if w.lx == nil {

@@ -25,7 +25,7 @@ func newCubicConn(t *testing.T) (*Conn, *newReno, *cubic, *script) {
 	}
 	c := &Conn{h: h, tcb: tcb{sndMSS: ccMSS}}
 	c.cc = newCongestionControl(c)
-	r := c.cc.(*newReno)
+	r := c.cc
 	w, ok := c.ccx.alg.(*cubic)
 	if !ok {
 		t.Fatalf("CongestionControl %q built %T", h.cfg.CongestionControl, c.ccx.alg)

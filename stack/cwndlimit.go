@@ -22,6 +22,13 @@ type cwndUse struct {
 
 // cwndValidate runs after new data was sent.
 func (c *Conn) cwndValidate() {
+	if c.h.cfg.CwndLimitedGrowth {
+		c.cwndValidateOn()
+	}
+}
+
+// cwndValidateOn is cwndValidate with CwndLimitedGrowth on.
+func (c *Conn) cwndValidateOn() {
 	if !c.h.cfg.CwndLimitedGrowth {
 		return
 	}

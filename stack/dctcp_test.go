@@ -23,7 +23,7 @@ func newCCConn(t *testing.T, name string, ecn int, flight uint32) (*Conn, *newRe
 	c := &Conn{h: h, tcb: tcb{sndMSS: ccMSS}}
 	c.cc = newCongestionControl(c)
 	c.sndMax = c.sndUna.Add(flight)
-	r := c.cc.(*newReno)
+	r := c.cc
 	r.init()
 	return c, r
 }

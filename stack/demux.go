@@ -76,5 +76,5 @@ func (h *Host) sendResetFor(key connKey, seg *segment.Header, payloadLen int) {
 		th.Flags = segment.FlagRST | segment.FlagACK
 	}
 	h.counters.TCPRstSent++
-	h.emit(-1, key.local, key.remote, &th, nil, nil)
+	h.emit(-1, &key, &th, nil, nil)
 }

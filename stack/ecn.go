@@ -71,9 +71,13 @@ func (c *Conn) ecnActive(synack *segment.Header) {
 // starts echoing, CWR (the sender reacted) stops it. The ECN field of the
 // packet is h.rxECN.
 func (c *Conn) ecnReceived(th *segment.Header) {
-	if !c.ecn.ok {
-		return
+	if c.ecn.ok {
+		c.ecnReceivedOK(th)
 	}
+}
+
+// ecnReceivedOK is ecnReceived for a connection that negotiated ECN.
+func (c *Conn) ecnReceivedOK(th *segment.Header) {
 	if c.ccx.ceEcho {
 		c.ecnReceivedPerSegment()
 		return
@@ -91,9 +95,13 @@ func (c *Conn) ecnReceived(th *segment.Header) {
 // ecnAck is the sender's part, for each acceptable ACK: ECE reduces cwnd
 // once per window.
 func (c *Conn) ecnAck(th *segment.Header) {
-	if !c.ecn.ok || th.Flags&segment.FlagECE == 0 || th.Flags&segment.FlagSYN != 0 {
-		return
+	if c.ecn.ok && th.Flags&(segment.FlagECE|segment.FlagSYN) == segment.FlagECE {
+		c.ecnAckECE()
 	}
+}
+
+// ecnAckECE is ecnAck for an ACK with ECE (and without SYN).
+func (c *Conn) ecnAckECE() {
 	c.h.counters.TCPECNEceReceived++
 	if c.ecn.reduced && !c.sndUna.GreaterThan(c.ecn.recover) {
 		return // already reduced for this window

@@ -50,8 +50,10 @@ func (c *Conn) input(th *segment.Header, payload []byte) {
 		return
 	}
 
-	// RFC 7323 §5.3 R1 (PAWS) comes before the window check.
-	if !c.pawsAccept(th, len(payload)) {
+	// RFC 7323 §5.3 R1 (PAWS) comes before the window check. pawsAccept
+	// passes every segment whose TSVal is not older than TS.Recent (or that
+	// has none): only the others need the call.
+	if c.tsOK && th.Options.HasTimestamps && int32(th.Options.TSVal-c.tsRecent) < 0 && !c.pawsAccept(th, len(payload)) {
 		return
 	}
 
@@ -284,7 +286,11 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 	win := uint32(th.Window) << c.sndWndShift
 	switch {
 	case c.sackOK:
-		c.onSACKAck(th) // RFC 6675 (rfc6675.go)
+		// RFC 6675 (rfc6675.go). Without SACK blocks, RACK or a recovery,
+		// an ACK that does not move SND.UNA changes nothing there.
+		if th.Options.NumSACK > 0 || ack.GreaterThan(c.sndUna) || c.rackOn() || c.cc.inRecovery() {
+			c.onSACKAck(th)
+		}
 	case ack.GreaterThan(c.sndUna):
 		c.tsRTT(th, ack) // RFC 7323 §4.1: before newAck restarts the timer
 		c.newAck(ack)
@@ -455,9 +461,13 @@ func (c *Conn) receiveData(seq segment.Seq, p []byte) {
 		p = p[:limit.Sub(seq)]
 		end = limit
 	}
-	if p = c.memFit(seq, p); len(p) == 0 {
-		c.ackNow = true // memory.go: no room in the host's memory
-		return
+	// memFit returns p as it is when the ring already has room for it (or
+	// is charged to no host): only the other case needs the call.
+	if r := &c.rcvBuf; r.mem != nil && r.n+int(seq.Sub(c.rcvNxt))+len(p) > len(r.buf) || len(p) == 0 {
+		if p = c.memFit(seq, p); len(p) == 0 {
+			c.ackNow = true // memory.go: no room in the host's memory
+			return
+		}
 	}
 	end = seq.Add(uint32(len(p)))
 	if len(p) > c.rcvSegMax {

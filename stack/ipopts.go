@@ -29,5 +29,5 @@ func (c *Conn) DontFragment() bool { return !c.noDF }
 // emit sends one of the connection's segments with its IP header settings.
 func (c *Conn) emit(th *segment.Header, p1, p2 []byte) {
 	c.h.txTOS, c.h.txNoDF = c.tos, c.noDF
-	c.h.emit(c.ifIdx, c.key.local, c.key.remote, th, p1, p2)
+	c.h.emit(c.ifIdx, &c.key, th, p1, p2)
 }

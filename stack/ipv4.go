@@ -318,12 +318,13 @@ func (h *Host) tcpInput(ifIndex int, src, dst netip.Addr, addrs uint32, seg []by
 	h.demux(ifIndex, src, dst, th, payload)
 }
 
-// emit encodes one IPv4+TCP packet from local to remote with header th and a
+// emit encodes one IPv4+TCP packet from key.local to key.remote with header th and a
 // payload in up to two pieces (a ring buffer may wrap), and sends it on the
 // interface that routes to remote. It returns false when there is no route
 // or the interface's own queue refused the packet (QueueLink).
 // The header's Raw, DataOffset and Checksum fields are overwritten.
-func (h *Host) emit(ifIndex int, local, remote netip.AddrPort, th *segment.Header, p1, p2 []byte) bool {
+func (h *Host) emit(ifIndex int, key *connKey, th *segment.Header, p1, p2 []byte) bool {
+	local, remote := key.local, key.remote
 	if ifIndex < 0 {
 		var ok bool
 		if ifIndex, ok = h.lookupRoute(remote.Addr()); !ok {

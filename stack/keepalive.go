@@ -180,6 +180,13 @@ func (c *Conn) onKeepAliveTimer(now time.Duration) {
 // or newly appearing data to deliver restart it. Called from output and
 // when SND.UNA advances.
 func (c *Conn) noteDelivery(progress bool) {
+	if c.ka.userTimeout > 0 {
+		c.noteDeliveryOn(progress)
+	}
+}
+
+// noteDeliveryOn is noteDelivery with a user timeout set.
+func (c *Conn) noteDeliveryOn(progress bool) {
 	if c.ka.userTimeout <= 0 {
 		return
 	}

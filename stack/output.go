@@ -62,10 +62,18 @@ func (c *Conn) send() {
 		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
 		}
-		for c.sendOne() {
+		// sendOne has nothing to do, and returns false at once, when every
+		// byte written is sent, no FIN is due and no resending is under way.
+		if c.wrClosed || c.dataEnd() != c.sndNxt || c.sndNxt.LessThan(c.sndMax) {
+			for c.sendOne() {
+			}
 		}
-		c.chronoAfterSendPass() // chrono.go
-		c.ccAfterSend()         // ccapi.go: the delivery-rate estimator's app-limited check
+		if c.chrono.kind != chronoNone || c.dataEnd().GreaterThan(c.sndNxt) {
+			// chrono.go (a pass with nothing to send and no state running
+			// changes nothing there)
+			c.chronoAfterSendPass()
+		}
+		c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
 	}
 	if c.ackNow {
 		c.sendAck()
@@ -86,12 +94,15 @@ func (c *Conn) sendOne() bool {
 	if end.GreaterThan(c.sndNxt) {
 		avail = end.Sub(c.sndNxt)
 	}
-	if c.sackOK {
-		avail = c.capAtSACKed(c.sndNxt, avail)
-	}
 	recordEnd := false // the segment stops at a record end with data behind it (record.go)
-	if k := c.eorCap(c.sndNxt, avail); k < avail {
-		avail, recordEnd = k, true
+	if avail > 0 {
+		// (Both caps leave 0 as it is.)
+		if c.sackOK {
+			avail = c.capAtSACKed(c.sndNxt, avail)
+		}
+		if k := c.eorCap(c.sndNxt, avail); k < avail {
+			avail, recordEnd = k, true
+		}
 	}
 	finNext := c.wrClosed && !c.finAcked && c.sndNxt == end
 	if avail == 0 {
@@ -119,8 +130,11 @@ func (c *Conn) sendOne() bool {
 	if limit > inflight {
 		usable = limit - inflight
 	}
-	if c.sackOK {
-		usable = c.sackUsable(cwnd) // RFC 6675: cwnd against pipe, not SND.NXT − SND.UNA
+	if c.sackOK && (len(c.sacked.blocks) > 0 || c.h.cfg.RACK || c.cc.inRecovery()) {
+		// RFC 6675: cwnd against pipe, not SND.NXT − SND.UNA. With nothing
+		// SACKed, no RACK and no recovery the two are equal, and
+		// sackUsable gives the usable above (TestFastPathInvariants).
+		usable = c.sackUsable(cwnd)
 	}
 	n := min(avail, usable, uint32(c.sndMSS))
 	if n == 0 {
@@ -356,11 +370,13 @@ func (c *Conn) afterRead() {
 	if !c.state.canReceiveData() || c.fastOpenNoWindowUpdate() {
 		return
 	}
-	free := c.rcvWndMem()
 	cur := c.advertisedRemaining()
 	clamp := min(uint64(c.rcvBuf.limit), uint64(0xffff)<<c.rcvWndShift)
 	half := uint32(clamp / 2)
-	if free >= cur+min(half, uint32(c.rcvMSS)) && cur < half {
+	if cur >= half {
+		return // the peer sees half the window or more (no need to work out the free space)
+	}
+	if free := c.rcvWndMem(); free >= cur+min(half, uint32(c.rcvMSS)) {
 		c.sendAck()
 	}
 }
@@ -368,12 +384,12 @@ func (c *Conn) afterRead() {
 // armSendTimers keeps exactly one of the retransmission and persist timers
 // running when something waits to be sent or acknowledged.
 func (c *Conn) armSendTimers() {
-	now := c.h.env.Now()
+	// The clock is read only when a timer is armed.
 	if c.sndMax != c.sndUna {
 		// RFC 6298 §5.1: start the timer when data is sent and it is off.
 		c.tm.persistAt = 0
 		if c.tm.rtxAt == 0 {
-			c.setTimer(&c.tm.rtxAt, now+c.currentRTO())
+			c.setTimer(&c.tm.rtxAt, c.h.env.Now()+c.currentRTO())
 		}
 		return
 	}
@@ -383,7 +399,7 @@ func (c *Conn) armSendTimers() {
 		// small. The persist timer probes it (RFC 9293 §3.8.6.1) or forces
 		// a small segment out (the SWS override, §3.8.6.2.1).
 		if c.tm.persistAt == 0 {
-			c.setTimer(&c.tm.persistAt, now+c.persistInterval())
+			c.setTimer(&c.tm.persistAt, c.h.env.Now()+c.persistInterval())
 		}
 		return
 	}

@@ -69,6 +69,14 @@ func (c *Conn) burstStart() {
 // follow at once. It reports whether the segment closes a burst of at least
 // two segments (and so carries PSH).
 func (c *Conn) burstNext(more bool) bool {
+	if c.h.cfg.TSOBurst <= 0 {
+		return false
+	}
+	return c.burstNextOn(more)
+}
+
+// burstNextOn is burstNext with TSOBurst set.
+func (c *Conn) burstNextOn(more bool) bool {
 	tso := c.h.cfg.TSOBurst
 	if tso <= 0 {
 		return false

@@ -34,6 +34,13 @@ type quickAckState struct {
 // accepts (in order or not); outOfOrder marks one that did not arrive at
 // RCV.NXT (or held nothing new).
 func (c *Conn) quickAckOnData(outOfOrder bool) {
+	if c.h.cfg.QuickAcks > 0 {
+		c.quickAckOnDataOn(outOfOrder)
+	}
+}
+
+// quickAckOnDataOn is quickAckOnData with quick-ACK mode on.
+func (c *Conn) quickAckOnDataOn(outOfOrder bool) {
 	max := c.h.cfg.QuickAcks
 	if max <= 0 {
 		return
@@ -80,6 +87,13 @@ func (c *Conn) quickAckSent(newData bool) {
 // quickAckDataSent notes that we sent data: if data arrived less than the
 // delayed-ACK time ago, the connection is interactive.
 func (c *Conn) quickAckDataSent() {
+	if c.h.cfg.QuickAcks > 0 && c.qa.rcvSeen {
+		c.quickAckDataSentOn()
+	}
+}
+
+// quickAckDataSentOn is quickAckDataSent with quick-ACK mode on, once data has arrived.
+func (c *Conn) quickAckDataSentOn() {
 	if c.h.cfg.QuickAcks <= 0 || !c.qa.rcvSeen {
 		return
 	}

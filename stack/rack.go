@@ -86,6 +86,13 @@ func (c *Conn) rackOn() bool { return c.h.cfg.RACK && c.sackOK }
 // rackSent records a segment [seq, next) sent now; psh says whether it
 // carried PSH.
 func (c *Conn) rackSent(seq, next segment.Seq, psh bool) {
+	if c.rackOn() {
+		c.rackRecord(seq, next, psh)
+	}
+}
+
+// rackRecord is rackSent with RACK on.
+func (c *Conn) rackRecord(seq, next segment.Seq, psh bool) {
 	if !c.rackOn() || !next.GreaterThan(seq) {
 		return
 	}

@@ -64,6 +64,11 @@ func (c *Conn) eorCap(s segment.Seq, n uint32) uint32 {
 	if len(c.eorMarks) == 0 {
 		return n
 	}
+	return c.eorCapMarks(s, n)
+}
+
+// eorCapMarks is eorCap with record ends pending.
+func (c *Conn) eorCapMarks(s segment.Seq, n uint32) uint32 {
 	c.pruneEOR()
 	for _, m := range c.eorMarks {
 		if m.GreaterThan(s) {

@@ -163,15 +163,20 @@ func (c *Conn) firstSegLen() uint32 {
 // checkReneging clears the scoreboard when SND.UNA has stopped at the left
 // edge of a SACKed range: the receiver no longer holds it (RFC 2018 §8).
 func (c *Conn) checkReneging() {
-	if b := c.sacked.blocks; len(b) > 0 && b[0].start == c.sndUna {
-		c.h.counters.TCPSACKReneging++
-		c.sacked.reset()
-		// What the peer dropped may have been skipped by a resending or
-		// never be reported lost: as Linux (tcp_check_sack_reneging), let
-		// the retransmission timer fire soon, after max(SRTT/2, 10 ms),
-		// and resend everything from SND.UNA.
-		c.setTimer(&c.tm.rtxAt, c.h.env.Now()+max(c.srtt/2, 10*time.Millisecond))
+	if len(c.sacked.blocks) > 0 && c.sacked.blocks[0].start == c.sndUna {
+		c.reneged()
 	}
+}
+
+// reneged is checkReneging's response.
+func (c *Conn) reneged() {
+	c.h.counters.TCPSACKReneging++
+	c.sacked.reset()
+	// What the peer dropped may have been skipped by a resending or
+	// never be reported lost: as Linux (tcp_check_sack_reneging), let
+	// the retransmission timer fire soon, after max(SRTT/2, 10 ms),
+	// and resend everything from SND.UNA.
+	c.setTimer(&c.tm.rtxAt, c.h.env.Now()+max(c.srtt/2, 10*time.Millisecond))
 }
 
 // isLost is RFC 6675 §4 IsLost(seq).
@@ -196,6 +201,14 @@ func (c *Conn) isLost(seq segment.Seq) bool {
 // lossBoundary returns the sequence number below which every unSACKed
 // byte is lost (IsLost), sndUna if none is.
 func (c *Conn) lossBoundary() segment.Seq {
+	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK {
+		return c.sndUna // nothing SACKed, no RACK: nothing lost
+	}
+	return c.lossBoundaryScan()
+}
+
+// lossBoundaryScan is lossBoundary's general case.
+func (c *Conn) lossBoundaryScan() segment.Seq {
 	if c.rackOn() {
 		return c.rackLossBoundary()
 	}
@@ -261,7 +274,13 @@ func (c *Conn) sackUsable(cwnd uint32) uint32 {
 	if out := c.sndNxt.Sub(c.sndUna); c.sndWnd > out {
 		wnd = c.sndWnd - out
 	}
-	if p := c.pipe(); cwnd > p {
+	var p uint32
+	if len(c.sacked.blocks) == 0 && !c.h.cfg.RACK && c.sndNxt.GreaterThan(c.sndUna) && !c.cc.inRecovery() {
+		p = c.sndNxt.Sub(c.sndUna) // pipe's common case, without the call
+	} else {
+		p = c.pipe()
+	}
+	if cwnd > p {
 		cw = cwnd - p
 	}
 	return min(wnd, cw)
@@ -390,6 +409,14 @@ func (c *Conn) skipSACKed() {
 // peer SACKed its last byte, say) does not cut the resend of that segment
 // short.
 func (c *Conn) capAtSACKed(s segment.Seq, n uint32) uint32 {
+	if len(c.sacked.blocks) == 0 && len(c.rack.segs) == 0 {
+		return n // nothing is SACKed
+	}
+	return c.capAtSACKedScan(s, n)
+}
+
+// capAtSACKedScan is capAtSACKed's general case.
+func (c *Conn) capAtSACKedScan(s segment.Seq, n uint32) uint32 {
 	if c.rackOn() && len(c.rack.segs) > 0 {
 		for _, r := range c.rack.segs {
 			if r.sacked && r.start.GreaterThan(s) {

@@ -249,7 +249,7 @@ func (l *Listener) sendCookie(key connKey, th *segment.Header) {
 	}
 	h.counters.TCPSyncookiesSent++
 	l.cookieAt, l.cookieSent = h.env.Now(), true
-	h.emit(ifIdx, key.local, key.remote, &out, nil, nil)
+	h.emit(ifIdx, &key, &out, nil, nil)
 }
 
 // cookieACK handles an ACK that reached listener l: if cookies were sent

@@ -27,7 +27,7 @@ type Conn struct {
 	rcvBuf ring  // bytes [rcvNxt-rcvBuf.n, rcvNxt): in order, unread; out-of-order data beyond
 	reasm  reassembly
 
-	cc congestionControl
+	cc *newReno
 
 	ccx  ccState   // the algorithm and what the API keeps (ccapi.go)
 	pace paceState // pacing.go

@@ -127,11 +127,18 @@ func (c *Conn) tsRecentValid() bool {
 // segment SHOULD be dropped; Linux processes it, and so do we (an old
 // duplicate of this connection always carries one).
 func (c *Conn) pawsAccept(th *segment.Header, payloadLen int) bool {
-	o := &th.Options
-	if !c.tsOK || !o.HasTimestamps || th.Flags&segment.FlagRST != 0 || !c.tsRecentValid() {
-		return true
+	// A TSVal at or after TS.Recent passes whether or not TS.Recent is still
+	// valid, so the clock is read only for one that is older (pawsOlder).
+	if c.tsOK && th.Options.HasTimestamps && int32(th.Options.TSVal-c.tsRecent) < 0 {
+		return c.pawsOlder(th, payloadLen)
 	}
-	if int32(o.TSVal-c.tsRecent) >= 0 {
+	return true
+}
+
+// pawsOlder is pawsAccept for a segment whose TSVal is older than
+// TS.Recent.
+func (c *Conn) pawsOlder(th *segment.Header, payloadLen int) bool {
+	if th.Flags&segment.FlagRST != 0 || !c.tsRecentValid() {
 		return true
 	}
 	c.h.counters.PAWSEstabRejected++
@@ -168,7 +175,8 @@ func (c *Conn) tsUpdateRecent(th *segment.Header) {
 	if !c.tsOK || !o.HasTimestamps || th.Seq.GreaterThan(c.lastAckSent) {
 		return
 	}
-	if c.tsRecentValid() && int32(o.TSVal-c.tsRecent) < 0 {
+	// Only an older TSVal needs the clock for tsRecentValid.
+	if int32(o.TSVal-c.tsRecent) < 0 && c.tsRecentValid() {
 		return
 	}
 	c.tsRecent, c.tsRecentAt, c.tsRecentOK = o.TSVal, c.h.env.Now(), true

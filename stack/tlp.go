@@ -29,6 +29,15 @@ type tlpState struct {
 
 // tlpArm (re)arms the probe timer after data was sent or an ACK processed.
 func (c *Conn) tlpArm() {
+	if !c.rackOn() {
+		c.tm.ptoAt = 0 // no RACK, no TLP
+		return
+	}
+	c.tlpArmOn()
+}
+
+// tlpArmOn is tlpArm with RACK on.
+func (c *Conn) tlpArmOn() {
 	// Any state that may still send: as Linux (tcp_schedule_loss_probe),
 	// a connection that has queued its FIN behind data (FIN_WAIT_1,
 	// CLOSING, LAST_ACK) probes its tail too.

@@ -163,13 +163,18 @@ func (c *Conn) undoRetransmitted(seq, next segment.Seq) {
 // scoreboard, SND.UNA and the congestion controller have taken it, before
 // the window update; una is SND.UNA before the ACK. It reports whether the
 // ACK undid a reduction.
-func (c *Conn) undoAck(th *segment.Header, una segment.Seq, payloadLen int) (undone bool) {
+func (c *Conn) undoAck(th *segment.Header, una segment.Seq, payloadLen int) bool {
+	if !c.undo.on && c.frto.phase == 0 {
+		return false // no episode and no F-RTO: nothing to undo (the common case)
+	}
+	return c.undoAckEpisode(th, una, payloadLen)
+}
+
+// undoAckEpisode is undoAck while an episode or F-RTO is running.
+func (c *Conn) undoAckEpisode(th *segment.Header, una segment.Seq, payloadLen int) (undone bool) {
 	before := c.undoCount()
 	defer func() { undone = c.undoCount() != before }()
 	u := &c.undo
-	if !u.on && c.frto.phase == 0 {
-		return
-	}
 	cfg := c.h.cfg
 	advanced := c.sndUna.GreaterThan(una)
 	if cfg.Undo && u.on && c.sackOK && th.Options.NumSACK > 0 {
@@ -321,7 +326,7 @@ func (c *Conn) undoLoss(frto bool) {
 // and ends the episode and any fast recovery.
 func (c *Conn) undoWindow() {
 	u := &c.undo
-	r, _ := c.cc.(*newReno)
+	r := c.cc
 	if r != nil && r.recovering {
 		c.ccRecoveryEnd() // a RecoveryCwndOwner's recovery ends before the undo
 	}

@@ -1,0 +1,66 @@
+package stack
+
+import (
+	"testing"
+
+	"github.com/tcpsim/tcpsim/segment"
+)
+
+// TestFastPathInvariants: the checks input and processAck make before
+// calling pawsAccept and onSACKAck skip them only where they would do
+// nothing (h7-perf: the bulk-transfer fast paths).
+func TestFastPathInvariants(t *testing.T) {
+	k := newBulk(t, 1500)
+	k.round(64 << 10)
+	c := k.cli
+	if !c.tsOK || !c.sackOK {
+		t.Fatal("the bulk connection should have timestamps and SACK")
+	}
+	// PAWS: input calls pawsAccept only for a TSVal older than TS.Recent.
+	for _, tsOK := range []bool{false, true} {
+		for _, has := range []bool{false, true} {
+			for _, d := range []int32{-5, 0, 7} {
+				for _, f := range []segment.Flags{segment.FlagACK, segment.FlagACK | segment.FlagRST} {
+					c.tsOK = tsOK
+					th := segment.Header{Seq: c.rcvNxt, Ack: c.sndUna, Flags: f}
+					th.Options.HasTimestamps, th.Options.TSVal = has, c.tsRecent+uint32(d)
+					skipped := !(c.tsOK && has && int32(th.Options.TSVal-c.tsRecent) < 0)
+					if skipped && !c.pawsAccept(&th, 0) {
+						t.Fatalf("tsOK %v ts %v delta %d flags %v: pawsAccept rejects what input skips", tsOK, has, d, f)
+					}
+				}
+			}
+		}
+	}
+	c.tsOK = true
+	// sendOne: with nothing SACKed, no RACK and no recovery, sackUsable is
+	// min(SND.WND, cwnd) − (SND.NXT − SND.UNA), floored at 0.
+	nxt, una, wnd0, cwnd0 := c.sndNxt, c.sndUna, c.sndWnd, c.cwnd
+	for _, out := range []uint32{0, 1, 1460, 100000, 300000} {
+		for _, wnd := range []uint32{0, 1000, 65535, 262144} {
+			for _, cw := range []uint32{0, 2920, 1 << 20} {
+				c.sndNxt, c.sndWnd, c.cwnd = c.sndUna.Add(out), wnd, cw
+				var want uint32
+				if l := min(wnd, cw); l > out {
+					want = l - out
+				}
+				if got := c.sackUsable(c.cwnd); got != want {
+					t.Fatalf("out %d wnd %d cwnd %d: sackUsable %d, want %d", out, wnd, cw, got, want)
+				}
+			}
+		}
+	}
+	c.sndNxt, c.sndUna, c.sndWnd, c.cwnd = nxt, una, wnd0, cwnd0
+	// onSACKAck: an ACK at SND.UNA without SACK blocks, RACK or recovery
+	// leaves the connection as it was.
+	if c.rackOn() || c.cc.inRecovery() {
+		t.Fatal("want RACK off and no recovery")
+	}
+	before := *c
+	th := segment.Header{Seq: c.rcvNxt, Ack: c.sndUna, Flags: segment.FlagACK, Window: 100}
+	c.onSACKAck(&th)
+	if c.sndUna != before.sndUna || c.dupAcks != before.dupAcks || c.stats != before.stats || c.cwnd != before.cwnd ||
+		c.sacked.bytes != before.sacked.bytes || len(c.sacked.blocks) != len(before.sacked.blocks) || c.tm != before.tm {
+		t.Fatal("onSACKAck changed the connection for an ACK that brings nothing")
+	}
+}
