@@ -249,16 +249,26 @@ func (c *Conn) memFit(seq segment.Seq, p []byte) []byte {
 // already advertised is kept whatever this says (windowToAdvertise).
 func (c *Conn) rcvWndMem() uint32 {
 	free := c.rcvWnd()
-	r := &c.rcvBuf
-	m := r.mem
-	if m == nil || m.high < 0 || (!m.pressure && m.used-int64(len(r.buf))+int64(r.limit) <= m.high) {
+	if !c.rcvMemMayCut() {
 		return free
 	}
+	r := &c.rcvBuf
+	m := r.mem
 	room := r.maxCap() - r.n
 	if m.pressure {
 		room = min(room, max(len(r.buf)-r.n, 4*c.rcvMSS))
 	}
 	return min(free, uint32(max(room, 0)))
+}
+
+// rcvMemMayCut reports whether rcvWndMem may be less than rcvWnd: the
+// host's memory is bounded and under pressure, or the receive array could
+// not grow to its limit within MemHigh. It makes no call, so that a hot
+// caller (windowToAdvertise) can skip rcvWndMem without one.
+func (c *Conn) rcvMemMayCut() bool {
+	r := &c.rcvBuf
+	m := r.mem
+	return m != nil && m.high >= 0 && (m.pressure || m.used-int64(len(r.buf))+int64(r.limit) > m.high)
 }
 
 // memAfterRead gives a closed connection's receive ring back once the

@@ -344,7 +344,10 @@ func (c *Conn) afterAckSent() {
 // edge moves only when it can move by at least min(RCV.BUFF/2, MSS); the
 // window never shrinks (RFC 9293 §3.8.6, SHLD-14).
 func (c *Conn) windowToAdvertise() uint16 {
-	free := c.rcvWndMem()
+	free := c.rcvWnd()
+	if c.rcvMemMayCut() {
+		free = c.rcvWndMem() // memory.go
+	}
 	cur := c.advertisedRemaining()
 	wnd := cur
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) {
