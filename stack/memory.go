@@ -176,10 +176,10 @@ func (m *hostMem) memRefused() { m.exhausted = true }
 // of memory anywhere on the host.
 func (c *Conn) memClip(p []byte) []byte {
 	r := &c.sndBuf
-	k := min(len(p), r.hardLimit()-r.n)
-	if r.n+k <= len(r.buf) || r.mem == nil {
-		return p // no growth needed
+	if r.noGrowth(len(p)) {
+		return p
 	}
+	k := min(len(p), r.hardLimit()-r.n)
 	mc := r.maxCap()
 	if r.n+k <= mc {
 		return p
@@ -192,6 +192,14 @@ func (c *Conn) memClip(p []byte) []byte {
 		m.blocked = append(m.blocked, c)
 	}
 	return p[:max(mc-r.n, 0)]
+}
+
+// noGrowth reports whether a write of n bytes, cut to the ring's hard
+// limit, fits the present array (or the ring is not charged to a host),
+// so that memClip leaves it whole. It makes no call: Write checks it
+// before calling memClip.
+func (r *ring) noGrowth(n int) bool {
+	return r.n+min(n, r.hardLimit()-r.n) <= len(r.buf) || r.mem == nil
 }
 
 // memWritable is Writable within the host's memory.
