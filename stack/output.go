@@ -387,6 +387,16 @@ func (c *Conn) afterRead() {
 // armSendTimers keeps exactly one of the retransmission and persist timers
 // running when something waits to be sent or acknowledged.
 func (c *Conn) armSendTimers() {
+	if c.sndMax != c.sndUna && c.tm.rtxAt != 0 {
+		c.tm.persistAt = 0 // data in flight, its timer running: all armSendTimersAll would do
+		return
+	}
+	c.armSendTimersAll()
+}
+
+// armSendTimersAll is armSendTimers in full; the common case above stays
+// small enough to inline.
+func (c *Conn) armSendTimersAll() {
 	// The clock is read only when a timer is armed.
 	if c.sndMax != c.sndUna {
 		// RFC 6298 §5.1: start the timer when data is sent and it is off.
