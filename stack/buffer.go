@@ -185,12 +185,25 @@ func (r *ring) writeAt(off int, p []byte) {
 func (r *ring) read(p []byte) int {
 	k := min(len(p), r.n)
 	r.copyOut(p[:k], 0)
-	r.discard(k)
+	r.drop(k) // discard, with its memory-pressure step written out
+	if r.mem != nil && r.mem.pressure {
+		r.reclaim()
+	}
 	return k
 }
 
-// discard drops k bytes from the front.
+// discard drops k bytes from the front and, under memory pressure, gives
+// back what the array no longer needs.
 func (r *ring) discard(k int) {
+	r.drop(k)
+	if r.mem != nil && r.mem.pressure {
+		r.reclaim()
+	}
+}
+
+// drop is discard without the memory-pressure step, small enough to
+// inline; a caller of drop does that step itself.
+func (r *ring) drop(k int) {
 	if k == 0 {
 		return
 	}
@@ -200,9 +213,6 @@ func (r *ring) discard(k int) {
 		r.head, r.hi = 0, 0
 	} else {
 		r.head = r.index(k)
-	}
-	if r.mem != nil && r.mem.pressure {
-		r.reclaim()
 	}
 }
 

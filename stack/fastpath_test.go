@@ -64,3 +64,55 @@ func TestFastPathInvariants(t *testing.T) {
 		t.Fatal("onSACKAck changed the connection for an ACK that brings nothing")
 	}
 }
+
+// TestFastPathMemShortcuts: writeReady takes limit − n for memWritable
+// when the send array holds the limit, and armSendTimers handles data in
+// flight with the retransmission timer running itself; both must agree
+// with the functions they skip (h8-perf). (The rcvMemMayCut and noGrowth
+// shortcuts are the first checks of rcvWndMem and memClip themselves.)
+func TestFastPathMemShortcuts(t *testing.T) {
+	k := newBulk(t, 1500)
+	k.round(64 << 10)
+	c := k.cli
+	m := c.sndBuf.mem
+	if m == nil {
+		t.Fatal("the bulk connection's rings should be charged to the host")
+	}
+	saved, sndBuf := *m, c.sndBuf
+	checked := 0
+	for _, high := range []int64{-1, 0, 1 << 16, 1 << 20, 1 << 30} {
+		for _, used := range []int64{0, 1 << 15, 1 << 20, 1 << 29} {
+			for _, n := range []int{0, 1, len(sndBuf.buf) / 2, len(sndBuf.buf)} {
+				for _, limit := range []int{len(sndBuf.buf) / 2, len(sndBuf.buf), 2 * len(sndBuf.buf)} {
+					m.high, m.used = high, used
+					c.sndBuf.n, c.sndBuf.limit = min(n, limit), limit
+					if c.sndBuf.limit > len(c.sndBuf.buf) {
+						continue
+					}
+					checked++
+					if got, want := c.memWritable(), c.sndBuf.limit-c.sndBuf.n; got != want {
+						t.Fatalf("high %d used %d n %d limit %d: memWritable %d, want %d", high, used, n, limit, got, want)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no case had the array holding the limit")
+	}
+	*m, c.sndBuf = saved, sndBuf
+	// armSendTimers: with data in flight and the retransmission timer
+	// running, armSendTimersAll only stops the persist timer.
+	if c.sndMax == c.sndUna || c.tm.rtxAt == 0 {
+		t.Fatal("want data in flight and the retransmission timer running")
+	}
+	tm := c.tm
+	want := tm
+	want.persistAt = 0
+	c.tm.persistAt = 12345
+	c.armSendTimersAll()
+	if c.tm != want {
+		t.Fatalf("armSendTimersAll: timers %+v, want %+v", c.tm, want)
+	}
+	c.tm = tm
+}

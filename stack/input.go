@@ -350,7 +350,10 @@ func (c *Conn) newAck(ack segment.Seq) {
 	if ack.GreaterThan(c.sndBufStart) {
 		end := c.dataEnd()
 		n := ack.Min(end).Sub(c.sndBufStart)
-		c.sndBuf.discard(int(n))
+		c.sndBuf.drop(int(n)) // discard, with its memory-pressure step written out
+		if c.sndBuf.mem != nil && c.sndBuf.mem.pressure {
+			c.sndBuf.reclaim()
+		}
 		c.sndBufStart = c.sndBufStart.Add(n)
 		c.stats.bytesAcked += uint64(n)
 		h.notifyConn(c, EventWritable)

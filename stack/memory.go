@@ -176,10 +176,10 @@ func (m *hostMem) memRefused() { m.exhausted = true }
 // of memory anywhere on the host.
 func (c *Conn) memClip(p []byte) []byte {
 	r := &c.sndBuf
-	k := min(len(p), r.hardLimit()-r.n)
-	if r.n+k <= len(r.buf) || r.mem == nil {
-		return p // no growth needed
+	if r.noGrowth(len(p)) {
+		return p
 	}
+	k := min(len(p), r.hardLimit()-r.n)
 	mc := r.maxCap()
 	if r.n+k <= mc {
 		return p
@@ -192,6 +192,14 @@ func (c *Conn) memClip(p []byte) []byte {
 		m.blocked = append(m.blocked, c)
 	}
 	return p[:max(mc-r.n, 0)]
+}
+
+// noGrowth reports whether a write of n bytes, cut to the ring's hard
+// limit, fits the present array (or the ring is not charged to a host),
+// so that memClip leaves it whole. It makes no call: Write checks it
+// before calling memClip.
+func (r *ring) noGrowth(n int) bool {
+	return r.n+min(n, r.hardLimit()-r.n) <= len(r.buf) || r.mem == nil
 }
 
 // memWritable is Writable within the host's memory.
@@ -249,16 +257,26 @@ func (c *Conn) memFit(seq segment.Seq, p []byte) []byte {
 // already advertised is kept whatever this says (windowToAdvertise).
 func (c *Conn) rcvWndMem() uint32 {
 	free := c.rcvWnd()
-	r := &c.rcvBuf
-	m := r.mem
-	if m == nil || m.high < 0 || (!m.pressure && m.used-int64(len(r.buf))+int64(r.limit) <= m.high) {
+	if !c.rcvMemMayCut() {
 		return free
 	}
+	r := &c.rcvBuf
+	m := r.mem
 	room := r.maxCap() - r.n
 	if m.pressure {
 		room = min(room, max(len(r.buf)-r.n, 4*c.rcvMSS))
 	}
 	return min(free, uint32(max(room, 0)))
+}
+
+// rcvMemMayCut reports whether rcvWndMem may be less than rcvWnd: the
+// host's memory is bounded and under pressure, or the receive array could
+// not grow to its limit within MemHigh. It makes no call, so that a hot
+// caller (windowToAdvertise) can skip rcvWndMem without one.
+func (c *Conn) rcvMemMayCut() bool {
+	r := &c.rcvBuf
+	m := r.mem
+	return m != nil && m.high >= 0 && (m.pressure || m.used-int64(len(r.buf))+int64(r.limit) > m.high)
 }
 
 // memAfterRead gives a closed connection's receive ring back once the

@@ -344,7 +344,10 @@ func (c *Conn) afterAckSent() {
 // edge moves only when it can move by at least min(RCV.BUFF/2, MSS); the
 // window never shrinks (RFC 9293 §3.8.6, SHLD-14).
 func (c *Conn) windowToAdvertise() uint16 {
-	free := c.rcvWndMem()
+	free := c.rcvWnd()
+	if c.rcvMemMayCut() {
+		free = c.rcvWndMem() // memory.go
+	}
 	cur := c.advertisedRemaining()
 	wnd := cur
 	if free >= cur+min(uint32(c.rcvBuf.limit/2), uint32(c.rcvMSS)) {
@@ -384,6 +387,16 @@ func (c *Conn) afterRead() {
 // armSendTimers keeps exactly one of the retransmission and persist timers
 // running when something waits to be sent or acknowledged.
 func (c *Conn) armSendTimers() {
+	if c.sndMax != c.sndUna && c.tm.rtxAt != 0 {
+		c.tm.persistAt = 0 // data in flight, its timer running: all armSendTimersAll would do
+		return
+	}
+	c.armSendTimersAll()
+}
+
+// armSendTimersAll is armSendTimers in full; the common case above stays
+// small enough to inline.
+func (c *Conn) armSendTimersAll() {
 	// The clock is read only when a timer is armed.
 	if c.sndMax != c.sndUna {
 		// RFC 6298 §5.1: start the timer when data is sent and it is off.

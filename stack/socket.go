@@ -267,7 +267,11 @@ func (c *Conn) WriteReady() bool {
 }
 
 func (c *Conn) writeReady() bool {
-	free := c.memWritable()
+	r := &c.sndBuf
+	free := r.limit - r.n // memWritable when the array holds the limit
+	if r.limit > len(r.buf) {
+		free = c.memWritable() // the ring must grow: within the host's memory
+	}
 	if free <= 0 || free < c.sndBuf.n/2 {
 		return false
 	}
@@ -534,6 +538,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 	} else {
 		if c.tfo.deferred {
 			n = c.fastOpenWrite(c.memClip(p)) // fastopen.go: the deferred SYN takes the data
+		} else if c.sndBuf.noGrowth(len(p)) {
+			n = c.sndBuf.write(p) // memClip would leave p whole (memory.go)
 		} else {
 			n = c.sndBuf.write(c.memClip(p))
 		}

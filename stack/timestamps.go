@@ -103,9 +103,14 @@ func (c *Conn) stampTimestamps(th *segment.Header) {
 	if th.Flags&segment.FlagACK != 0 {
 		c.lastAckSent = th.Ack
 	}
-	if !c.tsOK {
-		return
+	if c.tsOK {
+		c.addTSopt(th)
 	}
+}
+
+// addTSopt is stampTimestamps' option step, out of line so that
+// stampTimestamps inlines.
+func (c *Conn) addTSopt(th *segment.Header) {
 	th.Options.HasTimestamps = true
 	th.Options.TSVal, th.Options.TSEcr = c.tsNow(), c.tsRecent
 }
@@ -171,15 +176,21 @@ func (c *Conn) pawsAck(th *segment.Header, payloadLen int) {
 // the timestamp of the earliest segment it covers; a segment after a hole
 // does not set it, and the one filling the hole does (§4.3 cases A–C).
 func (c *Conn) tsUpdateRecent(th *segment.Header) {
-	o := &th.Options
-	if !c.tsOK || !o.HasTimestamps || th.Seq.GreaterThan(c.lastAckSent) {
-		return
+	// (SEG.SEQ <= Last.ACK.sent, written out to keep within the inlining
+	// budget)
+	if c.tsOK && th.Options.HasTimestamps && int32(th.Seq-c.lastAckSent) <= 0 {
+		c.tsTakeRecent(th.Options.TSVal)
 	}
+}
+
+// tsTakeRecent is tsUpdateRecent for a segment that may set TS.Recent, out
+// of line so that tsUpdateRecent inlines.
+func (c *Conn) tsTakeRecent(tsVal uint32) {
 	// Only an older TSVal needs the clock for tsRecentValid.
-	if int32(o.TSVal-c.tsRecent) < 0 && c.tsRecentValid() {
+	if int32(tsVal-c.tsRecent) < 0 && c.tsRecentValid() {
 		return
 	}
-	c.tsRecent, c.tsRecentAt, c.tsRecentOK = o.TSVal, c.h.env.Now(), true
+	c.tsRecent, c.tsRecentAt, c.tsRecentOK = tsVal, c.h.env.Now(), true
 }
 
 // tsRTT takes an RTT sample from the echoed timestamp of an ACK that
