@@ -116,20 +116,30 @@ func TestPacketdrillErrors(t *testing.T) {
 		{"ip-mtu-discover-mode", pdHandshake + "+0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [5], 4) = 0\n", "unsupported: setsockopt IP_MTU_DISCOVER mode 5"},
 		{"print-unknown", pdHandshake + "+0 %{ print(tcpi_foo) }%\n", "x.pkt:9:4: unsupported: tcpi_foo"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := ParsePacketdrill("x.pkt", []byte(tc.src))
-			if err == nil {
-				_, err = RunPacketdrill(s)
-			}
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.want != "" && err == nil:
-				t.Fatalf("no error, want %q", tc.want)
-			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
-				t.Fatalf("error %q\nwant it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkPDOutcome(t, tc.src, tc.want) })
+	}
+}
+
+// checkPDOutcome parses and runs a packetdrill script: with want empty it
+// must succeed, otherwise fail with an error containing want, and an
+// "unsupported" want must come as an *UnsupportedError.
+func checkPDOutcome(t *testing.T, src, want string) {
+	t.Helper()
+	s, err := ParsePacketdrill("x.pkt", []byte(src))
+	if err == nil {
+		_, err = RunPacketdrill(s)
+	}
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && err == nil:
+		t.Fatalf("no error, want %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Fatalf("error %q\nwant it to contain %q", err, want)
+	}
+	var ue *UnsupportedError
+	if strings.Contains(want, "unsupported:") && !errors.As(err, &ue) {
+		t.Fatalf("error %v is not an *UnsupportedError", err)
 	}
 }
 
