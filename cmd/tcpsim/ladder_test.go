@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tcpsim/tcpsim/ippacket"
-	rpt "github.com/tcpsim/tcpsim/report"
 	"github.com/tcpsim/tcpsim/segment"
 	"github.com/tcpsim/tcpsim/sim"
 )
@@ -186,16 +184,7 @@ func TestGetReportDNSArrows(t *testing.T) {
 	if udp != 3 || dropped == 0 {
 		t.Fatalf("-v shows %d DNS packets and %d drops; the test wants the lost query, its retry and the answer", udp, dropped)
 	}
-	page, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lad string
-	for _, p := range rpt.Pictures(page) {
-		if p.Name == "ladder" {
-			lad = string(p.SVG)
-		}
-	}
+	lad := reportLadder(t, file)
 	if n := len(regexp.MustCompile(`<line class="pkt \w+" `).FindAllString(lad, -1)); n != sent {
 		t.Errorf("the ladder has %d arrows, -v %d sent packets", n, sent)
 	}

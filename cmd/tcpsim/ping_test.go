@@ -87,16 +87,7 @@ func TestPingLoss(t *testing.T) {
 	// drop crossed out.
 	file := filepath.Join(t.TempDir(), "ping.html")
 	runOK(t, append(args, "-c", "5", "--report", file)...)
-	page, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lad []byte
-	for _, p := range rpt.Pictures(page) {
-		if p.Name == "ladder" {
-			lad = p.SVG
-		}
-	}
+	lad := []byte(reportLadder(t, file))
 	short := runOK(t, append(args, "-c", "5")...)
 	sent := strings.Count(short, " client 10.0.0.1 > 10.0.0.2: ICMP echo request") + strings.Count(short, " server 10.0.0.2 > 10.0.0.1: ICMP echo reply")
 	if n := bytes.Count(lad, []byte(`<line class="pkt icmp" `)); n != sent || n == 0 {

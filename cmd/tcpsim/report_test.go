@@ -221,16 +221,7 @@ func TestReportDocsFigures(t *testing.T) {
 func TestRunReportRouterLanes(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "r.html")
 	runOK(t, "run", "../../docs/examples/dumbbell.yaml", "--report", file)
-	page, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lad string
-	for _, p := range rpt.Pictures(page) {
-		if p.Name == "ladder" {
-			lad = string(p.SVG)
-		}
-	}
+	lad := reportLadder(t, file)
 	var lanes []string
 	for _, m := range regexp.MustCompile(`class="lanename"[^>]*>([^<]*)<`).FindAllStringSubmatch(lad, -1) {
 		lanes = append(lanes, m[1])
@@ -246,4 +237,20 @@ func TestRunReportRouterLanes(t *testing.T) {
 	if len(arrows) != 300 || n["rtx"] != 0 || n["data"] == 0 {
 		t.Errorf("%d arrows %v: want 300, data, no retransmission", len(arrows), n)
 	}
+}
+
+// reportLadder is the ladder SVG of the report page in file.
+func reportLadder(t *testing.T, file string) string {
+	t.Helper()
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rpt.Pictures(page) {
+		if p.Name == "ladder" {
+			return string(p.SVG)
+		}
+	}
+	t.Fatalf("%s has no ladder", file)
+	return ""
 }
