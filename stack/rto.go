@@ -128,18 +128,30 @@ func (c *Conn) onRetransmitTimer() {
 	c.backoff++ // RFC 6298 §5.5: back off the timer
 	c.rtxCount++
 	c.rttTiming = false
-	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment. Like
-	// Linux, everything outstanding is considered lost: sndNxt goes back to
-	// sndUna and slow start resends the rest (go-back-N).
+	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
+	// Without RACK everything outstanding is considered lost: sndNxt goes
+	// back to sndUna and slow start resends the rest (go-back-N). With
+	// RACK only what RFC 8985 §6.3 finds lost is (rack.go rackMarkOnRTO):
+	// the rest may only be late, and is resent only if RACK marks it lost
+	// later (rackLossSend); sndNxt returns to sndMax below.
+	if c.rackOn() {
+		c.rackMarkOnRTO(now)
+	}
 	c.sndNxt = c.sndUna
 	if !c.retransmitFirst() && c.txDropped {
 		// The host's own queue refused it (localdrop.go): as Linux
 		// (tcp_retransmit_timer), try again soon, without backing off.
 		c.backoff--
+		if c.rackOn() {
+			c.sndNxt = c.sndMax
+		}
 		c.setTimer(&c.tm.rtxAt, now+ResourceProbeInterval)
 		return
 	}
-	c.frtoAfterRTO()                            // frto.go: F-RTO holds the resending back
+	c.frtoAfterRTO() // frto.go: F-RTO holds the resending back
+	if c.rackOn() {
+		c.sndNxt = c.sndMax // no go-back-N: the lost segments go by rackLossSend
+	}
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO()) // RFC 6298 §5.6
 	c.output()
 }
