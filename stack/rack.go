@@ -455,5 +455,6 @@ func (c *Conn) rackLossSend() {
 		if !c.sendData(s, n, false) {
 			return // refused by the host's own queue (localdrop.go)
 		}
+		c.rtoRearmHead(s) // rto.go
 	}
 }

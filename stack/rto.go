@@ -156,6 +156,23 @@ func (c *Conn) onRetransmitTimer() {
 	c.output()
 }
 
+// rtoRearmHead restarts the retransmission timer, a full (backed-off) RTO
+// from now, when a retransmission during a loss recovery, fast or after a
+// timeout, resent the first unacknowledged segment (seq is where the
+// retransmission began). RFC 6298 §5.1 starts the timer only when it is
+// off and §5.3 restarts it only on an ACK of new data, so the head's
+// retransmission would time out an RTO after the ACK or send that started
+// the timer, perhaps well before the retransmission could be answered: a
+// needless timeout, go-back-N and a second reduction. RFC 6675 §6 allows
+// this more careful variant, and Linux (tcp_xmit_retransmit_queue) re-arms
+// so whenever it resends the head; tcpsim does it with RACK (the Linux
+// model) and keeps RFC 6298's timer otherwise.
+func (c *Conn) rtoRearmHead(seq segment.Seq) {
+	if c.rackOn() && seq == c.sndUna {
+		c.setTimer(&c.tm.rtxAt, c.h.env.Now()+c.currentRTO())
+	}
+}
+
 // onPersistTimer probes a zero window or overrides sender SWS avoidance.
 func (c *Conn) onPersistTimer() {
 	if !c.state.canSendData() || c.sndMax != c.sndUna || !c.dataEnd().GreaterThan(c.sndNxt) {
