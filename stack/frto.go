@@ -118,9 +118,17 @@ func (c *Conn) frtoAck(th *segment.Header, advanced bool, payloadLen int) bool {
 }
 
 // frtoEnd gives up F-RTO for the conventional recovery: go-back-N from
-// SND.UNA (the resending skips what the peer SACKed).
+// SND.UNA (the resending skips what the peer SACKed), or with RACK the
+// resending of what RACK marked lost.
 func (c *Conn) frtoEnd() {
 	c.frto.phase = 0
+	if c.rackOn() {
+		// RACK marked at the timeout what was lost (rackMarkOnRTO) and
+		// marks the rest as ACKs show it: those go again (rackLossSend),
+		// not everything outstanding.
+		c.rack.lossSend = true
+		return
+	}
 	c.sndNxt = c.sndUna
 }
 

@@ -306,6 +306,10 @@ func (c *Conn) processAck(th *segment.Header, payloadLen int) bool {
 			c.retransmitFirst()
 		}
 	}
+	if c.tlp.out && c.sndUna == una && payloadLen == 0 && win == c.sndWnd &&
+		th.Flags&(segment.FlagSYN|segment.FlagFIN) == 0 {
+		c.tlpOnDupAck(th, c.sacked.bytes != sackedBefore) // tlp.go: the probe was a duplicate
+	}
 	if c.ecn.prr { // ecn.go: the window's reduction for an ECN echo or a local drop
 		c.cwrAck(int(c.sndUna.Sub(una))+c.sacked.bytes-sackedBefore,
 			c.sndUna.GreaterThan(una) && !c.newlyLost(lostBefore, rackLostBefore))

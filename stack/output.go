@@ -61,6 +61,8 @@ func (c *Conn) send() {
 		c.burst.rtxSet = false // nor does a packet of retransmissions span passes
 		if c.sackOK && c.cc.inRecovery() {
 			c.recoverySend() // RFC 6675 §5 step (C) (rfc6675.go)
+		} else if c.rack.lossSend {
+			c.rackLossSend() // rack.go: after an RTO, what RACK marked lost
 		}
 		// sendOne has nothing to do, and returns false at once, when every
 		// byte written is sent, no FIN is due and no resending is under way.

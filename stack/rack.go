@@ -79,6 +79,7 @@ type rackState struct {
 	dsackRound segment.Seq
 	dsackSet   bool
 	recovering bool // in recovery at the last ACK (to see one end)
+	lossSend   bool // outside recovery, after an RTO: segments marked lost may wait to be resent (rackLossSend)
 }
 
 func (c *Conn) rackOn() bool { return c.h.cfg.RACK && c.sackOK }
@@ -315,6 +316,7 @@ func (c *Conn) rackDetectLoss(now time.Duration) bool {
 		if remaining := s.xmit + r.rtt + reo - now; remaining <= 0 {
 			s.lost, s.marked, anyLost = true, true, true
 			c.h.counters.TCPRACKLost++
+			r.lossSend = true // after an RTO, rackLossSend resends it; in recovery, NextSeg
 		} else {
 			wait = max(wait, remaining)
 		}
@@ -389,4 +391,70 @@ func (c *Conn) rackLossBoundary() segment.Seq {
 		}
 	}
 	return b
+}
+
+// rackMarkOnRTO is RFC 8985 §6.3 (RACK_mark_losses_on_RTO), at an expiry
+// of the retransmission timer: the first unacknowledged segment is lost
+// (it was sent an RTO ago), and so is every other segment not SACKed that
+// was sent at least RACK.rtt + RACK.reo_wnd ago. Those sent more recently
+// may only be late: they stay in flight, and are resent only if RACK marks
+// them lost later. The RFC's test is the one of RACK_detect_loss without
+// its condition that a later-sent segment was delivered. Linux
+// (tcp_timeout_mark_lost, LinuxRACK) uses no reordering window here.
+//
+// A SACKed segment the scoreboard no longer holds (the peer reneged,
+// RFC 2018 §8, and checkReneging cleared it) is not SACKed any more: it is
+// judged like the rest.
+func (c *Conn) rackMarkOnRTO(now time.Duration) {
+	r := &c.rack
+	reo := time.Duration(0)
+	if !c.h.cfg.LinuxRACK {
+		reo = c.rackReoWnd()
+	}
+	for i := range r.segs {
+		s := &r.segs[i]
+		if s.sacked {
+			if c.sackedRange(s.start, s.end) {
+				continue
+			}
+			s.sacked = false
+		}
+		if s.lost {
+			continue
+		}
+		if s.start.LessThanEq(c.sndUna) || s.xmit+r.rtt+reo-now <= 0 {
+			s.lost, s.marked = true, true
+		}
+	}
+	r.lossSend = true
+}
+
+// rackLossSend resends, after an RTO and outside a fast recovery, the
+// segments RACK marked lost, in sequence order, while cwnd − pipe leaves a
+// segment's room (Linux's tcp_xmit_retransmit_queue in its Loss state);
+// new data follows as cwnd allows (sendOne). F-RTO (frto.go) holds it
+// back while it waits for its verdict. Once nothing marked lost is left
+// unsent, or the timeout's recovery is over (every byte outstanding at the
+// RTO acknowledged), it stops: a loss found later starts a fast recovery.
+func (c *Conn) rackLossSend() {
+	r := &c.rack
+	if !c.rackOn() || c.stats.timeouts == 0 || c.sndUna.GreaterThan(c.recover) {
+		r.lossSend = false
+		return
+	}
+	if c.frto.phase != 0 {
+		return
+	}
+	smss := uint32(c.sndMSS)
+	for c.cwnd >= c.pipe()+smss {
+		s, n, ok := c.rackLostHole()
+		if !ok {
+			r.lossSend = false
+			return
+		}
+		if !c.sendData(s, n, false) {
+			return // refused by the host's own queue (localdrop.go)
+		}
+		c.rtoRearmHead(s) // rto.go
+	}
 }

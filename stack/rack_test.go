@@ -3,6 +3,8 @@ package stack
 import (
 	"testing"
 	"time"
+
+	"github.com/tcpsim/tcpsim/segment"
 )
 
 // With RACK on, transfers over lossy, reordering links arrive intact and
@@ -300,4 +302,64 @@ func acceptSACK(t *testing.T, cfg TCPConfig, rtt time.Duration) *script {
 	s.inject(seg{flags: A, seq: 1, ack: 1, win: 65535})
 	s.c, _ = s.l.Accept()
 	return s
+}
+
+// RFC 8985 §7.4.2, TLP_process_ack's last branch: a duplicate ACK at
+// TLP.end_seq without SACK blocks (the receiver held everything and got the
+// retransmitted probe as a duplicate) ends the episode without a reduction,
+// so that a later ACK beyond TLP.end_seq is not counted as the probe's
+// repair. A duplicate ACK that SACKs new data does not end it; one that
+// repeats SACK blocks reporting nothing new ends it with LinuxRACK (Linux's
+// tcp_process_tlp_ack), not by the RFC's text (it has a SACK option).
+func TestTLPDupAckEndsEpisode(t *testing.T) {
+	probe := func(t *testing.T, linux bool) *script {
+		cfg := scriptCfg()
+		cfg.RACK, cfg.LinuxRACK, cfg.InitialWindow = true, linux, 10
+		s := acceptSACK(t, cfg, 10*time.Millisecond)
+		s.c.Write(data(3 * 1460))
+		s.advance(10 * time.Millisecond)
+		s.inject(seg2(A, 1, 2921, 65535))
+		for i := 0; i < 1000 && s.h.Counters().TCPLossProbes == 0; i++ {
+			s.advance(time.Millisecond)
+		}
+		if c := s.h.Counters(); c.TCPLossProbes != 1 || !s.c.tlp.retrans {
+			t.Fatalf("probes %d (retransmission %v); want 1 retransmitted probe", c.TCPLossProbes, s.c.tlp.retrans)
+		}
+		s.inject(seg2(A, 1, 4381, 65535)) // the original's late ACK: = TLP.end_seq, no verdict
+		if !s.c.tlp.out {
+			t.Fatal("the ACK at TLP.end_seq ended the episode")
+		}
+		return s
+	}
+	for _, linux := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rfc", true: "linux"}[linux], func(t *testing.T) {
+			s := probe(t, linux)
+			cwnd := s.c.cwnd
+			s.inject(seg2(A, 1, 4381, 65535)) // the probe's duplicate ACK, no SACK
+			if s.c.tlp.out {
+				t.Fatal("a duplicate ACK at TLP.end_seq without SACK left the episode open")
+			}
+			s.c.Write(data(1460))
+			s.advance(10 * time.Millisecond)
+			s.inject(seg2(A, 1, 5841, 65535)) // beyond TLP.end_seq
+			if c := s.h.Counters(); c.TCPLossProbeRecovery != 0 || s.c.cwnd < cwnd {
+				t.Fatalf("repairs %d, cwnd %d (was %d); want 0, not reduced", c.TCPLossProbeRecovery, s.c.cwnd, cwnd)
+			}
+
+			// Duplicate ACKs with SACK blocks, new data outstanding.
+			s = probe(t, linux)
+			s.c.Write(data(2 * 1460)) // 4381:7301
+			s.advance(time.Millisecond)
+			var o segment.Options
+			o.AddSACK(segment.SACKBlock{Left: segment.Seq(s.iss + 5841), Right: segment.Seq(s.iss + 7301)})
+			s.injectOpts(seg2(A, 1, 4381, 65535), o) // SACKs new data: not the probe's duplicate
+			if !s.c.tlp.out {
+				t.Fatal("a duplicate ACK SACKing new data ended the episode")
+			}
+			s.injectOpts(seg2(A, 1, 4381, 65535), o) // the same again: nothing new
+			if s.c.tlp.out == linux {
+				t.Fatalf("a duplicate ACK repeating its SACK block: episode open %v, want %v", s.c.tlp.out, !linux)
+			}
+		})
+	}
 }

@@ -145,7 +145,9 @@ func (c *Conn) enterSACKRecovery(delivered int) {
 	n := c.firstSegLen()
 	c.h.counters.TCPFastRetrans++
 	c.stats.fastRetrans++
-	c.retransmitFirst()
+	if c.retransmitFirst() {
+		c.rtoRearmHead(c.sndUna) // rto.go
+	}
 	c.rtxNext = c.sndUna.Add(n)
 	c.rescueRxt = c.rtxNext.Add(^uint32(0))
 }
@@ -390,7 +392,11 @@ func (c *Conn) rescue() bool {
 func (c *Conn) recoveryRetransmit(s segment.Seq, n uint32, fin bool) bool {
 	c.h.counters.TCPFastRetrans++
 	c.stats.fastRetrans++
-	return c.sendData(s, n, fin)
+	if !c.sendData(s, n, fin) {
+		return false
+	}
+	c.rtoRearmHead(s) // rto.go
+	return true
 }
 
 // skipSACKed moves sndNxt past SACKed data during the go-back-N resending

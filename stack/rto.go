@@ -128,20 +128,49 @@ func (c *Conn) onRetransmitTimer() {
 	c.backoff++ // RFC 6298 §5.5: back off the timer
 	c.rtxCount++
 	c.rttTiming = false
-	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment. Like
-	// Linux, everything outstanding is considered lost: sndNxt goes back to
-	// sndUna and slow start resends the rest (go-back-N).
+	// RFC 6298 §5.4: retransmit the earliest unacknowledged segment.
+	// Without RACK everything outstanding is considered lost: sndNxt goes
+	// back to sndUna and slow start resends the rest (go-back-N). With
+	// RACK only what RFC 8985 §6.3 finds lost is (rack.go rackMarkOnRTO):
+	// the rest may only be late, and is resent only if RACK marks it lost
+	// later (rackLossSend); sndNxt returns to sndMax below.
+	if c.rackOn() {
+		c.rackMarkOnRTO(now)
+	}
 	c.sndNxt = c.sndUna
 	if !c.retransmitFirst() && c.txDropped {
 		// The host's own queue refused it (localdrop.go): as Linux
 		// (tcp_retransmit_timer), try again soon, without backing off.
 		c.backoff--
+		if c.rackOn() {
+			c.sndNxt = c.sndMax
+		}
 		c.setTimer(&c.tm.rtxAt, now+ResourceProbeInterval)
 		return
 	}
-	c.frtoAfterRTO()                            // frto.go: F-RTO holds the resending back
+	c.frtoAfterRTO() // frto.go: F-RTO holds the resending back
+	if c.rackOn() {
+		c.sndNxt = c.sndMax // no go-back-N: the lost segments go by rackLossSend
+	}
 	c.setTimer(&c.tm.rtxAt, now+c.currentRTO()) // RFC 6298 §5.6
 	c.output()
+}
+
+// rtoRearmHead restarts the retransmission timer, a full (backed-off) RTO
+// from now, when a retransmission during a loss recovery, fast or after a
+// timeout, resent the first unacknowledged segment (seq is where the
+// retransmission began). RFC 6298 §5.1 starts the timer only when it is
+// off and §5.3 restarts it only on an ACK of new data, so the head's
+// retransmission would time out an RTO after the ACK or send that started
+// the timer, perhaps well before the retransmission could be answered: a
+// needless timeout, go-back-N and a second reduction. RFC 6675 §6 allows
+// this more careful variant, and Linux (tcp_xmit_retransmit_queue) re-arms
+// so whenever it resends the head; tcpsim does it with RACK (the Linux
+// model) and keeps RFC 6298's timer otherwise.
+func (c *Conn) rtoRearmHead(seq segment.Seq) {
+	if c.rackOn() && seq == c.sndUna {
+		c.setTimer(&c.tm.rtxAt, c.h.env.Now()+c.currentRTO())
+	}
 }
 
 // onPersistTimer probes a zero window or overrides sender SWS avoidance.

@@ -15,7 +15,8 @@ import (
 // the highest segment sent again. Its ACK, SACKing what arrived, lets RACK
 // find the loss. When the probe was a retransmission and its ACK carries no
 // D-SACK for it, the probe repaired a loss: cwnd is reduced as for one
-// (Linux tcp_process_tlp_ack). One probe per flight; none in recovery or
+// (Linux tcp_process_tlp_ack); a duplicate ACK at TLP.end_seq says it
+// repaired nothing (tlpOnDupAck). One probe per flight; none in recovery or
 // after an RTO.
 
 // DefaultWCDelAckT is RFC 8985's worst-case delayed-ACK time.
@@ -142,4 +143,27 @@ func (c *Conn) tlpOnAck(ack segment.Seq, dsack bool) {
 	c.h.counters.TCPLossProbeRecovery++
 	c.ssthresh = c.ccCongestion(CongestionLoss)
 	c.cwnd = max(c.ssthresh, uint32(c.sndMSS))
+}
+
+// tlpOnDupAck is TLP_process_ack's last branch (RFC 8985 §7.4.2, case 2 of
+// §7.4.1): with a retransmitted probe outstanding, a duplicate ACK (it
+// moves nothing, carries no data and leaves the window as it was) at
+// exactly TLP.end_seq says the receiver had the whole flight before the
+// probe came: the probe was a duplicate, repaired nothing, and the episode
+// ends without a reduction. Without this, the episode would stay open, the
+// next ACK beyond TLP.end_seq would be taken for the probe's repair (a
+// spurious reduction, tlpOnAck), and no probe could go for the flights
+// sent in between. The RFC asks for a DupAck without any SACK option, which a
+// receiver without D-SACK sends for the duplicate; Linux's
+// tcp_process_tlp_ack (LinuxRACK) takes any duplicate ACK that SACKs no new
+// data (newlySACKed false), such as one with a D-SACK block for some other
+// retransmission.
+func (c *Conn) tlpOnDupAck(th *segment.Header, newlySACKed bool) {
+	if !c.tlp.out || !c.tlp.retrans || th.Ack != c.tlp.endSeq || newlySACKed {
+		return
+	}
+	if th.Options.NumSACK > 0 && !c.h.cfg.LinuxRACK {
+		return
+	}
+	c.tlp.out = false // the PTO is armed again with the next new data (§7.2)
 }
