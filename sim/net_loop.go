@@ -146,7 +146,7 @@ type loopConn struct {
 	// net.ErrClosed instead of waiting for a service that never comes.
 	stopped bool
 
-	rtimer, wtimer *time.Timer // wake blocked calls at a deadline
+	rtimer, wtimer stopper // wake blocked calls at a deadline
 
 	// serviceFn is c.service, made once (a method value allocates).
 	serviceFn func()
@@ -451,8 +451,6 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	return nil, c.opErr("dial", ctx.Err())
 }
 
-// deadlinePassed reports whether t is set and not in the future.
-func deadlinePassed(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
 func (c *Conn) loopRead(p []byte) (int, error) {
 	lc := c.lc
@@ -467,7 +465,7 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return 0, c.opErr("read", net.ErrClosed)
 		case len(p) == 0:
 			return 0, nil
-		case deadlinePassed(c.rdl):
+		case c.n.loop.passed(c.rdl):
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		case c.readClosed:
 			return 0, io.EOF
@@ -500,7 +498,7 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 			return done, c.opErr("write", net.ErrClosed)
 		case done == len(p) && done > 0:
 			return done, nil
-		case deadlinePassed(c.wdl):
+		case c.n.loop.passed(c.wdl):
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		case lc.werr != nil:
 			return done, c.opErr("write", lc.werr)
@@ -585,10 +583,11 @@ func (c *Conn) loopAbort() error {
 }
 
 func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
+	t = c.n.loop.frame(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lc := c.lc
-	arm := func(tm **time.Timer) {
+	arm := func(tm *stopper) {
 		if *tm != nil {
 			(*tm).Stop()
 			*tm = nil
@@ -596,7 +595,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 		if t.IsZero() {
 			return
 		}
-		*tm = time.AfterFunc(time.Until(t), func() {
+		*tm = c.n.loop.afterFunc(t, func() {
 			c.mu.Lock()
 			lc.wakeAll()
 			c.mu.Unlock()
@@ -615,7 +614,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 
 // stopTimers stops deadline timers; c.mu is held.
 func (c *Conn) stopTimers() {
-	for _, tm := range []**time.Timer{&c.lc.rtimer, &c.lc.wtimer} {
+	for _, tm := range []*stopper{&c.lc.rtimer, &c.lc.wtimer} {
 		if *tm != nil {
 			(*tm).Stop()
 			*tm = nil

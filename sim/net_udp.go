@@ -223,7 +223,7 @@ func (c *UDPConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			t.Wait(c.rq, vdl)
 			continue
 		}
-		if !dl.IsZero() && !time.Now().Before(dl) {
+		if c.n.loop.passed(dl) {
 			return 0, nil, c.opErr("read", nil, os.ErrDeadlineExceeded)
 		}
 		var n int
@@ -239,10 +239,11 @@ func (c *UDPConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			<-wake
 			continue
 		}
-		tm := time.NewTimer(time.Until(dl))
+		fired := make(chan struct{})
+		tm := c.n.loop.afterFunc(dl, func() { close(fired) })
 		select {
 		case <-wake:
-		case <-tm.C:
+		case <-fired:
 		}
 		tm.Stop()
 	}
@@ -300,7 +301,7 @@ func (c *UDPConn) write(p []byte, ap netip.AddrPort, addr net.Addr) (int, error)
 			past = vdl != 0 && vdl <= t.Now()
 		}
 	} else {
-		past = !dl.IsZero() && !time.Now().Before(dl)
+		past = c.n.loop.passed(dl)
 	}
 	if past {
 		return 0, c.opErr("write", addr, os.ErrDeadlineExceeded)
@@ -348,6 +349,9 @@ func (c *UDPConn) SetDeadline(t time.Time) error {
 // SetReadDeadline sets the read deadline and wakes a blocked ReadFrom to
 // judge it.
 func (c *UDPConn) SetReadDeadline(t time.Time) error {
+	if c.n.loop != nil {
+		t = c.n.loop.frame(t)
+	}
 	c.mu.Lock()
 	c.rdl = t
 	c.mu.Unlock()
@@ -362,6 +366,9 @@ func (c *UDPConn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline sets the write deadline.
 func (c *UDPConn) SetWriteDeadline(t time.Time) error {
+	if c.n.loop != nil {
+		t = c.n.loop.frame(t)
+	}
 	c.mu.Lock()
 	c.wdl = t
 	c.mu.Unlock()

@@ -1,0 +1,130 @@
+package sim
+
+import (
+	"bytes"
+	"runtime"
+	"time"
+)
+
+// A virtual loop (StartVirtualLoop) may move its clock only when nothing
+// else can happen at the current instant: when every goroutine of the
+// process other than the loop's own is blocked. The runtime knows that
+// but says it only through testing/synctest (tests only) and through its
+// goroutine dump, so settle reads the dump: each goroutine's header names
+// its state ("goroutine 7 [chan receive]:"), and a goroutine that runs or
+// is ready to run ("running", "runnable", "syscall", ...) means wait.
+//
+// The dump is taken with the world stopped, so it is one consistent
+// picture. A goroutine woken by the loop (a reader whose data arrived)
+// is runnable from the moment it is woken, so it is never missed; a
+// goroutine that submits work does so before it blocks, so the work is
+// seen once the dump shows it blocked. What counts as blocked:
+// channel operations, select, mutexes, condition variables, wait groups,
+// sleeps and real timers, network polls. Goroutines inside another
+// virtual loop's settle (a second simulation in the same process) are
+// ignored, so two loops do not wait for each other.
+
+// quiescence is the loop goroutine's scratch space for settle.
+type quiescence struct {
+	buf   []byte
+	polls uint64 // dumps taken (for tests and docs)
+}
+
+// settleFrame names the function whose goroutines other loops ignore.
+var settleFrame = []byte("tcpsim/sim.(*Loop).settle(")
+
+// settle returns once every goroutine but the caller is blocked.
+func (l *Loop) settle() {
+	q := &l.q
+	for spins := 0; ; spins++ {
+		// Let goroutines that are ready run first: with GOMAXPROCS=1 one
+		// yield usually lets all of them reach their next block.
+		runtime.Gosched()
+		if q.quiet() {
+			return
+		}
+		if spins > 1000 {
+			// Something computes for a while (or another process's
+			// goroutine spins): stop burning a core while it does.
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+}
+
+// quiet takes one dump and reports whether every other goroutine is
+// blocked.
+func (q *quiescence) quiet() bool {
+	if q.buf == nil {
+		q.buf = make([]byte, 64<<10)
+	}
+	for {
+		n := runtime.Stack(q.buf, true)
+		if n < len(q.buf) {
+			q.polls++
+			return allBlocked(q.buf[:n])
+		}
+		q.buf = make([]byte, 2*len(q.buf))
+	}
+}
+
+// allBlocked reads a dump of all goroutines (runtime.Stack(buf, true),
+// the caller's first) and reports whether all but the first are blocked.
+func allBlocked(dump []byte) bool {
+	first := true
+	for len(dump) > 0 {
+		var g []byte
+		if i := bytes.Index(dump, []byte("\n\n")); i >= 0 {
+			g, dump = dump[:i], dump[i+2:]
+		} else {
+			g, dump = dump, nil
+		}
+		if !bytes.HasPrefix(g, []byte("goroutine ")) {
+			continue
+		}
+		if first {
+			first = false
+			continue
+		}
+		if !blocked(g) {
+			return false
+		}
+	}
+	return true
+}
+
+// blocked judges one goroutine's entry in the dump.
+func blocked(g []byte) bool {
+	st := goroutineState(g)
+	if blockedState(st) || bytes.Contains(g, settleFrame) {
+		return true
+	}
+	// os/signal's receiver waits for signals inside the runtime but is
+	// shown in a system call; nothing in a simulation waits for it.
+	return string(st) == "syscall" && bytes.Contains(g, []byte("\nos/signal.signal_recv("))
+}
+
+// goroutineState returns the state in a goroutine's header line,
+// "goroutine 7 [chan receive, 2 minutes]:" → "chan receive".
+func goroutineState(g []byte) []byte {
+	i := bytes.IndexByte(g, '[')
+	if i < 0 {
+		return nil
+	}
+	s := g[i+1:]
+	if j := bytes.IndexAny(s, ",]"); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}
+
+// blockedState reports whether a goroutine in state s waits for another
+// goroutine, a timer or I/O, rather than running or being about to.
+func blockedState(s []byte) bool {
+	switch string(s) {
+	case "running", "runnable", "preempted", "syscall", "GC assist wait", "GC assist marking",
+		"GC worker (active)", "GC mark termination", "garbage collection", "stopping the world",
+		"debug call", "trace goroutine status":
+		return false
+	}
+	return len(s) > 0
+}
