@@ -451,7 +451,6 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	return nil, c.opErr("dial", ctx.Err())
 }
 
-
 func (c *Conn) loopRead(p []byte) (int, error) {
 	lc := c.lc
 	c.mu.Lock()
