@@ -77,9 +77,10 @@ func (w *World) StartLoop() (*Loop, error) { return w.startLoop(false) }
 // 1 s path takes microseconds of real time, and the work they submit is
 // serviced in the same order every run.
 //
-// Deadlines given to its sockets are read against the wall clock at the
-// call: a deadline time.Now().Add(d) means d of virtual time from now,
-// taken to the millisecond. Timers of the time package (time.Sleep,
+// Deadlines given to its sockets are best computed from Net.Now, which on
+// a virtual loop is the world's epoch plus virtual time. A deadline
+// computed from time.Now (as net/http and Go's resolver do) means the
+// same distance from the virtual now, rounded up to the millisecond. Timers of the time package (time.Sleep,
 // time.AfterFunc, context deadlines) still run on real time; while one
 // is pending the loop does not wait for it, so code that must act at a
 // virtual time should use the sockets' deadlines. Other goroutines that
@@ -131,19 +132,40 @@ func (l *Loop) Now() time.Duration {
 }
 
 // frame turns a deadline given to one of the loop's sockets into the
-// loop's own terms. On the wall clock it is unchanged. On a virtual loop
-// its distance from the wall clock now, to the millisecond, is counted
-// from the virtual now, and the result is placed on the world's epoch
-// (Epoch plus virtual time), where passed and afterFunc read it.
+// loop's own terms. On the wall clock it is unchanged. On a virtual loop a
+// deadline on the simulator's clock (Net.Now: the world's epoch plus
+// virtual time) is taken as it is; one on the wall clock (time.Now, as
+// net/http and other libraries compute them) counts its distance from the
+// wall clock now from the virtual now, rounded up to the millisecond, so
+// that the real time spent between computing it and setting it (under a
+// millisecond, normally) does not show.
 func (l *Loop) frame(t time.Time) time.Time {
 	if !l.virtual || t.IsZero() {
 		return t
 	}
-	at := l.Now() + time.Until(t).Round(time.Millisecond)
+	vnow := l.w.Epoch().Add(l.Now())
+	wall := time.Now()
+	if absDur(t.Sub(vnow)) <= absDur(t.Sub(wall)) {
+		return t
+	}
+	d := t.Sub(wall)
+	if r := d % time.Millisecond; r > 0 {
+		d += time.Millisecond - r
+	} else if r < 0 {
+		d -= r
+	}
+	at := l.Now() + d
 	if at <= 0 {
 		at = 1 // long past, but not the zero time ("no deadline")
 	}
 	return l.w.Epoch().Add(at)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // passed reports whether deadline t (zero: none), in the loop's terms, has
