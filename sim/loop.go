@@ -80,7 +80,11 @@ func (w *World) StartLoop() (*Loop, error) { return w.startLoop(false) }
 // Deadlines given to its sockets are best computed from Net.Now, which on
 // a virtual loop is the world's epoch plus virtual time. A deadline
 // computed from time.Now (as net/http and Go's resolver do) means the
-// same distance from the virtual now, rounded up to the millisecond. Timers of the time package (time.Sleep,
+// same distance from the virtual now, rounded up to the millisecond; the
+// real time between computing and setting it (normally microseconds, more
+// on a loaded machine) is lost, so such a deadline repeats exactly only
+// while that stays under a millisecond (simdns.GoResolver rounds its own
+// to the second). Timers of the time package (time.Sleep,
 // time.AfterFunc, context deadlines) still run on real time; while one
 // is pending the loop does not wait for it, so code that must act at a
 // virtual time should use the sockets' deadlines. Other goroutines that
@@ -277,7 +281,7 @@ func (l *Loop) Call(fn func()) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	l.dos = append(l.dos, func() { fn(); close(ran) })
+	l.dos = append(l.dos, func() { fn(); noteWake(); close(ran) })
 	l.mu.Unlock()
 	l.wake()
 	select {
@@ -422,6 +426,7 @@ func (l *Loop) runVirtual() {
 // HandleEvent is the service event (Handler): it runs the pending kicks in
 // key order, then the pending Do functions in order.
 func (l *Loop) HandleEvent(any) {
+	noteWake() // the functions may wake goroutines by any means
 	l.svcPending = false
 	l.mu.Lock()
 	l.runKicks, l.kicks = l.kicks, l.runKicks[:0]

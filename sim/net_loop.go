@@ -326,9 +326,11 @@ func (c *Conn) serviceOnce() {
 	// writer refills the ring in large pieces rather than one segment's
 	// worth per acknowledgment.
 	if lc.rwait > 0 && wakeR {
+		noteWake()
 		lc.rcond.Broadcast()
 	}
 	if lc.wwait > 0 && (lc.wbuf.free() >= loopBufSize/2 || lc.werr != nil) {
+		noteWake()
 		lc.wcond.Broadcast()
 	}
 	c.mu.Unlock()
@@ -336,7 +338,9 @@ func (c *Conn) serviceOnce() {
 
 // wakeAll wakes every goroutine blocked on the connection; c.mu is held.
 func (lc *loopConn) wakeAll() {
+	noteWake()
 	lc.rcond.Broadcast()
+	noteWake()
 	lc.wcond.Broadcast()
 }
 
@@ -426,6 +430,7 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	lc := c.lc
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
+		noteWake()
 		lc.rcond.Broadcast()
 		c.mu.Unlock()
 	})
@@ -547,6 +552,7 @@ func (c *Conn) loopCloseWrite() error {
 	c.lc.wantCloseWrite = true
 	// A Write blocked for ring space fails now with EPIPE, as on a
 	// *net.TCPConn, instead of waiting for the peer to drain the ring.
+	noteWake()
 	c.lc.wcond.Broadcast()
 	c.mu.Unlock()
 	c.kick()
@@ -693,6 +699,7 @@ func (l *Listener) loopPoll() {
 		}
 		ll.queue = append(ll.queue, c)
 		ll.pulled++
+		noteWake()
 		ll.cond.Broadcast()
 		ll.mu.Unlock()
 	}
@@ -703,6 +710,7 @@ func (l *Listener) loopStopped() {
 	ll := l.lcl
 	ll.mu.Lock()
 	ll.stopped = true
+	noteWake()
 	ll.cond.Broadcast()
 	ll.mu.Unlock()
 }
@@ -745,6 +753,7 @@ func (l *Listener) loopClose() error {
 	ll.closed = true
 	pending := ll.queue
 	ll.queue = nil
+	noteWake()
 	ll.cond.Broadcast()
 	ll.mu.Unlock()
 	for _, c := range pending {

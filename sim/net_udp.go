@@ -142,6 +142,7 @@ func (c *UDPConn) notify(stack.Event) {
 // broadcast wakes every goroutine waiting on c (Loop driver).
 func (c *UDPConn) broadcast() {
 	c.mu.Lock()
+	noteWake()
 	close(c.wake)
 	c.wake = make(chan struct{})
 	c.mu.Unlock()

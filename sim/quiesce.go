@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,10 +25,23 @@ import (
 // virtual loop's settle (a second simulation in the same process) are
 // ignored, so two loops do not wait for each other.
 
+// A dump costs tens of microseconds, so settle takes one only when a
+// goroutine may have woken since the last one found all blocked: when the
+// socket layer woke a blocked call, or the loop serviced submitted work
+// (which wakes Call's caller and may run any code). Every such place
+// calls noteWake. Goroutines that wake by themselves (a real timer) are
+// not waited for in any case, and work they submit is a wake.
+var loopWakes atomic.Uint64
+
+// noteWake records that a goroutine may have been woken.
+func noteWake() { loopWakes.Add(1) }
+
 // quiescence is the loop goroutine's scratch space for settle.
 type quiescence struct {
 	buf   []byte
-	polls uint64 // dumps taken (for tests and docs)
+	seen  uint64 // loopWakes at the last dump that found all blocked
+	valid bool   // seen is set
+	polls uint64 // dumps taken (for tests)
 }
 
 // settleFrame names the function whose goroutines other loops ignore.
@@ -36,13 +50,19 @@ var settleFrame = []byte("tcpsim/sim.(*Loop).settle(")
 // settle returns once every goroutine but the caller is blocked.
 func (l *Loop) settle() {
 	q := &l.q
+	g := loopWakes.Load()
+	if q.valid && g == q.seen {
+		return // all were blocked, and nothing has woken any since
+	}
 	for spins := 0; ; spins++ {
 		// Let goroutines that are ready run first: with GOMAXPROCS=1 one
 		// yield usually lets all of them reach their next block.
 		runtime.Gosched()
 		if q.quiet() {
+			q.seen, q.valid = g, true
 			return
 		}
+		g = loopWakes.Load()
 		if spins > 1000 {
 			// Something computes for a while (or another process's
 			// goroutine spins): stop burning a core while it does.
