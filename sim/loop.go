@@ -382,7 +382,7 @@ func (l *Loop) run() {
 
 // runVirtual is run for a virtual loop: wait until every other goroutine
 // is blocked, schedule the service of the work they submitted, then run
-// the events of the next instant and move the clock there.
+// the next event, moving the clock to its time.
 func (l *Loop) runVirtual() {
 	w := l.w
 	defer close(l.done)
@@ -418,8 +418,10 @@ func (l *Loop) runVirtual() {
 		if next > now {
 			l.vnow.Store(int64(next))
 		}
-		for w.step(next) {
-		}
+		// One event at a time: what it wakes runs until it blocks again
+		// before the next event, even within one instant, so no event
+		// races a goroutine (the next settle waits for it).
+		w.step(next)
 	}
 }
 

@@ -33,6 +33,10 @@ import (
 // not waited for in any case, and work they submit is a wake.
 var loopWakes atomic.Uint64
 
+// syscallPatience is how long settle waits for a goroutine in a system
+// call before it counts as blocked.
+const syscallPatience = 10 * time.Millisecond
+
 // noteWake records that a goroutine may have been woken.
 func noteWake() { loopWakes.Add(1) }
 
@@ -54,11 +58,18 @@ func (l *Loop) settle() {
 	if q.valid && g == q.seen {
 		return // all were blocked, and nothing has woken any since
 	}
+	var since time.Time
 	for spins := 0; ; spins++ {
 		// Let goroutines that are ready run first: with GOMAXPROCS=1 one
 		// yield usually lets all of them reach their next block.
 		runtime.Gosched()
-		if q.quiet() {
+		lenient := false
+		if spins == 100 {
+			since = time.Now()
+		} else if spins > 100 {
+			lenient = time.Since(since) > syscallPatience
+		}
+		if q.quiet(lenient) {
 			q.seen, q.valid = g, true
 			return
 		}
@@ -73,7 +84,7 @@ func (l *Loop) settle() {
 
 // quiet takes one dump and reports whether every other goroutine is
 // blocked.
-func (q *quiescence) quiet() bool {
+func (q *quiescence) quiet(lenient bool) bool {
 	if q.buf == nil {
 		q.buf = make([]byte, 64<<10)
 	}
@@ -81,15 +92,16 @@ func (q *quiescence) quiet() bool {
 		n := runtime.Stack(q.buf, true)
 		if n < len(q.buf) {
 			q.polls++
-			return allBlocked(q.buf[:n])
+			return allBlocked(q.buf[:n], lenient)
 		}
 		q.buf = make([]byte, 2*len(q.buf))
 	}
 }
 
 // allBlocked reads a dump of all goroutines (runtime.Stack(buf, true),
-// the caller's first) and reports whether all but the first are blocked.
-func allBlocked(dump []byte) bool {
+// the caller's first) and reports whether all but the first are blocked;
+// lenient counts goroutines in system calls as blocked.
+func allBlocked(dump []byte, lenient bool) bool {
 	first := true
 	for len(dump) > 0 {
 		var g []byte
@@ -105,22 +117,42 @@ func allBlocked(dump []byte) bool {
 			first = false
 			continue
 		}
-		if !blocked(g) {
+		if !blocked(g, lenient) {
 			return false
 		}
 	}
 	return true
 }
 
-// blocked judges one goroutine's entry in the dump.
-func blocked(g []byte) bool {
+// blocked judges one goroutine's entry in the dump. A goroutine in a
+// system call is running, except the runtime's own receivers that wait
+// in one (os/signal's, the CPU profiler's) and, when lenient, any: a call
+// that has lasted through settle's patience (a read of the terminal) waits
+// for the world outside, which the simulation does not wait for.
+func blocked(g []byte, lenient bool) bool {
 	st := goroutineState(g)
 	if blockedState(st) || bytes.Contains(g, settleFrame) {
 		return true
 	}
-	// os/signal's receiver waits for signals inside the runtime but is
-	// shown in a system call; nothing in a simulation waits for it.
-	return string(st) == "syscall" && bytes.Contains(g, []byte("\nos/signal.signal_recv("))
+	if string(st) != "syscall" {
+		return false
+	}
+	if lenient {
+		return true
+	}
+	for _, f := range runtimeReceivers {
+		if bytes.Contains(g, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// runtimeReceivers are functions that wait inside the runtime in a state
+// the dump shows as a system call.
+var runtimeReceivers = [][]byte{
+	[]byte("\nos/signal.signal_recv("),
+	[]byte("\nruntime/pprof.readProfile("),
 }
 
 // goroutineState returns the state in a goroutine's header line,
