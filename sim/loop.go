@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,7 +32,13 @@ type Loop struct {
 	start time.Time     // wall time when the loop started
 	base  time.Duration // virtual time when the loop started
 	kick  chan struct{}
-	done  chan struct{}
+
+	// virtual is set for StartVirtualLoop: the clock is vnow, which moves
+	// only when every other goroutine is blocked (quiesce.go).
+	virtual bool
+	vnow    atomic.Int64
+	q       quiescence // used only on the loop goroutine
+	done    chan struct{}
 
 	mu      sync.Mutex
 	kicks   []kickEnt      // guarded by mu
@@ -59,7 +66,33 @@ type kickEnt struct {
 // w.Now() and then advances with the time package. While the loop runs, the
 // world belongs to it: do not call Run, RunUntil or any World method from
 // other goroutines; use Kick, Do or Call.
-func (w *World) StartLoop() (*Loop, error) {
+func (w *World) StartLoop() (*Loop, error) { return w.startLoop(false) }
+
+// StartVirtualLoop starts the loop driver on virtual time outside a
+// testing/synctest bubble: it runs the world's events in order, and moves
+// the clock to the next event only once every other goroutine of the
+// process is blocked (on a socket, a channel, a mutex, a sleep). So
+// goroutines of any kind — net/http's servers and transports, Go's DNS
+// resolver — use the simulated network on virtual time, a transfer over a
+// 1 s path takes microseconds of real time, and the work they submit is
+// serviced in the same order every run.
+//
+// Deadlines given to its sockets are best computed from Net.Now, which on
+// a virtual loop is the world's epoch plus virtual time. A deadline
+// computed from time.Now (as net/http and Go's resolver do) means the
+// same distance from the virtual now, rounded up to the millisecond; the
+// real time between computing and setting it (normally microseconds, more
+// on a loaded machine) is lost, so such a deadline repeats exactly only
+// while that stays under a millisecond (simdns.GoResolver rounds its own
+// to the second). Timers of the time package (time.Sleep,
+// time.AfterFunc, context deadlines) still run on real time; while one
+// is pending the loop does not wait for it, so code that must act at a
+// virtual time should use the sockets' deadlines. Other goroutines that
+// keep running (a busy loop, a parallel test) hold the clock still until
+// they block. See docs/sim.md, "The virtual loop".
+func (w *World) StartVirtualLoop() (*Loop, error) { return w.startLoop(true) }
+
+func (w *World) startLoop(virtual bool) (*Loop, error) {
 	if err := w.usable(); err != nil {
 		return nil, err
 	}
@@ -76,19 +109,128 @@ func (w *World) StartLoop() (*Loop, error) {
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		kickIdx: make(map[uint64]int),
+		virtual: virtual,
 	}
+	l.vnow.Store(int64(w.now))
 	w.loop = l
 	w.stopped = false
-	go l.run()
+	if virtual {
+		go l.runVirtual()
+	} else {
+		go l.run()
+	}
 	return l, nil
 }
 
 // World returns the world the loop drives.
 func (l *Loop) World() *World { return l.w }
 
-// Now returns the virtual time that corresponds to the wall clock now. It
-// may be called from any goroutine.
-func (l *Loop) Now() time.Duration { return l.base + time.Since(l.start) }
+// Now returns the virtual time that corresponds to the wall clock now (for
+// a virtual loop, the clock the loop has reached). It may be called from
+// any goroutine.
+func (l *Loop) Now() time.Duration {
+	if l.virtual {
+		return time.Duration(l.vnow.Load())
+	}
+	return l.base + time.Since(l.start)
+}
+
+// frame turns a deadline given to one of the loop's sockets into the
+// loop's own terms. On the wall clock it is unchanged. On a virtual loop a
+// deadline on the simulator's clock (Net.Now: the world's epoch plus
+// virtual time) is taken as it is; one on the wall clock (time.Now, as
+// net/http and other libraries compute them) counts its distance from the
+// wall clock now from the virtual now, rounded up to the millisecond, so
+// that the real time spent between computing it and setting it (under a
+// millisecond, normally) does not show.
+func (l *Loop) frame(t time.Time) time.Time {
+	if !l.virtual || t.IsZero() {
+		return t
+	}
+	vnow := l.w.Epoch().Add(l.Now())
+	wall := time.Now()
+	if absDur(t.Sub(vnow)) <= absDur(t.Sub(wall)) {
+		return t
+	}
+	d := t.Sub(wall)
+	if r := d % time.Millisecond; r > 0 {
+		d += time.Millisecond - r
+	} else if r < 0 {
+		d -= r
+	}
+	at := l.Now() + d
+	if at <= 0 {
+		at = 1 // long past, but not the zero time ("no deadline")
+	}
+	return l.w.Epoch().Add(at)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// passed reports whether deadline t (zero: none), in the loop's terms, has
+// come.
+func (l *Loop) passed(t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	if !l.virtual {
+		return !time.Now().Before(t)
+	}
+	return !l.w.Epoch().Add(l.Now()).Before(t)
+}
+
+// stopper is a timer that can be stopped: *time.Timer, or a virtual timer.
+type stopper interface{ Stop() bool }
+
+// afterFunc runs f on its own goroutine's terms when deadline t (in the
+// loop's terms) comes: a time.AfterFunc on the wall clock, an event in
+// the world on a virtual loop (f then runs on the loop goroutine and must
+// not block).
+func (l *Loop) afterFunc(t time.Time, f func()) stopper {
+	if !l.virtual {
+		return time.AfterFunc(time.Until(t), f)
+	}
+	vt := &vtimer{l: l}
+	at := t.Sub(l.w.Epoch())
+	l.Do(func() {
+		if !vt.stopped {
+			vt.t = l.w.At(at, func() {
+				vt.fired = true
+				f()
+			})
+		}
+	})
+	return vt
+}
+
+// vtimer is afterFunc's timer on a virtual loop. Its fields are used only
+// in scheduler context.
+type vtimer struct {
+	l              *Loop
+	t              Timer
+	stopped, fired bool
+}
+
+// Stop cancels the event (through the loop, where the timer lives). It
+// reports true, as it cannot know yet whether the event ran; callers
+// here do not use the result.
+func (v *vtimer) Stop() bool {
+	v.l.Do(func() {
+		v.stopped = true
+		if !v.fired {
+			v.l.w.Cancel(v.t)
+		}
+	})
+	return true
+}
+
+// Virtual reports whether the loop runs on virtual time (StartVirtualLoop).
+func (l *Loop) Virtual() bool { return l.virtual }
 
 // Kick asks the loop to run fn in scheduler context one nanosecond after
 // Now. Kicks pending at the same service run in ascending key order, and a
@@ -139,7 +281,7 @@ func (l *Loop) Call(fn func()) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	l.dos = append(l.dos, func() { fn(); close(ran) })
+	l.dos = append(l.dos, func() { fn(); noteWake(); close(ran) })
 	l.mu.Unlock()
 	l.wake()
 	select {
@@ -238,9 +380,55 @@ func (l *Loop) run() {
 	}
 }
 
+// runVirtual is run for a virtual loop: wait until every other goroutine
+// is blocked, schedule the service of the work they submitted, then run
+// the next event, moving the clock to its time.
+func (l *Loop) runVirtual() {
+	w := l.w
+	defer close(l.done)
+	defer l.runStopHooks()
+	defer func() { w.loop = nil }()
+	defer w.tasks.stopWatchdog()
+	for {
+		l.settle()
+		l.mu.Lock()
+		work := len(l.kicks) > 0 || len(l.dos) > 0
+		closing := l.closing
+		l.mu.Unlock()
+		now := w.now
+		if work && !l.svcPending {
+			l.svcPending = true
+			w.Schedule(now+1, PrioService, l, nil)
+		}
+		if closing && !work && !l.svcPending {
+			return
+		}
+		next, ok := w.Next()
+		if !ok {
+			// Nothing is due on virtual time: only a goroutine can bring
+			// work, when something outside the simulation (a real timer,
+			// the user) wakes it.
+			<-l.kick
+			continue
+		}
+		select {
+		case <-l.kick: // consumed: the work it announced is in l.kicks/l.dos
+		default:
+		}
+		if next > now {
+			l.vnow.Store(int64(next))
+		}
+		// One event at a time: what it wakes runs until it blocks again
+		// before the next event, even within one instant, so no event
+		// races a goroutine (the next settle waits for it).
+		w.step(next)
+	}
+}
+
 // HandleEvent is the service event (Handler): it runs the pending kicks in
 // key order, then the pending Do functions in order.
 func (l *Loop) HandleEvent(any) {
+	noteWake() // the functions may wake goroutines by any means
 	l.svcPending = false
 	l.mu.Lock()
 	l.runKicks, l.kicks = l.kicks, l.runKicks[:0]

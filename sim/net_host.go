@@ -69,14 +69,18 @@ func (n *Net) Host() *stack.Host { return n.h }
 func (n *Net) World() *World { return n.w }
 
 // Now returns the simulator's clock as a time.Time: World.Epoch() plus the
-// virtual time for the virtual driver, time.Now() for a Loop. Use it to
+// virtual time for the virtual driver and a virtual loop
+// (StartVirtualLoop), time.Now() for a wall-clock Loop. Use it to
 // compute deadlines.
 func (n *Net) Now() time.Time {
 	if err := n.usable(); err != nil {
 		panic(err.Error())
 	}
-	if n.loop != nil {
+	if n.loop != nil && !n.loop.virtual {
 		return time.Now()
+	}
+	if n.loop != nil {
+		return n.w.Epoch().Add(n.loop.Now())
 	}
 	return n.w.Epoch().Add(n.w.Now())
 }

@@ -146,7 +146,7 @@ type loopConn struct {
 	// net.ErrClosed instead of waiting for a service that never comes.
 	stopped bool
 
-	rtimer, wtimer *time.Timer // wake blocked calls at a deadline
+	rtimer, wtimer stopper // wake blocked calls at a deadline
 
 	// serviceFn is c.service, made once (a method value allocates).
 	serviceFn func()
@@ -326,9 +326,11 @@ func (c *Conn) serviceOnce() {
 	// writer refills the ring in large pieces rather than one segment's
 	// worth per acknowledgment.
 	if lc.rwait > 0 && wakeR {
+		noteWake()
 		lc.rcond.Broadcast()
 	}
 	if lc.wwait > 0 && (lc.wbuf.free() >= loopBufSize/2 || lc.werr != nil) {
+		noteWake()
 		lc.wcond.Broadcast()
 	}
 	c.mu.Unlock()
@@ -336,7 +338,9 @@ func (c *Conn) serviceOnce() {
 
 // wakeAll wakes every goroutine blocked on the connection; c.mu is held.
 func (lc *loopConn) wakeAll() {
+	noteWake()
 	lc.rcond.Broadcast()
+	noteWake()
 	lc.wcond.Broadcast()
 }
 
@@ -426,6 +430,7 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	lc := c.lc
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
+		noteWake()
 		lc.rcond.Broadcast()
 		c.mu.Unlock()
 	})
@@ -451,9 +456,6 @@ func (n *Net) loopDial(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 	return nil, c.opErr("dial", ctx.Err())
 }
 
-// deadlinePassed reports whether t is set and not in the future.
-func deadlinePassed(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
-
 func (c *Conn) loopRead(p []byte) (int, error) {
 	lc := c.lc
 	c.mu.Lock()
@@ -467,7 +469,7 @@ func (c *Conn) loopRead(p []byte) (int, error) {
 			return 0, c.opErr("read", net.ErrClosed)
 		case len(p) == 0:
 			return 0, nil
-		case deadlinePassed(c.rdl):
+		case c.n.loop.passed(c.rdl):
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		case c.readClosed:
 			return 0, io.EOF
@@ -500,7 +502,7 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 			return done, c.opErr("write", net.ErrClosed)
 		case done == len(p) && done > 0:
 			return done, nil
-		case deadlinePassed(c.wdl):
+		case c.n.loop.passed(c.wdl):
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		case lc.werr != nil:
 			return done, c.opErr("write", lc.werr)
@@ -550,6 +552,7 @@ func (c *Conn) loopCloseWrite() error {
 	c.lc.wantCloseWrite = true
 	// A Write blocked for ring space fails now with EPIPE, as on a
 	// *net.TCPConn, instead of waiting for the peer to drain the ring.
+	noteWake()
 	c.lc.wcond.Broadcast()
 	c.mu.Unlock()
 	c.kick()
@@ -585,10 +588,11 @@ func (c *Conn) loopAbort() error {
 }
 
 func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
+	t = c.n.loop.frame(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lc := c.lc
-	arm := func(tm **time.Timer) {
+	arm := func(tm *stopper) {
 		if *tm != nil {
 			(*tm).Stop()
 			*tm = nil
@@ -596,7 +600,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 		if t.IsZero() {
 			return
 		}
-		*tm = time.AfterFunc(time.Until(t), func() {
+		*tm = c.n.loop.afterFunc(t, func() {
 			c.mu.Lock()
 			lc.wakeAll()
 			c.mu.Unlock()
@@ -615,7 +619,7 @@ func (c *Conn) loopSetDeadline(t time.Time, rd, wr bool) {
 
 // stopTimers stops deadline timers; c.mu is held.
 func (c *Conn) stopTimers() {
-	for _, tm := range []**time.Timer{&c.lc.rtimer, &c.lc.wtimer} {
+	for _, tm := range []*stopper{&c.lc.rtimer, &c.lc.wtimer} {
 		if *tm != nil {
 			(*tm).Stop()
 			*tm = nil
@@ -695,6 +699,7 @@ func (l *Listener) loopPoll() {
 		}
 		ll.queue = append(ll.queue, c)
 		ll.pulled++
+		noteWake()
 		ll.cond.Broadcast()
 		ll.mu.Unlock()
 	}
@@ -705,6 +710,7 @@ func (l *Listener) loopStopped() {
 	ll := l.lcl
 	ll.mu.Lock()
 	ll.stopped = true
+	noteWake()
 	ll.cond.Broadcast()
 	ll.mu.Unlock()
 }
@@ -747,6 +753,7 @@ func (l *Listener) loopClose() error {
 	ll.closed = true
 	pending := ll.queue
 	ll.queue = nil
+	noteWake()
 	ll.cond.Broadcast()
 	ll.mu.Unlock()
 	for _, c := range pending {

@@ -24,15 +24,36 @@ func BenchmarkLoopBulk(b *testing.B) {
 		{1500, 1 << 10, 1 << 10}, // small writes and reads: kicks and wakeups dominate
 	} {
 		name := fmt.Sprintf("mtu%d/write%dk", c.mtu, c.writeSize>>10)
-		b.Run(name, func(b *testing.B) { benchLoopBulk(b, c.mtu, c.writeSize, c.readSize) })
+		b.Run(name, func(b *testing.B) { benchLoopBulk(b, false, c.mtu, c.writeSize, c.readSize) })
+	}
+}
+
+// BenchmarkVirtualLoopBulk is BenchmarkLoopBulk on a virtual loop
+// (StartVirtualLoop), which reads a goroutine dump before each move of
+// its clock that may have woken a goroutine. Run both for the ratio:
+//
+//	go test ./sim -run '^$' -bench 'LoopBulk/mtu1500' -benchmem
+func BenchmarkVirtualLoopBulk(b *testing.B) {
+	for _, c := range []struct {
+		mtu, writeSize, readSize int
+	}{
+		{1500, 256 << 10, 32 << 10},
+		{1500, 1 << 10, 1 << 10},
+	} {
+		name := fmt.Sprintf("mtu%d/write%dk", c.mtu, c.writeSize>>10)
+		b.Run(name, func(b *testing.B) { benchLoopBulk(b, true, c.mtu, c.writeSize, c.readSize) })
 	}
 }
 
 const loopBulkSize = 16 << 20
 
-func benchLoopBulk(b *testing.B, mtu, writeSize, readSize int) {
+func benchLoopBulk(b *testing.B, virtual bool, mtu, writeSize, readSize int) {
 	p := newNetPair(b, Config{Seed: 1}, DirConfig{MTU: mtu})
-	l, err := p.w.StartLoop()
+	start := p.w.StartLoop
+	if virtual {
+		start = p.w.StartVirtualLoop
+	}
+	l, err := start()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -142,6 +142,7 @@ func (c *UDPConn) notify(stack.Event) {
 // broadcast wakes every goroutine waiting on c (Loop driver).
 func (c *UDPConn) broadcast() {
 	c.mu.Lock()
+	noteWake()
 	close(c.wake)
 	c.wake = make(chan struct{})
 	c.mu.Unlock()
@@ -223,7 +224,7 @@ func (c *UDPConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			t.Wait(c.rq, vdl)
 			continue
 		}
-		if !dl.IsZero() && !time.Now().Before(dl) {
+		if c.n.loop.passed(dl) {
 			return 0, nil, c.opErr("read", nil, os.ErrDeadlineExceeded)
 		}
 		var n int
@@ -239,10 +240,11 @@ func (c *UDPConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			<-wake
 			continue
 		}
-		tm := time.NewTimer(time.Until(dl))
+		fired := make(chan struct{})
+		tm := c.n.loop.afterFunc(dl, func() { close(fired) })
 		select {
 		case <-wake:
-		case <-tm.C:
+		case <-fired:
 		}
 		tm.Stop()
 	}
@@ -300,7 +302,7 @@ func (c *UDPConn) write(p []byte, ap netip.AddrPort, addr net.Addr) (int, error)
 			past = vdl != 0 && vdl <= t.Now()
 		}
 	} else {
-		past = !dl.IsZero() && !time.Now().Before(dl)
+		past = c.n.loop.passed(dl)
 	}
 	if past {
 		return 0, c.opErr("write", addr, os.ErrDeadlineExceeded)
@@ -348,6 +350,9 @@ func (c *UDPConn) SetDeadline(t time.Time) error {
 // SetReadDeadline sets the read deadline and wakes a blocked ReadFrom to
 // judge it.
 func (c *UDPConn) SetReadDeadline(t time.Time) error {
+	if c.n.loop != nil {
+		t = c.n.loop.frame(t)
+	}
 	c.mu.Lock()
 	c.rdl = t
 	c.mu.Unlock()
@@ -362,6 +367,9 @@ func (c *UDPConn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline sets the write deadline.
 func (c *UDPConn) SetWriteDeadline(t time.Time) error {
+	if c.n.loop != nil {
+		t = c.n.loop.frame(t)
+	}
 	c.mu.Lock()
 	c.wdl = t
 	c.mu.Unlock()

@@ -8,8 +8,9 @@
 //     and resolv.conf (5 s, 2 attempts). The CLI uses it on virtual time.
 //   - GoResolver returns Go's own net.Resolver (PreferGo) dialling the server
 //     over simulated UDP. Go's resolver runs goroutines and sets wall-clock
-//     deadlines, so it needs the wall-clock driver (a sim.Loop, which also
-//     runs inside testing/synctest); on the virtual driver use Lookup.
+//     deadlines, so it needs a loop driver: a virtual loop
+//     (sim.World.StartVirtualLoop), or the wall-clock loop, which also runs
+//     inside testing/synctest. On the task driver use Lookup.
 //
 // Messages are encoded and decoded by github.com/miekg/dns.
 package simdns
@@ -248,11 +249,19 @@ func readReply(c net.Conn, id uint16, name string) (netip.Addr, bool, error) {
 }
 
 // GoResolver returns Go's own resolver, asking server over n's simulated
-// UDP whatever address it was configured with. n must be a wall-clock Net
+// UDP whatever address it was configured with. n must be a loop Net
 // (sim.NewLoopNet): Go's resolver runs its queries on goroutines of its own
-// and sets deadlines on the wall clock (the fake one inside a synctest
-// bubble).
+// and sets deadlines on the wall clock.
+//
+// Two things keep its packets the same for the same seed. Go picks each
+// query's ID at random, so the socket the resolver gets swaps it for the
+// next of a sequence derived from the world's seed on the way out, and
+// back on the way in, as a NAT would. And its timeout (resolv.conf's, in
+// whole seconds) comes as a wall-clock deadline a little less than that
+// far away by the time it is set; the socket rounds the distance up to
+// the whole second and sets it on the simulator's clock.
 func GoResolver(n *sim.Net, server netip.AddrPort) *net.Resolver {
+	ids := &idSeq{next: uint16(n.World().SeedFor("simdns", "go-resolver", server.String()))}
 	return &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -261,9 +270,115 @@ func GoResolver(n *sim.Net, server netip.AddrPort) *net.Resolver {
 				// served here never need it.
 				return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("simdns: only UDP is served, not %q", network)}
 			}
-			return n.DialContext(ctx, "udp", server.String())
+			c, err := n.DialContext(ctx, "udp", server.String())
+			if err != nil {
+				return nil, err
+			}
+			pc, ok := c.(net.PacketConn)
+			if !ok {
+				c.Close()
+				return nil, fmt.Errorf("simdns: a UDP socket of %T is not a net.PacketConn", c)
+			}
+			return &resolverConn{Conn: c, pc: pc, n: n, ids: ids, orig: make(map[uint16]uint16)}, nil
 		},
 	}
+}
+
+// idSeq hands out query IDs, shared by the sockets of one resolver.
+type idSeq struct {
+	mu   sync.Mutex
+	next uint16
+}
+
+func (s *idSeq) take() uint16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	return s.next
+}
+
+// resolverConn is the socket Go's resolver gets from GoResolver. It is a
+// net.PacketConn too, as Go's resolver needs to send DNS over UDP (a plain
+// net.Conn gets TCP's framing).
+type resolverConn struct {
+	net.Conn
+	pc   net.PacketConn
+	n    *sim.Net
+	ids  *idSeq
+	mu   sync.Mutex
+	orig map[uint16]uint16 // ID on the wire → the resolver's
+}
+
+// out returns p with its ID swapped for the next of the sequence.
+func (c *resolverConn) out(p []byte) []byte {
+	if len(p) < 2 {
+		return p
+	}
+	wire := c.ids.take()
+	c.mu.Lock()
+	c.orig[wire] = uint16(p[0])<<8 | uint16(p[1])
+	c.mu.Unlock()
+	return append([]byte{byte(wire >> 8), byte(wire)}, p[2:]...)
+}
+
+// in puts the resolver's own ID back into a received message.
+func (c *resolverConn) in(p []byte) {
+	if len(p) < 2 {
+		return
+	}
+	c.mu.Lock()
+	id, ok := c.orig[uint16(p[0])<<8|uint16(p[1])]
+	c.mu.Unlock()
+	if ok {
+		p[0], p[1] = byte(id>>8), byte(id)
+	}
+}
+
+func (c *resolverConn) Write(p []byte) (int, error) {
+	if _, err := c.Conn.Write(c.out(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *resolverConn) Read(p []byte) (int, error) {
+	k, err := c.Conn.Read(p)
+	c.in(p[:k])
+	return k, err
+}
+
+func (c *resolverConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if _, err := c.pc.WriteTo(c.out(p), addr); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *resolverConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	k, addr, err := c.pc.ReadFrom(p)
+	c.in(p[:k])
+	return k, addr, err
+}
+
+// simDeadline puts a wall-clock deadline on the simulator's clock, its
+// distance rounded up to the whole second.
+func (c *resolverConn) simDeadline(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	d := time.Until(t)
+	if r := d % time.Second; r > 0 {
+		d += time.Second - r
+	}
+	return c.n.Now().Add(d)
+}
+
+func (c *resolverConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(c.simDeadline(t)) }
+func (c *resolverConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(c.simDeadline(t))
+}
+func (c *resolverConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(c.simDeadline(t))
 }
 
 // PrepareGoResolver loads Go's resolver configuration, once per process,
