@@ -201,6 +201,7 @@ func (l *Loop) afterFunc(t time.Time, f func()) stopper {
 		if !vt.stopped {
 			vt.t = l.w.At(at, func() {
 				vt.fired = true
+				noteWake() // f wakes a blocked call, by whatever means
 				f()
 			})
 		}

@@ -271,3 +271,28 @@ func TestVirtualLoopZeroDelayDeterministic(t *testing.T) {
 		t.Errorf("two runs with seed 2 gave different event logs: %x vs %x", h1, h2)
 	}
 }
+
+// A UDP read deadline wakes its reader before the loop moves on, even
+// when the next event is far away: the reader times out at its deadline,
+// not at the next event.
+func TestVirtualLoopUDPDeadlineBeforeLaterEvent(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p, l, cn, _ := virtualPair(t, Config{}, DirConfig{Delay: time.Millisecond})
+	defer l.Close()
+	if err := l.Call(func() { p.w.At(10*time.Minute, func() {}) }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cn.Dial("udp", "server.example:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := l.Now()
+	c.SetReadDeadline(cn.Now().Add(time.Second))
+	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read: %v, want a deadline", err)
+	}
+	if took := l.Now() - start; took != time.Second {
+		t.Errorf("the 1 s deadline came after %v of virtual time (the next event was at 10 min)", took)
+	}
+}
