@@ -116,3 +116,52 @@ func TestFastPathMemShortcuts(t *testing.T) {
 	}
 	c.tm = tm
 }
+
+// TestFastPathGuards: the flags that let the h9-perf guards skip a call
+// stay in step with what they summarise: ccSent's sendHook with the
+// algorithm's observers (for every algorithm), the host's queues with its
+// interfaces; and addSACKBlocks' guard skips only when the full function
+// would add no block.
+func TestFastPathGuards(t *testing.T) {
+	for _, cc := range []string{CCNewReno, CCCubic, CCDCTCP, CCBBR} {
+		k := newBulkCC(t, 1500, cc)
+		k.round(64 << 10)
+		for _, c := range []*Conn{k.cli, k.srv} {
+			if want := c.ccx.sendObs != nil || c.ccx.rateObs != nil; c.ccx.sendHook != want {
+				t.Fatalf("%s: sendHook %v, want %v", cc, c.ccx.sendHook, want)
+			}
+			queues := false
+			for _, f := range c.h.ifaces {
+				queues = queues || f.queue != nil
+			}
+			if c.h.queues != queues {
+				t.Fatalf("%s: host queues %v, want %v", cc, c.h.queues, queues)
+			}
+		}
+	}
+	k := newBulk(t, 1500)
+	k.round(64 << 10)
+	c := k.srv
+	if !c.reasm.empty() || c.dsackValid {
+		t.Fatal("the receiver should hold no out-of-order data")
+	}
+	for _, sack := range []bool{false, true} {
+		c.sackOK = sack
+		var o segment.Options
+		c.addSACKBlocksAll(&o, segment.MaxOptionsLen)
+		if o.NumSACK != 0 || c.nSackSent != 0 {
+			t.Fatalf("sackOK %v: addSACKBlocksAll added %d blocks with nothing held", sack, o.NumSACK)
+		}
+	}
+	c.sackOK = true
+	// send skips armSendTimers with nothing in flight or waiting and no
+	// timer running: armSendTimersAll would leave the timers as they are.
+	if c.sndMax != c.sndUna || c.tm.rtxAt|c.tm.persistAt != 0 || c.dataEnd().GreaterThan(c.sndNxt) {
+		t.Fatal("the receiver should have nothing to send and no send timer")
+	}
+	tm := c.tm
+	c.armSendTimersAll()
+	if c.tm != tm {
+		t.Fatal("armSendTimersAll changed the timers where send skips it")
+	}
+}

@@ -39,6 +39,7 @@ type Host struct {
 	rng  *rand.Rand
 
 	ifaces []iface
+	queues bool // some interface's link is a QueueLink (txRefused)
 	routes []route
 
 	conns     map[connKey]*Conn       // every connection not yet CLOSED, TIME_WAIT included

@@ -66,6 +66,7 @@ func (h *Host) AddInterface(addr netip.Prefix, link Link, mtu int) (int, error) 
 	f.offload, _ = link.(OffloadLink)
 	f.handoff, _ = link.(HandoffLink)
 	f.queue, _ = link.(QueueLink)
+	h.queues = h.queues || f.queue != nil
 	h.ifaces = append(h.ifaces, f)
 	h.routes = append(h.routes, route{dst: addr.Masked(), ifIndex: idx})
 	if idx == 0 {

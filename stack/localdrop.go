@@ -34,6 +34,14 @@ const ResourceProbeInterval = 500 * time.Millisecond
 // txRefused reports whether the host's own queue would refuse the
 // connection's next packet.
 func (c *Conn) txRefused() bool {
+	if !c.h.queues {
+		return false // no interface has a queue: nothing refuses (inlined)
+	}
+	return c.txRefusedAll()
+}
+
+// txRefusedAll is txRefused on a host with a QueueLink.
+func (c *Conn) txRefusedAll() bool {
 	return c.h.refuses(c.ifIdx, c.key.remote.Addr())
 }
 

@@ -82,6 +82,9 @@ func (c *Conn) send() {
 	} else if c.rcvUnacked > 0 && c.tm.delackAt == 0 {
 		c.setTimer(&c.tm.delackAt, c.h.env.Now()+c.h.cfg.DelayedAck)
 	}
+	if c.sndMax == c.sndUna && c.tm.rtxAt|c.tm.persistAt == 0 && !c.dataEnd().GreaterThan(c.sndNxt) {
+		return // nothing in flight or waiting, no timer running: armSendTimers would change nothing
+	}
 	c.armSendTimers()
 }
 

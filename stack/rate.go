@@ -102,6 +102,9 @@ func (c *Conn) rateSent(seq, next segment.Seq) {
 
 // rateCheckAppLimited runs when output has sent what it could: with no
 // data left to send and room in cwnd, the application limits the flow.
+// (Not inlined, so that ccAfterSend's guard stays small enough to be.)
+//
+//go:noinline
 func (c *Conn) rateCheckAppLimited() {
 	if !c.dataEnd().GreaterThan(c.sndNxt) && c.flightSize() < c.cwnd {
 		r := &c.ccx.rate

@@ -26,11 +26,18 @@ import "github.com/tcpsim/tcpsim/segment"
 // that has grown by merging is reported at its current extent; one that
 // RCV.NXT has reached is dropped.
 func (c *Conn) addSACKBlocks(o *segment.Options, room int) {
-	if !c.sackOK {
-		return
-	}
-	if c.reasm.empty() && !c.dsackValid {
+	// Inlined: with no block to report it is two tests. (Without SACK
+	// nSackSent is always 0: only addSACKBlocksAll sets it.)
+	if len(c.reasm.blocks) > 0 || c.dsackValid {
+		c.addSACKBlocksAll(o, room)
+	} else {
 		c.nSackSent = 0 // the history only means something while data is held
+	}
+}
+
+// addSACKBlocksAll is addSACKBlocks with data held or a D-SACK due.
+func (c *Conn) addSACKBlocksAll(o *segment.Options, room int) {
+	if !c.sackOK {
 		return
 	}
 	if c.tsOK {
