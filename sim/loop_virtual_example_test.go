@@ -61,5 +61,5 @@ func ExampleWorld_StartVirtualLoop() {
 	pc.Close()
 	// Output:
 	// 100.121606ms: www.example. is 10.0.0.2
-	// 1.488331207s: 200 OK, 1000000 bytes, <nil>
+	// 1.493329607s: 200 OK, 1000000 bytes, <nil>
 }

@@ -296,3 +296,53 @@ func TestVirtualLoopUDPDeadlineBeforeLaterEvent(t *testing.T) {
 		t.Errorf("the 1 s deadline came after %v of virtual time (the next event was at 10 min)", took)
 	}
 }
+
+// Two small writes at one instant reach TCP as two writes, as with a
+// kernel: with Nagle's algorithm on, the second waits for the first's ACK.
+func TestVirtualLoopWritesStaySeparate(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	_, l, cn, sn := virtualPair(t, Config{}, DirConfig{Delay: 10 * time.Millisecond})
+	defer l.Close()
+	ln, err := sn.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type read struct {
+		n  int
+		at time.Duration
+	}
+	reads := make(chan read, 2)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 100)
+		for range 2 {
+			k, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			reads <- read{k, l.Now()}
+		}
+	}()
+	c, err := cn.Dial("tcp", "server.example:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := l.Now()
+	c.Write([]byte("first piece"))
+	c.Write([]byte("second"))
+	r1, r2 := <-reads, <-reads
+	if r1.n != len("first piece") || r2.n != len("second") {
+		t.Fatalf("reads of %d and %d bytes: the two writes were sent as one", r1.n, r2.n)
+	}
+	// The first arrives after one way, the second after the first's ACK
+	// came back and it went out: three ways.
+	if d1, d2 := r1.at-start, r2.at-start; d1 < 10*time.Millisecond || d2 < 30*time.Millisecond {
+		t.Errorf("reads after %v and %v; want the second held by Nagle until the first's ACK (≥ 30 ms)", d1, d2)
+	}
+}

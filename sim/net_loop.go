@@ -500,6 +500,14 @@ func (c *Conn) loopWrite(p []byte) (int, error) {
 		switch {
 		case c.closed:
 			return done, c.opErr("write", net.ErrClosed)
+		case done == len(p) && done > 0 && c.n.loop.virtual && lc.wbuf.n > 0 && lc.werr == nil && !lc.stopped:
+			// On a virtual loop a Write returns once its bytes are in the
+			// stack's send buffer, as a kernel's write(2) does, not when
+			// they are in the ring: otherwise two writes at one instant
+			// would reach TCP as one, and Nagle's algorithm, PSH and
+			// segment boundaries would not be what the application asked.
+			lc.waitWrite()
+			continue
 		case done == len(p) && done > 0:
 			return done, nil
 		case c.n.loop.passed(c.wdl):
