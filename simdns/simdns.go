@@ -261,6 +261,49 @@ func readReply(c net.Conn, id uint16, name string) (netip.Addr, bool, error) {
 // far away by the time it is set; the socket rounds the distance up to
 // the whole second and sets it on the simulator's clock.
 func GoResolver(n *sim.Net, server netip.AddrPort) *net.Resolver {
+	return GoResolverTraced(n, server, nil)
+}
+
+// Trace collects the queries a resolver from GoResolverTraced sent, as
+// Attempts: one per query written, marked Replied when a message comes
+// back on its socket, or with the read's error when none did. It is safe
+// for use from any goroutine.
+type Trace struct {
+	mu    sync.Mutex
+	tries []Attempt
+}
+
+// Attempts returns a copy of the attempts so far, in the order sent.
+func (t *Trace) Attempts() []Attempt {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Attempt(nil), t.tries...)
+}
+
+// sent records a query written at the Net's time at.
+func (t *Trace) sent(at time.Time) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.tries = append(t.tries, Attempt{Sent: at})
+	t.mu.Unlock()
+}
+
+// ended records the outcome of the last query's wait.
+func (t *Trace) ended(err error) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if k := len(t.tries) - 1; k >= 0 && !t.tries[k].Replied && t.tries[k].Err == nil {
+		t.tries[k].Replied, t.tries[k].Err = err == nil, err
+	}
+}
+
+// GoResolverTraced is GoResolver recording each query in tr (nil: none).
+func GoResolverTraced(n *sim.Net, server netip.AddrPort, tr *Trace) *net.Resolver {
 	ids := &idSeq{next: uint16(n.World().SeedFor("simdns", "go-resolver", server.String()))}
 	return &net.Resolver{
 		PreferGo: true,
@@ -279,7 +322,7 @@ func GoResolver(n *sim.Net, server netip.AddrPort) *net.Resolver {
 				c.Close()
 				return nil, fmt.Errorf("simdns: a UDP socket of %T is not a net.PacketConn", c)
 			}
-			return &resolverConn{Conn: c, pc: pc, n: n, ids: ids, orig: make(map[uint16]uint16)}, nil
+			return &resolverConn{Conn: c, pc: pc, n: n, ids: ids, tr: tr, orig: make(map[uint16]uint16)}, nil
 		},
 	}
 }
@@ -305,6 +348,7 @@ type resolverConn struct {
 	pc   net.PacketConn
 	n    *sim.Net
 	ids  *idSeq
+	tr   *Trace
 	mu   sync.Mutex
 	orig map[uint16]uint16 // ID on the wire → the resolver's
 }
@@ -335,6 +379,7 @@ func (c *resolverConn) in(p []byte) {
 }
 
 func (c *resolverConn) Write(p []byte) (int, error) {
+	c.tr.sent(c.n.Now())
 	if _, err := c.Conn.Write(c.out(p)); err != nil {
 		return 0, err
 	}
@@ -344,10 +389,12 @@ func (c *resolverConn) Write(p []byte) (int, error) {
 func (c *resolverConn) Read(p []byte) (int, error) {
 	k, err := c.Conn.Read(p)
 	c.in(p[:k])
+	c.tr.ended(err)
 	return k, err
 }
 
 func (c *resolverConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	c.tr.sent(c.n.Now())
 	if _, err := c.pc.WriteTo(c.out(p), addr); err != nil {
 		return 0, err
 	}
@@ -357,6 +404,7 @@ func (c *resolverConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (c *resolverConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	k, addr, err := c.pc.ReadFrom(p)
 	c.in(p[:k])
+	c.tr.ended(err)
 	return k, addr, err
 }
 

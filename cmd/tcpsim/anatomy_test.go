@@ -78,7 +78,7 @@ func TestGetHexFlag(t *testing.T) {
 		t.Errorf("%d anatomies for %d sent packets, want one each", sent, len(lines))
 	}
 	for _, want := range []string{"| GET / HTTP/1.1", "| HTTP/1.1 200 OK", "MSS 1460 (4 bytes)",
-		"protocol 17 (UDP)", "\n    UDP header, 8 bytes\n", "destination port 53\n          length 40 · checksum 0x", "\n    payload, 32 bytes, DNS\n", "\n    payload, 62 bytes, DNS\n"} {
+		"protocol 17 (UDP)", "\n    UDP header, 8 bytes\n", "destination port 53\n          length 51 · checksum 0x", "\n    payload, 43 bytes, DNS\n", "\n    payload, 62 bytes, DNS\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("get -X lacks %q", want)
 		}

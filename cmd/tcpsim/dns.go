@@ -170,6 +170,11 @@ func appendDNS(b []byte, m *dns.Msg, n int) []byte {
 		if m.RecursionDesired {
 			rd = "+"
 		}
+		// tcpdump shows a query's additional records (Go's resolver
+		// sends an EDNS0 OPT record) as [Nau].
+		if len(m.Extra) > 0 {
+			rd += fmt.Sprintf(" [%dau]", len(m.Extra))
+		}
 		return fmt.Appendf(b, "%d%s %s? %s (%d)", m.Id, rd, dns.TypeToString[q.Qtype], q.Name, n)
 	}
 	// tcpdump's order: the rcode unless NOERROR, "*" authoritative, "-"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,11 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tcpsim/tcpsim/sim"
 	"github.com/tcpsim/tcpsim/simdns"
 )
 
@@ -97,29 +94,10 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		fmt.Fprintln(stdout, verboseHeader)
 	}
 
-	var ln net.Listener
-	ln, err = n.snet.Listen("tcp", ":"+strconv.Itoa(int(u.port)))
-	if err != nil {
-		return err
-	}
-	n.spawn("server", func(t *sim.Task) {
-		res.serverErr = serve(n, ln, body, srvTLS, res.tls)
-	})
-	stopDNS := func() {}
 	if _, err := netip.ParseAddr(u.host); err != nil && bool(o.dns) {
 		res.dns = &dnsInfo{server: netip.AddrPortFrom(serverAddr, simdns.Port)}
-		stopDNS, err = startDNS(n, u.host, serverAddr, res.dns)
-		if err != nil {
-			return err
-		}
 	}
-	n.spawn("client", func(t *sim.Task) {
-		defer ln.Close() // a server still waiting in Accept gives up
-		defer stopDNS()
-		res.err = fetch(n, u, body, &res, cliTLS)
-		res.clientDone = t.Now()
-	})
-	runErr := n.w.Run()
+	timedOut, runErr := runGetLoop(n, o, u, body, &res, cliTLS, srvTLS) // getloop.go
 	prog.done()
 	if err := n.finish(); err != nil {
 		return err
@@ -143,7 +121,7 @@ func runGet(stdout io.Writer, o *options, u getURL) error {
 		return err
 	}
 	switch {
-	case runErr != nil && errors.Is(runErr, sim.ErrTimeLimit):
+	case timedOut:
 		return fmt.Errorf("GET did not complete within --timeout %v of virtual time (the story above shows how far it got; a longer --timeout lets it go on)", time.Duration(o.timeout))
 	case runErr != nil:
 		return runErr
@@ -219,88 +197,6 @@ func serve(n *network, ln net.Listener, body page, cfg *tls.Config, ti *tlsInfo)
 	return nil
 }
 
-// fetch runs the client's side: resolve, connect, write the GET with
-// (*Request).Write, read the response with http.ReadResponse, close.
-func fetch(n *network, u getURL, body page, res *getResult, cfg *tls.Config) error {
-	if a, err := netip.ParseAddr(u.host); err == nil {
-		res.resolved = a
-	} else if res.dns != nil {
-		a, err := resolveDNS(n, u.host, res.dns)
-		if err != nil {
-			return res.dns.lookupError(u.host)
-		}
-		res.resolved = a
-	} else {
-		a, err := n.w.Lookup(u.host)
-		if err != nil {
-			return err
-		}
-		res.resolved, res.fromTable = a, true
-	}
-	// The address the lookup gave (a name would go to the hosts table).
-	addr := net.JoinHostPort(res.resolved.String(), strconv.Itoa(int(u.port)))
-	at := n.w.Now()
-	c, err := n.cnet.DialContext(context.Background(), "tcp", addr)
-	n.sockCall("client", "connect", at, 0, err)
-	if err != nil {
-		return err
-	}
-	n.track(c)
-	c = n.traced("client", c)
-	defer c.Close()
-	if cfg != nil {
-		res.tls.wrote = countingConn{Conn: c, side: "client", now: n.w.Now, rec: &res.tls.writes}
-		tc := tls.Client(&res.tls.wrote, cfg)
-		res.tls.start = n.w.Now()
-		err := tc.Handshake()
-		res.tls.done = n.w.Now()
-		res.tls.wrote.rec = nil
-		res.tls.request.off = res.tls.wrote.n // the request's record comes next
-		if err != nil {
-			res.tls.err = err
-			return fmt.Errorf("TLS handshake: %w", err)
-		}
-		st := tc.ConnectionState()
-		res.tls.version, res.tls.suite, res.tls.group = st.Version, st.CipherSuite, st.CurveID
-		c = tc
-	}
-	req, err := http.NewRequest(http.MethodGet, u.raw, http.NoBody)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "tcpsim")
-	req.Close = true
-	// (*Request).Write writes through a bufio.Writer and flushes once: the
-	// whole header goes to the socket in one call.
-	var hdr countingWriter
-	hdr.w = c
-	if res.split != nil {
-		hdr.w = &splitWriter{c: c, n: n, info: res.split}
-	}
-	if err := req.Write(&hdr); err != nil {
-		return err
-	}
-	res.reqHeader = int(hdr.n)
-	resp, err := http.ReadResponse(bufio.NewReader(c), req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	res.status = resp.Status
-	// Compare the body with the page as it arrives.
-	ref, err := body.open()
-	if err != nil {
-		return err
-	}
-	defer ref.Close()
-	cmp := newCompareWriter(ref)
-	res.body = cmp
-	res.bodyLen, err = io.Copy(cmp, resp.Body)
-	res.mismatch = cmp.mismatch
-	res.bodyDone = err == nil
-	return err
-}
-
 type countingWriter struct {
 	w io.Writer
 	n int64
@@ -311,6 +207,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// loopSlack is how much later than the write a packet may leave and still
+// count as sent at once: on the virtual loop the stack takes up a write
+// a few nanoseconds after the goroutine made it.
+const loopSlack = time.Microsecond
 
 // printStory walks the seven steps of fetching a page, each with its
 // virtual time, then the 4-tuple and the summary.
@@ -329,7 +230,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 				d.server, u.host, res.resolved, strings.TrimSpace(fmtTime(d.done)), d.queries())
 		default:
 			// No address: the fetch ends at step 2, nothing else was sent.
-			at, text := d.failure(u.host, n.w.Now())
+			at, text := d.failure(u.host, n.now())
 			step(2, at, "%s", text)
 			return
 		}
@@ -365,7 +266,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 	if !f.Established {
 		// The time is when the client gave up (or the run ended), which
 		// is after its last SYN.
-		step(4, max(f.LastAt, n.w.Now()), "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
+		step(4, max(f.LastAt, n.now()), "three-way handshake not completed: %d SYN(s) sent, %d dropped on the link, %d packet(s) back",
 			c2s.SYNs, c2s.Dropped, f.Dir[1].Packets)
 		fmt.Fprintln(w)
 		printSummary(w, "", f)
@@ -409,7 +310,7 @@ func printStory(w io.Writer, n *network, u getURL, res *getResult) {
 			at = res.tls.done
 		}
 		held := ""
-		if at > res.tls.done && !n.client.Config().NoDelay {
+		if at > res.tls.done+loopSlack && !n.client.Config().NoDelay {
 			held = fmt.Sprintf(" (written at %s: Nagle's algorithm held it until the client's Finished was acknowledged; --nodelay sends it at once)",
 				strings.TrimSpace(fmtTime(res.tls.done)))
 		}

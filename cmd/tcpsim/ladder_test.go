@@ -128,8 +128,8 @@ func TestGetLadderDNS(t *testing.T) {
 	lad := out[strings.Index(out, "ladder of the first connection"):strings.Index(out, "steps (time")]
 	for _, want := range []string{
 		"   0.000000 |-UDP 53 DNS A? server.example ----------x           | lost (loss)\n",
-		"   5.000000 |-UDP 53 DNS A? server.example --------------------->| 5.025048\n",
-		"   5.050120 |<----------- UDP 53 DNS A server.example = 10.0.0.2-| 5.025048\n",
+		"   5.000000 |-UDP 53 DNS A? server.example --------------------->| 5.025056\n",
+		"   5.050128 |<----------- UDP 53 DNS A server.example = 10.0.0.2-| 5.025056\n",
 	} {
 		if !strings.Contains(lad, want) {
 			t.Errorf("the ladder lacks the row\n%s\n%s", want, lad)

@@ -128,12 +128,18 @@ func (w *splitWriter) Write(p []byte) (int, error) {
 	}
 	w.info.first, w.info.second = k, len(p)-k
 	w.info.sent.off = int64(k)
-	w.info.firstAt = w.n.w.Now()
+	w.info.firstAt = w.n.now()
 	n1, err := w.c.Write(p[:k])
 	if err != nil {
 		return n1, err
 	}
-	w.info.secondAt = w.n.w.Now()
+	if l := w.n.loop; l != nil {
+		// On the loop the stack takes the write up in its next service:
+		// wait for it, so that the first piece is sent on its own, as a
+		// task's write is.
+		l.Call(func() {})
+	}
+	w.info.secondAt = w.n.now()
 	n2, err := w.c.Write(p[k:])
 	return n1 + n2, err
 }
@@ -152,7 +158,7 @@ func (s *splitInfo) splitStep(path string, f *Flow, nodelay bool, delack time.Du
 		return d.FirstData, head + "; the second never left"
 	}
 	hold := s.sent.at - s.secondAt
-	if hold <= 0 {
+	if hold <= loopSlack {
 		return s.sent.at, fmt.Sprintf("%s; the second left at once (%s), in %s", head, nagleWord(nodelay), segmentsLine(d))
 	}
 	rtt := f.SYNACKDeliveredAt - f.SYNAt

@@ -316,14 +316,16 @@ func (n *network) sockCall(host, op string, at time.Duration, nb int, err error)
 	if n.rep == nil {
 		return
 	}
-	c := rpt.Call{Host: host, Op: op, At: at, End: n.w.Now(), N: nb}
+	c := rpt.Call{Host: host, Op: op, At: at, End: n.now(), N: nb}
 	switch {
 	case errors.Is(err, io.EOF):
 		c.Err = "EOF"
 	case err != nil:
 		c.Err = "error"
 	}
+	n.mu.Lock()
 	n.rep.Call(c)
+	n.mu.Unlock()
 }
 
 // traced returns c with its reads, writes and close recorded for the
@@ -342,21 +344,21 @@ type tracedConn struct {
 }
 
 func (t *tracedConn) Read(p []byte) (int, error) {
-	at := t.n.w.Now()
+	at := t.n.now()
 	k, err := t.Conn.Read(p)
 	t.n.sockCall(t.host, "read", at, k, err)
 	return k, err
 }
 
 func (t *tracedConn) Write(p []byte) (int, error) {
-	at := t.n.w.Now()
+	at := t.n.now()
 	k, err := t.Conn.Write(p)
 	t.n.sockCall(t.host, "write", at, k, err)
 	return k, err
 }
 
 func (t *tracedConn) Close() error {
-	at := t.n.w.Now()
+	at := t.n.now()
 	err := t.Conn.Close()
 	t.n.sockCall(t.host, "close", at, 0, err)
 	return err

@@ -140,7 +140,7 @@ func (n *network) seriesHooks(o *options) func(*sim.Event) {
 
 // finishSeries ends the samples at the world's time and writes --series.
 func (n *network) finishSeries(o *options) error {
-	end := n.w.Now()
+	end := n.now()
 	if n.ivSeries != nil {
 		n.ivSeries.Finish(end)
 	}

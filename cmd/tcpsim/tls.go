@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
@@ -148,13 +149,20 @@ type countingConn struct {
 	now  func() time.Duration // the simulator's clock
 	rec  *[]tlsWrite          // where the handshake's writes go; nil once it is over
 	ccs  bool                 // this side has sent ChangeCipherSpec
+	mu   *sync.Mutex          // when set, held while appending to rec (both sides share it)
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	if c.rec != nil && len(p) > 0 {
 		w := tlsWrite{side: c.side, at: c.now(), bytes: len(p)}
 		w.records, c.ccs = tlsRecords(p, c.ccs)
+		if c.mu != nil {
+			c.mu.Lock()
+		}
 		*c.rec = append(*c.rec, w)
+		if c.mu != nil {
+			c.mu.Unlock()
+		}
 	}
 	k, err := c.Conn.Write(p)
 	c.n += int64(k)

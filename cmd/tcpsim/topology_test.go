@@ -168,7 +168,7 @@ func TestChainHops(t *testing.T) {
 	}
 	out := runOK(t, "get", "http://server.example/", "--topology", "chain:2")
 	for _, want := range []string{"path: client 10.0.0.1, 2 router(s), server 10.0.2.2: 3 hops, each the link below",
-		"hosts: client 10.0.0.1, server 10.0.2.2;", "three-way handshake: SYN at 0.150360"} {
+		"hosts: client 10.0.0.1, server 10.0.2.2;", "three-way handshake: SYN at 0.150386"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("get over chain:2: no %q in\n%s", want, out)
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	rpt "github.com/tcpsim/tcpsim/report"
@@ -71,6 +72,15 @@ type network struct {
 	capture                *sim.Capture
 	pcapFile               *os.File
 
+	// loop drives the world when set (get's single URL, getloop.go): the
+	// application runs in goroutines, and mu guards what they share with
+	// the scheduler (conns, the report's socket calls). endAt, once the
+	// run is over (settled or --timeout), is the virtual time it ended.
+	loop  *sim.Loop
+	mu    sync.Mutex
+	ended bool
+	endAt time.Duration
+
 	conns   []*stack.Conn // the connections opened and maybe not finished, to wait for their close
 	pruneAt int           // len(conns) at which addConn drops finished ones
 	tasks   int           // application tasks still running
@@ -88,8 +98,38 @@ type network struct {
 // track remembers c so that the run ends only after it has closed.
 func (n *network) track(c net.Conn) {
 	if sc, ok := c.(*sim.Conn); ok {
+		if n.loop != nil {
+			// From a goroutine: no stack state may be read here, so
+			// the list is not pruned (a single GET has one connection).
+			n.mu.Lock()
+			n.conns = append(n.conns, sc.Stack())
+			n.mu.Unlock()
+			return
+		}
 		n.addConn(sc.Stack())
 	}
+}
+
+// now is the virtual time for application code: the world's clock on the
+// task driver; with a loop, the loop's (safe from any goroutine) until the
+// run is over, then the time it ended.
+func (n *network) now() time.Duration {
+	if n.loop == nil {
+		return n.w.Now()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ended {
+		return n.endAt
+	}
+	return n.loop.Now()
+}
+
+// end records, in scheduler context, that the run is over at t.
+func (n *network) end(t time.Duration) {
+	n.mu.Lock()
+	n.ended, n.endAt = true, t
+	n.mu.Unlock()
 }
 
 // addConn remembers c for settled. Connections already CLOSED or in
@@ -135,6 +175,8 @@ func (n *network) spawn(name string, fn func(*sim.Task)) {
 }
 
 func (n *network) settled() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, c := range n.conns {
 		if st := c.State(); st != stack.StateClosed && st != stack.StateTimeWait {
 			return false
