@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 )
@@ -163,5 +165,57 @@ func TestFastPathGuards(t *testing.T) {
 	c.armSendTimersAll()
 	if c.tm != tm {
 		t.Fatal("armSendTimersAll changed the timers where send skips it")
+	}
+}
+
+// TestFastPathSendIdle: where sendIdle holds, output's sendIdlePass leaves
+// the connection and its host exactly as the full send pass would (h10-perf),
+// for ACK, delayed-ACK, burst and chronograph states around the ones a bulk
+// transfer's receiver and sender reach, with and without a RateObserver.
+func TestFastPathSendIdle(t *testing.T) {
+	idle := 0
+	for _, cc := range []string{CCCubic, CCBBR} {
+		k := newBulkCC(t, 1500, cc)
+		k.round(64 << 10)
+		for _, c := range []*Conn{k.srv, k.cli} {
+			base := *c
+			for i := 0; i < 1<<6; i++ {
+				*c = base
+				c.ackNow, c.dupAckNow = i&1 != 0, i&2 != 0
+				if i&4 != 0 {
+					c.rcvUnacked = 1
+				}
+				if i&8 != 0 && c.tm.delackAt == 0 {
+					c.tm.delackAt = c.h.env.Now() + time.Millisecond
+				}
+				if i&16 != 0 {
+					c.burst.sent, c.burst.rtxSet = 3, true
+				}
+				if i&32 != 0 {
+					c.chrono.kind = chronoBusy
+				}
+				if !c.sendIdle() {
+					continue
+				}
+				idle++
+				before, counters, timers := *c, c.h.counters, len(c.h.timers)
+				c.send()
+				full := *c
+				if c.h.counters != counters || len(c.h.timers) != timers {
+					t.Fatalf("%s case %d: the full pass changed the host", cc, i)
+				}
+				*c = before
+				c.sendIdlePass()
+				fast := *c
+				full.notify, fast.notify = nil, nil
+				if !reflect.DeepEqual(full, fast) {
+					t.Fatalf("%s case %d: sendIdlePass and send leave different connections", cc, i)
+				}
+			}
+			*c = base
+		}
+	}
+	if idle == 0 {
+		t.Fatal("no case was idle: the test checks nothing")
 	}
 }

@@ -26,11 +26,37 @@ import (
 // allocated per segment.
 
 func (c *Conn) output() {
-	c.send()
+	if c.sendIdle() {
+		c.sendIdlePass()
+	} else {
+		c.send()
+	}
 	c.writeSpace() // chrono.go: a writer refused space may write again
 	if c.ka.userTimeout > 0 {
 		c.noteDelivery(false) // the user timeout sees what output left to deliver
 	}
+}
+
+// sendIdle reports whether a send pass has nothing to do: an ESTABLISHED
+// connection with every written byte sent and acknowledged, no FIN to
+// send, no ACK owed beyond a delayed one already timed, no send timer
+// running, no chronograph state, no recovery and no RACK resending. Such a
+// pass (on the receiver of a bulk transfer, the common one) would only
+// start a new burst and run ccAfterSend; output does that much itself.
+//
+// (c.sndBufStart+n is dataEnd, written out to keep sendIdle within the
+// inlining budget.)
+func (c *Conn) sendIdle() bool {
+	return c.state == StateEstablished && c.sndMax == c.sndUna && c.sndNxt == c.sndBufStart+segment.Seq(c.sndBuf.n) &&
+		!c.wrClosed && !c.ackNow && !c.dupAckNow && (c.rcvUnacked == 0 || c.tm.delackAt != 0) &&
+		c.tm.rtxAt|c.tm.persistAt == 0 && c.chrono.kind == chronoNone && !c.rack.lossSend && !c.cc.recovering
+}
+
+// sendIdlePass is all that send changes when sendIdle holds
+// (TestFastPathSendIdle).
+func (c *Conn) sendIdlePass() {
+	c.burst.sent, c.burst.rtxSet = 0, false // burstStart, and no retransmission packet spans passes
+	c.ccAfterSend()
 }
 
 // send is output's body.
