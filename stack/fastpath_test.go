@@ -168,17 +168,36 @@ func TestFastPathGuards(t *testing.T) {
 	}
 }
 
-// TestFastPathSendIdle: where sendIdle holds, output's sendIdlePass leaves
-// the connection and its host exactly as the full send pass would (h10-perf),
-// for ACK, delayed-ACK, burst and chronograph states around the ones a bulk
-// transfer's receiver and sender reach, with and without a RateObserver.
+// TestFastPathSendIdle: where sendIdle holds, output's sendIdlePass sends
+// the same packets and leaves the connection and its host exactly as the
+// full send pass would (h10-perf), for ACK, delayed-ACK, burst and
+// chronograph states around the ones a bulk transfer's receiver and sender
+// reach, with and without a RateObserver.
 func TestFastPathSendIdle(t *testing.T) {
-	idle := 0
+	type outcome struct {
+		c        Conn
+		pkts     [][]byte
+		counters Counters
+		ipID     uint16
+		timers   timerHeap
+	}
+	idle, acks, delacks := 0, 0, 0
 	for _, cc := range []string{CCCubic, CCBBR} {
 		k := newBulkCC(t, 1500, cc)
 		k.round(64 << 10)
 		for _, c := range []*Conn{k.srv, k.cli} {
-			base := *c
+			h := c.h
+			base, n0 := *c, len(k.n.pending)
+			counters, ipID, timers := h.counters, h.ipID, append(timerHeap(nil), h.timers...)
+			run := func(pass func()) outcome {
+				pass()
+				o := outcome{c: *c, counters: h.counters, ipID: h.ipID, timers: append(timerHeap(nil), h.timers...)}
+				for _, p := range k.n.pending[n0:] {
+					o.pkts = append(o.pkts, append([]byte(nil), p.b...))
+				}
+				o.c.notify = nil
+				return o
+			}
 			for i := 0; i < 1<<6; i++ {
 				*c = base
 				c.ackNow, c.dupAckNow = i&1 != 0, i&2 != 0
@@ -186,7 +205,7 @@ func TestFastPathSendIdle(t *testing.T) {
 					c.rcvUnacked = 1
 				}
 				if i&8 != 0 && c.tm.delackAt == 0 {
-					c.tm.delackAt = c.h.env.Now() + time.Millisecond
+					c.tm.delackAt = h.env.Now() + time.Millisecond
 				}
 				if i&16 != 0 {
 					c.burst.sent, c.burst.rtxSet = 3, true
@@ -198,24 +217,30 @@ func TestFastPathSendIdle(t *testing.T) {
 					continue
 				}
 				idle++
-				before, counters, timers := *c, c.h.counters, len(c.h.timers)
-				c.send()
-				full := *c
-				if c.h.counters != counters || len(c.h.timers) != timers {
-					t.Fatalf("%s case %d: the full pass changed the host", cc, i)
+				before := *c
+				restore := func() {
+					*c = before
+					h.counters, h.ipID, h.timers = counters, ipID, append(h.timers[:0], timers...)
+					k.n.pending = k.n.pending[:n0]
 				}
-				*c = before
-				c.sendIdlePass()
-				fast := *c
-				full.notify, fast.notify = nil, nil
+				full := run(c.send)
+				restore()
+				fast := run(c.sendIdlePass)
+				restore()
+				if len(full.pkts) > 0 {
+					acks++
+				}
+				if full.c.tm.delackAt != before.tm.delackAt {
+					delacks++
+				}
 				if !reflect.DeepEqual(full, fast) {
-					t.Fatalf("%s case %d: sendIdlePass and send leave different connections", cc, i)
+					t.Fatalf("%s case %d: sendIdlePass and send differ:\nfull %+v\nfast %+v", cc, i, full, fast)
 				}
 			}
 			*c = base
 		}
 	}
-	if idle == 0 {
-		t.Fatal("no case was idle: the test checks nothing")
+	if idle == 0 || acks == 0 || delacks == 0 {
+		t.Fatalf("idle cases %d, with an ACK %d, arming the delayed ACK %d: the test misses a path", idle, acks, delacks)
 	}
 }
