@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tcpsim/tcpsim/segment"
 )
@@ -163,5 +165,82 @@ func TestFastPathGuards(t *testing.T) {
 	c.armSendTimersAll()
 	if c.tm != tm {
 		t.Fatal("armSendTimersAll changed the timers where send skips it")
+	}
+}
+
+// TestFastPathSendIdle: where sendIdle holds, output's sendIdlePass sends
+// the same packets and leaves the connection and its host exactly as the
+// full send pass would (h10-perf), for ACK, delayed-ACK, burst and
+// chronograph states around the ones a bulk transfer's receiver and sender
+// reach, with and without a RateObserver.
+func TestFastPathSendIdle(t *testing.T) {
+	type outcome struct {
+		c        Conn
+		pkts     [][]byte
+		counters Counters
+		ipID     uint16
+		timers   timerHeap
+	}
+	idle, acks, delacks := 0, 0, 0
+	for _, cc := range []string{CCCubic, CCBBR} {
+		k := newBulkCC(t, 1500, cc)
+		k.round(64 << 10)
+		for _, c := range []*Conn{k.srv, k.cli} {
+			h := c.h
+			base, n0 := *c, len(k.n.pending)
+			counters, ipID, timers := h.counters, h.ipID, append(timerHeap(nil), h.timers...)
+			run := func(pass func()) outcome {
+				pass()
+				o := outcome{c: *c, counters: h.counters, ipID: h.ipID, timers: append(timerHeap(nil), h.timers...)}
+				for _, p := range k.n.pending[n0:] {
+					o.pkts = append(o.pkts, append([]byte(nil), p.b...))
+				}
+				o.c.notify = nil
+				return o
+			}
+			for i := 0; i < 1<<6; i++ {
+				*c = base
+				c.ackNow, c.dupAckNow = i&1 != 0, i&2 != 0
+				if i&4 != 0 {
+					c.rcvUnacked = 1
+				}
+				if i&8 != 0 && c.tm.delackAt == 0 {
+					c.tm.delackAt = h.env.Now() + time.Millisecond
+				}
+				if i&16 != 0 {
+					c.burst.sent, c.burst.rtxSet = 3, true
+				}
+				if i&32 != 0 {
+					c.chrono.kind = chronoBusy
+				}
+				if !c.sendIdle() {
+					continue
+				}
+				idle++
+				before := *c
+				restore := func() {
+					*c = before
+					h.counters, h.ipID, h.timers = counters, ipID, append(h.timers[:0], timers...)
+					k.n.pending = k.n.pending[:n0]
+				}
+				full := run(c.send)
+				restore()
+				fast := run(c.sendIdlePass)
+				restore()
+				if len(full.pkts) > 0 {
+					acks++
+				}
+				if full.c.tm.delackAt != before.tm.delackAt {
+					delacks++
+				}
+				if !reflect.DeepEqual(full, fast) {
+					t.Fatalf("%s case %d: sendIdlePass and send differ:\nfull %+v\nfast %+v", cc, i, full, fast)
+				}
+			}
+			*c = base
+		}
+	}
+	if idle == 0 || acks == 0 || delacks == 0 {
+		t.Fatalf("idle cases %d, with an ACK %d, arming the delayed ACK %d: the test misses a path", idle, acks, delacks)
 	}
 }

@@ -234,8 +234,14 @@ func (h *Host) enter() {
 func (h *Host) exit() {
 	h.depth--
 	if h.depth > 0 || h.flushing {
-		return
+		return // an inner call, or one from a callback exitOuter runs
 	}
+	h.exitOuter()
+}
+
+// exitOuter is exit for the outermost call: it delivers what was deferred
+// and asks for the next wake-up. (Split off so that exit inlines.)
+func (h *Host) exitOuter() {
 	h.flushing = true
 	for len(h.deferred) > 0 || len(h.pendC) > 0 || len(h.pendL) > 0 || len(h.pendU) > 0 {
 		if len(h.deferred) > 0 {

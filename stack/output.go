@@ -26,10 +26,42 @@ import (
 // allocated per segment.
 
 func (c *Conn) output() {
-	c.send()
+	if c.sendIdle() {
+		c.sendIdlePass()
+	} else {
+		c.send()
+	}
 	c.writeSpace() // chrono.go: a writer refused space may write again
 	if c.ka.userTimeout > 0 {
 		c.noteDelivery(false) // the user timeout sees what output left to deliver
+	}
+}
+
+// sendIdle reports whether a send pass has no data to send: an ESTABLISHED
+// connection with every written byte sent and acknowledged, no FIN to
+// send, no duplicate ACK owed, no send timer running, no chronograph
+// state, no recovery and no RACK resending. Such a pass (on the receiver
+// of a bulk transfer, the common one) only starts a new burst, runs
+// ccAfterSend and sends or times the ACK it owes; sendIdlePass does that
+// much and no more. sndMax is checked first: a sender with data in flight
+// leaves at once.
+func (c *Conn) sendIdle() bool {
+	return c.sndMax == c.sndUna && c.state == StateEstablished && c.sndNxt == c.dataEnd() &&
+		!c.wrClosed && !c.dupAckNow && c.tm.rtxAt|c.tm.persistAt == 0 && c.chrono.kind == chronoNone &&
+		!c.rack.lossSend && !c.cc.recovering
+}
+
+// sendIdlePass is what send does when sendIdle holds
+// (TestFastPathSendIdle): the burst and ccAfterSend of its data part, and
+// its ACK part as it stands in send; the send timers need nothing, as the
+// end of send finds.
+func (c *Conn) sendIdlePass() {
+	c.burst.sent, c.burst.rtxSet = 0, false // burstStart, and no retransmission packet spans passes
+	c.ccAfterSend()
+	if c.ackNow {
+		c.sendAck()
+	} else if c.rcvUnacked > 0 && c.tm.delackAt == 0 {
+		c.setTimer(&c.tm.delackAt, c.h.env.Now()+c.h.cfg.DelayedAck)
 	}
 }
 
@@ -77,7 +109,7 @@ func (c *Conn) send() {
 		}
 		c.ccAfterSend() // ccapi.go: the delivery-rate estimator's app-limited check
 	}
-	if c.ackNow {
+	if c.ackNow { // (sendIdlePass does the same)
 		c.sendAck()
 	} else if c.rcvUnacked > 0 && c.tm.delackAt == 0 {
 		c.setTimer(&c.tm.delackAt, c.h.env.Now()+c.h.cfg.DelayedAck)
