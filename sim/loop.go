@@ -331,27 +331,39 @@ func (l *Loop) wake() {
 	}
 }
 
+// exit ends either driver goroutine: the watchdog stops, the world is
+// released, the stop hooks fail what still waits on the loop's sockets, and
+// Done closes last.
+func (l *Loop) exit() {
+	l.w.tasks.stopWatchdog()
+	l.w.loop = nil
+	l.runStopHooks()
+	close(l.done)
+}
+
+// submitted reports whether goroutines have submitted work and whether
+// Close has begun, and schedules the service of that work one nanosecond
+// after now if it is not scheduled yet.
+func (l *Loop) submitted(now time.Duration) (work, closing bool) {
+	l.mu.Lock()
+	work = len(l.kicks) > 0 || len(l.dos) > 0
+	closing = l.closing
+	l.mu.Unlock()
+	if work && !l.svcPending {
+		l.svcPending = true
+		l.w.Schedule(now+1, PrioService, l, nil)
+	}
+	return work, closing
+}
+
 func (l *Loop) run() {
 	w := l.w
-	defer close(l.done)
-	defer l.runStopHooks() // after the world is released (deferred below)
-	defer func() { w.loop = nil }()
-	defer w.tasks.stopWatchdog()
+	defer l.exit()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		l.mu.Lock()
-		work := len(l.kicks) > 0 || len(l.dos) > 0
-		closing := l.closing
-		l.mu.Unlock()
-		now := l.Now()
-		if now < w.now {
-			now = w.now
-		}
-		if work && !l.svcPending {
-			l.svcPending = true
-			w.Schedule(now+1, PrioService, l, nil)
-		}
+		now := max(l.Now(), w.now)
+		work, closing := l.submitted(now)
 		// Run everything due; Now follows each event's scheduled time.
 		ran := false
 		for w.step(now) {
@@ -386,21 +398,11 @@ func (l *Loop) run() {
 // the next event, moving the clock to its time.
 func (l *Loop) runVirtual() {
 	w := l.w
-	defer close(l.done)
-	defer l.runStopHooks()
-	defer func() { w.loop = nil }()
-	defer w.tasks.stopWatchdog()
+	defer l.exit()
 	for {
 		l.settle()
-		l.mu.Lock()
-		work := len(l.kicks) > 0 || len(l.dos) > 0
-		closing := l.closing
-		l.mu.Unlock()
 		now := w.now
-		if work && !l.svcPending {
-			l.svcPending = true
-			w.Schedule(now+1, PrioService, l, nil)
-		}
+		work, closing := l.submitted(now)
 		if closing && !work && !l.svcPending {
 			return
 		}

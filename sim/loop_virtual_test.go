@@ -17,12 +17,7 @@ import (
 // virtualPair is loopPair on a virtual loop: no synctest bubble.
 func virtualPair(t *testing.T, cfg Config, d DirConfig) (*netPair, *Loop, *Net, *Net) {
 	t.Helper()
-	p := newNetPair(t, cfg, d)
-	l, err := p.w.StartVirtualLoop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, l, NewLoopNet(l, p.client), NewLoopNet(l, p.server)
+	return startPair(t, cfg, d, true)
 }
 
 // net/http's own server and client, with their goroutines, run over a

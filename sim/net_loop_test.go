@@ -23,8 +23,19 @@ import (
 // loopPair builds a netPair inside the bubble and starts its Loop.
 func loopPair(t *testing.T, cfg Config, d DirConfig) (*netPair, *Loop, *Net, *Net) {
 	t.Helper()
+	return startPair(t, cfg, d, false)
+}
+
+// startPair is loopPair on the wall-clock loop or, with virtual, on a
+// virtual loop (StartVirtualLoop).
+func startPair(t *testing.T, cfg Config, d DirConfig, virtual bool) (*netPair, *Loop, *Net, *Net) {
+	t.Helper()
 	p := newNetPair(t, cfg, d)
-	l, err := p.w.StartLoop()
+	start := p.w.StartLoop
+	if virtual {
+		start = p.w.StartVirtualLoop
+	}
+	l, err := start()
 	if err != nil {
 		t.Fatal(err)
 	}
